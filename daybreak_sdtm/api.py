@@ -1,0 +1,103 @@
+"""One function per command: the library the CLI is a thin shell over."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from daybreak_sdtm.build import BuildResult, build_study
+from daybreak_sdtm.errors import DaybreakError, WriteError
+from daybreak_sdtm.resources import default_export_dir, default_study_dir, specs_dir
+from daybreak_sdtm.spec import StudySpec, load_study
+from daybreak_sdtm.standards import Standards, read_standards
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """One written dataset, as the convert summary shows it."""
+
+    name: str
+    label: str
+    records: int
+    variables: int
+    file: str
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    """What ``convert`` produced."""
+
+    out_dir: Path
+    datasets: tuple[DatasetSummary, ...]
+    build: BuildResult
+    study: StudySpec
+    standards: Standards
+
+
+def resolve_timestamp(timestamp: str | None = None) -> dt.datetime:
+    """The package creation time: SOURCE_DATE_EPOCH when set, else ``timestamp`` (ISO 8601), else now."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise DaybreakError(f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds") from None
+    if timestamp:
+        try:
+            value = dt.datetime.fromisoformat(timestamp)
+        except ValueError:
+            raise DaybreakError(f"--timestamp {timestamp!r} is not an ISO 8601 date-time (e.g. 2026-09-30T00:00:00)") from None
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def load(study_dir: Path | None = None) -> tuple[StudySpec, Standards]:
+    """Load a study's mapping specs and the standards they name."""
+    study = load_study(study_dir or default_study_dir())
+    return study, read_standards(specs_dir(), study.sdtmig, study.ct)
+
+
+def build(study_dir: Path | None = None, export_dir: Path | None = None) -> tuple[BuildResult, StudySpec, Standards]:
+    """Map an export to SDTM tables in memory, writing nothing."""
+    study, standards = load(study_dir)
+    return build_study(study, standards, export_dir or default_export_dir()), study, standards
+
+
+def convert(
+    study_dir: Path | None = None,
+    export_dir: Path | None = None,
+    out_dir: Path = Path("sdtm-out"),
+    timestamp: str | None = None,
+) -> ConvertResult:
+    """Convert a raw export into an SDTM package in ``out_dir`` (all or nothing)."""
+    from daybreak_sdtm.write import publish, write_xpt, xpt_problems
+
+    created = resolve_timestamp(timestamp)
+    result, study, standards = build(study_dir, export_dir)
+    tables = {name: t for name, t in result.tables.items() if len(t.frame)}
+    problems = [p for name, t in tables.items() for p in xpt_problems(name, t.frame, standards)]
+    if problems:
+        raise WriteError("\n".join(problems))
+
+    summaries = []
+    for name, table in tables.items():
+        from daybreak_sdtm.write import dataset_label
+
+        summaries.append(DatasetSummary(name, dataset_label(name, standards), len(table.frame),
+                                        len(table.frame.columns), f"{name.lower()}.xpt"))
+
+    def fill(tmp: Path) -> None:
+        for name, table in tables.items():
+            write_xpt(name, table.frame, standards, tmp / f"{name.lower()}.xpt", created)
+
+    publish(out_dir, fill)
+    return ConvertResult(out_dir, tuple(summaries), result, study, standards)
+
+
+def sample_export(out_dir: Path, subjects: int = 32, seed: int = 20251004) -> dict[str, int]:
+    """Write a synthetic Daybreak-01 EDC export; returns records per form."""
+    from daybreak_sdtm.sample import generate_export
+
+    return generate_export(out_dir, subjects=subjects, seed=seed)

@@ -1,0 +1,361 @@
+"""Mapping specs x raw forms -> SDTM domain tables: the only caller of derivations.
+
+Work is ordered by a graph of variables: a derivation that reads ``DM.RFSTDTC`` runs after DM's
+RFSTDTC, which reads ``EX.EXSTDTC``, and so on; --SEQ runs after the rest of its domain, and
+SUPP-- records after their parent. Every value problem is reported with its raw file, record,
+column and the spec line that asked for it; all of them at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from daybreak_sdtm.derive import RowProblems, VarRef
+from daybreak_sdtm.errors import DataErrors, RawDataError, SpecError, SpecErrors
+from daybreak_sdtm.raw import SRC_FILE, SRC_ROW, read_form
+from daybreak_sdtm.spec import DomainSpec, StudySpec, check_study_spec
+from daybreak_sdtm.spec.check import ResolvedVariable, resolve_domain, source_columns
+from daybreak_sdtm.standards import Standards
+
+SUPP_COLUMNS = ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL")
+
+
+@dataclass
+class DomainTable:
+    """One SDTM dataset: its records, where each came from, and the spec that made it."""
+
+    name: str
+    frame: pd.DataFrame  # SDTM variables only, in SDTMIG order
+    lineage: pd.DataFrame  # _src_file, _src_row per record, aligned with frame
+    spec: DomainSpec
+    variables: dict[str, ResolvedVariable] = field(default_factory=dict)
+    parent: str = ""  # "AE" for SUPPAE
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Raw records left out of a domain on purpose."""
+
+    domain: str
+    form: str
+    reason: str
+    records: int
+
+
+@dataclass
+class BuildResult:
+    """All domain tables, plus the counts that reconcile them with the raw export."""
+
+    tables: dict[str, DomainTable]
+    forms_read: dict[str, int]  # form -> records
+    exclusions: list[Exclusion]
+    forms_not_mapped: dict[str, str]
+
+
+class DomainContext:
+    """What derivations of one domain see (see daybreak_sdtm.derive.registry.Context)."""
+
+    def __init__(self, domain: str, raw: pd.DataFrame, frames: dict[str, pd.DataFrame], study: StudySpec,
+                 standards: Standards, keys: tuple[str, ...]) -> None:
+        self.domain = domain
+        self.raw = raw
+        self.sdtm = frames[domain]
+        self._frames = frames
+        self.study = study
+        self.standards = standards
+        self._keys = keys
+
+    def column(self, ref: VarRef) -> pd.Series:
+        return self.sdtm[ref.name]
+
+    def frame(self, domain: str) -> pd.DataFrame:
+        return self._frames[domain]
+
+    def per_subject(self, values: pd.Series) -> pd.Series:
+        return self.sdtm["USUBJID"].map(values)
+
+    def sort_keys(self) -> tuple[str, ...]:
+        return self._keys
+
+    def subset(self, mask: np.ndarray) -> DomainContext:
+        """The same context restricted to some records (for value-level cases)."""
+        frames = dict(self._frames)
+        frames[self.domain] = self.sdtm[mask]
+        return DomainContext(self.domain, self.raw[mask], frames, self.study, self.standards, self._keys)
+
+
+def read_forms(study: StudySpec, export_dir: Path) -> dict[str, pd.DataFrame]:
+    """Every form the study reads or declares unmapped, each read once."""
+    names = [d.source.form for d in study.domains] + [j.form for d in study.domains for j in d.source.joins]
+    names += list(study.forms_not_mapped)
+    if not export_dir.is_dir():
+        raise RawDataError(f"{export_dir}: export folder not found")
+    return {name: read_form(export_dir, name) for name in dict.fromkeys(names)}
+
+
+def export_headers(export_dir: Path) -> dict[str, list[str]]:
+    """Form name -> columns, for every form file in an export folder."""
+    from daybreak_sdtm.raw import READERS
+
+    headers: dict[str, list[str]] = {}
+    for path in sorted(export_dir.iterdir()):
+        if path.suffix.lower() in READERS and path.is_file():
+            frame = read_form(export_dir, path.stem)
+            headers[path.stem] = [c for c in frame.columns if c not in (SRC_FILE, SRC_ROW)]
+    return headers
+
+
+def _assemble_rows(dom: DomainSpec, forms: Mapping[str, pd.DataFrame], subject: str) -> tuple[pd.DataFrame, list[Exclusion]]:
+    """The domain's raw rows: source form, joined forms, unpivoted variants, minus explicit exclusions."""
+    src = dom.source
+    rows = forms[src.form].copy()
+    for join in src.joins:
+        other = forms[join.form]
+        dup = other[subject].duplicated(keep=False) & other[subject].ne("")
+        if dup.any():
+            first = other[dup].iloc[0]
+            raise RawDataError(f"{join.form}: subject {first[subject]!r} has {int((other[subject] == first[subject]).sum())} "
+                               f"records (record {int(first[SRC_ROW])} and more); the {dom.name} spec joins one per subject")
+        joined = other.drop(columns=[SRC_FILE, SRC_ROW]).add_prefix(f"{join.form}.")
+        rows = rows.merge(joined, how="left", left_on=subject, right_on=f"{join.form}.{subject}", sort=False)
+        rows = rows.fillna({c: "" for c in joined.columns})
+    if src.variants:
+        parts = []
+        for i, variant in enumerate(src.variants):
+            part = rows.copy()
+            for alias, col in variant.columns.items():
+                part[alias] = rows[col] if col else ""
+            for alias, value in variant.values.items():
+                part[alias] = value
+            part["_variant"] = i
+            parts.append(part)
+        rows = pd.concat(parts, ignore_index=True).sort_values([SRC_ROW, "_variant"], kind="stable")
+    rows = rows.reset_index(drop=True)
+    exclusions = []
+    for exclude in src.excludes:
+        mask = pd.Series(True, index=rows.index)
+        for col, values in exclude.when.items():
+            mask &= rows[col].astype(str).str.strip().isin(values)
+        if mask.any():
+            exclusions.append(Exclusion(dom.name, src.form, exclude.reason, int(mask.sum())))
+        rows = rows[~mask].reset_index(drop=True)
+    return rows, exclusions
+
+
+def _problem_lines(problem: RowProblems, item: ResolvedVariable, domain: str, raw: pd.DataFrame) -> list[str]:
+    column = problem.column or (item.raw_columns[0] if item.raw_columns else "")
+    files = raw[SRC_FILE].to_numpy()
+    records = raw[SRC_ROW].to_numpy()
+    lines = []
+    for pos, value in zip(problem.positions.tolist(), problem.values):
+        lines.append(f"{files[pos]} record {records[pos]} column {column}: {problem.message}: {value!r} "
+                     f"[{item.spec.where} {domain}.{item.spec.name}]")
+    return lines
+
+
+def _evaluate(item: ResolvedVariable, ctx: DomainContext, numeric: bool) -> pd.Series:
+    if item.cases:
+        return _evaluate_cases(item, ctx, numeric)
+    params = {k: v for k, v in item.params.items() if k != "when"}
+    result = item.derivation.fn(ctx, **params)
+    if numeric and not pd.api.types.is_numeric_dtype(result):
+        text = result.fillna("").astype(str).str.strip()
+        number = pd.to_numeric(text.where(text.ne(""), None), errors="coerce")
+        bad = text.ne("") & number.isna()
+        if bad.any():
+            pos = np.flatnonzero(bad.to_numpy())
+            raise RowProblems(pos, text.iloc[pos].tolist(), "not a number")
+        result = number.astype("float64")
+    elif not numeric:
+        result = result.fillna("").astype(object)
+        if pd.api.types.is_numeric_dtype(result):
+            result = result.map(_num_text).astype(object)
+    when = item.params.get("when")
+    if when:
+        keep = pd.Series(True, index=ctx.raw.index)
+        for col, values in when.items():
+            keep &= ctx.raw[col].astype(str).str.strip().isin(values)
+        result = result.where(keep, np.nan if numeric else "")
+    return result
+
+
+def _evaluate_cases(item: ResolvedVariable, ctx: DomainContext, numeric: bool) -> pd.Series:
+    """Value-level derivation: each case derives the records its ``where`` selects, first match wins."""
+    result = pd.Series(np.nan if numeric else "", index=ctx.sdtm.index, dtype="float64" if numeric else object)
+    taken = np.zeros(len(ctx.sdtm), dtype=bool)
+    for case in item.cases:
+        mask = ~taken
+        for var, values in case.spec.case_where.items():
+            mask &= ctx.sdtm[var].isin(values).to_numpy()
+        if not mask.any():
+            continue
+        sub = ctx.subset(mask)
+        try:
+            values = _evaluate(case, sub, numeric)
+        except RowProblems as problem:
+            positions = np.flatnonzero(mask)[problem.positions]
+            raise RowProblems(positions, problem.values, problem.message, problem.column) from None
+        result.iloc[np.flatnonzero(mask)] = values.to_numpy()
+        taken |= mask
+    return result
+
+
+def _num_text(value: object) -> str:
+    if value is None or value != value:
+        return ""
+    number = float(value)  # type: ignore[arg-type]
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def build_study(study: StudySpec, standards: Standards, export_dir: Path) -> BuildResult:
+    """Read the export, check the spec against it, and derive every domain and SUPP-- table."""
+    forms = read_forms(study, export_dir)
+    headers = {name: [c for c in f.columns if c not in (SRC_FILE, SRC_ROW)] for name, f in forms.items()}
+    errors = check_study_spec(study, standards, headers)
+    resolved: dict[str, list[ResolvedVariable]] = {}
+    supps: dict[str, list] = {}
+    for dom in study.domains:
+        resolved[dom.name], supps[dom.name] = resolve_domain(dom, study, standards, source_columns(dom, headers), [])
+    if errors:
+        raise SpecErrors(errors)
+
+    raws: dict[str, pd.DataFrame] = {}
+    exclusions: list[Exclusion] = []
+    for dom in study.domains:
+        raws[dom.name], excluded = _assemble_rows(dom, forms, study.subject_column)
+        exclusions.extend(excluded)
+    frames = {name: pd.DataFrame(index=raw.index) for name, raw in raws.items()}
+    keys = {d.name: d.keys or (standards.dataset(d.name).keys if standards.dataset(d.name) else ()) for d in study.domains}
+    contexts = {d.name: DomainContext(d.name, raws[d.name], frames, study, standards, keys[d.name]) for d in study.domains}
+
+    items = {(dom, item.spec.name): item for dom, vs in resolved.items() for item in vs}
+    graph: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for (dom, name), item in items.items():
+        deps = {(r.domain, r.name) for r in item.reads if (r.domain, r.name) != (dom, name)}
+        if item.derivation.runs_last:
+            deps |= {(d, n) for (d, n), other in items.items() if d == dom and not other.derivation.runs_last}
+        graph[(dom, name)] = deps
+    try:
+        order = list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        cycle = " -> ".join(f"{d}.{n}" for d, n in exc.args[1])
+        first = items[exc.args[1][0]]
+        raise SpecErrors([SpecError(first.spec.where, first.spec.name, f"variables depend on each other in a cycle: {cycle}")]) from None
+
+    problems: list[str] = []
+    failed: set[tuple[str, str]] = set()
+    for node in order:
+        item = items[node]
+        dom, name = node
+        if graph[node] & failed:
+            failed.add(node)
+            continue
+        meta = standards.variable(dom, name)
+        try:
+            frames[dom][name] = _evaluate(item, contexts[dom], bool(meta and meta.is_numeric))
+        except RowProblems as problem:
+            problems.extend(_problem_lines(problem, item, dom, raws[dom]))
+            failed.add(node)
+            continue
+        if name == "USUBJID":
+            problems.extend(_check_subjects(dom, frames, raws, keys[dom]))
+    if not problems:
+        problems.extend(_check_orphans(study, frames, raws))
+    if problems:
+        raise DataErrors(problems)
+
+    tables: dict[str, DomainTable] = {}
+    for dom in study.domains:
+        frame, raw = frames[dom.name], raws[dom.name]
+        ordered = [v.name for v in standards.domain_variables(dom.name) if v.name in frame.columns]
+        sort_by = [c for c in ("STUDYID", "USUBJID", f"{dom.name}SEQ") if c in frame.columns]
+        if f"{dom.name}SEQ" not in frame.columns:
+            sort_by = [k for k in keys[dom.name] if k in frame.columns]
+        order_idx = frame.sort_values(sort_by, kind="stable").index if sort_by else frame.index
+        lineage = raw.loc[order_idx, [SRC_FILE, SRC_ROW]].reset_index(drop=True)
+        tables[dom.name] = DomainTable(dom.name, frame.loc[order_idx, ordered].reset_index(drop=True), lineage, dom,
+                                       {i.spec.name: i for i in resolved[dom.name]})
+        if supps[dom.name]:
+            supp = _build_supp(dom, supps[dom.name], contexts[dom.name], raw, problems)
+            supp_name = f"SUPP{dom.name}"
+            supp_frame, supp_lineage = supp
+            tables[supp_name] = DomainTable(supp_name, supp_frame, supp_lineage, dom,
+                                            {s.qnam: i for s, i in supps[dom.name]}, parent=dom.name)
+    if problems:
+        raise DataErrors(problems)
+    forms_read = {name: len(f) for name, f in forms.items()}
+    return BuildResult(tables, forms_read, exclusions, dict(study.forms_not_mapped))
+
+
+def _check_subjects(dom: str, frames: dict[str, pd.DataFrame], raws: dict[str, pd.DataFrame], keys: tuple[str, ...]) -> list[str]:
+    """One record per subject where the dataset's keys say so (DM): a duplicate subject is refused."""
+    usubjid = frames[dom]["USUBJID"]
+    lines = []
+    blank = usubjid.eq("")
+    for pos in np.flatnonzero(blank.to_numpy()).tolist():
+        lines.append(f"{raws[dom][SRC_FILE].iat[pos]} record {raws[dom][SRC_ROW].iat[pos]}: no subject identifier ({dom}.USUBJID is blank)")
+    if tuple(k for k in keys if k != "STUDYID") == ("USUBJID",):
+        dup = usubjid.duplicated(keep="first") & ~blank
+        for pos in np.flatnonzero(dup.to_numpy()).tolist():
+            first = int(np.flatnonzero((usubjid == usubjid.iat[pos]).to_numpy())[0])
+            lines.append(f"{raws[dom][SRC_FILE].iat[pos]} record {raws[dom][SRC_ROW].iat[pos]}: subject {usubjid.iat[pos]!r} "
+                         f"already has a {dom} record (record {raws[dom][SRC_ROW].iat[first]}); {dom} holds one record per subject")
+    return lines
+
+
+def _check_orphans(study: StudySpec, frames: dict[str, pd.DataFrame], raws: dict[str, pd.DataFrame]) -> list[str]:
+    """Records of a subject who is not in DM are refused: every subject must be in demographics."""
+    if "DM" not in frames or "USUBJID" not in frames["DM"]:
+        return []
+    known = set(frames["DM"]["USUBJID"])
+    lines = []
+    for dom, frame in frames.items():
+        if dom == "DM" or "USUBJID" not in frame:
+            continue
+        orphan = ~frame["USUBJID"].isin(known)
+        for pos in np.flatnonzero(orphan.to_numpy()).tolist():
+            lines.append(f"{raws[dom][SRC_FILE].iat[pos]} record {raws[dom][SRC_ROW].iat[pos]} column {study.subject_column}: "
+                         f"subject {frame['USUBJID'].iat[pos]!r} is not in demographics (DM)")
+    return lines
+
+
+def _build_supp(dom: DomainSpec, supps: list, ctx: DomainContext, raw: pd.DataFrame, problems: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """SUPP-- records: one per parent record and QNAM with a non-blank value, pointing at --SEQ."""
+    seq_name = f"{dom.name}SEQ"
+    parent = ctx.sdtm
+    parts = []
+    for supp, item in supps:
+        try:
+            qval = _evaluate(item, ctx, numeric=False)
+        except RowProblems as problem:
+            problems.extend(_problem_lines(problem, item, f"SUPP{dom.name}", raw))
+            continue
+        keep = qval.ne("").to_numpy()
+        seq = parent.loc[keep, seq_name].astype("int64").astype(str)
+        parts.append(pd.DataFrame({
+            "STUDYID": parent.loc[keep, "STUDYID"],
+            "RDOMAIN": dom.name,
+            "USUBJID": parent.loc[keep, "USUBJID"],
+            "IDVAR": seq_name,
+            "IDVARVAL": seq,
+            "QNAM": supp.qnam,
+            "QLABEL": supp.qlabel,
+            "QVAL": qval[keep],
+            "QORIG": supp.qorig,
+            "QEVAL": supp.qeval,
+            "_seq": parent.loc[keep, seq_name],
+            SRC_FILE: raw.loc[keep, SRC_FILE],
+            SRC_ROW: raw.loc[keep, SRC_ROW],
+        }))
+    if not parts:
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in SUPP_COLUMNS})
+        return empty, pd.DataFrame({SRC_FILE: pd.Series(dtype=object), SRC_ROW: pd.Series(dtype="int64")})
+    supp = pd.concat(parts, ignore_index=True)
+    supp = supp.sort_values(["STUDYID", "USUBJID", "_seq", "QNAM"], kind="stable").reset_index(drop=True)
+    return supp[list(SUPP_COLUMNS)].astype(object), supp[[SRC_FILE, SRC_ROW]]

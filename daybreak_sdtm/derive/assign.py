@@ -1,0 +1,160 @@
+"""Copy, recode and set values: sdtm.oak's ``assign_*`` / ``hardcode_*`` vocabulary, and a few combinators."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from daybreak_sdtm.derive.registry import Context, Kind, Param, RowProblems, derivation
+from daybreak_sdtm.standards import Codelist
+
+
+def compute_text(series: pd.Series) -> pd.Series:
+    """Raw text with surrounding blanks removed (EDCs pad free text)."""
+    return series.astype(str).str.strip()
+
+
+def compute_recode(values: pd.Series, mapping: dict[str, str], column: str, what: str) -> pd.Series:
+    """Recode through a complete map; a collected value the map lacks is a problem, never passed on."""
+    mapped = values.map(mapping)
+    unmapped = values.ne("") & mapped.isna()
+    if unmapped.any():
+        positions = np.flatnonzero(unmapped.to_numpy())
+        raise RowProblems(positions, values.iloc[positions].tolist(), f"value not in the {what}", column)
+    return mapped.fillna("").astype(str)
+
+
+def compute_ct(values: pd.Series, codelist: Codelist, mapping: dict[str, str] | None, column: str) -> pd.Series:
+    """Recode collected values to a codelist's submission values (spec map first, then CT synonyms)."""
+    recoded = values.map(mapping) if mapping else pd.Series(np.nan, index=values.index, dtype=object)
+    by_ct = values.str.upper().map(codelist.lookup)
+    result = recoded.fillna(by_ct)
+    unmapped = values.ne("") & result.isna()
+    if unmapped.any():
+        positions = np.flatnonzero(unmapped.to_numpy())
+        raise RowProblems(
+            positions,
+            values.iloc[positions].tolist(),
+            f"value not in codelist {codelist.submission_value} ({codelist.code}) nor in the spec's map",
+            column,
+        )
+    return result.fillna("").astype(str)
+
+
+@derivation("assign_no_ct", {
+    "source": Param(Kind.RAW, doc="raw column to copy"),
+    "map": Param(Kind.MAP, required=False, doc="recoding of every collected value"),
+})
+def assign_no_ct(ctx: Context, *, source: str, map: dict[str, str] | None = None) -> pd.Series:
+    """Copy a raw column (blanks trimmed); with ``map``, recode it and refuse any value the map lacks."""
+    values = compute_text(ctx.raw[source])
+    return compute_recode(values, map, source, "spec's map") if map else values
+
+
+@derivation("assign_ct", {
+    "source": Param(Kind.RAW, doc="raw column holding the collected value"),
+    "codelist": Param(Kind.CODELIST, required=False, doc="defaults to the variable's SDTMIG codelist"),
+    "map": Param(Kind.MAP, required=False, doc="collected value -> submission value, where CT synonyms do not match"),
+})
+def assign_ct(ctx: Context, *, source: str, codelist: Codelist, map: dict[str, str] | None = None) -> pd.Series:
+    """Recode collected values to the codelist's submission values; unknown values are errors.
+
+    Matching is case-insensitive on submission values, CT synonyms and NCI preferred terms;
+    the spec's ``map`` handles CRF wording CT does not know ("Grade 3" -> "3").
+    """
+    return compute_ct(compute_text(ctx.raw[source]), codelist, map, source)
+
+
+@derivation("hardcode_no_ct", {"value": Param(Kind.VALUE, doc="the value of every record")})
+def hardcode_no_ct(ctx: Context, *, value: str) -> pd.Series:
+    """Set the same value on every record."""
+    return pd.Series(value, index=ctx.raw.index, dtype=object)
+
+
+@derivation("hardcode_ct", {
+    "value": Param(Kind.VALUE, doc="a submission value of the codelist"),
+    "codelist": Param(Kind.CODELIST, required=False, doc="defaults to the variable's SDTMIG codelist"),
+})
+def hardcode_ct(ctx: Context, *, value: str, codelist: Codelist) -> pd.Series:
+    """Set the same controlled term on every record (checked against the codelist when the spec loads)."""
+    return pd.Series(value, index=ctx.raw.index, dtype=object)
+
+
+_FIELD = re.compile(r"\{([^{}]+)\}")
+
+
+def template_columns(template: str) -> list[str]:
+    """Raw columns named in a ``{COLUMN}`` template."""
+    return _FIELD.findall(template)
+
+
+@derivation("derive_template", {"template": Param(Kind.VALUE, doc="text with {RAW_COLUMN} placeholders")})
+def derive_template(ctx: Context, *, template: str) -> pd.Series:
+    """Fill a text template from raw columns, e.g. ``"CYCLE {CYCLE}"``; blank when a placeholder is blank."""
+    parts = _FIELD.split(template)
+    result = pd.Series("", index=ctx.raw.index, dtype=object)
+    blank = pd.Series(False, index=ctx.raw.index)
+    for i, part in enumerate(parts):
+        if i % 2:  # odd parts are column names
+            col = compute_text(ctx.raw[part])
+            blank |= col.eq("")
+            result = result + col
+        else:
+            result = result + part
+    return result.where(~blank, "")
+
+
+@derivation("derive_flag", {
+    "source": Param(Kind.RAW, doc="raw column; the flag is set where it holds a value"),
+    "value": Param(Kind.VALUE, required=False, doc="flag value, Y by default"),
+})
+def derive_flag(ctx: Context, *, source: str, value: str = "Y") -> pd.Series:
+    """``Y`` (or ``value``) where the raw column is filled, blank elsewhere (e.g. DTHFL from a death date)."""
+    return compute_text(ctx.raw[source]).ne("").map({True: value, False: ""}).astype(object)
+
+
+@derivation("derive_if_any", {
+    "sources": Param(Kind.RAWS, doc="raw columns to look at"),
+    "equals": Param(Kind.VALUE, doc="collected value searched for (several separated by |)"),
+    "then": Param(Kind.VALUE, doc="value when any column holds it"),
+    "otherwise": Param(Kind.VALUE, required=False, doc="value when none does and some column is filled"),
+})
+def derive_if_any(ctx: Context, *, sources: list[str], equals: str, then: str, otherwise: str = "") -> pd.Series:
+    """``then`` when any of the columns holds ``equals``; ``otherwise`` when none does; blank when all are blank."""
+    wanted = [v.strip().upper() for v in equals.split("|")]
+    texts = [compute_text(ctx.raw[s]) for s in sources]
+    hit = np.logical_or.reduce([t.str.upper().isin(wanted).to_numpy() for t in texts])
+    filled = np.logical_or.reduce([t.ne("").to_numpy() for t in texts])
+    return pd.Series(np.where(hit, then, np.where(filled, otherwise, "")), index=ctx.raw.index, dtype=object)
+
+
+@derivation("derive_common_ct", {
+    "sources": Param(Kind.RAWS, doc="raw columns, one per study treatment"),
+    "codelist": Param(Kind.CODELIST, required=False, doc="defaults to the variable's SDTMIG codelist"),
+    "map": Param(Kind.MAP, required=False, doc="collected value -> submission value"),
+    "ignore": Param(Kind.VALUE, required=False, doc="submission value that does not count (e.g. NOT APPLICABLE)"),
+    "several": Param(Kind.VALUE, doc="value when the columns disagree (e.g. MULTIPLE)"),
+})
+def derive_common_ct(
+    ctx: Context,
+    *,
+    sources: list[str],
+    codelist: Codelist,
+    several: str,
+    map: dict[str, str] | None = None,
+    ignore: str = "",
+) -> pd.Series:
+    """One controlled term for several collected ones: the common value, or ``several`` when they differ.
+
+    Used for AEACN when an AE has an action per study drug (SDTMIG 3.4 AE assumption 5).
+    """
+    coded = [compute_ct(compute_text(ctx.raw[s]), codelist, map, s) for s in sources]
+    frame = pd.concat([c.where(c.ne(ignore) & c.ne(""), None) for c in coded], axis=1)
+    distinct = frame.nunique(axis=1, dropna=True)
+    first = frame.bfill(axis=1).iloc[:, 0].fillna("")
+    # All ignored: keep the ignored value itself (e.g. NOT APPLICABLE) rather than blank.
+    all_ignored = distinct.eq(0) & pd.concat(coded, axis=1).eq(ignore).any(axis=1) if ignore else distinct.eq(-1)
+    result = np.where(distinct.gt(1), several, np.where(all_ignored, ignore, first))
+    return pd.Series(result, index=ctx.raw.index, dtype=object)

@@ -1,0 +1,147 @@
+"""ISO 8601 dates from EDC exports, study days and epochs.
+
+Partial dates are truncated at the first unknown part, never imputed (SDTMIG 3.4 section 4.4.4):
+``UN-MAR-2026`` -> ``2026-03``, ``UN-UNK-2026`` and ``05-UNK-2026`` -> ``2026``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from daybreak_sdtm.derive.assign import compute_text
+from daybreak_sdtm.derive.registry import Context, Kind, Param, RowProblems, VarRef, derivation
+
+if TYPE_CHECKING:
+    from daybreak_sdtm.spec.model import StudySpec
+
+MONTHS = {m: f"{i:02d}" for i, m in enumerate(
+    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)}
+_EDC_DATE = r"^(?P<d>\d{1,2}|UN|UK|--)-(?P<m>[A-Za-z]{3}|UNK|UN|---)-(?P<y>\d{4})$"
+_ISO_DATE = r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2}))?)?$"
+_TIME = r"^(?P<h>[01]\d|2[0-3]):(?P<mi>[0-5]\d)(?::(?P<s>[0-5]\d))?$"
+
+
+def compute_iso_date(raw: pd.Series, column: str) -> pd.Series:
+    """EDC (``05-MAR-2026``, ``UN-MAR-2026``) or ISO (``2026-03-05``) text -> ISO 8601, partials truncated.
+
+    Raises RowProblems for text that is not a date, or not a real calendar date (31-FEB-2026).
+    """
+    text = compute_text(raw)
+    edc = text.str.extract(_EDC_DATE)
+    iso = text.str.extract(_ISO_DATE)
+    is_edc, is_iso = edc["y"].notna(), iso["y"].notna()
+    year = edc["y"].where(is_edc, iso["y"])
+    month_txt = edc["m"].str.upper().map(MONTHS)
+    month = month_txt.where(is_edc, iso["m"])
+    day = edc["d"].str.zfill(2).where(edc["d"].str.isdigit().fillna(False), None).where(is_edc, iso["d"])
+    bad_month = is_edc & month_txt.isna() & ~edc["m"].str.upper().isin(["UNK", "UN", "---"]).fillna(False)
+    malformed = text.ne("") & ~(is_edc | is_iso) | bad_month
+    if malformed.any():
+        pos = np.flatnonzero(malformed.to_numpy())
+        raise RowProblems(pos, text.iloc[pos].tolist(), "not a date (expected DD-MMM-YYYY, UN/UNK for unknown parts)", column)
+    year = year.fillna("")
+    month = month.fillna("").where(year.ne(""), "")
+    day = day.fillna("").where(month.ne(""), "")  # no day without its month
+    complete = day.ne("")
+    full = year + "-" + month + "-" + day
+    parsed = pd.to_datetime(full.where(complete, None), format="%Y-%m-%d", errors="coerce")
+    impossible = complete & parsed.isna() | month.ne("") & ~month.isin(list(MONTHS.values()))
+    if impossible.any():
+        pos = np.flatnonzero(impossible.to_numpy())
+        raise RowProblems(pos, text.iloc[pos].tolist(), "not a calendar date", column)
+    return pd.Series(
+        np.where(complete, full, np.where(month.ne(""), year + "-" + month, year)),
+        index=raw.index,
+        dtype=object,
+    )
+
+
+@derivation("derive_iso8601", {
+    "source": Param(Kind.RAW, doc="raw date column (DD-MMM-YYYY as EDCs export it, or YYYY-MM-DD)"),
+    "time": Param(Kind.RAW, required=False, doc="raw time column (HH:MM or HH:MM:SS)"),
+})
+def derive_iso8601(ctx: Context, *, source: str, time: str = "") -> pd.Series:
+    """ISO 8601 date (and time, when the date is complete) with partial dates truncated, not imputed."""
+    date = compute_iso_date(ctx.raw[source], source)
+    if not time:
+        return date
+    clock = compute_text(ctx.raw[time])
+    parts = clock.str.extract(_TIME)
+    bad = clock.ne("") & parts["h"].isna()
+    if bad.any():
+        pos = np.flatnonzero(bad.to_numpy())
+        raise RowProblems(pos, clock.iloc[pos].tolist(), "not a time (expected HH:MM)", time)
+    hhmm = (parts["h"] + ":" + parts["mi"] + (":" + parts["s"]).fillna("")).fillna("")
+    # A time without a complete date says nothing ISO 8601 can carry.
+    with_time = date.str.len().eq(10) & hhmm.ne("")
+    return date.where(~with_time, date + "T" + hhmm)
+
+
+def compute_days(dtc: pd.Series) -> pd.Series:
+    """Datetime of the date part of complete ISO 8601 values; NaT for partial or blank ones."""
+    text = dtc.fillna("").astype(str).str.slice(0, 10)
+    return pd.to_datetime(text.where(text.str.len().eq(10), None), format="%Y-%m-%d", errors="coerce")
+
+
+def compute_study_day(dates: pd.Series, reference: pd.Series) -> pd.Series:
+    """SDTMIG study day: date - reference + 1 on or after the reference, date - reference before; no day 0."""
+    delta = (compute_days(dates) - compute_days(reference)).dt.days
+    return delta.where(delta < 0, delta + 1).astype("float64")
+
+
+@derivation("derive_study_day", {
+    "date": Param(Kind.VAR, doc="ISO 8601 date variable of this domain, e.g. AESTDTC"),
+    "reference": Param(Kind.VAR, required=False, doc="subject reference date, DM.RFSTDTC by default"),
+}, needs=("USUBJID",))
+def derive_study_day(ctx: Context, *, date: VarRef, reference: VarRef | None = None) -> pd.Series:
+    """--DY from a date and the subject's reference start date; blank when either is partial."""
+    ref = reference or VarRef("DM", "RFSTDTC")
+    ref_frame = ctx.frame(ref.domain)
+    per_subject = ref_frame.set_index("USUBJID")[ref.name]
+    return compute_study_day(ctx.column(date), ctx.per_subject(per_subject))
+
+
+def _epoch_reads(params: Mapping[str, Any], study: StudySpec, domain: str) -> list[VarRef]:
+    refs = []
+    for epoch in study.epochs:
+        dom, _, name = epoch.start.variable.partition(".")
+        refs.append(VarRef(dom, name))
+        refs.extend(VarRef(dom, k) for k in epoch.start.filters)
+    return refs
+
+
+def compute_epoch_starts(ctx: Context) -> list[tuple[str, pd.Series]]:
+    """Each epoch's start date per subject (Series indexed by USUBJID), in study-file order."""
+    starts = []
+    for epoch in ctx.study.epochs:
+        dom, _, name = epoch.start.variable.partition(".")
+        frame = ctx.frame(dom)
+        mask = pd.Series(True, index=frame.index)
+        for var, values in epoch.start.filters.items():
+            mask &= frame[var].isin(values)
+        dates = compute_days(frame[name]).where(mask)
+        per_subject = dates.groupby(frame["USUBJID"]).min()
+        if epoch.start.how == "day_after":
+            per_subject = per_subject + pd.Timedelta(days=1)
+        starts.append((epoch.epoch, per_subject))
+    return starts
+
+
+@derivation("derive_epoch", {
+    "date": Param(Kind.VAR, doc="ISO 8601 date variable of this domain"),
+}, needs=("USUBJID",), reads=_epoch_reads)
+def derive_epoch(ctx: Context, *, date: VarRef) -> pd.Series:
+    """The epoch the date falls in: the last epoch (study-file order) whose subject start is on or before it.
+
+    Blank when the date is partial or precedes every epoch start.
+    """
+    when = compute_days(ctx.column(date))
+    result = pd.Series("", index=ctx.sdtm.index, dtype=object)
+    for name, per_subject in compute_epoch_starts(ctx):
+        start = ctx.per_subject(per_subject)
+        result = result.where(~(start.notna() & when.notna() & (when >= start)), name)
+    return result

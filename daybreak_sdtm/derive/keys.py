@@ -1,0 +1,43 @@
+"""Identifiers: STUDYID, DOMAIN, USUBJID, --SEQ."""
+
+from __future__ import annotations
+
+
+import numpy as np
+import pandas as pd
+
+from daybreak_sdtm.derive.assign import compute_text
+from daybreak_sdtm.derive.registry import Context, Kind, Param, derivation
+
+
+@derivation("derive_studyid")
+def derive_studyid(ctx: Context) -> pd.Series:
+    """The study identifier from the study file, on every record."""
+    return pd.Series(ctx.study.studyid, index=ctx.raw.index, dtype=object)
+
+
+@derivation("derive_domain")
+def derive_domain(ctx: Context) -> pd.Series:
+    """The two-letter domain code, on every record."""
+    return pd.Series(ctx.domain, index=ctx.raw.index, dtype=object)
+
+
+@derivation("derive_usubjid", {
+    "source": Param(Kind.RAW, required=False, doc="subject column; the study file's export.subject by default"),
+})
+def derive_usubjid(ctx: Context, *, source: str = "") -> pd.Series:
+    """``STUDYID-SUBJECT``: unique across the submission, identical in every domain."""
+    subject = compute_text(ctx.raw[source or ctx.study.subject_column])
+    return (ctx.study.studyid + "-" + subject).where(subject.ne(""), "")
+
+
+
+@derivation("derive_seq", needs=("USUBJID",), runs_last=True)
+def derive_seq(ctx: Context) -> pd.Series:
+    """1, 2, 3... per subject, in the order of the dataset's keys (ties kept in raw record order)."""
+    keys = [k for k in ctx.sort_keys() if k in ctx.sdtm.columns and k not in {"STUDYID", "USUBJID"}]
+    order = ctx.sdtm[["USUBJID", *keys]].copy()
+    order["_pos"] = np.arange(len(order))
+    order = order.sort_values(["USUBJID", *keys, "_pos"], kind="stable")
+    seq = order.groupby("USUBJID", sort=False).cumcount() + 1
+    return seq.reindex(ctx.sdtm.index).astype("float64")

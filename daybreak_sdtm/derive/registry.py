@@ -1,0 +1,149 @@
+"""The registry of derivations a mapping spec can name, with their typed parameters.
+
+A derivation is a pure column function: ``fn(ctx, **params) -> pd.Series`` aligned to the
+domain's rows. It does no I/O. It declares its parameters so that a spec is checked before
+anything runs (unknown parameter, raw column or variable) and so that the engine knows which
+SDTM variables it reads, in this domain or another, and orders the work accordingly.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from daybreak_sdtm.spec.model import StudySpec
+    from daybreak_sdtm.standards import Standards
+
+
+class Kind(Enum):
+    """What a derivation parameter holds, which decides how the spec value is checked."""
+
+    RAW = "raw column"  # a column of the domain's raw rows
+    RAWS = "list of raw columns"
+    VAR = "SDTM variable"  # AESTDTC (this domain) or DM.RFSTDTC (another)
+    VALUE = "text value"
+    NUMBER = "number"
+    MAP = "mapping of collected to submission values"
+    CODELIST = "codelist"  # NCI code or short name; defaults to the variable's IG codelist
+    WHERE = "filter {VARIABLE: value or [values]}"
+    DOMAIN = "domain"
+    FLAG = "true/false"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One declared parameter of a derivation."""
+
+    kind: Kind
+    required: bool = True
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class VarRef:
+    """A reference to an SDTM variable: ``AESTDTC`` resolves to this domain, ``DM.RFSTDTC`` to DM."""
+
+    domain: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.domain}.{self.name}"
+
+
+class Context(Protocol):
+    """What a derivation may read: this domain's rows, built variables, study and standards."""
+
+    domain: str
+    raw: pd.DataFrame
+    sdtm: pd.DataFrame
+    study: StudySpec
+    standards: Standards
+
+    def column(self, ref: VarRef) -> pd.Series:
+        """A built variable of this domain."""
+        ...
+
+    def frame(self, domain: str) -> pd.DataFrame:
+        """Another domain's SDTM variables built so far (one row per record)."""
+        ...
+
+    def per_subject(self, values: pd.Series) -> pd.Series:
+        """Align a Series indexed by USUBJID to this domain's rows."""
+        ...
+
+    def sort_keys(self) -> tuple[str, ...]:
+        """The domain's natural keys (spec override or SDTMIG)."""
+        ...
+
+
+class RowProblems(Exception):
+    """Values a derivation could not map; the engine reports each with its raw record."""
+
+    def __init__(self, positions: np.ndarray, values: Sequence[str], message: str, column: str = "") -> None:
+        self.positions = np.asarray(positions, dtype=np.int64)
+        self.values = list(values)
+        self.message = message
+        self.column = column
+        super().__init__(message)
+
+
+Derivation = Callable[..., pd.Series]
+Reads = Callable[[Mapping[str, Any], "StudySpec", str], list[VarRef]]
+
+
+@dataclass(frozen=True)
+class DerivationDef:
+    """A registered derivation: its function, parameters and what it reads implicitly."""
+
+    name: str
+    fn: Derivation
+    params: Mapping[str, Param]
+    needs: tuple[str, ...] = ()  # variables of the same domain read implicitly (e.g. USUBJID)
+    runs_last: bool = False  # after every other variable of the domain (--SEQ)
+    reads: Reads | None = None  # extra variables read, from the study file
+    doc: str = field(default="", compare=False)
+
+
+DERIVATIONS: dict[str, DerivationDef] = {}
+
+
+def derivation(
+    name: str,
+    params: Mapping[str, Param] | None = None,
+    *,
+    needs: tuple[str, ...] = (),
+    runs_last: bool = False,
+    reads: Reads | None = None,
+) -> Callable[[Derivation], Derivation]:
+    """Register ``fn`` as ``derivation: <name>`` for mapping specs."""
+
+    def register(fn: Derivation) -> Derivation:
+        if name in DERIVATIONS:
+            raise RuntimeError(f"derivation {name!r} registered twice")
+        if not fn.__doc__:
+            raise RuntimeError(f"derivation {name!r} has no docstring")
+        DERIVATIONS[name] = DerivationDef(
+            name=name,
+            fn=fn,
+            params=dict(params or {}),
+            needs=needs,
+            runs_last=runs_last,
+            reads=reads,
+            doc=fn.__doc__.strip(),
+        )
+        return fn
+
+    return register
+
+
+def suggest(name: str, known: Sequence[str]) -> str:
+    """A 'did you mean' hint for a misspelt name."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"did you mean {close[0]!r}?" if close else ""

@@ -1,0 +1,122 @@
+"""Subject-level values drawn from other domains: reference dates, arms."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from daybreak_sdtm.derive.registry import Context, Kind, Param, RowProblems, VarRef, derivation
+
+if TYPE_CHECKING:
+    from daybreak_sdtm.spec.model import StudySpec
+
+
+def _filter_reads(params: Mapping[str, Any], study: StudySpec, domain: str) -> list[VarRef]:
+    """Variables a ``filter`` reads, in the domain the derivation reads from."""
+    target = params.get("variable")
+    source_domain = target.domain if isinstance(target, VarRef) else params.get("domain", domain)
+    return [VarRef(str(source_domain), name) for name in (params.get("filter") or {})]
+
+
+def compute_filtered(frame: pd.DataFrame, filter: Mapping[str, tuple[str, ...]] | None) -> pd.DataFrame:
+    """Rows of another domain matching every ``VARIABLE: value(s)`` condition."""
+    mask = pd.Series(True, index=frame.index)
+    for var, values in (filter or {}).items():
+        mask &= frame[var].isin(list(values))
+    return frame[mask]
+
+
+def _subject_extreme(ctx: Context, variable: VarRef, filter: Any, last: bool) -> pd.Series:
+    frame = compute_filtered(ctx.frame(variable.domain), filter)
+    values = frame[variable.name].astype(str)
+    values = values[values.ne("")]
+    # ISO 8601 text sorts chronologically at equal precision; compare on the date part so a
+    # datetime and a bare date of the same day tie, and keep the fuller text of the two.
+    key = values.str.slice(0, 10)
+    order = pd.DataFrame({"USUBJID": frame.loc[values.index, "USUBJID"], "key": key, "value": values,
+                          "len": values.str.len()})
+    order = order.sort_values(["USUBJID", "key", "len"], ascending=[True, not last, False], kind="stable")
+    picked = order.drop_duplicates("USUBJID").set_index("USUBJID")["value"]
+    return ctx.per_subject(picked).fillna("").astype(object)
+
+
+_SUBJECT_DATE_PARAMS = {
+    "variable": Param(Kind.VAR, doc="ISO 8601 variable of another domain, e.g. EX.EXSTDTC"),
+    "filter": Param(Kind.WHERE, required=False, doc="only that domain's records matching these values"),
+}
+
+
+@derivation("derive_subject_first", _SUBJECT_DATE_PARAMS, needs=("USUBJID",), reads=_filter_reads)
+def derive_subject_first(ctx: Context, *, variable: VarRef, filter: Any = None) -> pd.Series:
+    """The subject's earliest value of a date variable in another domain (e.g. RFXSTDTC from EX.EXSTDTC)."""
+    return _subject_extreme(ctx, variable, filter, last=False)
+
+
+@derivation("derive_subject_last", _SUBJECT_DATE_PARAMS, needs=("USUBJID",), reads=_filter_reads)
+def derive_subject_last(ctx: Context, *, variable: VarRef, filter: Any = None) -> pd.Series:
+    """The subject's latest value of a date variable in another domain (e.g. RFXENDTC from EX.EXENDTC)."""
+    return _subject_extreme(ctx, variable, filter, last=True)
+
+
+@derivation("derive_subject_value", {
+    "variable": Param(Kind.VAR, doc="variable of another domain, e.g. RS.RSSTRESC"),
+    "filter": Param(Kind.WHERE, required=False, doc="only that domain's records matching these values"),
+    "map": Param(Kind.MAP, required=False, doc="value found -> value to set (every value found must be mapped)"),
+}, needs=("USUBJID",), reads=_filter_reads)
+def derive_subject_value(ctx: Context, *, variable: VarRef, filter: Any = None, map: dict[str, str] | None = None) -> pd.Series:
+    """The subject's value of a variable in another domain's matching records, optionally recoded.
+
+    Refuses a subject whose matching records disagree: the value must be unambiguous.
+    """
+    frame = compute_filtered(ctx.frame(variable.domain), filter)
+    values = frame[variable.name].astype(str)
+    pairs = pd.DataFrame({"USUBJID": frame["USUBJID"], "value": values})
+    pairs = pairs[pairs["value"].ne("")].drop_duplicates()
+    conflict = pairs["USUBJID"].duplicated(keep=False)
+    if conflict.any():
+        subjects = sorted(pairs.loc[conflict, "USUBJID"].unique())
+        own = ctx.sdtm["USUBJID"].isin(subjects).to_numpy()
+        raise RowProblems(np.flatnonzero(own), ctx.sdtm.loc[own, "USUBJID"].tolist(),
+                          f"subject has conflicting {variable} values", str(variable))
+    per_subject = pairs.set_index("USUBJID")["value"]
+    if map:
+        mapped = per_subject.map(map)
+        missing = mapped.isna()
+        if missing.any():
+            bad = per_subject[missing]
+            own = ctx.sdtm["USUBJID"].isin(bad.index).to_numpy()
+            raise RowProblems(np.flatnonzero(own), ctx.per_subject(bad)[own].tolist(),
+                              f"{variable} value not in the spec's map", str(variable))
+        per_subject = mapped
+    return ctx.per_subject(per_subject).fillna("").astype(object)
+
+
+@derivation("derive_subject_exists", {
+    "domain": Param(Kind.DOMAIN, doc="domain whose records are looked for"),
+    "filter": Param(Kind.WHERE, required=False, doc="only records matching these values count"),
+    "then": Param(Kind.VALUE, doc="value when the subject has such a record"),
+    "otherwise": Param(Kind.VALUE, doc="value when not"),
+}, needs=("USUBJID",), reads=_filter_reads)
+def derive_subject_exists(ctx: Context, *, domain: str, then: str, otherwise: str, filter: Any = None) -> pd.Series:
+    """``then`` for subjects with a (matching) record in another domain, ``otherwise`` for the rest."""
+    frame = compute_filtered(ctx.frame(domain), filter)
+    has = ctx.sdtm["USUBJID"].isin(set(frame["USUBJID"]))
+    return pd.Series(np.where(has, then, otherwise), index=ctx.sdtm.index, dtype=object)
+
+
+@derivation("derive_arm", {
+    "armcd": Param(Kind.VAR, doc="arm code variable of this domain (ARMCD or ACTARMCD)"),
+})
+def derive_arm(ctx: Context, *, armcd: VarRef) -> pd.Series:
+    """The arm description for an arm code, from the study file's arms."""
+    codes = ctx.column(armcd)
+    labels = {arm.armcd: arm.arm for arm in ctx.study.arms}
+    result = codes.map(labels)
+    unknown = codes.ne("") & result.isna()
+    if unknown.any():
+        pos = np.flatnonzero(unknown.to_numpy())
+        raise RowProblems(pos, codes.iloc[pos].tolist(), "arm code not among the study file's arms", str(armcd))
+    return result.fillna("").astype(object)

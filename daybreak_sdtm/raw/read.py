@@ -1,0 +1,159 @@
+"""Read raw EDC exports as text, every record tagged with its file and record number.
+
+A mapping spec names a CRF *form* (``ae``); the export folder decides the format
+(``ae.csv``, ``ae.sas7bdat`` or ``ae.xpt``). Values are read as ``str`` and never type-guessed:
+"NA" is a real CRF answer and "007" a subject number.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from daybreak_sdtm.errors import RawDataError
+
+SRC_FILE, SRC_ROW = "_src_file", "_src_row"  # provenance columns; never written to XPT
+
+Reader = Callable[[Path], pd.DataFrame]
+READERS: dict[str, Reader] = {}
+
+
+def reader(*extensions: str) -> Callable[[Reader], Reader]:
+    """Register ``fn`` as the reader of files with these extensions."""
+
+    def register(fn: Reader) -> Reader:
+        for ext in extensions:
+            if ext in READERS:
+                raise RuntimeError(f"reader for {ext!r} registered twice")
+            READERS[ext] = fn
+        return fn
+
+    return register
+
+
+def find_form(export_dir: Path, form: str) -> Path:
+    """The one file holding ``form`` in ``export_dir``; refuses none and several."""
+    found = [export_dir / f"{form}{ext}" for ext in READERS if (export_dir / f"{form}{ext}").is_file()]
+    if not found:
+        tried = ", ".join(f"{form}{ext}" for ext in READERS)
+        raise RawDataError(f"{export_dir}: raw form {form!r} not found (looked for {tried})")
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise RawDataError(f"{export_dir}: form {form!r} is exported twice ({names}); keep one")
+    return found[0]
+
+
+def read_form(export_dir: Path, form: str) -> pd.DataFrame:
+    """Read one CRF form as text, with ``_src_file`` and 1-based ``_src_row`` columns added."""
+    path = find_form(export_dir, form)
+    frame = READERS[path.suffix.lower()](path)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    duplicated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if duplicated:
+        raise RawDataError(f"{path.name}: duplicate column(s) {', '.join(duplicated)} in the header")
+    # Record number, not line number: quoted fields can span lines.
+    frame[SRC_FILE] = path.name
+    frame[SRC_ROW] = np.arange(1, len(frame) + 1, dtype=np.int64)
+    return frame
+
+
+def _decode(path: Path) -> str:
+    data = path.read_bytes()
+    if not data.strip():
+        raise RawDataError(f"{path.name}: file is empty (expected a header row)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise RawDataError(
+            f"{path.name}:{line}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "re-export the form as UTF-8"
+        ) from None
+
+
+@reader(".csv")
+def read_csv(path: Path) -> pd.DataFrame:
+    """Read a CSV export (UTF-8, optional BOM, comma-separated, RFC 4180 quoting)."""
+    text = _decode(path)
+    header_line = text.split("\n", 1)[0]
+    if "," not in header_line and any(sep in header_line for sep in (";", "\t", "|")):
+        raise RawDataError(f"{path.name}:1: header has no comma; the file looks delimited by another character")
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            quoting=csv.QUOTE_MINIMAL,
+            skipinitialspace=False,
+        )
+    except pd.errors.ParserError as exc:
+        raise RawDataError(f"{path.name}: {exc}") from None
+    except pd.errors.EmptyDataError:
+        raise RawDataError(f"{path.name}: file is empty (expected a header row)") from None
+    _check_complete_records(path, text, len(frame.columns))
+    return frame
+
+
+def _check_complete_records(path: Path, text: str, n_columns: int) -> None:
+    """Refuse a last record with fewer fields than the header (a file cut off mid-record).
+
+    pandas pads short rows with empty values, so a truncated export would otherwise read as
+    a complete one. Only the tail is parsed: reading stays one vectorised pass.
+    """
+    body = text.rstrip("\r\n")
+    last_line = body.rsplit("\n", 1)[-1]
+    if body.count("\n") == 0 or last_line.count('"') % 2:
+        return  # header only, or the last line continues a quoted field
+    fields = next(csv.reader([last_line]), [])
+    if fields and len(fields) < n_columns:
+        line_no = body.count("\n") + 1
+        raise RawDataError(
+            f"{path.name}:{line_no}: record has {len(fields)} field(s), the header has {n_columns}; "
+            "the file may be cut off"
+        )
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn a typed SAS dataset into text columns as a CSV export would carry them."""
+    out = {}
+    for name, col in frame.items():
+        if pd.api.types.is_datetime64_any_dtype(col):
+            out[name] = col.dt.strftime("%Y-%m-%d").fillna("")
+        elif pd.api.types.is_numeric_dtype(col):
+            whole = col.notna() & (col % 1 == 0)
+            text = col.astype(str)
+            text = text.where(~whole, col.where(whole).astype("Int64").astype(str))
+            out[name] = text.where(col.notna(), "")
+        else:
+            out[name] = col.map(lambda v: "" if v is None or v != v else str(v))
+    return pd.DataFrame(out, dtype=str)
+
+
+@reader(".sas7bdat")
+def read_sas7bdat(path: Path) -> pd.DataFrame:
+    """Read a SAS7BDAT export through pyreadstat."""
+    import pyreadstat
+
+    try:
+        frame, _ = pyreadstat.read_sas7bdat(str(path))
+    except Exception as exc:  # pyreadstat raises its own untyped errors for unreadable files
+        raise RawDataError(f"{path.name}: not a readable SAS7BDAT file ({exc})") from None
+    return _as_text(frame)
+
+
+@reader(".xpt")
+def read_xpt(path: Path) -> pd.DataFrame:
+    """Read a SAS transport (XPT) export through pyreadstat."""
+    import pyreadstat
+
+    try:
+        frame, _ = pyreadstat.read_xport(str(path))
+    except Exception as exc:  # pyreadstat raises its own untyped errors for unreadable files
+        raise RawDataError(f"{path.name}: not a readable XPT file ({exc})") from None
+    return _as_text(frame)

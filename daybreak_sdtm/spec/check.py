@@ -1,0 +1,332 @@
+"""Check a loaded study spec against SDTMIG, the CT package, the derivation registry and the export.
+
+Every problem becomes a SpecError at the spec line that caused it; all are reported at once.
+The same resolution turns parameters into what derivations take (VarRef, Codelist), so a spec
+that passes ``lint`` cannot fail the conversion on its own terms.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from daybreak_sdtm.derive import DERIVATIONS, DerivationDef, Kind, VarRef
+from daybreak_sdtm.derive.assign import template_columns
+from daybreak_sdtm.derive.registry import suggest
+from daybreak_sdtm.errors import Location, SpecError
+from daybreak_sdtm.spec.model import DomainSpec, StudySpec, VariableSpec
+from daybreak_sdtm.standards import Codelist, Standards
+
+# XPT v5 and SDTMIG limits on names and labels (FDA Technical Conformance Guide).
+MAX_NAME, MAX_LABEL = 8, 40
+_QNAM = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
+IG_MULTIPLE = "MULTIPLE"
+SUPP_QORIG = ("CRF", "Collected", "Derived", "Assigned", "Protocol", "Predecessor", "eDT")
+
+
+@dataclass(frozen=True)
+class ResolvedVariable:
+    """A variable spec with its derivation found and its parameters typed."""
+
+    spec: VariableSpec
+    derivation: DerivationDef
+    params: dict[str, Any]
+    reads: tuple[VarRef, ...]  # SDTM variables it needs first (this or other domains)
+    raw_columns: tuple[str, ...]  # raw columns it reads
+    codelist: Codelist | None
+    cases: tuple[ResolvedVariable, ...] = ()
+
+
+def source_columns(domain: DomainSpec, headers: Mapping[str, Sequence[str]]) -> set[str] | None:
+    """Raw columns visible to a domain's variables (joined forms as ``form.COLUMN``); None if unknown."""
+    src = domain.source
+    if src.form not in headers:
+        return None
+    columns = set(headers[src.form])
+    for join in src.joins:
+        columns |= {f"{join.form}.{c}" for c in headers.get(join.form, ())}
+    for variant in src.variants[:1]:
+        columns |= set(variant.values) | set(variant.columns)
+    return columns
+
+
+def _var_ref(text: str, domain: str) -> VarRef:
+    dom, dot, name = text.partition(".")
+    return VarRef(dom, name) if dot else VarRef(domain, text)
+
+
+def resolve_variable(
+    var: VariableSpec,
+    domain: DomainSpec,
+    study: StudySpec,
+    standards: Standards,
+    columns: set[str] | None,
+    errors: list[SpecError],
+    *,
+    codelist_code: str = "",
+) -> ResolvedVariable | None:
+    """Type a variable's parameters; append a SpecError for each problem found."""
+    if var.cases:
+        return _resolve_cases(var, domain, study, standards, columns, errors, codelist_code)
+    where = var.where
+    deriv = DERIVATIONS.get(var.derivation)
+    if deriv is None:
+        hint = suggest(var.derivation, list(DERIVATIONS)) or "run `daybreak-sdtm list-derivations`"
+        errors.append(SpecError(var.located("derivation"), f"{var.name}.derivation", f"unknown derivation {var.derivation!r}", hint))
+        return None
+    params: dict[str, Any] = {}
+    reads: list[VarRef] = [VarRef(domain.name, n) for n in deriv.needs if n != var.name]
+    raw_columns: list[str] = []
+    before = len(errors)
+    for name in var.params:
+        if name not in deriv.params and name != "when":
+            errors.append(SpecError(var.located(name), f"{var.name}.{name}", f"{var.derivation} has no parameter {name!r}",
+                                    suggest(name, list(deriv.params)) or f"parameters: {', '.join(deriv.params) or 'none'}"))
+    for name, param in deriv.params.items():
+        loc = var.located(name)
+        key = f"{var.name}.{name}"
+        if name not in var.params or var.params[name] is None:
+            if param.required:
+                errors.append(SpecError(where, var.name, f"{var.derivation} needs parameter {name!r} ({param.kind.value})"))
+            continue
+        value = var.params[name]
+        if param.kind in (Kind.RAW, Kind.RAWS):
+            names = value if isinstance(value, list) else [value]
+            if param.kind is Kind.RAW and isinstance(value, list):
+                errors.append(SpecError(loc, key, "expected one raw column, found a list"))
+                continue
+            for col in names:
+                raw_columns.append(str(col))
+            params[name] = [str(c) for c in names] if param.kind is Kind.RAWS else str(value)
+        elif param.kind is Kind.VAR:
+            ref = _var_ref(str(value), domain.name)
+            reads.append(ref)
+            params[name] = ref
+        elif param.kind is Kind.MAP:
+            if not isinstance(value, dict):
+                errors.append(SpecError(loc, key, "expected a mapping of collected value: submission value"))
+                continue
+            params[name] = {str(k): "" if v is None else str(v) for k, v in value.items()}
+        elif param.kind is Kind.WHERE:
+            if not isinstance(value, dict):
+                errors.append(SpecError(loc, key, "expected a mapping VARIABLE: value or [values]"))
+                continue
+            params[name] = {str(k): tuple(str(x) for x in (v if isinstance(v, list) else [v])) for k, v in value.items()}
+        elif param.kind is Kind.CODELIST:
+            params[name] = str(value)
+        elif param.kind is Kind.DOMAIN:
+            params[name] = str(value)
+            if study.domain(str(value)) is None:
+                errors.append(SpecError(loc, key, f"domain {value!r} is not mapped in this study"))
+        elif param.kind is Kind.FLAG:
+            if not isinstance(value, bool):
+                errors.append(SpecError(loc, key, "expected true or false"))
+                continue
+            params[name] = value
+        else:
+            if isinstance(value, (dict, list)):
+                errors.append(SpecError(loc, key, f"expected a {param.kind.value}"))
+                continue
+            params[name] = str(value)
+    if "when" in var.params:
+        when = var.params["when"]
+        if not isinstance(when, dict):
+            errors.append(SpecError(var.located("when"), f"{var.name}.when", "expected a mapping RAW_COLUMN: value or [values]"))
+        else:
+            params["when"] = {str(k): tuple(str(x) for x in (v if isinstance(v, list) else [v])) for k, v in when.items()}
+            raw_columns.extend(params["when"])
+    if var.derivation == "derive_template" and "template" in params:
+        raw_columns.extend(template_columns(params["template"]))
+    if deriv.reads is not None:
+        reads.extend(deriv.reads(params, study, domain.name))
+
+    # A codelist parameter defaults to the variable's SDTMIG codelist.
+    codelist = None
+    if "codelist" in deriv.params:
+        code = params.get("codelist") or codelist_code
+        if ";" in code:
+            errors.append(SpecError(where, var.name, f"SDTMIG gives {var.name} several codelists ({code}); name one with codelist:"))
+        elif not code:
+            errors.append(SpecError(where, var.name, f"{var.name} has no SDTMIG codelist; give codelist: C-code"))
+        else:
+            codelist = standards.codelist(code)
+            if codelist is None:
+                errors.append(SpecError(var.located("codelist"), f"{var.name}.codelist",
+                                        f"codelist {code!r} is not in CT package {standards.ct_version}"))
+            else:
+                params["codelist"] = codelist
+                _check_terms(var, params, codelist, errors)
+
+    if columns is not None:
+        for col in raw_columns:
+            if col not in columns:
+                errors.append(SpecError(var.where, var.name, f"raw column {col!r} not in form {domain.source.form!r}",
+                                        suggest(col, sorted(columns))))
+    for ref in reads:
+        other = study.domain(ref.domain)
+        if other is None:
+            errors.append(SpecError(where, var.name, f"reads {ref}, but domain {ref.domain} is not mapped in this study"))
+        elif other.variable(ref.name) is None:
+            errors.append(SpecError(where, var.name, f"reads {ref}, which {ref.domain}'s spec does not map",
+                                    suggest(ref.name, [v.name for v in other.variables])))
+    if len(errors) > before:
+        return None
+    return ResolvedVariable(var, deriv, params, tuple(dict.fromkeys(reads)), tuple(dict.fromkeys(raw_columns)), codelist)
+
+
+def _resolve_cases(
+    var: VariableSpec,
+    domain: DomainSpec,
+    study: StudySpec,
+    standards: Standards,
+    columns: set[str] | None,
+    errors: list[SpecError],
+    codelist_code: str,
+) -> ResolvedVariable | None:
+    """A variable derived case by case (value-level metadata): each case resolved on its own."""
+    before = len(errors)
+    cases = []
+    reads: list[VarRef] = []
+    for case in var.cases:
+        item = resolve_variable(case, domain, study, standards, columns, errors, codelist_code=codelist_code)
+        if item is None:
+            continue
+        cases.append(item)
+        reads.extend(item.reads)
+        for name in case.case_where:
+            reads.append(VarRef(domain.name, name))
+            if domain.variable(name) is None:
+                errors.append(SpecError(case.located("where"), f"{var.name}.where", f"{name} is not mapped in {domain.name}"))
+    if len(errors) > before:
+        return None
+    raw_columns = tuple(dict.fromkeys(c for item in cases for c in item.raw_columns))
+    return ResolvedVariable(var, cases[0].derivation, {}, tuple(dict.fromkeys(reads)), raw_columns, None, tuple(cases))
+
+
+def _check_terms(var: VariableSpec, params: dict[str, Any], codelist: Codelist, errors: list[SpecError]) -> None:
+    """Values a spec writes must be submission values unless the codelist is extensible."""
+    if codelist.extensible:
+        return
+    written: list[tuple[str, str]] = []
+    if var.derivation == "hardcode_ct" and "value" in params:
+        written.append(("value", params["value"]))
+    for value in (params.get("map") or {}).values():
+        written.append(("map", value))
+    for key in ("several", "ignore"):
+        if params.get(key):
+            written.append((key, params[key]))
+    for param, value in written:
+        # SDTMIG 3.4 section 4.2.8.3: MULTIPLE stands for several values of a non-result qualifier.
+        if value == IG_MULTIPLE and param == "several":
+            continue
+        if value and value not in codelist.submission_values:
+            errors.append(SpecError(var.located(param), f"{var.name}.{param}",
+                                    f"{value!r} is not a submission value of non-extensible codelist "
+                                    f"{codelist.submission_value} ({codelist.code})",
+                                    suggest(value, sorted(codelist.submission_values))))
+
+
+def resolve_domain(
+    domain: DomainSpec, study: StudySpec, standards: Standards, columns: set[str] | None, errors: list[SpecError]
+) -> tuple[list[ResolvedVariable], list[tuple[Any, ResolvedVariable]]]:
+    """Resolve a domain's variables and supplemental qualifiers, collecting errors."""
+    resolved: list[ResolvedVariable] = []
+    if standards.dataset(domain.name) is None or domain.name == "SUPPQUAL":
+        errors.append(SpecError(domain.where, "domain", f"{domain.name!r} is not a dataset of SDTMIG {standards.sdtmig_version}",
+                                suggest(domain.name, list(standards.datasets))))
+        return [], []
+    seen: set[str] = set()
+    for var in domain.variables:
+        meta = standards.variable(domain.name, var.name)
+        if meta is None:
+            errors.append(SpecError(var.where, var.name, f"not a {domain.name} variable in SDTMIG {standards.sdtmig_version}",
+                                    suggest(var.name, [v.name for v in standards.domain_variables(domain.name)])))
+            continue
+        if var.name in seen:
+            errors.append(SpecError(var.where, var.name, "mapped twice"))
+        seen.add(var.name)
+        item = resolve_variable(var, domain, study, standards, columns, errors, codelist_code=meta.codelist)
+        if item is not None:
+            resolved.append(item)
+    for meta in standards.domain_variables(domain.name):
+        if meta.core == "Req" and meta.name not in seen:
+            errors.append(SpecError(domain.where, meta.name, f"required variable {meta.name} ({meta.label}) is not mapped"))
+
+    supps: list[tuple[Any, ResolvedVariable]] = []
+    if domain.supplemental:
+        seq = f"{domain.name}SEQ"
+        if domain.variable(seq) is None:
+            errors.append(SpecError(domain.where, "supplemental", f"SUPP{domain.name} records point at {seq}, which is not mapped"))
+    for supp in domain.supplemental:
+        var = supp.variable
+        if not _QNAM.match(supp.qnam):
+            errors.append(SpecError(var.where, supp.qnam, f"QNAM must be 1 to {MAX_NAME} upper-case letters, digits or _, starting with a letter"))
+        if standards.variable(domain.name, supp.qnam) is not None:
+            errors.append(SpecError(var.where, supp.qnam, f"{supp.qnam} is a standard {domain.name} variable; map it there, not in SUPP{domain.name}"))
+        if not supp.qlabel or len(supp.qlabel) > MAX_LABEL:
+            errors.append(SpecError(var.located("label"), f"{supp.qnam}.label", f"QLABEL must have 1 to {MAX_LABEL} characters"))
+        if supp.qorig not in SUPP_QORIG:
+            errors.append(SpecError(var.located("origin"), f"{supp.qnam}.origin", f"QORIG {supp.qorig!r} is not one of {', '.join(SUPP_QORIG)}"))
+        item = resolve_variable(var, domain, study, standards, columns, errors)
+        if item is not None:
+            supps.append((supp, item))
+    return resolved, supps
+
+
+def check_study_spec(
+    study: StudySpec, standards: Standards, headers: Mapping[str, Sequence[str]] | None = None
+) -> list[SpecError]:
+    """Every problem of a study spec: names, derivations, parameters, raw columns, terms, forms."""
+    errors: list[SpecError] = []
+    headers = headers or {}
+    names = [d.name for d in study.domains]
+    for dom in study.domains:
+        if names.count(dom.name) > 1:
+            errors.append(SpecError(dom.where, "domain", f"domain {dom.name} is mapped by more than one spec"))
+        if headers and dom.source.form not in headers:
+            errors.append(SpecError(dom.source.where, "source.form", f"form {dom.source.form!r} is not in the export",
+                                    suggest(dom.source.form, list(headers))))
+        for join in dom.source.joins:
+            if headers and join.form not in headers:
+                errors.append(SpecError(join.where, "source.join", f"form {join.form!r} is not in the export"))
+        columns = source_columns(dom, headers)
+        if columns is not None:
+            form_columns = set(headers[dom.source.form])
+            if study.subject_column not in form_columns:
+                errors.append(SpecError(dom.source.where, "source.form",
+                                        f"form {dom.source.form!r} has no subject column {study.subject_column!r}"))
+            for variant in dom.source.variants:
+                for alias, col in variant.columns.items():
+                    if col is not None and col not in form_columns:
+                        errors.append(SpecError(variant.where, f"unpivot.{alias}", f"raw column {col!r} not in form {dom.source.form!r}",
+                                                suggest(str(col), sorted(form_columns))))
+            for exclude in dom.source.excludes:
+                for col in exclude.when:
+                    if col not in columns:
+                        errors.append(SpecError(exclude.where, "exclude.when", f"raw column {col!r} not in form {dom.source.form!r}"))
+        resolve_domain(dom, study, standards, columns, errors)
+    for arm in study.arms:
+        if not arm.armcd or len(arm.armcd) > 20:
+            errors.append(SpecError(arm.where, "ARMCD", "ARMCD must have 1 to 20 characters"))
+        if len(arm.arm) > 200:
+            errors.append(SpecError(arm.where, "ARM", "ARM must have at most 200 characters"))
+    for epoch in study.epochs:
+        dom_name, dot, var_name = epoch.start.variable.partition(".")
+        other = study.domain(dom_name)
+        if not dot or other is None or other.variable(var_name) is None:
+            errors.append(SpecError(epoch.start.where, "epochs.start",
+                                    f"{epoch.start.variable!r} is not a mapped DOMAIN.VARIABLE"))
+    if headers:
+        used = {d.source.form for d in study.domains} | {j.form for d in study.domains for j in d.source.joins}
+        for form in sorted(set(headers) - used - set(study.forms_not_mapped)):
+            errors.append(SpecError(_study_where(study), "forms_not_mapped",
+                                    f"export form {form!r} is neither mapped nor listed in forms_not_mapped with a reason"))
+        for form in sorted(set(study.forms_not_mapped) - set(headers)):
+            errors.append(SpecError(_study_where(study), "forms_not_mapped", f"form {form!r} is not in the export"))
+    return errors
+
+
+def _study_where(study: StudySpec) -> Location:
+    return Location(study.file.as_posix(), 1, 1)

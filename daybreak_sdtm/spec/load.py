@@ -1,0 +1,371 @@
+"""Load the study file and domain specs with ruamel.yaml, keeping every node's position.
+
+Spec content is data: the round-trip loader builds only mappings, sequences and scalars,
+never Python objects, and nothing in a spec is evaluated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from daybreak_sdtm.errors import Location, SpecError, SpecErrors
+from daybreak_sdtm.spec.model import (
+    ArmSpec,
+    DomainSpec,
+    EpochSpec,
+    EpochStart,
+    ExcludeSpec,
+    JoinSpec,
+    SourceSpec,
+    StudySpec,
+    SuppSpec,
+    VariableSpec,
+    VariantSpec,
+)
+
+STUDY_FILE = "study.yaml"
+# Keys of a variable entry that describe it rather than parameterise its derivation.
+VARIABLE_META_KEYS = ("derivation", "origin", "method", "comment", "where")
+SUPP_KEYS = ("label", "origin", "evaluator")
+
+
+def _display(path: Path) -> str:
+    return path.as_posix()
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse one YAML file; a syntax error becomes a SpecError at its line and column."""
+    if not path.is_file():
+        raise SpecError(Location(_display(path)), "", "spec file not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(Location(_display(path)), "", f"not UTF-8 text ({exc.reason})") from None
+    try:
+        return YAML(typ="rt", pure=True).load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Location(_display(path), mark.line + 1, mark.column + 1) if mark else Location(_display(path))
+        raise SpecError(where, "", f"YAML syntax error: {exc.problem or exc.context}") from None
+    except YAMLError as exc:
+        raise SpecError(Location(_display(path)), "", f"YAML error: {exc}") from None
+
+
+class _Reader:
+    """Walks a parsed YAML tree, collecting every structural problem with its position."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.errors: list[SpecError] = []
+
+    def at(self, node: Any, key: Any = None, *, value: bool = False) -> Location:
+        """Location of a key (or its value) in a mapping, or of an item in a sequence."""
+        file = _display(self.path)
+        try:
+            if isinstance(node, CommentedMap) and key is not None:
+                line, col = node.lc.value(key) if value else node.lc.key(key)
+                return Location(file, line + 1, col + 1)
+            if isinstance(node, CommentedSeq) and isinstance(key, int):
+                line, col = node.lc.item(key)
+                return Location(file, line + 1, col + 1)
+            if hasattr(node, "lc"):
+                return Location(file, node.lc.line + 1, node.lc.col + 1)
+        except (KeyError, TypeError, AttributeError):
+            pass
+        return Location(file, 1, 1)
+
+    def error(self, where: Location, key: str, problem: str, hint: str = "") -> None:
+        self.errors.append(SpecError(where, key, problem, hint))
+
+    def mapping(self, node: Any, where: Location, what: str) -> CommentedMap | None:
+        if isinstance(node, CommentedMap):
+            return node
+        self.error(where, what, f"expected a mapping, found {_kind(node)}")
+        return None
+
+    def text(self, node: CommentedMap, key: str, what: str, *, required: bool = True) -> str:
+        if key not in node or node[key] is None:
+            if required:
+                self.error(self.at(node), what, f"missing required key {key!r}")
+            return ""
+        value = node[key]
+        if isinstance(value, (CommentedMap, CommentedSeq)):
+            self.error(self.at(node, key), f"{what}.{key}", f"expected a text value, found {_kind(value)}")
+            return ""
+        return plain(value)
+
+    def unknown_keys(self, node: CommentedMap, allowed: tuple[str, ...], what: str) -> None:
+        from daybreak_sdtm.derive.registry import suggest
+
+        for key in node:
+            if str(key) not in allowed:
+                self.error(self.at(node, key), what, f"unknown key {key!r}", suggest(str(key), allowed))
+
+
+def _kind(node: Any) -> str:
+    if isinstance(node, CommentedMap):
+        return "a mapping"
+    if isinstance(node, CommentedSeq):
+        return "a list"
+    if node is None:
+        return "nothing"
+    return f"{type(node).__name__} {node!r}"
+
+
+def plain(value: Any) -> Any:
+    """YAML node -> plain Python: dicts, lists and strings (dates and numbers as text)."""
+    if isinstance(value, CommentedMap) or isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (CommentedSeq, list)):
+        return [plain(v) for v in value]
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _value_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, (CommentedSeq, list)):
+        return tuple("" if v is None else str(plain(v)) for v in value)
+    return ("" if value is None else str(plain(value)),)
+
+
+def _filters(reader: _Reader, node: Any, where: Location, what: str) -> dict[str, tuple[str, ...]]:
+    mapping = reader.mapping(node, where, what)
+    if mapping is None:
+        return {}
+    return {str(k): _value_list(v) for k, v in mapping.items()}
+
+
+def _variable(reader: _Reader, name: str, node: Any, where: Location, what: str) -> VariableSpec | None:
+    if isinstance(node, str):  # `AESEQ: derive_seq`, a derivation with no parameters
+        return VariableSpec(name=name, derivation=node, params={}, where=where)
+    if isinstance(node, CommentedSeq):  # value-level cases, each with its own `where`
+        cases = []
+        for i, item in enumerate(node):
+            case = _variable(reader, name, item, reader.at(node, i), f"{what}[{i + 1}]")
+            if case is None:
+                continue
+            if "where" not in item and i < len(node) - 1:
+                reader.error(case.where, what, "only the last case may omit 'where'")
+            cases.append(case)
+        if not cases:
+            reader.error(where, what, "give at least one case")
+            return None
+        return VariableSpec(name=name, derivation="(cases)", params={}, where=where, cases=tuple(cases),
+                            origin=cases[0].origin, method=cases[0].method)
+    entry = reader.mapping(node, where, what)
+    if entry is None:
+        return None
+    derivation = reader.text(entry, "derivation", what)
+    params = {str(k): plain(v) for k, v in entry.items() if str(k) not in VARIABLE_META_KEYS + SUPP_KEYS}
+    param_where = {str(k): reader.at(entry, k, value=True) for k in entry}
+    return VariableSpec(
+        name=name,
+        derivation=derivation,
+        params=params,
+        where=reader.at(entry) if entry.lc.line is not None else where,
+        param_where=param_where,
+        origin=reader.text(entry, "origin", what, required=False),
+        method=reader.text(entry, "method", what, required=False),
+        comment=reader.text(entry, "comment", what, required=False),
+        case_where=_filters(reader, entry["where"], reader.at(entry, "where"), f"{what}.where") if "where" in entry else {},
+    )
+
+
+def _source(reader: _Reader, node: Any, where: Location) -> SourceSpec:
+    entry = reader.mapping(node, where, "source")
+    if entry is None:
+        return SourceSpec(form="", where=where)
+    reader.unknown_keys(entry, ("form", "join", "unpivot", "exclude"), "source")
+    form = reader.text(entry, "form", "source")
+    joins: list[JoinSpec] = []
+    for i, item in enumerate(entry.get("join") or []):
+        item_map = reader.mapping(item, reader.at(entry["join"], i), "source.join")
+        if item_map is not None:
+            reader.unknown_keys(item_map, ("form",), "source.join")
+            joins.append(JoinSpec(reader.text(item_map, "form", "source.join"), reader.at(item_map)))
+    variants: list[VariantSpec] = []
+    for i, item in enumerate(entry.get("unpivot") or []):
+        item_map = reader.mapping(item, reader.at(entry["unpivot"], i), "source.unpivot")
+        if item_map is None:
+            continue
+        reader.unknown_keys(item_map, ("values", "columns"), "source.unpivot")
+        values = plain(item_map.get("values") or {})
+        columns = plain(item_map.get("columns") or {})
+        if not isinstance(values, dict) or not isinstance(columns, dict):
+            reader.error(reader.at(item_map), "source.unpivot", "values and columns must be mappings")
+            continue
+        variants.append(VariantSpec({k: "" if v is None else v for k, v in values.items()}, columns, reader.at(item_map)))
+    if variants:
+        names = [set(v.values) | set(v.columns) for v in variants]
+        if any(n != names[0] for n in names):
+            reader.error(reader.at(entry, "unpivot"), "source.unpivot", "every variant must name the same values and columns")
+    excludes: list[ExcludeSpec] = []
+    for i, item in enumerate(entry.get("exclude") or []):
+        item_map = reader.mapping(item, reader.at(entry["exclude"], i), "source.exclude")
+        if item_map is None:
+            continue
+        reader.unknown_keys(item_map, ("when", "reason"), "source.exclude")
+        reason = reader.text(item_map, "reason", "source.exclude")
+        when = _filters(reader, item_map.get("when"), reader.at(item_map), "source.exclude.when")
+        excludes.append(ExcludeSpec(when, reason, reader.at(item_map)))
+    return SourceSpec(form, reader.at(entry), tuple(joins), tuple(variants), tuple(excludes))
+
+
+def load_domain(path: Path) -> DomainSpec:
+    """Load one domain spec; raises SpecErrors listing every structural problem."""
+    tree = load_yaml(path)
+    reader = _Reader(path)
+    top = reader.mapping(tree, Location(_display(path), 1, 1), "<file>")
+    if top is None:
+        raise SpecErrors(reader.errors)
+    reader.unknown_keys(top, ("domain", "source", "keys", "variables", "supplemental", "description"), "<file>")
+    domain = reader.text(top, "domain", "domain")
+    source = _source(reader, top.get("source"), reader.at(top, "source") if "source" in top else reader.at(top))
+    if "source" not in top:
+        reader.error(reader.at(top), "source", "missing required key 'source'")
+    keys = tuple(_value_list(top["keys"])) if "keys" in top else ()
+
+    variables: list[VariableSpec] = []
+    var_node = reader.mapping(top.get("variables"), reader.at(top, "variables") if "variables" in top else reader.at(top), "variables")
+    for name, node in (var_node or {}).items():
+        var = _variable(reader, str(name), node, reader.at(var_node, name), str(name))
+        if var is not None:
+            variables.append(var)
+
+    supps: list[SuppSpec] = []
+    supp_node = top.get("supplemental")
+    if supp_node is not None:
+        supp_map = reader.mapping(supp_node, reader.at(top, "supplemental"), "supplemental")
+        for qnam, node in (supp_map or {}).items():
+            where = reader.at(supp_map, qnam)
+            var = _variable(reader, str(qnam), node, where, f"supplemental.{qnam}")
+            if var is None or not isinstance(node, CommentedMap):
+                continue
+            supps.append(
+                SuppSpec(
+                    qnam=str(qnam),
+                    qlabel=reader.text(node, "label", f"supplemental.{qnam}"),
+                    qorig=reader.text(node, "origin", f"supplemental.{qnam}", required=False) or "CRF",
+                    qeval=reader.text(node, "evaluator", f"supplemental.{qnam}", required=False),
+                    variable=var,
+                )
+            )
+    if reader.errors:
+        raise SpecErrors(reader.errors)
+    return DomainSpec(
+        name=domain,
+        file=path,
+        where=reader.at(top, "domain") if "domain" in top else reader.at(top),
+        source=source,
+        variables=tuple(variables),
+        supplemental=tuple(supps),
+        keys=keys,
+    )
+
+
+def _epoch_start(reader: _Reader, node: Any, where: Location) -> EpochStart:
+    if isinstance(node, str):
+        return EpochStart(variable=node, how="value", filters={}, where=where)
+    entry = reader.mapping(node, where, "epochs.start")
+    if entry is None:
+        return EpochStart("", "value", {}, where)
+    reader.unknown_keys(entry, ("first", "day_after", "where"), "epochs.start")
+    hows = [k for k in ("first", "day_after") if k in entry]
+    if len(hows) != 1:
+        reader.error(reader.at(entry), "epochs.start", "give exactly one of 'first' or 'day_after'")
+        return EpochStart("", "value", {}, where)
+    filters = _filters(reader, entry["where"], reader.at(entry, "where"), "epochs.start.where") if "where" in entry else {}
+    return EpochStart(str(plain(entry[hows[0]])), hows[0], filters, reader.at(entry, hows[0], value=True))
+
+
+def load_study(folder: Path) -> StudySpec:
+    """Load ``folder/study.yaml`` and the domain specs it lists; report every problem at once."""
+    path = folder / STUDY_FILE
+    tree = load_yaml(path)
+    reader = _Reader(path)
+    top = reader.mapping(tree, Location(_display(path), 1, 1), "<file>")
+    if top is None:
+        raise SpecErrors(reader.errors)
+    reader.unknown_keys(top, ("study", "standards", "export", "arms", "epochs", "forms_not_mapped", "domains", "documents"), "<file>")
+
+    def section(key: str) -> CommentedMap:
+        if key not in top:
+            reader.error(reader.at(top), key, f"missing required section {key!r}")
+            return CommentedMap()
+        return reader.mapping(top[key], reader.at(top, key), key) or CommentedMap()
+
+    study, standards, export = section("study"), section("standards"), section("export")
+    reader.unknown_keys(study, ("studyid", "title", "protocol", "meddra"), "study")
+    reader.unknown_keys(standards, ("sdtmig", "ct"), "standards")
+    reader.unknown_keys(export, ("subject", "cutoff"), "export")
+
+    arms: list[ArmSpec] = []
+    for i, item in enumerate(top.get("arms") or []):
+        entry = reader.mapping(item, reader.at(top["arms"], i), "arms")
+        if entry is not None:
+            reader.unknown_keys(entry, ("ARMCD", "ARM", "description"), "arms")
+            arms.append(ArmSpec(reader.text(entry, "ARMCD", "arms"), reader.text(entry, "ARM", "arms"),
+                                reader.text(entry, "description", "arms", required=False), reader.at(entry)))
+    epochs: list[EpochSpec] = []
+    for i, item in enumerate(top.get("epochs") or []):
+        entry = reader.mapping(item, reader.at(top["epochs"], i), "epochs")
+        if entry is not None:
+            reader.unknown_keys(entry, ("EPOCH", "start"), "epochs")
+            start_where = reader.at(entry, "start", value=True) if "start" in entry else reader.at(entry)
+            if "start" not in entry:
+                reader.error(reader.at(entry), "epochs", "missing required key 'start'")
+            epochs.append(EpochSpec(reader.text(entry, "EPOCH", "epochs"), _epoch_start(reader, entry.get("start"), start_where), reader.at(entry)))
+
+    not_mapped = plain(top.get("forms_not_mapped") or {})
+    documents = plain(top.get("documents") or {})
+    domain_files = _value_list(top["domains"]) if "domains" in top else ()
+    if not domain_files:
+        reader.error(reader.at(top), "domains", "list the domain spec files, e.g. domains: [dm.yaml, ae.yaml]")
+
+    domains: list[DomainSpec] = []
+    for i, name in enumerate(domain_files):
+        spec_path = (folder / name).resolve()
+        if folder.resolve() not in spec_path.parents:
+            reader.error(reader.at(top["domains"], i), "domains", f"{name!r} is outside the study folder")
+            continue
+        try:
+            domains.append(load_domain(folder / name))
+        except SpecErrors as exc:
+            reader.errors.extend(exc.errors)
+        except SpecError as exc:
+            reader.errors.append(exc)
+    fields = dict(
+        studyid=reader.text(study, "studyid", "study"),
+        title=reader.text(study, "title", "study", required=False),
+        protocol=reader.text(study, "protocol", "study", required=False),
+        meddra_version=reader.text(study, "meddra", "study", required=False),
+        sdtmig=reader.text(standards, "sdtmig", "standards"),
+        ct=reader.text(standards, "ct", "standards"),
+        subject_column=reader.text(export, "subject", "export"),
+        cutoff=reader.text(export, "cutoff", "export", required=False),
+    )
+    if reader.errors:
+        raise SpecErrors(reader.errors)
+    return StudySpec(
+        folder=folder,
+        file=path,
+        arms=tuple(arms),
+        epochs=tuple(epochs),
+        forms_not_mapped={str(k): str(v) for k, v in (not_mapped or {}).items()},
+        domains=tuple(domains),
+        documents={str(k): str(v) for k, v in (documents or {}).items()},
+        **fields,
+    )

@@ -1,0 +1,156 @@
+"""The mapping spec as written, every node remembering its file:line:col."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from daybreak_sdtm.errors import Location
+
+
+@dataclass(frozen=True)
+class VariableSpec:
+    """One target variable: the derivation that produces it and its parameters."""
+
+    name: str
+    derivation: str
+    params: dict[str, Any]
+    where: Location
+    param_where: dict[str, Location] = field(default_factory=dict)
+    origin: str = ""  # define.xml def:Origin type; inferred from the derivation when empty
+    method: str = ""  # a human description of the derivation, for define.xml MethodDef
+    comment: str = ""
+    # Value-level cases: the first case whose ``case_where`` (SDTM variables of the domain) holds
+    # derives the value; a case with no condition takes the remaining records.
+    cases: tuple[VariableSpec, ...] = ()
+    case_where: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def located(self, param: str) -> Location:
+        """Where a parameter is written (the variable's line when it is not)."""
+        return self.param_where.get(param, self.where)
+
+
+@dataclass(frozen=True)
+class SuppSpec:
+    """A supplemental qualifier (SUPP-- record) of the domain's records."""
+
+    qnam: str
+    qlabel: str
+    qorig: str
+    qeval: str
+    variable: VariableSpec  # derivation of QVAL, named by QNAM
+
+
+@dataclass(frozen=True)
+class JoinSpec:
+    """Another form joined to the source rows by subject (at most one row per subject)."""
+
+    form: str
+    where: Location
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """One SDTM record made from each raw row: fixed values plus columns renamed to common names."""
+
+    values: dict[str, str]
+    columns: dict[str, str | None]
+    where: Location
+
+
+@dataclass(frozen=True)
+class ExcludeSpec:
+    """Rows left out on purpose, with the reason the reconciliation report gives."""
+
+    when: dict[str, tuple[str, ...]]
+    reason: str
+    where: Location
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Where a domain's records come from."""
+
+    form: str
+    where: Location
+    joins: tuple[JoinSpec, ...] = ()
+    variants: tuple[VariantSpec, ...] = ()
+    excludes: tuple[ExcludeSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class DomainSpec:
+    """One domain's mapping spec."""
+
+    name: str
+    file: Path
+    where: Location
+    source: SourceSpec
+    variables: tuple[VariableSpec, ...]
+    supplemental: tuple[SuppSpec, ...] = ()
+    keys: tuple[str, ...] = ()  # overrides the IG keys when given
+
+    def variable(self, name: str) -> VariableSpec | None:
+        """The spec of one variable, if mapped."""
+        for var in self.variables:
+            if var.name == name:
+                return var
+        return None
+
+
+@dataclass(frozen=True)
+class ArmSpec:
+    """A planned arm of the trial design."""
+
+    armcd: str
+    arm: str
+    description: str
+    where: Location
+
+
+@dataclass(frozen=True)
+class EpochStart:
+    """How a subject's epoch start date is found in the built domains."""
+
+    variable: str  # DOMAIN.VARIABLE
+    how: str  # "value" (subject-level variable), "first" (earliest of a domain), "day_after"
+    filters: dict[str, tuple[str, ...]]
+    where: Location
+
+
+@dataclass(frozen=True)
+class EpochSpec:
+    """An epoch and where each subject's start of it is read."""
+
+    epoch: str
+    start: EpochStart
+    where: Location
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """The study file plus its domain specs."""
+
+    folder: Path
+    file: Path
+    studyid: str
+    title: str
+    protocol: str
+    sdtmig: str
+    ct: str
+    subject_column: str
+    cutoff: str
+    arms: tuple[ArmSpec, ...]
+    epochs: tuple[EpochSpec, ...]
+    forms_not_mapped: dict[str, str]
+    domains: tuple[DomainSpec, ...]
+    meddra_version: str = ""
+    documents: dict[str, str] = field(default_factory=dict)
+
+    def domain(self, name: str) -> DomainSpec | None:
+        """One domain spec by domain name."""
+        for dom in self.domains:
+            if dom.name == name:
+                return dom
+        return None

@@ -1,0 +1,8 @@
+"""Writers: the only modules that write files."""
+
+from __future__ import annotations
+
+from daybreak_sdtm.write.package import publish
+from daybreak_sdtm.write.xpt import dataset_label, xpt_problems, write_xpt
+
+__all__ = ["dataset_label", "publish", "write_xpt", "xpt_problems"]

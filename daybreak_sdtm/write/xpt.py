@@ -1,0 +1,97 @@
+"""SAS transport (XPT v5) files through pyreadstat, within the FDA Technical Conformance Guide limits.
+
+Names over 8 characters, labels over 40, values over 200 bytes and non-ASCII text are reported
+before anything is written: nothing is truncated or transliterated silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from daybreak_sdtm.standards import Standards
+
+MAX_NAME, MAX_LABEL, MAX_VALUE_BYTES = 8, 40, 200
+_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# The header's creation and modification stamps, e.g. 25NOV26:12:33:33.
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_STAMP = re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d")
+
+
+def dataset_label(name: str, standards: Standards) -> str:
+    """The dataset label: SDTMIG's, or 'Supplemental Qualifiers for XX' for SUPPXX."""
+    if name.startswith("SUPP") and name not in standards.datasets:
+        return f"Supplemental Qualifiers for {name[4:]}"
+    meta = standards.dataset(name)
+    return meta.label if meta else name
+
+
+def variable_labels(name: str, frame: pd.DataFrame, standards: Standards) -> dict[str, str]:
+    """SDTMIG label of every column."""
+    labels = {}
+    for col in frame.columns:
+        meta = standards.variable(name, col)
+        labels[col] = meta.label if meta else col
+    return labels
+
+
+def xpt_problems(name: str, frame: pd.DataFrame, standards: Standards) -> list[str]:
+    """Every way a dataset breaks XPT v5 / FDA limits: names, labels, value bytes, ASCII."""
+    problems = []
+    label = dataset_label(name, standards)
+    if len(name) > MAX_NAME or not _NAME.match(name):
+        problems.append(f"{name}: dataset name must be at most {MAX_NAME} letters, digits or _")
+    if len(label) > MAX_LABEL or not label.isascii():
+        problems.append(f"{name}: dataset label {label!r} longer than {MAX_LABEL} characters or not ASCII")
+    labels = variable_labels(name, frame, standards)
+    usubjid = frame["USUBJID"] if "USUBJID" in frame.columns else None
+    for col in frame.columns:
+        if len(col) > MAX_NAME or not _NAME.match(col):
+            problems.append(f"{name}.{col}: variable name must be at most {MAX_NAME} letters, digits or _")
+        if len(labels[col]) > MAX_LABEL or not labels[col].isascii():
+            problems.append(f"{name}.{col}: label {labels[col]!r} longer than {MAX_LABEL} characters or not ASCII")
+        values = frame[col]
+        if pd.api.types.is_numeric_dtype(values):
+            continue
+        text = values.astype(str)
+        non_ascii = ~text.map(str.isascii).astype(bool)
+        too_long = text.str.encode("utf-8").str.len() > MAX_VALUE_BYTES
+        for pos in np.flatnonzero((non_ascii | too_long).to_numpy()).tolist():
+            who = f" USUBJID={usubjid.iat[pos]}" if usubjid is not None else ""
+            why = "is not ASCII" if non_ascii.iat[pos] else f"is longer than {MAX_VALUE_BYTES} bytes"
+            problems.append(f"{name}.{col} row {pos + 1}{who}: value {text.iat[pos]!r} {why}")
+    return problems
+
+
+def write_xpt(name: str, frame: pd.DataFrame, standards: Standards, path: Path, created: dt.datetime) -> None:
+    """Write one dataset as XPT v5 with its label, variable labels and a fixed creation stamp."""
+    import pyreadstat
+
+    out = pd.DataFrame(index=frame.index)
+    for col in frame.columns:
+        values = frame[col]
+        out[col] = values.astype("float64") if pd.api.types.is_numeric_dtype(values) else values.astype(str)
+    pyreadstat.write_xport(
+        out,
+        str(path),
+        file_label=dataset_label(name, standards),
+        column_labels=variable_labels(name, frame, standards),
+        table_name=name,
+        file_format_version=5,
+    )
+    _stamp(path, created)
+
+
+def _stamp(path: Path, created: dt.datetime) -> None:
+    """Replace the writer's wall-clock stamps so that the same inputs give the same bytes."""
+    data = bytearray(path.read_bytes())
+    header_end = data.find(b"HEADER RECORD*******OBS     HEADER RECORD")
+    # Month names spelled here, not by strftime's %b, which follows the locale.
+    month = _MONTHS[created.month - 1]
+    stamp = f"{created.day:02d}{month}{created.year % 100:02d}:{created:%H:%M:%S}".encode("ascii")
+    head = _STAMP.sub(stamp, bytes(data[:header_end]))
+    path.write_bytes(head + bytes(data[header_end:]))

@@ -1,0 +1,49 @@
+"""Small builders for unit tests: a study spec and a derivation context over inline tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from daybreak_sdtm.build import DomainContext
+from daybreak_sdtm.errors import Location
+from daybreak_sdtm.spec.model import ArmSpec, EpochSpec, EpochStart, StudySpec
+
+HERE = Location("study.yaml", 1, 1)
+
+
+def make_study(**overrides: Any) -> StudySpec:
+    """A minimal study spec; override any field."""
+    fields: dict[str, Any] = dict(
+        folder=Path("."), file=Path("study.yaml"), studyid="S1", title="", protocol="", sdtmig="3.4",
+        ct="test", subject_column="SUBJECT", cutoff="", arms=(ArmSpec("A", "Arm A", "", HERE),),
+        epochs=(), forms_not_mapped={}, domains=(),
+    )
+    fields.update(overrides)
+    return StudySpec(**fields)
+
+
+def epoch(name: str, variable: str, how: str = "value", **filters: Any) -> EpochSpec:
+    """An epoch starting at a DOMAIN.VARIABLE date."""
+    return EpochSpec(name, EpochStart(variable, how, {k: tuple(v) for k, v in filters.items()}, HERE), HERE)
+
+
+def make_ctx(
+    domain: str,
+    raw: dict[str, list[Any]] | None = None,
+    sdtm: dict[str, list[Any]] | None = None,
+    others: dict[str, dict[str, list[Any]]] | None = None,
+    study: StudySpec | None = None,
+    keys: tuple[str, ...] = ("STUDYID", "USUBJID"),
+) -> DomainContext:
+    """A context for ``domain`` with inline raw rows, built variables and other domains' frames."""
+    raw_frame = pd.DataFrame(raw or {})
+    sdtm_frame = pd.DataFrame(sdtm or {}, index=raw_frame.index if raw else None)
+    if raw is None:
+        raw_frame = pd.DataFrame(index=sdtm_frame.index)
+    frames = {domain: sdtm_frame}
+    for name, cols in (others or {}).items():
+        frames[name] = pd.DataFrame(cols)
+    return DomainContext(domain, raw_frame, frames, study or make_study(), None, keys)  # type: ignore[arg-type]

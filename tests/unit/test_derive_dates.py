@@ -1,0 +1,98 @@
+"""ISO 8601 dates, study days and epochs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from daybreak_sdtm.derive import RowProblems, VarRef
+from daybreak_sdtm.derive.dates import compute_iso_date, compute_study_day, derive_epoch, derive_iso8601
+from tests.helpers import epoch, make_ctx, make_study
+
+
+def iso(*values: str) -> list[str]:
+    return compute_iso_date(pd.Series(list(values), dtype=object), "DAT").tolist()
+
+
+def test_complete_edc_dates_become_iso_8601() -> None:
+    assert iso("05-MAR-2026", "5-mar-2026", "31-DEC-2025") == ["2026-03-05", "2026-03-05", "2025-12-31"]
+
+
+def test_partial_dates_are_truncated_not_imputed() -> None:
+    assert iso("UN-MAR-2026", "UN-UNK-2026", "05-UNK-2026", "UK-MAR-2026") == ["2026-03", "2026", "2026", "2026-03"]
+
+
+def test_iso_input_is_accepted_as_it_is() -> None:
+    assert iso("2026-03-05", "2026-03", "2026") == ["2026-03-05", "2026-03", "2026"]
+
+
+def test_blank_stays_blank() -> None:
+    assert iso("", "  ") == ["", ""]
+
+
+def test_leap_day_exists_only_in_leap_years() -> None:
+    assert iso("29-FEB-2024") == ["2024-02-29"]
+    with pytest.raises(RowProblems) as err:
+        iso("01-JAN-2025", "29-FEB-2025")
+    assert err.value.positions.tolist() == [1]
+    assert err.value.values == ["29-FEB-2025"]
+    assert "not a calendar date" in err.value.message
+
+
+@pytest.mark.parametrize("bad", ["31-FEB-2026", "2026-13-01", "32-JAN-2026", "2026-02-30"])
+def test_impossible_dates_are_refused(bad: str) -> None:
+    with pytest.raises(RowProblems) as err:
+        iso("05-MAR-2026", bad)
+    assert err.value.positions.tolist() == [1]
+    assert err.value.column == "DAT"
+
+
+@pytest.mark.parametrize("bad", ["yesterday", "05/03/2026", "05-XYZ-2026", "2026-3-5"])
+def test_malformed_dates_are_refused(bad: str) -> None:
+    with pytest.raises(RowProblems) as err:
+        iso(bad)
+    assert "not a date" in err.value.message
+    assert err.value.values == [bad]
+
+
+def test_time_is_appended_only_to_complete_dates() -> None:
+    ctx = make_ctx("EX", raw={"D": ["05-MAR-2026", "UN-MAR-2026", "06-MAR-2026"], "T": ["09:30", "10:00", ""]})
+    assert derive_iso8601(ctx, source="D", time="T").tolist() == ["2026-03-05T09:30", "2026-03", "2026-03-06"]
+
+
+def test_malformed_time_is_refused() -> None:
+    ctx = make_ctx("EX", raw={"D": ["05-MAR-2026"], "T": ["25:00"]})
+    with pytest.raises(RowProblems) as err:
+        derive_iso8601(ctx, source="D", time="T")
+    assert err.value.column == "T"
+
+
+def test_study_day_has_no_day_zero() -> None:
+    dates = pd.Series(["2026-03-05", "2026-03-04", "2026-03-06T10:00", "2026-03", ""], dtype=object)
+    ref = pd.Series(["2026-03-05"] * 5, dtype=object)
+    days = compute_study_day(dates, ref).tolist()
+    assert days[:3] == [1.0, -1.0, 2.0]
+    assert np.isnan(days[3]) and np.isnan(days[4])
+
+
+def test_study_day_across_a_leap_day() -> None:
+    days = compute_study_day(pd.Series(["2024-03-01"]), pd.Series(["2024-02-28"])).tolist()
+    assert days == [3.0]
+
+
+def test_epoch_is_the_last_started_epoch_and_skips_epochs_never_entered() -> None:
+    study = make_study(epochs=(
+        epoch("SCREENING", "DM.RFICDTC"),
+        epoch("TREATMENT", "DM.RFXSTDTC"),
+        epoch("CONSOLIDATION TREATMENT", "PR.PRSTDTC", "first"),
+        epoch("FOLLOW-UP", "DM.RFXENDTC", "day_after"),
+    ))
+    dm = {"USUBJID": ["S1-1", "S1-2"], "RFICDTC": ["2026-01-01", "2026-01-01"],
+          "RFXSTDTC": ["2026-01-10", "2026-01-10"], "RFXENDTC": ["2026-05-01", "2026-05-01"]}
+    pr = {"USUBJID": ["S1-1"], "PRSTDTC": ["2026-03-01"]}
+    ae = {"USUBJID": ["S1-1", "S1-1", "S1-2", "S1-2", "S1-2", "S1-1", "S1-1"],
+          "AESTDTC": ["2026-01-05", "2026-03-02", "2026-03-02", "2026-05-01", "2026-05-02", "2026-03", "2025-12-01"]}
+    ctx = make_ctx("AE", sdtm=ae, others={"DM": dm, "PR": pr}, study=study)
+    assert derive_epoch(ctx, date=VarRef("AE", "AESTDTC")).tolist() == [
+        "SCREENING", "CONSOLIDATION TREATMENT", "TREATMENT", "TREATMENT", "FOLLOW-UP", "", ""]
