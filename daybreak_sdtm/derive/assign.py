@@ -46,7 +46,7 @@ def compute_ct(values: pd.Series, codelist: Codelist, mapping: dict[str, str] | 
 @derivation("assign_no_ct", {
     "source": Param(Kind.RAW, doc="raw column to copy"),
     "map": Param(Kind.MAP, required=False, doc="recoding of every collected value"),
-})
+}, origin="Collected")
 def assign_no_ct(ctx: Context, *, source: str, map: dict[str, str] | None = None) -> pd.Series:
     """Copy a raw column (blanks trimmed); with ``map``, recode it and refuse any value the map lacks."""
     values = compute_text(ctx.raw[source])
@@ -57,7 +57,7 @@ def assign_no_ct(ctx: Context, *, source: str, map: dict[str, str] | None = None
     "source": Param(Kind.RAW, doc="raw column holding the collected value"),
     "codelist": Param(Kind.CODELIST, required=False, doc="defaults to the variable's SDTMIG codelist"),
     "map": Param(Kind.MAP, required=False, doc="collected value -> submission value, where CT synonyms do not match"),
-})
+}, origin="Collected")
 def assign_ct(ctx: Context, *, source: str, codelist: Codelist, map: dict[str, str] | None = None) -> pd.Series:
     """Recode collected values to the codelist's submission values; unknown values are errors.
 
@@ -67,7 +67,7 @@ def assign_ct(ctx: Context, *, source: str, codelist: Codelist, map: dict[str, s
     return compute_ct(compute_text(ctx.raw[source]), codelist, map, source)
 
 
-@derivation("hardcode_no_ct", {"value": Param(Kind.VALUE, doc="the value of every record")})
+@derivation("hardcode_no_ct", {"value": Param(Kind.VALUE, doc="the value of every record")}, origin="Assigned")
 def hardcode_no_ct(ctx: Context, *, value: str) -> pd.Series:
     """Set the same value on every record."""
     return pd.Series(value, index=ctx.raw.index, dtype=object)
@@ -76,7 +76,7 @@ def hardcode_no_ct(ctx: Context, *, value: str) -> pd.Series:
 @derivation("hardcode_ct", {
     "value": Param(Kind.VALUE, doc="a submission value of the codelist"),
     "codelist": Param(Kind.CODELIST, required=False, doc="defaults to the variable's SDTMIG codelist"),
-})
+}, origin="Assigned")
 def hardcode_ct(ctx: Context, *, value: str, codelist: Codelist) -> pd.Series:
     """Set the same controlled term on every record (checked against the codelist when the spec loads)."""
     return pd.Series(value, index=ctx.raw.index, dtype=object)

@@ -63,7 +63,7 @@ def compute_iso_date(raw: pd.Series, column: str) -> pd.Series:
 @derivation("derive_iso8601", {
     "source": Param(Kind.RAW, doc="raw date column (DD-MMM-YYYY as EDCs export it, or YYYY-MM-DD)"),
     "time": Param(Kind.RAW, required=False, doc="raw time column (HH:MM or HH:MM:SS)"),
-})
+}, origin="Collected")
 def derive_iso8601(ctx: Context, *, source: str, time: str = "") -> pd.Series:
     """ISO 8601 date (and time, when the date is complete) with partial dates truncated, not imputed."""
     date = compute_iso_date(ctx.raw[source], source)

@@ -10,13 +10,13 @@ from daybreak_sdtm.derive.assign import compute_text
 from daybreak_sdtm.derive.registry import Context, Kind, Param, derivation
 
 
-@derivation("derive_studyid")
+@derivation("derive_studyid", origin="Assigned")
 def derive_studyid(ctx: Context) -> pd.Series:
     """The study identifier from the study file, on every record."""
     return pd.Series(ctx.study.studyid, index=ctx.raw.index, dtype=object)
 
 
-@derivation("derive_domain")
+@derivation("derive_domain", origin="Assigned")
 def derive_domain(ctx: Context) -> pd.Series:
     """The two-letter domain code, on every record."""
     return pd.Series(ctx.domain, index=ctx.raw.index, dtype=object)

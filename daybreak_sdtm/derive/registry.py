@@ -108,10 +108,14 @@ class DerivationDef:
     needs: tuple[str, ...] = ()  # variables of the same domain read implicitly (e.g. USUBJID)
     runs_last: bool = False  # after every other variable of the domain (--SEQ)
     reads: Reads | None = None  # extra variables read, from the study file
+    origin: str = "Derived"  # define.xml def:Origin type of what it produces
     doc: str = field(default="", compare=False)
 
 
 DERIVATIONS: dict[str, DerivationDef] = {}
+
+
+ORIGINS = ("Collected", "Derived", "Assigned", "Protocol", "Predecessor")
 
 
 def derivation(
@@ -121,8 +125,15 @@ def derivation(
     needs: tuple[str, ...] = (),
     runs_last: bool = False,
     reads: Reads | None = None,
+    origin: str = "Derived",
 ) -> Callable[[Derivation], Derivation]:
-    """Register ``fn`` as ``derivation: <name>`` for mapping specs."""
+    """Register ``fn`` as ``derivation: <name>`` for mapping specs.
+
+    ``origin`` is the Define-XML origin of the values it produces: ``Collected`` for values copied
+    from the CRF, ``Assigned`` for values the sponsor sets, ``Derived`` for computed ones.
+    """
+    if origin not in ORIGINS:
+        raise RuntimeError(f"derivation {name!r}: origin {origin!r} not one of {ORIGINS}")
 
     def register(fn: Derivation) -> Derivation:
         if name in DERIVATIONS:
@@ -136,6 +147,7 @@ def derivation(
             needs=needs,
             runs_last=runs_last,
             reads=reads,
+            origin=origin,
             doc=fn.__doc__.strip(),
         )
         return fn
