@@ -73,6 +73,7 @@ def convert(
 ) -> ConvertResult:
     """Convert a raw export into an SDTM package in ``out_dir`` (all or nothing)."""
     from daybreak_sdtm.write import publish, write_xpt, xpt_problems
+    from daybreak_sdtm.write.lineage import write_provenance
 
     created = resolve_timestamp(timestamp)
     result, study, standards = build(study_dir, export_dir)
@@ -88,9 +89,19 @@ def convert(
         summaries.append(DatasetSummary(name, dataset_label(name, standards), len(table.frame),
                                         len(table.frame.columns), f"{name.lower()}.xpt"))
 
+    manifest = {
+        "study": study.studyid,
+        "sdtmig": standards.sdtmig_version,
+        "ct": standards.ct_version,
+        "created": created.isoformat(),
+        "study_dir": str((study_dir or default_study_dir()).resolve()),
+        "export_dir": str((export_dir or default_export_dir()).resolve()),
+    }
+
     def fill(tmp: Path) -> None:
         for name, table in tables.items():
             write_xpt(name, table.frame, standards, tmp / f"{name.lower()}.xpt", created)
+        write_provenance(result, tmp, manifest)
 
     publish(out_dir, fill)
     return ConvertResult(out_dir, tuple(summaries), result, study, standards)
@@ -101,3 +112,52 @@ def sample_export(out_dir: Path, subjects: int = 32, seed: int = 20251004) -> di
     from daybreak_sdtm.sample import generate_export
 
     return generate_export(out_dir, subjects=subjects, seed=seed)
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    """An SDTM record and the raw record(s) it came from."""
+
+    dataset: str
+    record: dict[str, object]
+    sources: tuple[tuple[str, int, dict[str, str]], ...]  # (file, record number, raw values)
+
+
+def trace(dataset: str, usubjid: str, seq: str | None, package_dir: Path, export_dir: Path | None = None) -> list[TraceResult]:
+    """Find SDTM records by dataset, USUBJID and --SEQ (IDVARVAL for SUPP--) and their raw records."""
+    import json
+
+    import pandas as pd
+    import pyreadstat
+
+    from daybreak_sdtm.errors import RawDataError
+    from daybreak_sdtm.raw import read_form
+    from daybreak_sdtm.write.lineage import LINEAGE_FILE, MANIFEST_FILE
+
+    lineage_path = package_dir / LINEAGE_FILE
+    if not lineage_path.is_file():
+        raise RawDataError(f"{lineage_path}: no lineage file; is {package_dir} a package written by convert?")
+    lineage = pd.read_csv(lineage_path, dtype=str, keep_default_na=False)
+    name = dataset.upper()
+    hits = lineage[(lineage.DATASET == name) & (lineage.USUBJID == usubjid)]
+    if seq is not None:
+        hits = hits[hits.SEQ == str(seq)]
+    if hits.empty:
+        what = f"{name} USUBJID={usubjid}" + (f" SEQ={seq}" if seq is not None else "")
+        raise RawDataError(f"{lineage_path}: no record {what}")
+    if export_dir is None:
+        manifest = json.loads((package_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+        export_dir = Path(manifest["export_dir"])
+    frame, _ = pyreadstat.read_xport(str(package_dir / f"{name.lower()}.xpt"))
+    forms: dict[str, pd.DataFrame] = {}
+    results = []
+    for _, hit in hits.iterrows():
+        form = Path(hit.SOURCE_FILE).stem
+        if form not in forms:
+            forms[form] = read_form(export_dir, form)
+        raw = forms[form]
+        record = int(hit.SOURCE_RECORD)
+        raw_values = {k: str(v) for k, v in raw.iloc[record - 1].items() if not str(k).startswith("_src")}
+        sdtm = {k: v for k, v in frame.iloc[int(hit.RECORD) - 1].items()}
+        results.append(TraceResult(name, sdtm, ((hit.SOURCE_FILE, record, raw_values),)))
+    return results

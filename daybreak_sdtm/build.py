@@ -8,6 +8,7 @@ column and the spec line that asked for it; all of them at once.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
@@ -56,6 +57,8 @@ class BuildResult:
     forms_read: dict[str, int]  # form -> records
     exclusions: list[Exclusion]
     forms_not_mapped: dict[str, str]
+    form_files: dict[str, str] = field(default_factory=dict)  # form -> file name in the export
+    warnings: list[str] = field(default_factory=list)
 
 
 class DomainContext:
@@ -122,6 +125,11 @@ def _assemble_rows(dom: DomainSpec, forms: Mapping[str, pd.DataFrame], subject: 
             first = other[dup].iloc[0]
             raise RawDataError(f"{join.form}: subject {first[subject]!r} has {int((other[subject] == first[subject]).sum())} "
                                f"records (record {int(first[SRC_ROW])} and more); the {dom.name} spec joins one per subject")
+        orphan = ~other[subject].isin(set(rows[subject])) & other[subject].ne("")
+        if orphan.any():
+            first = other[orphan].iloc[0]
+            raise RawDataError(f"{first[SRC_FILE]} record {int(first[SRC_ROW])} column {subject}: subject {first[subject]!r} "
+                               f"is not in form {src.form!r}, which the {dom.name} spec joins it to")
         joined = other.drop(columns=[SRC_FILE, SRC_ROW]).add_prefix(f"{join.form}.")
         rows = rows.merge(joined, how="left", left_on=subject, right_on=f"{join.form}.{subject}", sort=False)
         rows = rows.fillna({c: "" for c in joined.columns})
@@ -176,6 +184,7 @@ def _evaluate(item: ResolvedVariable, ctx: DomainContext, numeric: bool) -> pd.S
         result = result.fillna("").astype(object)
         if pd.api.types.is_numeric_dtype(result):
             result = result.map(_num_text).astype(object)
+        result = _ascii(result, item.spec.transliterate)
     when = item.params.get("when")
     if when:
         keep = pd.Series(True, index=ctx.raw.index)
@@ -204,6 +213,27 @@ def _evaluate_cases(item: ResolvedVariable, ctx: DomainContext, numeric: bool) -
         result.iloc[np.flatnonzero(mask)] = values.to_numpy()
         taken |= mask
     return result
+
+
+def _ascii(values: pd.Series, transliterate: bool) -> pd.Series:
+    """XPT v5 holds ASCII only: refuse other text, or fold accents away where the spec says so."""
+    if "".join(values.tolist()).isascii():  # the common case, one pass in C
+        return values
+    if transliterate:
+        values = values.map(lambda v: unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode()
+                            if not v.isascii() and _foldable(v) else v)
+    bad = ~values.map(str.isascii).astype(bool)
+    if bad.any():
+        pos = np.flatnonzero(bad.to_numpy())
+        hint = "" if transliterate else " (transliterate: true on the variable folds accented letters)"
+        raise RowProblems(pos, values.iloc[pos].tolist(), f"not ASCII text, which XPT v5 cannot hold{hint}")
+    return values
+
+
+def _foldable(text: str) -> bool:
+    """Whether every non-ASCII character is a letter with marks that NFKD decomposes to ASCII."""
+    folded = unicodedata.normalize("NFKD", text)
+    return all(ch.isascii() or unicodedata.combining(ch) for ch in folded)
 
 
 def _num_text(value: object) -> str:
@@ -290,7 +320,43 @@ def build_study(study: StudySpec, standards: Standards, export_dir: Path) -> Bui
     if problems:
         raise DataErrors(problems)
     forms_read = {name: len(f) for name, f in forms.items()}
-    return BuildResult(tables, forms_read, exclusions, dict(study.forms_not_mapped))
+    form_files = {name: str(f[SRC_FILE].iat[0]) if len(f) else name for name, f in forms.items()}
+    warnings = _unused_columns(study, forms, resolved, supps)
+    return BuildResult(tables, forms_read, exclusions, dict(study.forms_not_mapped), form_files, warnings)
+
+
+def _unused_columns(study: StudySpec, forms: Mapping[str, pd.DataFrame], resolved: dict[str, list[ResolvedVariable]],
+                    supps: dict[str, list]) -> list[str]:
+    """Warn about export columns no spec reads and the study file does not list as not mapped."""
+    used: dict[str, set[str]] = {name: {study.subject_column} for name in forms}
+    for dom in study.domains:
+        src = dom.source
+        aliases: dict[str, set[str]] = {}
+        for variant in src.variants:
+            for alias, col in variant.columns.items():
+                aliases.setdefault(alias, set()).update({col} if col else set())
+        items = list(resolved.get(dom.name, [])) + [item for _, item in supps.get(dom.name, [])]
+        columns = {c for item in items for c in _all_raw_columns(item)} | {c for e in src.excludes for c in e.when}
+        for col in columns:
+            form, dot, name = col.partition(".")
+            if dot and form in {j.form for j in src.joins}:
+                used[form].add(name)
+            else:
+                used[src.form].update(aliases.get(col, {col}))
+    warnings = []
+    for name, frame in forms.items():
+        if name in study.forms_not_mapped:
+            continue
+        listed = set(study.columns_not_mapped.get(name, ()))
+        for col in frame.columns:
+            if col not in used[name] and col not in listed and col not in (SRC_FILE, SRC_ROW):
+                warnings.append(f"{frame[SRC_FILE].iat[0] if len(frame) else name}: column {col} is not mapped "
+                                f"(list it under columns_not_mapped in {study.file.name} if that is intended)")
+    return warnings
+
+
+def _all_raw_columns(item: ResolvedVariable) -> set[str]:
+    return set(item.raw_columns) | {c for case in item.cases for c in _all_raw_columns(case)}
 
 
 def _check_subjects(dom: str, frames: dict[str, pd.DataFrame], raws: dict[str, pd.DataFrame], keys: tuple[str, ...]) -> list[str]:
@@ -337,19 +403,24 @@ def _build_supp(dom: DomainSpec, supps: list, ctx: DomainContext, raw: pd.DataFr
             problems.extend(_problem_lines(problem, item, f"SUPP{dom.name}", raw))
             continue
         keep = qval.ne("").to_numpy()
-        seq = parent.loc[keep, seq_name].astype("int64").astype(str)
+        if seq_name in parent.columns:
+            seq = parent.loc[keep, seq_name]
+            idvar, idvarval = seq_name, seq.astype("int64").astype(str)
+        else:  # subject-level qualifiers (SUPPDM): no IDVAR
+            seq = pd.Series(0, index=parent.index[keep])
+            idvar, idvarval = "", ""
         parts.append(pd.DataFrame({
             "STUDYID": parent.loc[keep, "STUDYID"],
             "RDOMAIN": dom.name,
             "USUBJID": parent.loc[keep, "USUBJID"],
-            "IDVAR": seq_name,
-            "IDVARVAL": seq,
+            "IDVAR": idvar,
+            "IDVARVAL": idvarval,
             "QNAM": supp.qnam,
             "QLABEL": supp.qlabel,
             "QVAL": qval[keep],
             "QORIG": supp.qorig,
             "QEVAL": supp.qeval,
-            "_seq": parent.loc[keep, seq_name],
+            "_seq": seq,
             SRC_FILE: raw.loc[keep, SRC_FILE],
             SRC_ROW: raw.loc[keep, SRC_ROW],
         }))

@@ -7,6 +7,7 @@ them, so ``--help`` answers at once.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,6 +37,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from daybreak_sdtm import api
 
     result = api.convert(args.study, args.export, args.out, timestamp=args.timestamp)
+    for warning in result.build.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"{result.study.studyid}: SDTMIG {result.standards.sdtmig_version}, CT {result.standards.ct_version} -> {result.out_dir}")
     _print_table([(d.name, d.records, d.variables, d.file) for d in result.datasets],
                  ("dataset", "records", "variables", "file"), sys.stdout)
@@ -51,6 +54,22 @@ def cmd_sample_export(args: argparse.Namespace) -> int:
     counts = api.sample_export(args.dir, subjects=args.subjects, seed=args.seed)
     print(f"Daybreak-01 sample export, {args.subjects} subjects, seed {args.seed} -> {args.dir}")
     _print_table(sorted(counts.items()), ("form", "records"), sys.stdout)
+    return ExitStatus.OK
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    """Show an SDTM record and the raw export record it was made from."""
+    from daybreak_sdtm import api
+
+    for hit in api.trace(args.dataset, args.usubjid, args.seq, args.package, args.export):
+        print(f"{hit.dataset} record:")
+        for key, value in hit.record.items():
+            shown = "" if value is None or value != value else (int(value) if isinstance(value, float) and value.is_integer() else value)
+            print(f"  {key:<8} {shown}")
+        for file, record, values in hit.sources:
+            print(f"from {file} record {record}:")
+            for key, value in values.items():
+                print(f"  {key:<12} {value}")
     return ExitStatus.OK
 
 
@@ -103,6 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subjects", type=int, default=32, metavar="N", help="number of subjects (default: 32)")
     p.add_argument("--seed", type=int, default=20251004, metavar="S", help="random seed (default: 20251004)")
 
+    p = add("trace", cmd_trace, "show where an SDTM record came from in the raw export")
+    p.add_argument("dataset", metavar="DATASET", help="dataset name, e.g. AE or SUPPAE")
+    p.add_argument("usubjid", metavar="USUBJID", help="unique subject identifier")
+    p.add_argument("seq", nargs="?", default=None, metavar="SEQ", help="--SEQ (IDVARVAL for SUPP--); all records when omitted")
+    p.add_argument("--package", type=_path, default=Path("sdtm-out"), metavar="DIR", help="package folder (default: ./sdtm-out)")
+    p.add_argument("--export", type=_path, default=None, metavar="DIR",
+                   help="raw export folder (default: the one recorded in the package manifest)")
+
     add("list-derivations", cmd_list_derivations, "list the derivations mapping specs can name")
     return parser
 
@@ -120,6 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing was published", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitStatus.OK
 
 
 def run() -> None:

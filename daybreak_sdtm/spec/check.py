@@ -257,7 +257,8 @@ def resolve_domain(
     supps: list[tuple[Any, ResolvedVariable]] = []
     if domain.supplemental:
         seq = f"{domain.name}SEQ"
-        if domain.variable(seq) is None:
+        # DM has no --SEQ: its SUPP records are subject-level (IDVAR blank).
+        if standards.variable(domain.name, seq) is not None and domain.variable(seq) is None:
             errors.append(SpecError(domain.where, "supplemental", f"SUPP{domain.name} records point at {seq}, which is not mapped"))
     for supp in domain.supplemental:
         var = supp.variable

@@ -7,6 +7,7 @@ never Python objects, and nothing in a spec is evaluated.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,10 @@ from daybreak_sdtm.spec.model import (
 )
 
 STUDY_FILE = "study.yaml"
+# A form is named, never given as a path: a spec cannot make the reader leave the export folder.
+_FORM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # Keys of a variable entry that describe it rather than parameterise its derivation.
-VARIABLE_META_KEYS = ("derivation", "origin", "method", "comment", "where")
+VARIABLE_META_KEYS = ("derivation", "origin", "method", "comment", "where", "transliterate")
 SUPP_KEYS = ("label", "origin", "evaluator")
 
 
@@ -180,8 +183,23 @@ def _variable(reader: _Reader, name: str, node: Any, where: Location, what: str)
         origin=reader.text(entry, "origin", what, required=False),
         method=reader.text(entry, "method", what, required=False),
         comment=reader.text(entry, "comment", what, required=False),
+        transliterate=_flag(reader, entry, "transliterate", what),
         case_where=_filters(reader, entry["where"], reader.at(entry, "where"), f"{what}.where") if "where" in entry else {},
     )
+
+
+def _check_form_name(reader: _Reader, form: str, where: Location, what: str) -> None:
+    if form and not _FORM_NAME.match(form):
+        reader.error(where, what, f"{form!r} is not a form name (letters, digits, _ and -; no paths)")
+
+
+def _flag(reader: _Reader, node: CommentedMap, key: str, what: str) -> bool:
+    if key not in node:
+        return False
+    if not isinstance(node[key], bool):
+        reader.error(reader.at(node, key, value=True), f"{what}.{key}", "expected true or false")
+        return False
+    return bool(node[key])
 
 
 def _source(reader: _Reader, node: Any, where: Location) -> SourceSpec:
@@ -190,12 +208,15 @@ def _source(reader: _Reader, node: Any, where: Location) -> SourceSpec:
         return SourceSpec(form="", where=where)
     reader.unknown_keys(entry, ("form", "join", "unpivot", "exclude"), "source")
     form = reader.text(entry, "form", "source")
+    _check_form_name(reader, form, reader.at(entry, "form", value=True) if "form" in entry else reader.at(entry), "source.form")
     joins: list[JoinSpec] = []
     for i, item in enumerate(entry.get("join") or []):
         item_map = reader.mapping(item, reader.at(entry["join"], i), "source.join")
         if item_map is not None:
             reader.unknown_keys(item_map, ("form",), "source.join")
-            joins.append(JoinSpec(reader.text(item_map, "form", "source.join"), reader.at(item_map)))
+            join_form = reader.text(item_map, "form", "source.join")
+            _check_form_name(reader, join_form, reader.at(item_map), "source.join.form")
+            joins.append(JoinSpec(join_form, reader.at(item_map)))
     variants: list[VariantSpec] = []
     for i, item in enumerate(entry.get("unpivot") or []):
         item_map = reader.mapping(item, reader.at(entry["unpivot"], i), "source.unpivot")
@@ -299,7 +320,8 @@ def load_study(folder: Path) -> StudySpec:
     top = reader.mapping(tree, Location(_display(path), 1, 1), "<file>")
     if top is None:
         raise SpecErrors(reader.errors)
-    reader.unknown_keys(top, ("study", "standards", "export", "arms", "epochs", "forms_not_mapped", "domains", "documents"), "<file>")
+    reader.unknown_keys(top, ("study", "standards", "export", "arms", "epochs", "forms_not_mapped", "columns_not_mapped",
+                              "domains", "documents"), "<file>")
 
     def section(key: str) -> CommentedMap:
         if key not in top:
@@ -330,7 +352,16 @@ def load_study(folder: Path) -> StudySpec:
             epochs.append(EpochSpec(reader.text(entry, "EPOCH", "epochs"), _epoch_start(reader, entry.get("start"), start_where), reader.at(entry)))
 
     not_mapped = plain(top.get("forms_not_mapped") or {})
+    if not isinstance(not_mapped, dict):
+        reader.error(reader.at(top, "forms_not_mapped"), "forms_not_mapped", "expected a mapping form: reason")
+        not_mapped = {}
+    for form in not_mapped:
+        _check_form_name(reader, str(form), reader.at(top["forms_not_mapped"], form), "forms_not_mapped")
     documents = plain(top.get("documents") or {})
+    columns_not_mapped: dict[str, tuple[str, ...]] = {}
+    if "columns_not_mapped" in top:
+        col_map = reader.mapping(top["columns_not_mapped"], reader.at(top, "columns_not_mapped"), "columns_not_mapped")
+        columns_not_mapped = {str(k): _value_list(v) for k, v in (col_map or {}).items()}
     domain_files = _value_list(top["domains"]) if "domains" in top else ()
     if not domain_files:
         reader.error(reader.at(top), "domains", "list the domain spec files, e.g. domains: [dm.yaml, ae.yaml]")
@@ -365,6 +396,7 @@ def load_study(folder: Path) -> StudySpec:
         arms=tuple(arms),
         epochs=tuple(epochs),
         forms_not_mapped={str(k): str(v) for k, v in (not_mapped or {}).items()},
+        columns_not_mapped=columns_not_mapped,
         domains=tuple(domains),
         documents={str(k): str(v) for k, v in (documents or {}).items()},
         **fields,

@@ -21,6 +21,7 @@ class VariableSpec:
     origin: str = ""  # define.xml def:Origin type; inferred from the derivation when empty
     method: str = ""  # a human description of the derivation, for define.xml MethodDef
     comment: str = ""
+    transliterate: bool = False  # replace accented letters by ASCII ones instead of refusing them
     # Value-level cases: the first case whose ``case_where`` (SDTM variables of the domain) holds
     # derives the value; a case with no condition takes the remaining records.
     cases: tuple[VariableSpec, ...] = ()
@@ -145,6 +146,7 @@ class StudySpec:
     epochs: tuple[EpochSpec, ...]
     forms_not_mapped: dict[str, str]
     domains: tuple[DomainSpec, ...]
+    columns_not_mapped: dict[str, tuple[str, ...]] = field(default_factory=dict)
     meddra_version: str = ""
     documents: dict[str, str] = field(default_factory=dict)
 

@@ -1,0 +1,156 @@
+"""End to end: the bundled Daybreak-01 export converted, then read back from the XPT files."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pyreadstat
+import pytest
+
+from daybreak_sdtm import api
+from daybreak_sdtm.cli import main
+from daybreak_sdtm.resources import specs_dir
+from daybreak_sdtm.standards import read_standards
+
+ISO_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2})?)?)?)?$")
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("pkg") / "sdtm"
+    assert main(["convert", "--out", str(out), "--timestamp", "2026-10-01T00:00:00"]) == 0
+    return out
+
+
+def read(package: Path, name: str) -> pd.DataFrame:
+    return pd.read_sas(package / f"{name}.xpt", format="xport", encoding="ascii")
+
+
+def test_every_domain_is_written(package: Path) -> None:
+    assert sorted(p.name for p in package.glob("*.xpt")) == [
+        "ae.xpt", "dm.xpt", "ex.xpt", "pr.xpt", "rs.xpt", "suppae.xpt", "suppdm.xpt", "supppr.xpt", "supprs.xpt"]
+
+
+def test_dm_has_one_record_per_subject(package: Path) -> None:
+    dm = read(package, "dm")
+    assert len(dm) == 32
+    assert dm["USUBJID"].is_unique
+    assert (dm["STUDYID"] == "DAYBREAK-01").all()
+    assert dm["AGE"].between(18, 70).all()
+
+
+def test_radiotherapy_exactly_for_partial_responders(package: Path) -> None:
+    rs, pr, dm = read(package, "rs"), read(package, "pr"), read(package, "dm")
+    post = rs[(rs.RSTESTCD == "OVRLRESP") & (rs.VISIT == "POST-INDUCTION")]
+    assert set(post.RSSTRESC) <= {"CR", "PR"}
+    assert set(post.USUBJID) == set(dm.USUBJID)
+    responders = set(post.loc[post.RSSTRESC == "PR", "USUBJID"])
+    assert responders and set(pr.USUBJID) == responders
+    assert set(dm.loc[dm.ARMCD == "TGP-RT", "USUBJID"]) == responders
+    assert set(dm.loc[dm.ACTARMCD == "TGP-RT", "USUBJID"]) == responders
+    assert (pr.PRDOSE == 2.75).all() and (pr.PRDOSU == "Gy").all()
+
+
+def test_dates_are_iso_8601_and_study_days_skip_zero(package: Path) -> None:
+    for name in ("dm", "ex", "rs", "pr", "ae"):
+        frame = read(package, name)
+        for col in [c for c in frame.columns if c.endswith("DTC")]:
+            values = frame[col][frame[col] != ""]
+            bad = values[~values.str.match(ISO_DATE)]
+            assert bad.empty, f"{name}.{col}: {bad.tolist()[:3]}"
+        for col in [c for c in frame.columns if c.endswith("DY")]:
+            assert not (frame[col] == 0).any(), f"{name}.{col} has a day 0"
+
+
+def test_study_day_counts_from_rfstdtc(package: Path) -> None:
+    dm, ex = read(package, "dm"), read(package, "ex")
+    merged = ex.merge(dm[["USUBJID", "RFSTDTC"]], on="USUBJID")
+    first = merged[merged.EXSTDTC.str[:10] == merged.RFSTDTC.str[:10]]
+    assert len(first) >= 32 and (first.EXSTDY == 1).all()
+
+
+def test_seq_is_unique_per_subject(package: Path) -> None:
+    for name in ("ex", "rs", "pr", "ae"):
+        frame = read(package, name)
+        seq = f"{name.upper()}SEQ"
+        assert not frame.duplicated(["USUBJID", seq]).any()
+        assert (frame.groupby("USUBJID")[seq].min() == 1).all()
+
+
+def test_supp_records_point_at_parent_records(package: Path) -> None:
+    ae, supp = read(package, "ae"), read(package, "suppae")
+    assert set(supp.QNAM) >= {"AERELTIS", "AERELGEM", "AERELCIS", "AERELRT", "AEIRAE"}
+    assert (supp.IDVAR == "AESEQ").all()
+    keys = set(zip(ae.USUBJID, ae.AESEQ.astype(int).astype(str)))
+    assert set(zip(supp.USUBJID, supp.IDVARVAL)) <= keys
+
+
+def test_labels_and_names_are_the_igs(package: Path) -> None:
+    standards = read_standards(specs_dir(), "3.4", "2025-09-26")
+    for path in package.glob("*.xpt"):
+        frame, meta = pyreadstat.read_xport(str(path))
+        name = path.stem.upper()
+        assert meta.table_name == name
+        ig = standards.dataset(name)
+        label = ig.label if not name.startswith("SUPP") else f"Supplemental Qualifiers for {name[4:]}"
+        assert meta.file_label == label
+        order = [v.name for v in standards.domain_variables(name)]
+        assert list(frame.columns) == sorted(frame.columns, key=order.index), f"{name} not in IG order"
+        for col, col_label in zip(frame.columns, meta.column_labels):
+            assert col_label == standards.variable(name, col).label
+
+
+def test_character_lengths_are_the_longest_value(package: Path) -> None:
+    for path in package.glob("*.xpt"):
+        frame, meta = pyreadstat.read_xport(str(path))
+        for col, width in meta.variable_storage_width.items():
+            if meta.readstat_variable_types[col] == "string":
+                longest = max(1, int(frame[col].str.len().max()))
+                assert width == longest, f"{path.name} {col}: width {width}, longest {longest}"
+
+
+def test_reconciliation_adds_up(package: Path) -> None:
+    import json
+
+    rec = json.loads((package / "reconciliation.json").read_text())
+    assert rec["balanced"] is True
+    by_form = {f["form"]: f for f in rec["forms"]}
+    assert by_form["ie"]["not_mapped_reason"] and by_form["death"]["joined_into"] == ["DM"]
+    for dom in rec["domains"]:
+        xpt = read(package, dom["domain"].lower())
+        assert dom["records"] == len(xpt)
+        assert dom["candidate_records"] == dom["records"] + sum(e["records"] for e in dom["excluded"])
+        raw = pd.read_csv(Path(json.loads((package / "manifest.json").read_text())["export_dir"]) / f"{dom['form']}.csv", dtype=str)
+        assert dom["source_records"] == len(raw)
+    ex = next(d for d in rec["domains"] if d["domain"] == "EX")
+    assert ex["records_per_source_record"] == 4 and all(e["reason"] for e in ex["excluded"])
+
+
+def test_lineage_leads_back_to_the_raw_record(package: Path) -> None:
+    lineage = pd.read_csv(package / "lineage.csv", dtype=str, keep_default_na=False)
+    ae = read(package, "ae")
+    assert len(lineage[lineage.DATASET == "AE"]) == len(ae)
+    row = ae.iloc[5]
+    hit = lineage[(lineage.DATASET == "AE") & (lineage.USUBJID == row.USUBJID) & (lineage.SEQ == str(int(row.AESEQ)))]
+    raw = pd.read_csv(Path(__file__).parents[2] / "examples/daybreak-01/export/ae.csv", dtype=str, keep_default_na=False)
+    source = raw.iloc[int(hit.SOURCE_RECORD.iat[0]) - 1]
+    assert source.AETERM.strip() == row.AETERM
+    assert row.USUBJID.endswith(source.SUBJECT)
+
+
+def test_trace_prints_the_raw_record(package: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ae = read(package, "ae")
+    usubjid, seq = ae.USUBJID.iat[0], str(int(ae.AESEQ.iat[0]))
+    assert main(["trace", "AE", usubjid, seq, "--package", str(package)]) == 0
+    out = capsys.readouterr().out
+    assert f"AESEQ    {seq}" in out and "from ae.csv record " in out and ae.AETERM.iat[0] in out
+    assert main(["trace", "AE", "NOBODY", "1", "--package", str(package)]) == 3
+
+
+def test_same_inputs_give_identical_bytes(package: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    api.convert(out_dir=again, timestamp="2026-10-01T00:00:00")
+    for path in package.glob("*.xpt"):
+        assert (again / path.name).read_bytes() == path.read_bytes(), path.name
