@@ -26,8 +26,10 @@ EXIT_CODES = """exit status:
 
 def _print_table(rows: Sequence[Sequence[object]], headers: Sequence[str], out: TextIO) -> None:
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+    numeric = [all(isinstance(r[j], int) for r in rows) and bool(rows) for j in range(len(headers))]
     for i, row in enumerate([headers, *rows]):
-        print("  ".join(str(v).ljust(w) if j == 0 else str(v).rjust(w) for j, (v, w) in enumerate(zip(row, widths))).rstrip(), file=out)
+        cells = (str(v).rjust(w) if numeric[j] else str(v).ljust(w) for j, (v, w) in enumerate(zip(row, widths)))
+        print("  ".join(cells).rstrip(), file=out)
         if i == 0:
             print("  ".join("-" * w for w in widths), file=out)
 
