@@ -156,13 +156,19 @@ def _assemble_rows(dom: DomainSpec, forms: Mapping[str, pd.DataFrame], subject: 
     return rows, exclusions
 
 
-def _problem_lines(problem: RowProblems, item: ResolvedVariable, domain: str, raw: pd.DataFrame) -> list[str]:
+def _problem_lines(problem: RowProblems, item: ResolvedVariable, domain: str, raw: pd.DataFrame,
+                   dom: DomainSpec) -> list[str]:
     column = problem.column or (item.raw_columns[0] if item.raw_columns else "")
     files = raw[SRC_FILE].to_numpy()
     records = raw[SRC_ROW].to_numpy()
+    variants = raw["_variant"].to_numpy() if "_variant" in raw.columns else None
     lines = []
     for pos, value in zip(problem.positions.tolist(), problem.values):
-        lines.append(f"{files[pos]} record {records[pos]} column {column}: {problem.message}: {value!r} "
+        col = column
+        if variants is not None and column in dom.source.variants[variants[pos]].columns:
+            # Name the export's own column, not the spec's common name for the unpivoted ones.
+            col = dom.source.variants[variants[pos]].columns[column] or column
+        lines.append(f"{files[pos]} record {records[pos]} column {col}: {problem.message}: {value!r} "
                      f"[{item.spec.where} {domain}.{item.spec.name}]")
     return lines
 
@@ -290,11 +296,14 @@ def build_study(study: StudySpec, standards: Standards, export_dir: Path) -> Bui
         try:
             frames[dom][name] = _evaluate(item, contexts[dom], bool(meta and meta.is_numeric))
         except RowProblems as problem:
-            problems.extend(_problem_lines(problem, item, dom, raws[dom]))
+            problems.extend(_problem_lines(problem, item, dom, raws[dom], study.domain(dom)))
             failed.add(node)
             continue
         if name == "USUBJID":
-            problems.extend(_check_subjects(dom, frames, raws, keys[dom]))
+            subject_problems = _check_subjects(dom, frames, raws, keys[dom])
+            if subject_problems:  # nothing keyed by subject can be derived from ambiguous subjects
+                problems.extend(subject_problems)
+                failed.add(node)
     if not problems:
         problems.extend(_check_orphans(study, frames, raws))
     if problems:
@@ -400,7 +409,7 @@ def _build_supp(dom: DomainSpec, supps: list, ctx: DomainContext, raw: pd.DataFr
         try:
             qval = _evaluate(item, ctx, numeric=False)
         except RowProblems as problem:
-            problems.extend(_problem_lines(problem, item, f"SUPP{dom.name}", raw))
+            problems.extend(_problem_lines(problem, item, f"SUPP{dom.name}", raw, dom))
             continue
         keep = qval.ne("").to_numpy()
         if seq_name in parent.columns:

@@ -93,13 +93,21 @@ def compute_study_day(dates: pd.Series, reference: pd.Series) -> pd.Series:
     return delta.where(delta < 0, delta + 1).astype("float64")
 
 
+DEFAULT_REFERENCE = VarRef("DM", "RFSTDTC")
+
+
+def _reference_reads(params: Mapping[str, Any], study: StudySpec, domain: str) -> list[VarRef]:
+    """The default reference date is read too, so it is derived first."""
+    return [] if params.get("reference") else [DEFAULT_REFERENCE, VarRef(DEFAULT_REFERENCE.domain, "USUBJID")]
+
+
 @derivation("derive_study_day", {
     "date": Param(Kind.VAR, doc="ISO 8601 date variable of this domain, e.g. AESTDTC"),
     "reference": Param(Kind.VAR, required=False, doc="subject reference date, DM.RFSTDTC by default"),
-}, needs=("USUBJID",))
+}, needs=("USUBJID",), reads=_reference_reads)
 def derive_study_day(ctx: Context, *, date: VarRef, reference: VarRef | None = None) -> pd.Series:
     """--DY from a date and the subject's reference start date; blank when either is partial."""
-    ref = reference or VarRef("DM", "RFSTDTC")
+    ref = reference or DEFAULT_REFERENCE
     ref_frame = ctx.frame(ref.domain)
     per_subject = ref_frame.set_index("USUBJID")[ref.name]
     return compute_study_day(ctx.column(date), ctx.per_subject(per_subject))
@@ -109,7 +117,7 @@ def _epoch_reads(params: Mapping[str, Any], study: StudySpec, domain: str) -> li
     refs = []
     for epoch in study.epochs:
         dom, _, name = epoch.start.variable.partition(".")
-        refs.append(VarRef(dom, name))
+        refs.extend([VarRef(dom, name), VarRef(dom, "USUBJID")])
         refs.extend(VarRef(dom, k) for k in epoch.start.filters)
     return refs
 

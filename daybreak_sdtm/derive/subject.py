@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 def _filter_reads(params: Mapping[str, Any], study: StudySpec, domain: str) -> list[VarRef]:
     """Variables a ``filter`` reads, in the domain the derivation reads from."""
     target = params.get("variable")
-    source_domain = target.domain if isinstance(target, VarRef) else params.get("domain", domain)
-    return [VarRef(str(source_domain), name) for name in (params.get("filter") or {})]
+    source_domain = str(target.domain if isinstance(target, VarRef) else params.get("domain", domain))
+    # The other domain's USUBJID keys the lookup, so it is read too.
+    return [VarRef(source_domain, "USUBJID")] + [VarRef(source_domain, name) for name in (params.get("filter") or {})]
 
 
 def compute_filtered(frame: pd.DataFrame, filter: Mapping[str, tuple[str, ...]] | None) -> pd.DataFrame:

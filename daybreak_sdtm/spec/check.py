@@ -241,7 +241,7 @@ def resolve_domain(
     for var in domain.variables:
         meta = standards.variable(domain.name, var.name)
         if meta is None:
-            errors.append(SpecError(var.where, var.name, f"not a {domain.name} variable in SDTMIG {standards.sdtmig_version}",
+            errors.append(SpecError(var.where, var.name, f"not a variable of {domain.name} in SDTMIG {standards.sdtmig_version}",
                                     suggest(var.name, [v.name for v in standards.domain_variables(domain.name)])))
             continue
         if var.name in seen:

@@ -18,6 +18,9 @@ def publish(out_dir: Path, fill: Callable[[Path], None]) -> None:
     """
     out_dir = out_dir.absolute()
     parent = out_dir.parent
+    blocking = next((p for p in (parent, *parent.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise WriteError(f"{out_dir}: cannot write the package here ({blocking} is a file, not a folder)")
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=parent))
