@@ -6,12 +6,17 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from daybreak_sdtm.build import BuildResult, build_study
 from daybreak_sdtm.errors import DaybreakError, WriteError
 from daybreak_sdtm.resources import default_export_dir, default_study_dir, specs_dir
 from daybreak_sdtm.spec import StudySpec, load_study
 from daybreak_sdtm.standards import Standards, read_standards
+
+if TYPE_CHECKING:
+    from daybreak_sdtm.findings import Report
+    from daybreak_sdtm.validation import ValidateResult
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,8 @@ class ConvertResult:
     build: BuildResult
     study: StudySpec
     standards: Standards
+    report: Report | None = None  # validation of the built tables
+    published: bool = True  # False when findings at or above --fail-on stopped the publication
 
 
 def resolve_timestamp(timestamp: str | None = None) -> dt.datetime:
@@ -70,9 +77,18 @@ def convert(
     export_dir: Path | None = None,
     out_dir: Path = Path("sdtm-out"),
     timestamp: str | None = None,
+    fail_on: str = "error",
 ) -> ConvertResult:
-    """Convert a raw export into an SDTM package in ``out_dir`` (all or nothing)."""
+    """Convert a raw export into an SDTM package in ``out_dir`` (all or nothing).
+
+    The built tables are validated first: findings at or above ``fail_on`` (note, warning, error,
+    never) leave ``out_dir`` untouched and come back in ``report`` with ``published=False``;
+    otherwise the package is published with validation.json and validation.html inside it.
+    """
+    from daybreak_sdtm.findings import Severity
+    from daybreak_sdtm.validation import validate_build, write_reports
     from daybreak_sdtm.write import publish, write_xpt, xpt_problems
+    from daybreak_sdtm.write.define_files import write_define
     from daybreak_sdtm.write.lineage import write_provenance
 
     created = resolve_timestamp(timestamp)
@@ -98,13 +114,66 @@ def convert(
         "export_dir": str((export_dir or default_export_dir()).resolve()),
     }
 
+    report = validate_build(result, study, standards)
+    if report.exit_status(Severity.parse(fail_on)):
+        return ConvertResult(out_dir, tuple(summaries), result, study, standards, report, published=False)
+
     def fill(tmp: Path) -> None:
         for name, table in tables.items():
             write_xpt(name, table.frame, standards, tmp / f"{name.lower()}.xpt", created)
+        write_reports(report, tmp, f"{study.studyid} SDTM validation report")
         write_provenance(result, tmp, manifest)
+        # Built from the XPT files just written and schema-validated here, so an invalid define
+        # fails the conversion before anything is published.
+        write_define(tmp, study, standards, created)
 
     publish(out_dir, fill)
-    return ConvertResult(out_dir, tuple(summaries), result, study, standards)
+    return ConvertResult(out_dir, tuple(summaries), result, study, standards, report)
+
+
+def validate(
+    package_dir: Path,
+    define: Path | None = None,
+    study_dir: Path | None = None,
+    sdtmig: str | None = None,
+    ct: str | None = None,
+) -> ValidateResult:
+    """Validate an SDTM package folder; protocol rules apply only when ``study_dir`` names the study.
+
+    Standards default to the bundled study's SDTMIG and CT versions; ``sdtmig``/``ct`` override them.
+    """
+    from daybreak_sdtm.validation import validate_dir
+
+    default = load_study(default_study_dir())
+    study = load_study(study_dir) if study_dir is not None else None
+    base = study or default
+    standards = read_standards(specs_dir(), sdtmig or base.sdtmig, ct or base.ct)
+    return validate_dir(package_dir, define, study, standards)
+
+
+@dataclass(frozen=True)
+class DefineResult:
+    """What ``define`` wrote."""
+
+    package_dir: Path
+    files: tuple[Path, ...]  # define.xml, define.html
+    datasets: int
+    variables: int
+    codelists: int
+    value_lists: int
+
+
+def define(study_dir: Path | None = None, package_dir: Path = Path("sdtm-out"), timestamp: str | None = None) -> DefineResult:
+    """(Re)generate define.xml and define.html of an existing package from its XPT files and the specs."""
+    from daybreak_sdtm.write.define_files import DEFINE_HTML, DEFINE_XML, write_define
+
+    created = resolve_timestamp(timestamp)
+    study, standards = load(study_dir)
+    result = write_define(package_dir, study, standards, created)
+    return DefineResult(
+        package_dir, (package_dir / DEFINE_XML, package_dir / DEFINE_HTML), len(result.item_groups),
+        sum(len(g.item_refs) for g in result.item_groups), len(result.codelists), len(result.value_lists),
+    )
 
 
 def sample_export(out_dir: Path, subjects: int = 32, seed: int = 20251004) -> dict[str, int]:

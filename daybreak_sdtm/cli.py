@@ -16,6 +16,8 @@ from typing import TextIO
 from daybreak_sdtm import __version__
 from daybreak_sdtm.errors import DaybreakError, ExitStatus
 
+FAIL_ON_CHOICES = ("note", "warning", "error", "never")  # daybreak_sdtm.findings.FAIL_ON_CHOICES, without its import
+
 EXIT_CODES = """exit status:
   0  success
   1  findings at or above --fail-on
@@ -38,12 +40,108 @@ def cmd_convert(args: argparse.Namespace) -> int:
     """Convert a raw export into an SDTM package."""
     from daybreak_sdtm import api
 
-    result = api.convert(args.study, args.export, args.out, timestamp=args.timestamp)
+    result = api.convert(args.study, args.export, args.out, timestamp=args.timestamp, fail_on=args.fail_on)
     for warning in result.build.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if not result.published and result.report is not None:
+        from daybreak_sdtm.findings import Severity
+        from daybreak_sdtm.report import render_text
+
+        sys.stdout.write(render_text(result.report, Severity.parse(args.fail_on)))
+        print(f"findings at or above --fail-on {args.fail_on}: nothing was published to {result.out_dir}", file=sys.stderr)
+        return ExitStatus.FINDINGS
     print(f"{result.study.studyid}: SDTMIG {result.standards.sdtmig_version}, CT {result.standards.ct_version} -> {result.out_dir}")
     _print_table([(d.name, d.records, d.variables, d.file) for d in result.datasets],
                  ("dataset", "records", "variables", "file"), sys.stdout)
+    if result.report is not None:
+        from daybreak_sdtm.report import render_summary
+
+        print(render_summary(result.report))
+    return ExitStatus.OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate an SDTM package folder of XPT files (ours or anyone's).
+
+    Runs the great-expectations suites derived from SDTMIG and CT metadata, the conformance checks
+    and, with --study, the study's protocol checks. Prints a terminal report, or writes JSON, HTML or
+    JUnit XML with --format and -o.
+    """
+    from daybreak_sdtm import api
+    from daybreak_sdtm.findings import Severity
+    from daybreak_sdtm.report import RENDERERS, render_summary, render_text
+
+    result = api.validate(args.dir, args.define, args.study, args.sdtmig, args.ct)
+    threshold = Severity.parse(args.fail_on)
+    report = result.report
+    if args.format == "text":
+        text = render_text(report)
+    elif args.format == "junit":
+        text = RENDERERS["junit"](report, threshold if threshold is not Severity.NEVER else Severity.ERROR)
+    else:
+        text = RENDERERS[args.format](report)
+    if args.output is not None:
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise DaybreakError(f"{args.output}: cannot write the report ({exc.strerror})") from None
+        print(render_summary(report))
+        print(f"{args.format} report -> {args.output}")
+    else:
+        sys.stdout.write(text)
+    return report.exit_status(threshold)
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    """Check mapping specs without converting: names, derivations, codelists, raw columns, types.
+
+    Prints one file:line:col message per problem; exit 3 when there is any, 0 otherwise.
+    """
+    from daybreak_sdtm.resources import default_export_dir, default_study_dir
+    from daybreak_sdtm.validation import lint
+
+    study_dir = args.study_dir or default_study_dir()
+    export_dir = args.export or (default_export_dir() if args.study_dir is None else None)
+    errors = lint(study_dir, export_dir)
+    for error in errors:
+        print(str(error))
+    if errors:
+        print(f"{len(errors)} problem(s) in {study_dir}", file=sys.stderr)
+        return ExitStatus.INVALID_INPUT
+    print(f"{study_dir}: specs OK")
+    return ExitStatus.OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Print a check's documentation and the rules it implements."""
+    from daybreak_sdtm.validation import explain
+
+    sys.stdout.write(explain(args.code))
+    return ExitStatus.OK
+
+
+def cmd_list_checks(args: argparse.Namespace) -> int:
+    """List the validation checks: id, name, severity, summary."""
+    from daybreak_sdtm.validation import list_checks
+
+    for code, name, severity, summary, _refs in list_checks():
+        print(f"{code}  {name:<40} {severity:<7}  {summary}")
+    return ExitStatus.OK
+
+
+def cmd_define(args: argparse.Namespace) -> int:
+    """(Re)generate define.xml (Define-XML 2.1) and define.html of an existing package.
+
+    The define is built from the package's XPT files and the mapping specs, validated against the
+    Define-XML 2.1 schema, and written in place; an invalid define is an error and nothing is written.
+    """
+    from daybreak_sdtm import api
+
+    result = api.define(args.study, args.package, timestamp=args.timestamp)
+    print(f"define.xml: {result.datasets} datasets, {result.variables} variables, {result.codelists} codelists, "
+          f"{result.value_lists} value lists; valid Define-XML 2.1")
+    for path in result.files:
+        print(f"  {path}")
     return ExitStatus.OK
 
 
@@ -118,6 +216,41 @@ def build_parser() -> argparse.ArgumentParser:
                    help="package folder, replaced atomically (default: ./sdtm-out)")
     p.add_argument("--timestamp", default=None, metavar="ISO8601",
                    help="creation time written into the files (default: SOURCE_DATE_EPOCH if set, else now)")
+    p.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="error",
+                   help="validation findings at or above this severity stop the publication (default: error); "
+                        "'never' publishes with validation.json/html beside the data")
+
+    p = add("validate", cmd_validate, "validate an SDTM package folder of XPT files")
+    p.add_argument("dir", type=_path, metavar="DIR", help="package folder holding the .xpt files")
+    p.add_argument("--define", type=_path, default=None, metavar="FILE",
+                   help="define.xml to check against the data (default: DIR/define.xml when present)")
+    p.add_argument("--study", type=_path, default=None, metavar="DIR",
+                   help="mapping spec folder: adds its protocol checks, epochs and value-level codelists")
+    p.add_argument("--sdtmig", default=None, metavar="VERSION", help="SDTMIG version of specs/ (default: the study's)")
+    p.add_argument("--ct", default=None, metavar="DATE", help="CT package date of specs/ (default: the study's)")
+    p.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="error",
+                   help="lowest severity that makes the exit status 1 (default: error)")
+    p.add_argument("--format", choices=("text", "json", "html", "junit"), default="text", help="report format (default: text)")
+    p.add_argument("-o", "--output", type=_path, default=None, metavar="FILE", help="write the report here (default: stdout)")
+
+    p = add("lint", cmd_lint, "check mapping specs without converting")
+    p.add_argument("study_dir", type=_path, nargs="?", default=None, metavar="STUDY_DIR",
+                   help="mapping spec folder with study.yaml (default: the bundled Daybreak-01 mapping)")
+    p.add_argument("--export", type=_path, default=None, metavar="DIR",
+                   help="raw export folder whose headers the specs must match (default: the bundled export "
+                        "for the bundled mapping; none otherwise)")
+
+    p = add("explain", cmd_explain, "print a validation check's documentation")
+    p.add_argument("code", metavar="CHECK", help="check id (DB201) or name (ct.value_in_codelist)")
+    add("list-checks", cmd_list_checks, "list the validation checks")
+
+    p = add("define", cmd_define, "(re)generate define.xml and define.html of a package")
+    p.add_argument("--study", type=_path, default=None, metavar="DIR",
+                   help="mapping spec folder with study.yaml (default: the bundled Daybreak-01 mapping)")
+    p.add_argument("--package", type=_path, default=Path("sdtm-out"), metavar="DIR",
+                   help="package folder holding the .xpt files (default: ./sdtm-out)")
+    p.add_argument("--timestamp", default=None, metavar="ISO8601",
+                   help="creation time written into define.xml (default: SOURCE_DATE_EPOCH if set, else now)")
 
     p = add("sample-export", cmd_sample_export, "write a synthetic Daybreak-01 EDC export")
     p.add_argument("dir", type=_path, metavar="DIR", help="folder to write the CSV forms into")

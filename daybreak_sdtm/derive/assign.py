@@ -150,11 +150,13 @@ def derive_common_ct(
 
     Used for AEACN when an AE has an action per study drug (SDTMIG 3.4 AE assumption 5).
     """
-    coded = [compute_ct(compute_text(ctx.raw[s]), codelist, map, s) for s in sources]
-    frame = pd.concat([c.where(c.ne(ignore) & c.ne(""), None) for c in coded], axis=1)
-    distinct = frame.nunique(axis=1, dropna=True)
-    first = frame.bfill(axis=1).iloc[:, 0].fillna("")
+    coded = np.stack([compute_ct(compute_text(ctx.raw[s]), codelist, map, s).to_numpy(dtype=object) for s in sources],
+                     axis=1)
+    counts = (coded != "") & (coded != ignore)
+    has_any = counts.any(axis=1)
+    first = coded[np.arange(len(coded)), counts.argmax(axis=1)]
+    differ = (counts & (coded != first[:, None])).any(axis=1)
     # All ignored: keep the ignored value itself (e.g. NOT APPLICABLE) rather than blank.
-    all_ignored = distinct.eq(0) & pd.concat(coded, axis=1).eq(ignore).any(axis=1) if ignore else distinct.eq(-1)
-    result = np.where(distinct.gt(1), several, np.where(all_ignored, ignore, first))
+    all_ignored = ~has_any & (coded == ignore).any(axis=1) if ignore else np.zeros(len(coded), dtype=bool)
+    result = np.where(differ, several, np.where(has_any, first, np.where(all_ignored, ignore, "")))
     return pd.Series(result, index=ctx.raw.index, dtype=object)

@@ -30,7 +30,18 @@ def compute_iso_date(raw: pd.Series, column: str) -> pd.Series:
 
     Raises RowProblems for text that is not a date, or not a real calendar date (31-FEB-2026).
     """
-    text = compute_text(raw)
+    # A study has far fewer distinct dates than records: parse each distinct text once.
+    codes, uniques = pd.factorize(compute_text(raw))
+    try:
+        parsed = _iso_dates(pd.Series(uniques, dtype=object), column)
+    except RowProblems as problem:
+        positions = np.flatnonzero(np.isin(codes, problem.positions))
+        raise RowProblems(positions, [str(uniques[c]) for c in codes[positions]], problem.message, column) from None
+    return pd.Series(parsed.to_numpy()[codes], index=raw.index, dtype=object)
+
+
+def _iso_dates(text: pd.Series, column: str) -> pd.Series:
+    """compute_iso_date on distinct values."""
     edc = text.str.extract(_EDC_DATE)
     iso = text.str.extract(_ISO_DATE)
     is_edc, is_iso = edc["y"].notna(), iso["y"].notna()
@@ -55,7 +66,7 @@ def compute_iso_date(raw: pd.Series, column: str) -> pd.Series:
         raise RowProblems(pos, text.iloc[pos].tolist(), "not a calendar date", column)
     return pd.Series(
         np.where(complete, full, np.where(month.ne(""), year + "-" + month, year)),
-        index=raw.index,
+        index=text.index,
         dtype=object,
     )
 

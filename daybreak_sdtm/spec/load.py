@@ -321,7 +321,7 @@ def load_study(folder: Path) -> StudySpec:
     if top is None:
         raise SpecErrors(reader.errors)
     reader.unknown_keys(top, ("study", "standards", "export", "arms", "epochs", "forms_not_mapped", "columns_not_mapped",
-                              "domains", "documents"), "<file>")
+                              "domains", "documents", "protocol_checks"), "<file>")  # protocol_checks: checks/protocol.py
 
     def section(key: str) -> CommentedMap:
         if key not in top:

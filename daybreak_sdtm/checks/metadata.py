@@ -1,0 +1,115 @@
+"""DB5xx: metadata: variable labels as SDTMIG names them, and define.xml consistent with the data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from daybreak_sdtm.checks.package import Package, PackageError
+from daybreak_sdtm.checks.registry import CheckContext, check
+from daybreak_sdtm.findings import Finding, Severity
+
+ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
+_NUMERIC_TYPES = {"integer", "float", "double", "decimal"}
+
+
+@dataclass(frozen=True)
+class DefineVariable:
+    """One ItemDef as an ItemGroupDef references it."""
+
+    name: str
+    data_type: str
+    length: int | None
+    label: str
+
+
+@dataclass(frozen=True)
+class DefineMeta:
+    """What define.xml says of the datasets: name -> variables, in define order."""
+
+    file: str
+    datasets: dict[str, dict[str, DefineVariable]] = field(default_factory=dict)
+
+
+def read_define(path: Path) -> DefineMeta:
+    """Parse a Define-XML 2.x file (ODM 1.3); an unreadable file is unusable input."""
+    from lxml import etree
+
+    try:
+        root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+    except (OSError, etree.XMLSyntaxError) as exc:
+        raise PackageError(f"{path}: not a readable define.xml ({exc})") from None
+    ns = {"odm": ODM_NS}
+    items = {}
+    for item in root.iterfind(".//odm:ItemDef", ns):
+        length = item.get("Length")
+        label = item.findtext("odm:Description/odm:TranslatedText", default="", namespaces=ns)
+        items[item.get("OID")] = DefineVariable(item.get("Name", ""), item.get("DataType", ""),
+                                                int(length) if length and length.isdigit() else None, label.strip())
+    datasets: dict[str, dict[str, DefineVariable]] = {}
+    for group in root.iterfind(".//odm:ItemGroupDef", ns):
+        name = (group.get("SASDatasetName") or group.get("Name") or "").upper()
+        refs = [items[r.get("ItemOID")] for r in group.iterfind("odm:ItemRef", ns) if r.get("ItemOID") in items]
+        datasets[name] = {v.name: v for v in refs}
+    if not datasets:
+        raise PackageError(f"{path}: no ItemGroupDef in this define.xml (is it Define-XML 2.x?)")
+    return DefineMeta(path.as_posix(), datasets)
+
+
+@check("DB501", "metadata.define_consistent", severity=Severity.ERROR,
+       references=("Define-XML 2.1 specification (ItemGroupDef, ItemDef)", "FDA Study Data Technical Conformance Guide (define.xml)"))
+def define_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
+    """When a define.xml is given, it describes exactly the package: datasets, variables, types, lengths.
+
+    Reported: a dataset or variable in one but not the other; a Num variable with a text DataType
+    (or the reverse); a Length shorter than the longest value. Runs only with ``--define`` or a
+    define.xml in the package folder.
+    Fix: regenerate define.xml from the same build (``daybreak-sdtm define``).
+    """
+    meta: DefineMeta | None = getattr(pkg, "define_meta", None)
+    if meta is None:
+        return
+    for name in sorted(set(meta.datasets) - set(pkg.datasets)):
+        yield Finding("DB501", Severity.ERROR, name, "", None, f"define.xml describes {name}, which is not in the package")
+    for name, ds in pkg.datasets.items():
+        described = meta.datasets.get(name)
+        if described is None:
+            yield ds.finding("DB501", Severity.ERROR, "", f"{name} is not described in define.xml")
+            continue
+        for col in ds.frame.columns:
+            item = described.get(col)
+            if item is None:
+                yield ds.finding("DB501", Severity.ERROR, col, f"{col} is not an ItemRef of {name} in define.xml")
+                continue
+            numeric = ds.frame[col].dtype != object
+            if numeric != (item.data_type in _NUMERIC_TYPES):
+                yield ds.finding("DB501", Severity.ERROR, col,
+                                 f"define.xml DataType {item.data_type!r} does not match the stored {'Num' if numeric else 'Char'} type")
+            if not numeric and item.length is not None and len(ds.frame):
+                longest = int(ds.frame[col].str.encode("utf-8").str.len().max())
+                if longest > item.length:
+                    yield ds.finding("DB501", Severity.ERROR, col,
+                                     f"define.xml Length {item.length} is shorter than the longest value ({longest} bytes)")
+        for col in described:
+            if col not in ds.frame.columns:
+                yield ds.finding("DB501", Severity.ERROR, col, f"define.xml lists {col}, which {name} does not have")
+
+
+@check("DB502", "metadata.variable_label", severity=Severity.WARNING,
+       references=("SDTMIG 3.4 domain models (Variable Label column)",))
+def variable_label(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
+    """Variable labels in the XPT header are SDTMIG's labels.
+
+    Checked only for datasets read from files (labels are part of the XPT header).
+    Anti-pattern: AESTDTC labelled "Start Date".
+    Fix: write the SDTMIG label (the writer takes it from the standards metadata).
+    """
+    for ds in pkg.datasets.values():
+        if not ds.labels:
+            continue
+        for col in ds.frame.columns:
+            meta = ctx.standards.variable(ds.name, col)
+            label = ds.labels.get(col, "")
+            if meta is not None and label and label != meta.label:
+                yield ds.finding("DB502", Severity.WARNING, col, f"label {label!r} differs from SDTMIG's {meta.label!r}")

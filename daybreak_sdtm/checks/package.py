@@ -1,0 +1,221 @@
+"""The package under validation: datasets read from XPT files (anyone's) or handed over by convert.
+
+Checks see only this model, never the mapping engine, so ``validate DIR`` works on any SDTM
+folder. When ``convert`` validates what it just built, each dataset also carries lineage (raw
+file and record of every row) and the spec line of every variable, and findings name both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from daybreak_sdtm.errors import DaybreakError
+from daybreak_sdtm.findings import Finding, Severity
+
+# Values shown in a finding are cut here: a finding names a value, it does not copy a document.
+MAX_SHOWN_VALUE = 60
+
+
+class PackageError(DaybreakError):
+    """The package folder or one of its files cannot be read."""
+
+
+@dataclass
+class Dataset:
+    """One SDTM dataset: records, variable labels and char storage widths, plus optional provenance.
+
+    Attributes:
+        name: Dataset name as in the XPT header (``AE``, ``SUPPAE``).
+        frame: One row per record; char variables as ``object`` with "" for null, numerics float64.
+        label: Dataset label.
+        labels: Variable name -> label.
+        widths: Char variable name -> storage width in bytes (XPT length).
+        file: Where the dataset was read from ("" when in memory).
+        sources: Raw file and record of each row ("ae.csv record 14"), aligned with ``frame``.
+        specs: Variable -> spec line that produced it ("mappings/daybreak-01/ae.yaml:9:12").
+        qnam_specs: For SUPP-- datasets, QNAM -> spec line of the qualifier (QVAL's origin).
+    """
+
+    name: str
+    frame: pd.DataFrame
+    label: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    widths: dict[str, int] = field(default_factory=dict)
+    file: str = ""
+    sources: pd.Series | None = None
+    specs: dict[str, str] = field(default_factory=dict)
+    qnam_specs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def domain(self) -> str:
+        """The domain the records belong to: AE for SUPPAE (RDOMAIN), else the dataset name."""
+        return self.name[4:] if self.is_supp else self.name
+
+    @property
+    def is_supp(self) -> bool:
+        """Whether this is a supplemental qualifiers dataset."""
+        return self.name.startswith("SUPP") and len(self.name) > 4
+
+    @property
+    def seq_name(self) -> str:
+        """The --SEQ variable's name (``AESEQ``), "" when the dataset has none."""
+        name = f"{self.name}SEQ"
+        return name if name in self.frame.columns else ""
+
+    def text(self, variable: str) -> pd.Series:
+        """A variable as stripped-free text ("" for null, numbers as their text)."""
+        values = self.frame[variable]
+        if pd.api.types.is_numeric_dtype(values):
+            return values.map(_num_text).astype(object)
+        return values.fillna("").astype(str)
+
+    def findings(
+        self,
+        rule: str,
+        severity: Severity,
+        positions: np.ndarray | list[int],
+        variable: str,
+        message: str | list[str],
+        *,
+        values: pd.Series | None = None,
+    ) -> Iterator[Finding]:
+        """One finding per 0-based row position, with USUBJID, --SEQ, value, source and spec filled in.
+
+        Args:
+            rule: Check id.
+            severity: Severity of each finding.
+            positions: 0-based positions of the offending records in ``frame``.
+            variable: Variable the finding is about ("" for a whole record).
+            message: One message for all, or one per position.
+            values: Values to show; defaults to the variable's own.
+        """
+        rows = np.asarray(positions, dtype=np.int64)
+        if not len(rows):
+            return
+        frame = self.frame
+        usubjid = frame["USUBJID"].to_numpy() if "USUBJID" in frame.columns else None
+        seq_col = self.seq_name
+        seqs = frame[seq_col].to_numpy() if seq_col else None
+        shown = values if values is not None else (self.text(variable) if variable in frame.columns else None)
+        shown_arr = shown.to_numpy() if shown is not None else None
+        srcs = self.sources.to_numpy() if self.sources is not None else None
+        qnams = frame["QNAM"].to_numpy() if self.is_supp and variable == "QVAL" and "QNAM" in frame.columns else None
+        for i, pos in enumerate(rows.tolist()):
+            seq = seqs[pos] if seqs is not None else None
+            spec = self.specs.get(variable, "")
+            if qnams is not None:
+                spec = self.qnam_specs.get(str(qnams[pos]), spec)
+            yield Finding(
+                rule=rule,
+                severity=severity,
+                dataset=self.name,
+                variable=variable,
+                row=pos + 1,
+                message=message if isinstance(message, str) else message[i],
+                usubjid=str(usubjid[pos]) if usubjid is not None else "",
+                seq=int(seq) if seq is not None and seq == seq else None,
+                value=_shown(shown_arr[pos]) if shown_arr is not None else "",
+                source=str(srcs[pos]) if srcs is not None else "",
+                spec=spec,
+            )
+
+    def finding(self, rule: str, severity: Severity, variable: str, message: str) -> Finding:
+        """A finding about the dataset or a variable as a whole (no record)."""
+        return Finding(rule, severity, self.name, variable, None, message, spec=self.specs.get(variable, ""))
+
+
+@dataclass
+class Package:
+    """The datasets of one SDTM package, by name, plus the define.xml that describes them (if any)."""
+
+    datasets: dict[str, Dataset]
+    folder: Path | None = None
+    define: Path | None = None
+    define_meta: Any = None  # daybreak_sdtm.checks.metadata.DefineMeta, read by run.validate
+
+    def get(self, name: str) -> Dataset | None:
+        """A dataset by name, or None."""
+        return self.datasets.get(name)
+
+    def subjects(self) -> pd.DataFrame:
+        """DM indexed by USUBJID (first record per subject), empty when DM is missing."""
+        dm = self.datasets.get("DM")
+        if dm is None or "USUBJID" not in dm.frame.columns:
+            return pd.DataFrame()
+        return dm.frame.drop_duplicates("USUBJID").set_index("USUBJID")
+
+
+def _num_text(value: object) -> str:
+    if value is None or value != value:
+        return ""
+    number = float(value)  # type: ignore[arg-type]
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def _shown(value: object) -> str:
+    text = _num_text(value) if isinstance(value, (float, np.floating)) else ("" if value is None else str(value))
+    return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 3] + "..."
+
+
+def normalise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Char columns as ``object`` with "" for null; numeric columns as float64 (as XPT stores them)."""
+    out = {}
+    for col in frame.columns:
+        values = frame[col]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            out[str(col)] = values.astype("float64")
+        else:
+            out[str(col)] = values.astype(object).where(values.notna(), "").astype(str).astype(object)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+def read_xpt_dataset(path: Path) -> Dataset:
+    """Read one XPT file; its header gives the dataset name, labels and storage widths."""
+    import pyreadstat
+
+    try:
+        frame, meta = pyreadstat.read_xport(str(path))
+    except Exception as exc:  # pyreadstat raises its own ReadstatError, or OSError/ValueError
+        raise PackageError(f"{path}: not a readable SAS transport (XPT) file ({exc})") from None
+    name = (meta.table_name or path.stem).strip().upper() or path.stem.upper()
+    labels = {str(k): str(v or "") for k, v in (meta.column_names_to_labels or {}).items()}
+    types = meta.readstat_variable_types or {}
+    widths = {str(k): int(v) for k, v in (meta.variable_storage_width or {}).items() if types.get(k) == "string"}
+    return Dataset(name=name, frame=normalise(frame), label=str(meta.file_label or ""), labels=labels,
+                   widths=widths, file=path.as_posix())
+
+
+def read_package(folder: Path, define: Path | None = None) -> Package:
+    """Read every ``*.xpt`` of ``folder``; refuses a missing folder or one without datasets."""
+    if not folder.is_dir():
+        raise PackageError(f"{folder}: package folder not found")
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".xpt" and p.is_file())
+    if not paths:
+        raise PackageError(f"{folder}: no .xpt datasets in this folder")
+    if define is not None and not define.is_file():
+        raise PackageError(f"{define}: define.xml not found")
+    datasets: dict[str, Dataset] = {}
+    for path in paths:
+        ds = read_xpt_dataset(path)
+        if ds.name in datasets:
+            raise PackageError(f"{path}: dataset {ds.name} is also in {datasets[ds.name].file}")
+        datasets[ds.name] = ds
+    if define is None and (folder / "define.xml").is_file():
+        define = folder / "define.xml"
+    return Package(datasets, folder, define)
+
+
+def package_of(frames: Mapping[str, pd.DataFrame]) -> Package:
+    """A package of in-memory frames (tests, other tools); labels and widths are inferred."""
+    datasets = {}
+    for name, frame in frames.items():
+        norm = normalise(frame)
+        widths = {c: int(norm[c].str.len().max() or 1) for c in norm.columns if norm[c].dtype == object and len(norm)}
+        datasets[name] = Dataset(name, norm, widths=widths)
+    return Package(datasets)

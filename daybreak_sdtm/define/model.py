@@ -1,0 +1,804 @@
+"""The Define-XML 2.1 model of a package: pure functions from specs, standards and data to frozen values.
+
+Everything here is derived from three sources and nothing else, so that the define cannot drift
+from the data it describes:
+
+* the study spec (which derivation made each variable, its origin, method and comment, the
+  value-level cases, the supplemental qualifiers, the study documents);
+* the standard metadata (SDTMIG dataset and variable metadata, the CT package);
+* the datasets as read back from the written XPT files (names, labels, storage widths, values).
+
+Ordering is explicit everywhere (dataset class order, IG variable order, CT term order) so the
+same inputs give the same model, and the same bytes once rendered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from daybreak_sdtm import __version__
+from daybreak_sdtm.derive import VarRef
+from daybreak_sdtm.errors import DaybreakError, ExitStatus, SpecError, SpecErrors
+from daybreak_sdtm.spec.check import ResolvedVariable, resolve_domain
+from daybreak_sdtm.spec.model import DomainSpec, StudySpec, SuppSpec
+from daybreak_sdtm.standards import Codelist, Standards
+
+# Define-XML wants datasets grouped by observation class, in the order SDTMIG presents them.
+CLASS_ORDER = ("TRIAL DESIGN", "SPECIAL PURPOSE", "INTERVENTIONS", "EVENTS", "FINDINGS", "FINDINGS ABOUT", "RELATIONSHIP")
+# MedDRA-coded text variables of an events domain, by suffix (AEDECOD, AELLT, ...).
+MEDDRA_SUFFIXES = ("DECOD", "LLT", "HLT", "HLGT", "BODSYS", "SOC")
+# Document keys of study.yaml with a conventional title; other keys are titled by their name.
+DOCUMENT_TITLES = {
+    "acrf": "Annotated CRF",
+    "csdrg": "Clinical Study Data Reviewer's Guide",
+    "sdrg": "Study Data Reviewer's Guide",
+    "protocol": "Protocol",
+    "sap": "Statistical Analysis Plan",
+}
+STD_IG, STD_CT = "STD.SDTMIG", "STD.CT"
+_OID_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_INTEGER = re.compile(r"^-?(0|[1-9][0-9]*)$")
+_DECIMAL = re.compile(r"^-?(0|[1-9][0-9]*)\.[0-9]+$")
+
+
+class DefineError(DaybreakError):
+    """The define cannot be built or is invalid: the package is not published."""
+
+    exit_status = ExitStatus.WRITE_FAILED
+
+
+@dataclass(frozen=True)
+class PackageDataset:
+    """One dataset as written to the package (read back from its XPT file)."""
+
+    name: str
+    label: str
+    frame: pd.DataFrame  # character columns as text ("" for missing), numeric as float64
+    labels: Mapping[str, str]
+    widths: Mapping[str, int]  # XPT storage width in bytes of every variable
+    file: str  # "ae.xpt", relative to the package folder
+
+
+@dataclass(frozen=True)
+class Standard:
+    """A def:Standard the datasets and codelists conform to."""
+
+    oid: str
+    name: str
+    type: str
+    version: str
+    publishing_set: str = ""
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A def:leaf: a file of the package (dataset) or a document next to it."""
+
+    id: str
+    href: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Origin:
+    """def:Origin of an item."""
+
+    type: str  # Collected, Derived, Assigned, Protocol, Predecessor
+    source: str = ""  # Investigator, Sponsor, Subject, Vendor
+    description: str = ""  # the predecessor variable, for Predecessor
+    leaf_id: str = ""  # annotated CRF, for Collected
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    """A variable's place in a dataset (or a value-level item's place in a value list)."""
+
+    item_oid: str
+    order: int
+    mandatory: bool
+    key_sequence: int | None = None
+    role: str = ""
+    method_oid: str = ""
+    where_clause_oids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ItemDef:
+    """A variable (or a value-level item) and its definition."""
+
+    oid: str
+    name: str
+    label: str
+    data_type: str  # text, integer, float, datetime
+    length: int | None
+    significant_digits: int | None = None
+    origin: Origin | None = None
+    codelist_oid: str = ""
+    value_list_oid: str = ""
+    comment_oid: str = ""
+    display_format: str = ""
+    dataset: str = ""  # the ItemGroup it belongs to, for the rendering
+
+
+@dataclass(frozen=True)
+class ItemGroup:
+    """A dataset."""
+
+    oid: str
+    name: str
+    domain: str
+    label: str
+    klass: str
+    structure: str
+    repeating: bool
+    reference_data: bool
+    item_refs: tuple[ItemRef, ...]
+    leaf: Leaf
+    records: int
+    keys: tuple[str, ...]
+    comment_oid: str = ""
+
+
+@dataclass(frozen=True)
+class RangeCheck:
+    """One condition of a where clause: ``item`` compared with ``values``."""
+
+    item_oid: str
+    comparator: str  # EQ or IN
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WhereClause:
+    """def:WhereClauseDef: all its range checks hold."""
+
+    oid: str
+    checks: tuple[RangeCheck, ...]
+
+
+@dataclass(frozen=True)
+class ValueList:
+    """def:ValueListDef: the value-level items of one variable."""
+
+    oid: str
+    dataset: str
+    variable: str
+    item_refs: tuple[ItemRef, ...]
+
+
+@dataclass(frozen=True)
+class CodeListItem:
+    """One term of a codelist as used in the data."""
+
+    coded_value: str
+    decode: str = ""
+    nci_code: str = ""  # "" when the term code is not known: no Alias is written
+    extended: bool = False
+    order: int = 0
+
+
+@dataclass(frozen=True)
+class CodeList:
+    """A CDISC codelist (restricted to the values used), a sponsor value list or an external dictionary."""
+
+    oid: str
+    name: str
+    data_type: str
+    items: tuple[CodeListItem, ...] = ()
+    nci_code: str = ""
+    standard_oid: str = ""
+    extensible: bool | None = None  # None for sponsor lists
+    dictionary: str = ""  # external dictionary (MedDRA, ISO 3166)
+    dictionary_version: str = ""
+    comment_oid: str = ""
+
+    @property
+    def has_decodes(self) -> bool:
+        """Whether the terms carry a decode other than their coded value (CodeListItem vs EnumeratedItem)."""
+        return any(i.decode and i.decode != i.coded_value for i in self.items)
+
+
+@dataclass(frozen=True)
+class Method:
+    """A MethodDef: how a derived value is computed."""
+
+    oid: str
+    name: str
+    description: str
+    type: str = "Computation"
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A def:CommentDef."""
+
+    oid: str
+    text: str
+    leaf_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Define:
+    """Everything a define.xml states about one package."""
+
+    study_oid: str
+    study_name: str
+    study_description: str
+    protocol_name: str
+    mdv_oid: str
+    mdv_name: str
+    created: dt.datetime
+    source_system_version: str
+    standards: tuple[Standard, ...]
+    acrf: tuple[str, ...]  # leaf IDs of the annotated CRF
+    supplemental_docs: tuple[str, ...]  # leaf IDs
+    value_lists: tuple[ValueList, ...]
+    where_clauses: tuple[WhereClause, ...]
+    item_groups: tuple[ItemGroup, ...]
+    items: tuple[ItemDef, ...]
+    codelists: tuple[CodeList, ...]
+    methods: tuple[Method, ...]
+    comments: tuple[Comment, ...]
+    documents: tuple[Leaf, ...]
+    comment_oid: str = ""  # of the whole MetaDataVersion
+
+    @property
+    def file_oid(self) -> str:
+        """The ODM FileOID."""
+        return f"DEF.{self.study_oid}"
+
+    def item(self, oid: str) -> ItemDef:
+        """An ItemDef by OID."""
+        for item in self.items:
+            if item.oid == oid:
+                return item
+        raise KeyError(oid)
+
+    def leaf(self, leaf_id: str) -> Leaf:
+        """A document or dataset leaf by ID."""
+        for leaf in (*self.documents, *(g.leaf for g in self.item_groups)):
+            if leaf.id == leaf_id:
+                return leaf
+        raise KeyError(leaf_id)
+
+
+# ---- small value helpers -------------------------------------------------------------------------
+
+
+def oid_part(text: str) -> str:
+    """A value made safe for an OID (and an HTML id): runs of other characters become ``_``."""
+    return _OID_UNSAFE.sub("_", text.strip()) or "_"
+
+
+def text_values(values: pd.Series) -> list[str]:
+    """Distinct non-blank text values in order of first appearance."""
+    texts = values.fillna("").astype(str)
+    return list(dict.fromkeys(v for v in texts.tolist() if v != ""))
+
+
+def text_length(values: pd.Series) -> int:
+    """The longest value in UTF-8 bytes, at least 1: what pyreadstat stores as an XPT width."""
+    texts = values.fillna("").astype(str)
+    if texts.empty:
+        return 1
+    return max(1, int(texts.str.encode("utf-8").str.len().max()))
+
+
+def _positional(value: float) -> str:
+    return str(np.format_float_positional(abs(float(value)), trim="-"))
+
+
+def numeric_type(values: pd.Series) -> tuple[str, int, int | None]:
+    """DataType, Length and SignificantDigits of a numeric variable, from its values.
+
+    Define-XML 2.1 gives integer and float variables the number of digits they need, not the
+    8 bytes every XPT numeric takes; float variables also get their decimal places.
+    """
+    present = values.dropna().astype("float64")
+    if present.empty:
+        return "integer", 1, None
+    if bool((present == present.round()).all()):
+        return "integer", max(len(str(abs(int(v)))) for v in present.tolist()), None
+    texts = [_positional(v) for v in present.tolist()]
+    whole = max(len(t.partition(".")[0]) for t in texts)
+    decimals = max(len(t.partition(".")[2]) for t in texts)
+    return "float", whole + decimals, decimals
+
+
+def text_value_type(values: Sequence[str]) -> tuple[str, int, int | None]:
+    """DataType, Length and SignificantDigits of a text column holding one kind of value (SUPP-- QVAL)."""
+    if values and all(_INTEGER.match(v) for v in values):
+        return "integer", max(len(v.lstrip("-")) for v in values), None
+    if values and all(_INTEGER.match(v) or _DECIMAL.match(v) for v in values):
+        decimals = max(len(v.partition(".")[2]) for v in values)
+        whole = max(len(v.lstrip("-").partition(".")[0]) for v in values)
+        return "float", whole + decimals, decimals
+    return "text", max([len(v.encode("utf-8")) for v in values] or [1]), None
+
+
+def _param_text(value: Any, domain: str) -> str:
+    if isinstance(value, VarRef):
+        return value.name if value.domain == domain else str(value)
+    if isinstance(value, Codelist):
+        return value.submission_value or value.code
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_param_text(v, domain)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_param_text(v, domain) for v in value) + "]"
+    return str(value)
+
+
+def method_text(item: ResolvedVariable, domain: str) -> str:
+    """The description of a derived variable: the spec's ``method`` or the derivation and its call."""
+    if item.spec.method:
+        return item.spec.method
+    doc = item.derivation.doc.strip().splitlines()[0].strip() if item.derivation.doc else item.derivation.name
+    doc = doc.replace("``", "")  # docstrings mark code up for Sphinx; the define is plain text
+    args = ", ".join(f"{k}={_param_text(v, domain)}" for k, v in item.params.items())
+    return f"{doc} [{item.derivation.name}({args})]"
+
+
+# ---- the builder ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Codes:
+    """Codelists being collected: values used per codelist, in the order met."""
+
+    standards: Standards
+    ct: dict[str, tuple[Codelist, dict[str, None]]] = field(default_factory=dict)  # OID -> (codelist, values)
+    sponsor: dict[str, tuple[str, dict[str, str], str]] = field(default_factory=dict)  # OID -> (name, value->decode, type)
+    external: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # OID -> (name, dictionary, version)
+
+    def use_ct(self, codelist: Codelist, values: Iterable[str]) -> str:
+        """Reference a CDISC codelist for these values; returns its OID."""
+        oid = f"CL.{oid_part(codelist.submission_value or codelist.code)}"
+        known, used = self.ct.setdefault(oid, (codelist, {}))
+        if known.code != codelist.code:
+            oid = f"CL.{oid_part(codelist.code)}"
+            known, used = self.ct.setdefault(oid, (codelist, {}))
+        used.update(dict.fromkeys(values))
+        return oid
+
+    def use_sponsor(self, oid: str, name: str, values: Mapping[str, str], data_type: str = "text") -> str:
+        """Reference a sponsor-defined value list (value -> decode)."""
+        while oid in self.ct or oid in self.external:
+            oid = f"{oid}.SP"
+        _, known, _ = self.sponsor.setdefault(oid, (name, {}, data_type))
+        for value, decode in values.items():
+            known.setdefault(value, decode)
+        return oid
+
+    def use_external(self, oid: str, name: str, dictionary: str, version: str) -> str:
+        """Reference an external dictionary."""
+        self.external.setdefault(oid, (name, dictionary, version))
+        return oid
+
+
+class _Builder:
+    """Collects the define's parts while walking the datasets; ``finish`` freezes them."""
+
+    def __init__(self, study: StudySpec, standards: Standards) -> None:
+        self.study = study
+        self.standards = standards
+        self.codes = _Codes(standards)
+        self.items: list[ItemDef] = []
+        self.value_lists: list[ValueList] = []
+        self.where_clauses: dict[str, WhereClause] = {}
+        self.methods: dict[str, Method] = {}
+        self.comments: dict[str, Comment] = {}
+        self.codelist_comments: dict[str, str] = {}
+        self.documents = tuple(
+            Leaf(f"LF.{oid_part(key)}", href, DOCUMENT_TITLES.get(key.lower(), key))
+            for key, href in sorted(study.documents.items())
+        )
+        self.acrf_leaf = next((d.id for d in self.documents if d.id == "LF.acrf"), "")
+
+    # -- origins, methods, comments
+
+    def origin(self, kind: str, *, predecessor: str = "") -> Origin:
+        """A def:Origin of the given type with the source Define-XML 2.1 expects for it."""
+        if kind in ("Collected", "CRF"):
+            return Origin("Collected", "Investigator", leaf_id=self.acrf_leaf)
+        if kind == "eDT":
+            return Origin("Collected", "Vendor")
+        if kind in ("Assigned", "Derived"):
+            return Origin(kind, "Sponsor")
+        if kind == "Predecessor":
+            return Origin("Predecessor", description=predecessor)
+        return Origin(kind)
+
+    def method(self, oid: str, name: str, text: str) -> str:
+        self.methods.setdefault(oid, Method(oid, name, text))
+        return oid
+
+    def comment(self, oid: str, text: str, leaf_ids: tuple[str, ...] = ()) -> str:
+        if not text:
+            return ""
+        self.comments.setdefault(oid, Comment(oid, text, leaf_ids))
+        return oid
+
+    def resolved_origin(self, item: ResolvedVariable) -> str:
+        """The origin type of a resolved variable: the spec's word, else its derivation's."""
+        if item.cases:
+            kinds = {c.spec.origin or c.derivation.origin for c in item.cases}
+            return kinds.pop() if len(kinds) == 1 else ""
+        return item.spec.origin or item.derivation.origin
+
+    # -- codelists
+
+    def codelist_for(self, dataset: str, var: str, values: pd.Series, item: ResolvedVariable | None,
+                     ig_code: str, label: str) -> str:
+        """The codelist OID of a variable (or value-level item), registering the values it uses."""
+        used = text_values(values) if not pd.api.types.is_numeric_dtype(values) else []
+        if not used:
+            return ""
+        domain = dataset[4:] if dataset.startswith("SUPP") else dataset
+        if self.study.meddra_version and any(var == f"{domain}{s}" for s in MEDDRA_SUFFIXES):
+            return self.codes.use_external("CL.MEDDRA", "MedDRA", "MedDRA", self.study.meddra_version)
+        if var in ("ARMCD", "ACTARMCD") and self.study.arms:
+            arms = {a.armcd: a.arm for a in self.study.arms}
+            return self.codes.use_sponsor("CL.ARMCD", "Planned and Actual Arm Code",
+                                          {v: arms.get(v, v) for v in self._ordered(used, list(arms))})
+        if var in ("ARM", "ACTARM") and self.study.arms:
+            arms = [a.arm for a in self.study.arms]
+            return self.codes.use_sponsor("CL.ARM", "Planned and Actual Arm", {v: v for v in self._ordered(used, arms)})
+        codelist = item.codelist if item is not None else None
+        if codelist is None and ig_code and ";" not in ig_code:
+            codelist = self.standards.codelist(ig_code)
+        if codelist is not None and codelist.code == "ISO3166":
+            return self.codes.use_external("CL.ISO3166", codelist.name, "ISO 3166", "")
+        if codelist is not None:
+            return self.codes.use_ct(codelist, used)
+        declared = self._declared_values(item)
+        if declared is not None:
+            return self.codes.use_sponsor(f"CL.{oid_part(var)}", label, {v: v for v in self._ordered(used, declared)})
+        return ""
+
+    @staticmethod
+    def _ordered(used: list[str], declared: list[str]) -> list[str]:
+        """Values used, in the declared order first, then the undeclared ones sorted."""
+        first = [v for v in dict.fromkeys(declared) if v in used]
+        return first + sorted(v for v in used if v not in first)
+
+    @staticmethod
+    def _declared_values(item: ResolvedVariable | None) -> list[str] | None:
+        """The finite value set a sponsor spec writes (a ``map``, or ``then``/``otherwise``), if any."""
+        if item is None or item.cases:
+            return None
+        params = item.params
+        if isinstance(params.get("map"), Mapping):
+            return [v for v in params["map"].values() if v]
+        if "then" in params:
+            return [v for v in (params.get("then"), params.get("otherwise")) if v]
+        return None
+
+    # -- items
+
+    def item_def(self, ds: PackageDataset, var: str, oid: str, name: str, label: str, values: pd.Series,
+                 item: ResolvedVariable | None, origin: Origin | None, ig_code: str = "", ig_format: str = "",
+                 length: int | None = None, typed_text: bool = False) -> ItemDef:
+        """An ItemDef for a variable or a value-level item from the values it holds."""
+        significant = None
+        if pd.api.types.is_numeric_dtype(values):
+            data_type, length, significant = numeric_type(values)
+        elif typed_text:
+            data_type, length, significant = text_value_type(text_values(values))
+        else:
+            # ISO 8601 variables are datetime; their Length is still the XPT width, which the FDA
+            # compares with the data.
+            data_type = "datetime" if ig_format == "ISO 8601" and not var.endswith("DUR") else "text"
+            if var.endswith("DUR") and ig_format:
+                data_type = "durationDatetime"
+            length = length if length is not None else text_length(values)
+        codelist = self.codelist_for(ds.name, var, values, item, ig_code, label) if data_type == "text" else ""
+        comment = ""
+        if item is not None and item.spec.comment:
+            comment = self.comment(f"COM.{oid[3:]}", item.spec.comment)
+        return ItemDef(oid=oid, name=name, label=label, data_type=data_type, length=length,
+                       significant_digits=significant, origin=origin, codelist_oid=codelist,
+                       comment_oid=comment, display_format="", dataset=ds.name)
+
+    def where(self, oid: str, checks: Sequence[RangeCheck]) -> str:
+        self.where_clauses.setdefault(oid, WhereClause(oid, tuple(checks)))
+        return oid
+
+
+def _spec_tables(study: StudySpec, standards: Standards) -> dict[str, tuple[DomainSpec, dict[str, ResolvedVariable], list[tuple[SuppSpec, ResolvedVariable]]]]:
+    """Every domain's resolved variables and supplemental qualifiers, as the build resolved them."""
+    errors: list[SpecError] = []
+    tables = {}
+    for dom in study.domains:
+        resolved, supps = resolve_domain(dom, study, standards, None, errors)
+        tables[dom.name] = (dom, {r.spec.name: r for r in resolved}, list(supps))
+    if errors:
+        raise SpecErrors(errors)
+    return tables
+
+
+def _dataset_comment(dom: DomainSpec) -> str:
+    """Where a domain's records come from, and which raw records were left out on purpose."""
+    src = dom.source
+    text = f"Source: EDC form '{src.form}'"
+    if src.joins:
+        text += " joined by subject with " + ", ".join(f"'{j.form}'" for j in src.joins)
+    text += "."
+    if src.variants:
+        text += f" Each {src.form} record gives up to {len(src.variants)} {dom.name} records (one per "
+        text += ", ".join("/".join(v.values.values()) for v in src.variants) + ")."
+    if src.excludes:
+        text += " Records left out: " + "; ".join(e.reason for e in src.excludes) + "."
+    return text
+
+
+def build_define(study: StudySpec, standards: Standards, datasets: Sequence[PackageDataset], created: dt.datetime) -> Define:
+    """The define of a package: one ItemGroup per dataset given, one ItemDef per variable in it.
+
+    Raises DefineError when a dataset has no mapping spec in ``study`` (the define could not say
+    where its values come from).
+    """
+    specs = _spec_tables(study, standards)
+    b = _Builder(study, standards)
+    groups: list[ItemGroup] = []
+
+    def rank(ds: PackageDataset) -> tuple[int, str]:
+        meta = standards.dataset(ds.name)
+        klass = meta.klass if meta else ""
+        return (CLASS_ORDER.index(klass) if klass in CLASS_ORDER else len(CLASS_ORDER), ds.name)
+
+    for ds in sorted(datasets, key=rank):
+        is_supp = ds.name.startswith("SUPP") and ds.name[4:] in specs
+        dom_name = ds.name[4:] if is_supp else ds.name
+        if dom_name not in specs:
+            raise DefineError(f"{ds.file}: dataset {ds.name} has no mapping spec in {study.file}")
+        dom, resolved, supps = specs[dom_name]
+        meta = standards.dataset(ds.name)
+        if meta is None:
+            raise DefineError(f"{ds.file}: dataset {ds.name} is not in SDTMIG {standards.sdtmig_version}")
+        keys = tuple(k for k in ((dom.keys if not is_supp else ()) or meta.keys) if k in ds.frame.columns)
+        refs: list[ItemRef] = []
+        for order, var in enumerate(ds.frame.columns, start=1):
+            vmeta = standards.variable(ds.name, var)
+            oid = f"IT.{ds.name}.{var}"
+            values = ds.frame[var]
+            label = ds.labels.get(var) or (vmeta.label if vmeta else var)
+            method_oid = ""
+            item = None if is_supp else resolved.get(var)
+            first_vlm = len(b.items)  # value-level items are listed right after their variable
+            if is_supp:
+                origin, item_def, value_list = _supp_item(b, ds, dom, supps, var, oid, label, values, vmeta)
+            else:
+                kind = b.resolved_origin(item) if item else ""
+                origin = b.origin(kind) if kind else None
+                if item is not None and kind == "Derived":
+                    method_oid = b.method(f"MT.{ds.name}.{var}", f"Algorithm to derive {ds.name}.{var}", method_text(item, dom.name))
+                item_def = b.item_def(ds, var, oid, var, label, values, item, origin,
+                                      vmeta.codelist if vmeta else "", vmeta.format if vmeta else "",
+                                      length=ds.widths.get(var))
+                value_list = _value_list(b, ds, dom, var, item, item_def, resolved)
+            if value_list:
+                item_def = _replace(item_def, value_list_oid=value_list)
+            if item_def.data_type in ("text", "datetime", "durationDatetime") and ds.widths.get(var) is not None:
+                item_def = _replace(item_def, length=ds.widths[var])
+            b.items.insert(first_vlm, item_def)
+            refs.append(ItemRef(oid, order, bool(vmeta and vmeta.core == "Req"),
+                                keys.index(var) + 1 if var in keys else None,
+                                vmeta.role if vmeta else "", method_oid))
+        comment = "" if is_supp else b.comment(f"COM.{ds.name}", _dataset_comment(dom))
+        leaf = Leaf(f"LF.{ds.name}", ds.file, ds.file)
+        groups.append(ItemGroup(
+            oid=f"IG.{ds.name}", name=ds.name, domain=ds.name if not is_supp else ds.name,
+            label=ds.label or meta.label, klass=meta.klass, structure=meta.structure,
+            repeating=meta.repeating, reference_data=meta.reference_data, item_refs=tuple(refs),
+            leaf=leaf, records=len(ds.frame), keys=keys, comment_oid=comment,
+        ))
+
+    mdv_comment = ""
+    if study.forms_not_mapped:
+        text = "EDC forms not mapped to SDTM: " + "; ".join(f"{k}: {v}" for k, v in sorted(study.forms_not_mapped.items()))
+        mdv_comment = b.comment("COM.FORMS_NOT_MAPPED", text)
+    codelists = _codelists(b)
+    return Define(
+        study_oid=oid_part(study.studyid),
+        study_name=study.studyid,
+        study_description=" ".join(study.title.split()) or study.studyid,
+        protocol_name=study.protocol or study.studyid,
+        mdv_oid=f"MDV.{oid_part(study.studyid)}.SDTMIG.{standards.sdtmig_version}",
+        mdv_name=f"{study.studyid} SDTM (SDTMIG {standards.sdtmig_version})",
+        created=created,
+        source_system_version=__version__,
+        standards=(
+            Standard(STD_IG, "SDTMIG", "IG", standards.sdtmig_version),
+            Standard(STD_CT, "CDISC/NCI", "CT", standards.ct_version, "SDTM"),
+        ),
+        acrf=tuple(d.id for d in b.documents if d.id == "LF.acrf"),
+        supplemental_docs=tuple(d.id for d in b.documents if d.id != "LF.acrf"),
+        value_lists=tuple(b.value_lists),
+        where_clauses=tuple(b.where_clauses.values()),
+        item_groups=tuple(groups),
+        items=tuple(b.items),
+        codelists=codelists,
+        methods=tuple(sorted(b.methods.values(), key=lambda m: m.oid)),
+        comments=tuple(sorted(b.comments.values(), key=lambda c: c.oid)),
+        documents=b.documents,
+        comment_oid=mdv_comment,
+    )
+
+
+def _replace(item: ItemDef, **changes: Any) -> ItemDef:
+    return replace(item, **changes)
+
+
+def _supp_item(b: _Builder, ds: PackageDataset, dom: DomainSpec, supps: list[tuple[SuppSpec, ResolvedVariable]],
+               var: str, oid: str, label: str, values: pd.Series, vmeta: Any) -> tuple[Origin | None, ItemDef, str]:
+    """A SUPP-- variable: fixed columns are assigned or copied from the parent; QVAL has one item per QNAM."""
+    parent = dom.name
+    if var in ("USUBJID",):
+        origin: Origin | None = b.origin("Predecessor", predecessor=f"{parent}.USUBJID")
+    elif var == "IDVARVAL":
+        origin = b.origin("Predecessor", predecessor=f"{parent}.{parent}SEQ")
+    elif var == "QVAL":
+        origin = None
+    else:
+        origin = b.origin("Assigned")
+    if var == "QNAM":
+        labels = {s.qnam: s.qlabel for s, _ in supps}
+        used = text_values(values)
+        code = b.codes.use_sponsor(f"CL.{ds.name}.QNAM", f"Qualifier Variable Names of {ds.name}",
+                                   {q: labels.get(q, q) for q in b._ordered(used, list(labels))})
+        item = ItemDef(oid, var, label, "text", text_length(values), origin=origin, codelist_oid=code, dataset=ds.name)
+        return origin, item, ""
+    item = b.item_def(ds, var, oid, var, label, values, None, origin,
+                      vmeta.codelist if vmeta else "", vmeta.format if vmeta else "", length=ds.widths.get(var))
+    if var != "QVAL" or "QNAM" not in ds.frame.columns:
+        return origin, item, ""
+    refs = []
+    qnams = ds.frame["QNAM"].astype(str)
+    for order, (supp, resolved) in enumerate([(s, r) for s, r in supps if (qnams == s.qnam).any()], start=1):
+        mask = (qnams == supp.qnam).to_numpy()
+        vl_oid = f"IT.{ds.name}.QVAL.{oid_part(supp.qnam)}"
+        kind = supp.qorig
+        origin_q = b.origin(kind)
+        method_oid = ""
+        if origin_q.type == "Derived":
+            method_oid = b.method(f"MT.{ds.name}.{oid_part(supp.qnam)}", f"Algorithm to derive {ds.name}.QVAL where QNAM = {supp.qnam}",
+                                  method_text(resolved, parent))
+        sub = values[mask]
+        q_item = b.item_def(ds, supp.qnam, vl_oid, supp.qnam, supp.qlabel, sub, resolved, origin_q, typed_text=True)
+        b.items.append(q_item)
+        wc = b.where(f"WC.{ds.name}.QNAM.{oid_part(supp.qnam)}", [RangeCheck(f"IT.{ds.name}.QNAM", "EQ", (supp.qnam,))])
+        refs.append(ItemRef(vl_oid, order, True, method_oid=method_oid, where_clause_oids=(wc,)))
+    if not refs:
+        return origin, item, ""
+    vl = f"VL.{ds.name}.QVAL"
+    b.value_lists.append(ValueList(vl, ds.name, "QVAL", tuple(refs)))
+    return origin, item, vl
+
+
+def _value_list(b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str, item: ResolvedVariable | None,
+                parent: ItemDef, resolved: Mapping[str, ResolvedVariable]) -> str:
+    """Value-level metadata of a parent-domain variable: the spec's cases, or doses by treatment."""
+    if item is not None and item.cases:
+        return _case_value_list(b, ds, dom, var, item, parent)
+    prefix = dom.name
+    if var == f"{prefix}DOSE" and {f"{prefix}TRT", f"{prefix}DOSU"} <= set(ds.frame.columns):
+        return _dose_value_list(b, ds, dom, var, item, parent)
+    return ""
+
+
+def _case_value_list(b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str, item: ResolvedVariable, parent: ItemDef) -> str:
+    """One value-level item per spec case that selects records; the catch-all case by the values it got."""
+    frame = ds.frame
+    taken = np.zeros(len(frame), dtype=bool)
+    condition_vars: list[str] = []
+    refs = []
+    for index, case in enumerate(item.cases, start=1):
+        where = case.spec.case_where
+        mask = ~taken
+        for cvar, values in where.items():
+            mask &= frame[cvar].astype(str).isin(values).to_numpy()
+            if cvar not in condition_vars:
+                condition_vars.append(cvar)
+        taken |= mask
+        if not mask.any():
+            continue
+        if where:
+            present = frame.loc[mask]
+            combos = [tuple((cvar, tuple(v for v in values if (present[cvar].astype(str) == v).any()))
+                            for cvar, values in where.items())]
+        else:
+            if not condition_vars:  # a lone case with no condition is not value-level metadata
+                continue
+            rows = frame.loc[mask, condition_vars].astype(str).drop_duplicates()
+            if len(condition_vars) == 1:  # one IN list reads better than one clause per value
+                combos = [((condition_vars[0], tuple(sorted(rows[condition_vars[0]].tolist()))),)]
+            else:
+                combos = sorted(tuple((c, (str(r[c]),)) for c in condition_vars) for _, r in rows.iterrows())
+        single = len(combos) == 1 and all(len(vals) == 1 for _, vals in combos[0])
+        suffix = oid_part("_".join(vals[0] for _, vals in combos[0])) if single else f"C{index}"
+        vl_item_oid = f"{parent.oid}.{suffix}"
+        wcs = []
+        for k, combo in enumerate(combos, start=1):
+            checks = [RangeCheck(f"IT.{ds.name}.{cvar}", "EQ" if len(vals) == 1 else "IN", tuple(vals)) for cvar, vals in combo]
+            wc_oid = f"WC.{ds.name}.{var}.{suffix}" + (f".{k}" if len(combos) > 1 else "")
+            wcs.append(b.where(wc_oid, checks))
+        kind = case.spec.origin or case.derivation.origin
+        origin = b.origin(kind)
+        method_oid = ""
+        if kind == "Derived":
+            method_oid = b.method(f"MT.{ds.name}.{var}.{suffix}", f"Algorithm to derive {ds.name}.{var} ({suffix})",
+                                  method_text(case, dom.name))
+        vmeta = b.standards.variable(ds.name, var)
+        shown = " and ".join(f"{c} {'/'.join(v)}" for c, v in combos[0]) + (" ..." if len(combos) > 1 else "")
+        label = f"{parent.label} where {shown}"
+        sub_item = b.item_def(ds, var, vl_item_oid, var, label[:200], frame.loc[mask, var], case, origin,
+                              vmeta.codelist if vmeta else "", vmeta.format if vmeta else "")
+        b.items.append(sub_item)
+        refs.append(ItemRef(vl_item_oid, len(refs) + 1, False, method_oid=method_oid, where_clause_oids=tuple(wcs)))
+    if not refs:
+        return ""
+    oid = f"VL.{ds.name}.{var}"
+    b.value_lists.append(ValueList(oid, ds.name, var, tuple(refs)))
+    return oid
+
+
+def _dose_value_list(b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str, item: ResolvedVariable | None, parent: ItemDef) -> str:
+    """Doses by treatment when the treatments are dosed in different units (mg vs mg/m2)."""
+    prefix = dom.name
+    frame = ds.frame
+    trt = frame[f"{prefix}TRT"].astype(str)
+    units = frame[f"{prefix}DOSU"].astype(str)
+    if len(set(u for u in units if u)) < 2:
+        return ""
+    refs = []
+    for treatment in sorted(set(t for t in trt if t)):
+        mask = (trt == treatment).to_numpy()
+        unit = ", ".join(sorted(set(u for u in units[mask] if u))) or "no unit"
+        suffix = oid_part(treatment)
+        oid = f"{parent.oid}.{suffix}"
+        kind = b.resolved_origin(item) if item else ""
+        origin = b.origin(kind) if kind else None
+        method_oid = f"MT.{ds.name}.{var}" if kind == "Derived" else ""
+        b.items.append(b.item_def(ds, var, oid, var, f"{parent.label} of {treatment} in {unit}", frame.loc[mask, var],
+                                  item, origin))
+        wc = b.where(f"WC.{ds.name}.{prefix}TRT.{suffix}", [RangeCheck(f"IT.{ds.name}.{prefix}TRT", "EQ", (treatment,))])
+        refs.append(ItemRef(oid, len(refs) + 1, False, method_oid=method_oid, where_clause_oids=(wc,)))
+    oid = f"VL.{ds.name}.{var}"
+    b.value_lists.append(ValueList(oid, ds.name, var, tuple(refs)))
+    return oid
+
+
+def _codelists(b: _Builder) -> tuple[CodeList, ...]:
+    """Freeze the codelists: CDISC terms in CT order then sponsor extensions sorted; sponsor lists; dictionaries."""
+    out: list[CodeList] = []
+    for oid, (codelist, used) in b.codes.ct.items():
+        items = []
+        ct_order = {t.submission_value: i for i, t in enumerate(codelist.terms)}
+        values = sorted(used, key=lambda v: (v not in ct_order, ct_order.get(v, 0), v))
+        extended = []
+        for order, value in enumerate(values, start=1):
+            term = codelist.term(value)
+            if term is None:
+                extended.append(value)
+                items.append(CodeListItem(value, value, "", True, order))
+            else:
+                items.append(CodeListItem(value, term.preferred_term or value, term.code, False, order))
+        comment = ""
+        if extended and not codelist.extensible:
+            why = " (SDTMIG 3.4 section 4.2.8.3: MULTIPLE stands for several values of a qualifier)" if "MULTIPLE" in extended else ""
+            comment = b.comment(f"COM.{oid}", f"{', '.join(extended)}: not a term of this non-extensible CDISC codelist{why}.")
+        nci = codelist.code if re.match(r"^C\d+$", codelist.code) else ""
+        out.append(CodeList(oid, codelist.name, "text", tuple(items), nci, STD_CT, codelist.extensible, comment_oid=comment))
+    for oid, (name, values, data_type) in b.codes.sponsor.items():
+        items = tuple(CodeListItem(v, d, "", False, i) for i, (v, d) in enumerate(values.items(), start=1))
+        out.append(CodeList(oid, name, data_type, items))
+    for oid, (name, dictionary, version) in b.codes.external.items():
+        out.append(CodeList(oid, name, "text", dictionary=dictionary, dictionary_version=version))
+    return tuple(sorted(out, key=lambda c: c.oid))

@@ -1,0 +1,156 @@
+"""Validation as the commands use it: build the check context, adapt built tables, read packages, lint specs.
+
+``api`` stays a list of one-liners per command; the wiring between the mapping engine (build,
+spec) and the checks (which know only the Package model) lives here.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from daybreak_sdtm.errors import SpecError, SpecErrors
+
+if TYPE_CHECKING:
+    from daybreak_sdtm.build import BuildResult
+    from daybreak_sdtm.checks import CheckContext, Package
+    from daybreak_sdtm.findings import Report
+    from daybreak_sdtm.spec import StudySpec
+    from daybreak_sdtm.standards import Standards
+
+REPORT_JSON, REPORT_HTML = "validation.json", "validation.html"
+
+
+@dataclass(frozen=True)
+class ValidateResult:
+    """What ``validate`` found, and on what."""
+
+    report: Report
+    package: Package
+    standards: Standards
+    seconds: float
+
+
+def check_context(standards: Standards, study: StudySpec | None = None) -> CheckContext:
+    """Standards plus, when the study is known, its protocol rules, epochs and value-level codelists."""
+    from daybreak_sdtm.checks import CheckContext
+    from daybreak_sdtm.checks.protocol import load_protocol
+
+    if study is None:
+        return CheckContext(standards)
+    value_codelists: dict[tuple[str, str], tuple[tuple[dict[str, tuple[str, ...]], str], ...]] = {}
+    for dom in study.domains:
+        for var in dom.variables:
+            if not var.cases:
+                continue
+            meta = standards.variable(dom.name, var.name)
+            cases = []
+            for case in var.cases:
+                code = str(case.params.get("codelist") or (meta.codelist if meta else ""))
+                if code:
+                    cases.append((dict(case.case_where), code))
+            value_codelists[(dom.name, var.name)] = tuple(cases)
+    return CheckContext(
+        standards,
+        protocol=load_protocol(study.file),
+        studyid=study.studyid,
+        declared_terms={"EPOCH": frozenset(e.epoch for e in study.epochs)},
+        value_codelists=value_codelists,
+    )
+
+
+def package_of_build(result: BuildResult, standards: Standards) -> Package:
+    """The just-built tables as a Package, each row carrying its raw record and each variable its spec line."""
+    from daybreak_sdtm.checks.package import Dataset, Package, normalise
+    from daybreak_sdtm.raw import SRC_FILE, SRC_ROW
+    from daybreak_sdtm.write.xpt import dataset_label, variable_labels
+
+    datasets = {}
+    for name, table in result.tables.items():
+        if not len(table.frame):
+            continue  # convert writes no empty dataset, so validation does not see one either
+        frame = normalise(table.frame)
+        sources = (table.lineage[SRC_FILE].astype(str) + " record " + table.lineage[SRC_ROW].astype(str)).reset_index(drop=True)
+        specs = {var: str(item.spec.where) for var, item in table.variables.items()}
+        ds = Dataset(name, frame, dataset_label(name, standards), variable_labels(name, table.frame, standards),
+                     sources=sources)
+        if table.parent:
+            ds.qnam_specs = specs
+        else:
+            ds.specs = specs
+        datasets[name] = ds
+    return Package(datasets)
+
+
+def validate_build(result: BuildResult, study: StudySpec, standards: Standards) -> Report:
+    """Validate what ``convert`` just built, before anything is written."""
+    from daybreak_sdtm.checks import validate_package
+
+    return validate_package(package_of_build(result, standards), check_context(standards, study))
+
+
+def validate_dir(package_dir: Path, define: Path | None, study: StudySpec | None, standards: Standards) -> ValidateResult:
+    """Validate an SDTM package folder of XPT files (ours or anyone's)."""
+    from daybreak_sdtm.checks import read_package, validate_package
+
+    start = time.perf_counter()
+    pkg = read_package(package_dir, define)
+    report = validate_package(pkg, check_context(standards, study))
+    return ValidateResult(report, pkg, standards, time.perf_counter() - start)
+
+
+def write_reports(report: Report, folder: Path, title: str = "SDTM validation report") -> None:
+    """Write validation.json and validation.html into ``folder`` (the package being published)."""
+    from daybreak_sdtm.report import render_html, render_json
+
+    (folder / REPORT_JSON).write_text(render_json(report), encoding="utf-8")
+    (folder / REPORT_HTML).write_text(render_html(report, title), encoding="utf-8")
+
+
+def lint(study_dir: Path, export_dir: Path | None) -> list[SpecError]:
+    """Every problem of a study's mapping specs, without converting; [] when the specs are sound."""
+    from daybreak_sdtm.build import export_headers
+    from daybreak_sdtm.checks.protocol import load_protocol
+    from daybreak_sdtm.resources import specs_dir
+    from daybreak_sdtm.spec import check_study_spec, load_study
+    from daybreak_sdtm.standards import read_standards
+
+    try:
+        study = load_study(study_dir)
+    except SpecErrors as exc:
+        return list(exc.errors)
+    except SpecError as exc:
+        return [exc]
+    errors: list[SpecError] = []
+    try:
+        load_protocol(study.file)
+    except SpecErrors as exc:
+        errors.extend(exc.errors)
+    standards = read_standards(specs_dir(), study.sdtmig, study.ct)
+    headers = export_headers(export_dir) if export_dir is not None else None
+    errors.extend(check_study_spec(study, standards, headers))
+    return sorted(errors, key=lambda e: (e.where.file, e.where.line, e.where.col, e.key))
+
+
+def explain(code: str) -> str:
+    """A check's documentation: id, name, severity, docstring, references."""
+    from daybreak_sdtm.checks import CHECKS, get_check
+    from daybreak_sdtm.derive.registry import suggest
+    from daybreak_sdtm.errors import DaybreakError
+
+    item = get_check(code)
+    if item is None:
+        hint = suggest(code.upper(), list(CHECKS)) or "run `daybreak-sdtm list-checks`"
+        raise DaybreakError(f"no check {code!r} ({hint})")
+    engine = "great-expectations expectation" if item.kind == "expectation" else "daybreak check"
+    refs = "\n".join(f"  - {r}" for r in item.references)
+    return f"{item.code} {item.name} ({item.severity}, {item.family}, {engine})\n\n{item.doc}\n\nReferences:\n{refs}\n"
+
+
+def list_checks() -> list[tuple[str, str, str, str, Any]]:
+    """(id, name, severity, summary, references) of every registered check, by id."""
+    from daybreak_sdtm.checks import CHECKS
+
+    return [(c.code, c.name, str(c.severity), c.summary, c.references) for _, c in sorted(CHECKS.items())]

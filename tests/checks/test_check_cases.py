@@ -1,0 +1,89 @@
+"""Every check's behaviour stated as data: tests/checks/cases/<ID>.yaml, one passing and one failing case at least.
+
+A case gives small datasets as rows (numbers become Num variables, text Char), optional protocol
+rules (loaded through the real ``protocol_checks:`` loader) and an optional define.xml, and the
+findings the check must produce, as ``{dataset, variable, row}`` (row is the 1-based record, or
+null for a dataset-level finding). Only findings of the case's check are compared.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from ruamel.yaml import YAML
+
+from daybreak_sdtm.checks import CHECKS, CheckContext, validate_package
+from daybreak_sdtm.checks.package import package_of
+from daybreak_sdtm.checks.protocol import load_protocol
+from daybreak_sdtm.resources import specs_dir
+from daybreak_sdtm.standards import Standards, read_standards
+
+CASES_DIR = Path(__file__).parent / "cases"
+
+
+def _load_cases() -> list[Any]:
+    params = []
+    for path in sorted(CASES_DIR.glob("DB*.yaml")):
+        doc = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        params += [pytest.param(doc["check"], c, id=f"{doc['check']}-{c['id']}") for c in doc["cases"]]
+    return params
+
+
+@pytest.fixture(scope="module")
+def standards() -> Standards:
+    return read_standards(specs_dir(), "3.4", "2025-09-26")
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    for col in frame.columns:
+        values = [v for v in frame[col] if v is not None and v == v]
+        if values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            frame[col] = pd.to_numeric(frame[col])
+        else:
+            frame[col] = frame[col].map(lambda v: "" if v is None or v != v else str(v)).astype(object)
+    return frame
+
+
+def run_case(code: str, case: dict[str, Any], standards: Standards, tmp_path: Path) -> list[dict[str, Any]]:
+    pkg = package_of({name: _frame(rows) for name, rows in case["datasets"].items()})
+    for name, labels in case.get("labels", {}).items():
+        pkg.datasets[name].labels = dict(labels)
+    protocol: tuple[Any, ...] = ()
+    if "protocol" in case:
+        study = tmp_path / "study.yaml"
+        YAML().dump({"protocol_checks": case["protocol"]}, study)
+        protocol = load_protocol(study)
+    if "define" in case:
+        pkg.define = tmp_path / "define.xml"
+        pkg.define.write_text(case["define"], encoding="utf-8")
+    ctx = CheckContext(standards, protocol=protocol, studyid=case.get("studyid", ""),
+                       declared_terms={k: frozenset(v) for k, v in case.get("declared_terms", {}).items()})
+    report = validate_package(pkg, ctx, only=[code])
+    return [{"dataset": f.dataset, "variable": f.variable, "row": f.row} for f in report.findings if f.rule == code]
+
+
+@pytest.mark.parametrize(("code", "case"), _load_cases())
+def test_check_case(code: str, case: dict[str, Any], standards: Standards, tmp_path: Path) -> None:
+    found = run_case(code, case, standards, tmp_path)
+    expected = case["expect"]
+    key = lambda d: (d["dataset"], d["variable"], -1 if d["row"] is None else d["row"])  # noqa: E731
+    assert sorted(found, key=key) == sorted(expected, key=key)
+
+
+@pytest.mark.parametrize("code", sorted(CHECKS))
+def test_every_check_has_passing_and_failing_cases(code: str) -> None:
+    path = CASES_DIR / f"{code}.yaml"
+    assert path.exists(), f"add tests/checks/cases/{code}.yaml"
+    doc = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    assert doc["check"] == code
+    assert any(not c["expect"] for c in doc["cases"]), f"{code}: add a passing case (expect: [])"
+    assert any(c["expect"] for c in doc["cases"]), f"{code}: add a failing case"
+
+
+def test_every_check_is_documented_and_cited() -> None:
+    for code, item in CHECKS.items():
+        assert item.doc.strip() and item.references, code

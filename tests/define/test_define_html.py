@@ -1,0 +1,111 @@
+"""define.html opened in a real headless Chromium: every dataset and codelist is there and the links resolve."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+from lxml import etree, html
+
+from tests.define.conftest import xp
+
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's chromium; a missing browser skips these tests locally but fails them in CI."""
+    path = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+    if path is None:
+        reason = "chromium is not installed (apt-get install -y chromium); define.html browser tests need it"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+def _run(chromium: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    profile = tmp / "profile"
+    profile.mkdir(exist_ok=True)
+    return subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+                          capture_output=True, text=True, timeout=180, check=True)
+
+
+@pytest.fixture(scope="module")
+def dom(chromium: str, package: Path, tmp_path_factory: pytest.TempPathFactory) -> html.HtmlElement:
+    """The DOM of define.html after Chromium loaded it from the package folder."""
+    done = _run(chromium, tmp_path_factory.mktemp("chromium"), "--dump-dom", (package / "define.html").as_uri())
+    return html.fromstring(done.stdout)
+
+
+def png_stats(path: Path) -> tuple[int, int, int]:
+    """Width, height and the number of distinct bytes in the decompressed image data of a PNG.
+
+    A blank page's image data is nearly all one filter byte and one colour; a page of text and
+    tables uses most byte values.
+    """
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    pos, width, height, idat = 8, 0, 0, b""
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height = struct.unpack(">II", body[:8])
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    return width, height, len(set(zlib.decompress(idat)))
+
+
+def test_every_dataset_and_its_variables_are_in_the_page(dom: html.HtmlElement, define_doc: etree._ElementTree) -> None:
+    for group in xp(define_doc, "//odm:ItemGroupDef"):
+        section = dom.get_element_by_id(group.get("OID"))
+        assert group.get("Name") in section.findtext("h2") or group.get("Name") in section.text_content()
+        for oid in xp(group, "odm:ItemRef/@ItemOID"):
+            row = dom.get_element_by_id(str(oid))
+            assert row.tag == "tr"
+            assert row.getparent().getparent() is not None and section in row.iterancestors()
+    toc = dom.get_element_by_id("toc")
+    assert {a.get("href") for a in toc.iter("a")} >= {f"#{g}" for g in xp(define_doc, "//odm:ItemGroupDef/@OID")}
+
+
+def test_every_codelist_value_list_method_and_comment_is_in_the_page(dom: html.HtmlElement, define_doc: etree._ElementTree) -> None:
+    for oid in xp(define_doc, "//odm:CodeList/@OID|//def:ValueListDef/@OID|//odm:MethodDef/@OID|//def:CommentDef/@OID"):
+        dom.get_element_by_id(str(oid))  # KeyError if missing
+    epoch = dom.get_element_by_id("CL.EPOCH")
+    assert "CONSOLIDATION TREATMENT" in epoch.text_content()
+    assert epoch.find_class("extended")
+
+
+def test_links_resolve(dom: html.HtmlElement, package: Path, define_doc: etree._ElementTree) -> None:
+    ids = {el.get("id") for el in dom.iter() if el.get("id")}
+    hrefs = [a.get("href") for a in dom.iter("a")]
+    internal = [h[1:] for h in hrefs if h.startswith("#")]
+    assert len(internal) > 150
+    assert sorted(set(internal) - ids) == []
+    files = [h for h in hrefs if not h.startswith("#")]
+    xpt = {h for h in files if h.endswith(".xpt")}
+    assert xpt == {p.name for p in package.glob("*.xpt")}
+    for href in files:
+        assert (package / href).is_file(), href
+
+
+def test_screenshot_shows_a_rendered_page(chromium: str, package: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "define.png"
+    _run(chromium, tmp_path, f"--screenshot={shot}", "--window-size=1280,2000", (package / "define.html").as_uri())
+    width, height, variety = png_stats(shot)
+    assert (width, height) == (1280, 2000)
+    assert shot.stat().st_size > 10_000
+    # The same measure on a blank page, so the threshold is known to tell the two apart.
+    blank_page = tmp_path / "blank.html"
+    blank_page.write_text("<!DOCTYPE html><html><body></body></html>", encoding="utf-8")
+    blank = tmp_path / "blank.png"
+    _run(chromium, tmp_path, f"--screenshot={blank}", "--window-size=1280,2000", blank_page.as_uri())
+    assert png_stats(blank)[2] < 16 <= variety
