@@ -83,6 +83,10 @@ def read_csv(path: Path) -> pd.DataFrame:
     header_line = text.split("\n", 1)[0]
     if "," not in header_line and any(sep in header_line for sep in (";", "\t", "|")):
         raise RawDataError(f"{path.name}:1: header has no comma; the file looks delimited by another character")
+    header = [h.strip() for h in next(csv.reader([header_line]), [])]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:  # pandas would rename them A.1, A.2 and carry on
+        raise RawDataError(f"{path.name}:1: duplicate column(s) {', '.join(repeated)} in the header")
     try:
         frame = pd.read_csv(
             io.StringIO(text),

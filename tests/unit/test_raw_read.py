@@ -1,0 +1,78 @@
+"""Raw readers: text as exported, record numbers, and SAS transport/SAS7BDAT exports."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+import pytest
+
+from daybreak_sdtm import api
+from daybreak_sdtm.errors import RawDataError
+from daybreak_sdtm.raw import READERS, SRC_FILE, SRC_ROW, read_form
+from daybreak_sdtm.raw.read import _as_text
+from daybreak_sdtm.resources import default_export_dir
+
+
+def test_csv_values_are_text_never_guessed(tmp_path: Path) -> None:
+    (tmp_path / "ae.csv").write_text('SUBJECT,ANSWER,TERM\n007,NA,"multi\nline"\n008,,x\n', encoding="utf-8")
+    frame = read_form(tmp_path, "ae")
+    assert frame["SUBJECT"].tolist() == ["007", "008"]
+    assert frame["ANSWER"].tolist() == ["NA", ""]
+    assert frame[SRC_ROW].tolist() == [1, 2]  # records, not lines: the quoted field spans two
+    assert frame[SRC_FILE].tolist() == ["ae.csv", "ae.csv"]
+
+
+def test_a_form_exported_twice_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "dm.csv").write_text("A\n1\n")
+    (tmp_path / "dm.xpt").write_bytes(b"")
+    with pytest.raises(RawDataError, match=r"form 'dm' is exported twice \(dm.csv, dm.xpt\); keep one"):
+        read_form(tmp_path, "dm")
+
+
+def test_duplicate_header_columns_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "dm.csv").write_text("A,B,A\n1,2,3\n")
+    with pytest.raises(RawDataError, match=r"^dm.csv:1: duplicate column\(s\) A in the header$"):
+        read_form(tmp_path, "dm")
+
+
+def test_typed_sas_values_become_export_text() -> None:
+    frame = pd.DataFrame({
+        "AGE": [52.0, np.nan, 48.5],
+        "ICDAT": pd.to_datetime(["2025-10-09", None, "2026-01-31"]),
+        "SEX": ["Male", None, "Female"],
+    })
+    text = _as_text(frame)
+    assert text["AGE"].tolist() == ["52", "", "48.5"]
+    assert text["ICDAT"].tolist() == ["2025-10-09", "", "2026-01-31"]
+    assert text["SEX"].tolist() == ["Male", "", "Female"]
+
+
+def test_sas_formats_are_chosen_by_extension() -> None:
+    assert READERS[".sas7bdat"].__name__ == "read_sas7bdat"
+    assert READERS[".xpt"].__name__ == "read_xpt"
+
+
+def test_an_unreadable_sas7bdat_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "dm.sas7bdat").write_bytes(b"not a SAS dataset")
+    with pytest.raises(RawDataError, match=r"^dm.sas7bdat: not a readable SAS7BDAT file"):
+        read_form(tmp_path, "dm")
+
+
+def test_an_xpt_export_converts_like_the_csv_one(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    shutil.copytree(default_export_dir(), export)
+    dm = pd.read_csv(export / "dm.csv", dtype=str, keep_default_na=False)
+    typed = dm.assign(AGE=dm["AGE"].astype(float),
+                      ICDAT=pd.to_datetime(dm["ICDAT"], format="%d-%b-%Y").dt.date)
+    # Long EDC field names need the version 8 transport format.
+    pyreadstat.write_xport(typed, str(export / "dm.xpt"), table_name="DM", file_format_version=8)
+    (export / "dm.csv").unlink()
+    from_xpt = api.convert(export_dir=export, out_dir=tmp_path / "a", timestamp="2026-10-01T00:00:00")
+    from_csv = api.convert(out_dir=tmp_path / "b", timestamp="2026-10-01T00:00:00")
+    a, b = from_xpt.build.tables["DM"].frame, from_csv.build.tables["DM"].frame
+    pd.testing.assert_frame_equal(a, b)
+    assert from_xpt.build.tables["DM"].lineage[SRC_FILE].iat[0] == "dm.xpt"
