@@ -13,6 +13,7 @@ from daybreak_sdtm.errors import DaybreakError, WriteError
 from daybreak_sdtm.resources import default_export_dir, default_study_dir, specs_dir
 from daybreak_sdtm.spec import StudySpec, load_study
 from daybreak_sdtm.standards import Standards, read_standards
+from daybreak_sdtm.timing import stage
 
 if TYPE_CHECKING:
     from daybreak_sdtm.findings import Report
@@ -62,8 +63,9 @@ def resolve_timestamp(timestamp: str | None = None) -> dt.datetime:
 
 def load(study_dir: Path | None = None) -> tuple[StudySpec, Standards]:
     """Load a study's mapping specs and the standards they name."""
-    study = load_study(study_dir or default_study_dir())
-    return study, read_standards(specs_dir(), study.sdtmig, study.ct)
+    with stage("load"):
+        study = load_study(study_dir or default_study_dir())
+        return study, read_standards(specs_dir(), study.sdtmig, study.ct)
 
 
 def build(study_dir: Path | None = None, export_dir: Path | None = None) -> tuple[BuildResult, StudySpec, Standards]:
@@ -94,7 +96,8 @@ def convert(
     created = resolve_timestamp(timestamp)
     result, study, standards = build(study_dir, export_dir)
     tables = {name: t for name, t in result.tables.items() if len(t.frame)}
-    problems = [p for name, t in tables.items() for p in xpt_problems(name, t.frame, standards)]
+    with stage("xpt_check"):
+        problems = [p for name, t in tables.items() for p in xpt_problems(name, t.frame, standards)]
     if problems:
         raise WriteError("\n".join(problems))
 
@@ -114,18 +117,23 @@ def convert(
         "export_dir": str((export_dir or default_export_dir()).resolve()),
     }
 
-    report = validate_build(result, study, standards)
+    with stage("validate"):
+        report = validate_build(result, study, standards)
     if report.exit_status(Severity.parse(fail_on)):
         return ConvertResult(out_dir, tuple(summaries), result, study, standards, report, published=False)
 
     def fill(tmp: Path) -> None:
-        for name, table in tables.items():
-            write_xpt(name, table.frame, standards, tmp / f"{name.lower()}.xpt", created)
-        write_reports(report, tmp, f"{study.studyid} SDTM validation report")
-        write_provenance(result, tmp, manifest)
+        with stage("write_xpt"):
+            for name, table in tables.items():
+                write_xpt(name, table.frame, standards, tmp / f"{name.lower()}.xpt", created)
+        with stage("reports"):
+            write_reports(report, tmp, f"{study.studyid} SDTM validation report")
+        with stage("provenance"):
+            write_provenance(result, tmp, manifest)
         # Built from the XPT files just written and schema-validated here, so an invalid define
         # fails the conversion before anything is published.
-        write_define(tmp, study, standards, created)
+        with stage("define"):
+            write_define(tmp, study, standards, created)
 
     publish(out_dir, fill)
     return ConvertResult(out_dir, tuple(summaries), result, study, standards, report)

@@ -228,6 +228,33 @@ def _check_terms(var: VariableSpec, params: dict[str, Any], codelist: Codelist, 
                                     suggest(value, sorted(codelist.submission_values))))
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_types(item: ResolvedVariable, meta: Any, domain: DomainSpec, standards: Standards, errors: list[SpecError]) -> None:
+    """Values a spec writes must fit the variable's SDTMIG type; study days must read ISO 8601 dates."""
+    for case in item.cases or (item,):
+        var = case.spec
+        if meta.is_numeric:
+            written = [("value", case.params["value"])] if isinstance(case.params.get("value"), str) else []
+            written += [("map", v) for v in (case.params.get("map") or {}).values()]
+            for param, value in written:
+                if value and not _is_number(value):
+                    errors.append(SpecError(var.located(param), f"{var.name}.{param}",
+                                            f"{value!r} is not a number, but {var.name} is Num in SDTMIG"))
+        if case.derivation.name == "derive_study_day":
+            ref = case.params.get("date")
+            target = standards.variable(ref.domain, ref.name) if isinstance(ref, VarRef) else None
+            if target is not None and target.format != "ISO 8601":
+                errors.append(SpecError(var.located("date"), f"{var.name}.date",
+                                        f"{ref} is not an ISO 8601 date variable (study days count from dates)"))
+
+
 def resolve_domain(
     domain: DomainSpec, study: StudySpec, standards: Standards, columns: set[str] | None, errors: list[SpecError]
 ) -> tuple[list[ResolvedVariable], list[tuple[Any, ResolvedVariable]]]:
@@ -250,6 +277,7 @@ def resolve_domain(
         item = resolve_variable(var, domain, study, standards, columns, errors, codelist_code=meta.codelist)
         if item is not None:
             resolved.append(item)
+            _check_types(item, meta, domain, standards, errors)
     for meta in standards.domain_variables(domain.name):
         if meta.core == "Req" and meta.name not in seen:
             errors.append(SpecError(domain.where, meta.name, f"required variable {meta.name} ({meta.label}) is not mapped"))

@@ -1,0 +1,182 @@
+"""The validate, convert --fail-on, lint, explain and list-checks commands: exit codes and reports read back."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from daybreak_sdtm.checks import CHECKS
+from daybreak_sdtm.checks.protocol import load_protocol
+from daybreak_sdtm.cli import main
+from daybreak_sdtm.errors import SpecErrors
+from daybreak_sdtm.resources import default_export_dir, default_study_dir
+
+TS = ["--timestamp", "2026-10-01T00:00:00"]
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "sdtm"
+    assert main(["convert", "--out", str(out), *TS]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def old_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled export with one subject aged 150 (impossible, and outside the protocol's 18-70)."""
+    export = tmp_path_factory.mktemp("export") / "export"
+    shutil.copytree(default_export_dir(), export)
+    dm = export / "dm.csv"
+    lines = dm.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\r\n").split(",")
+    cells = lines[2].rstrip("\r\n").split(",")
+    cells[header.index("AGE")] = "150"
+    lines[2] = ",".join(cells) + "\n"
+    dm.write_text("".join(lines), encoding="utf-8")
+    return export
+
+
+def test_validate_clean_exit_0_and_json(package: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    assert main(["validate", str(package), "--format", "json", "-o", str(out)]) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert set(doc) == {"findings", "summary"}
+    assert doc["summary"]["error"] == 0 and doc["summary"]["warning"] == len(doc["findings"]) > 0
+    assert set(doc["findings"][0]) >= {"rule", "severity", "dataset", "variable", "row", "usubjid", "seq", "value", "message"}
+
+
+def test_validate_fail_on_warning_exit_1_and_junit(package: Path, tmp_path: Path) -> None:
+    out = tmp_path / "junit.xml"
+    assert main(["validate", str(package), "--fail-on", "warning", "--format", "junit", "-o", str(out)]) == 1
+    root = ET.parse(out).getroot()
+    assert root.tag == "testsuites" and int(root.get("failures", "0")) >= 1
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert {"DM", "AE", "SUPPAE"} <= set(suites)
+    failed = [c.get("name") for c in suites["DM"].iter("testcase") if c.find("failure") is not None]
+    assert failed == ["DB103 structure.expected_variables_present"]
+    assert len(list(suites["AE"].iter("testcase"))) == len(CHECKS)
+
+
+def test_validate_unusable_input_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(tmp_path / "missing")]) == 3
+    (tmp_path / "bad.xpt").write_text("not a transport file", encoding="ascii")
+    assert main(["validate", str(tmp_path)]) == 3
+    assert "not a readable SAS transport" in capsys.readouterr().err
+
+
+def test_validate_usage_exit_2() -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", ".", "--fail-on", "sometimes"])
+    assert exc.value.code == 2
+
+
+def test_convert_stops_on_findings_and_publishes_nothing(old_export: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "sdtm"
+    assert main(["convert", "--export", str(old_export), "--out", str(out), *TS]) == 1
+    assert not out.exists()
+    text = capsys.readouterr().out
+    # The finding names the raw record and the spec line that produced the value.
+    line = next(x for x in text.splitlines() if "DB106" in x)
+    assert "DB106 error: DM.AGE row" in line and line.endswith("[dm.csv record 2]")
+    assert line.startswith((default_study_dir() / "dm.yaml").as_posix() + ":")
+
+
+def test_convert_fail_on_never_publishes_with_report(old_export: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sdtm"
+    assert main(["convert", "--export", str(old_export), "--out", str(out), "--fail-on", "never", *TS]) == 0
+    doc = json.loads((out / "validation.json").read_text(encoding="utf-8"))
+    ages = [f for f in doc["findings"] if f["variable"] == "AGE"]
+    assert {f["rule"] for f in ages} == {"DB106", "DB601"}
+    assert all(f["source"] == "dm.csv record 2" and f["value"] == "150" for f in ages)
+    spec = {f["rule"]: f["spec"] for f in ages}
+    assert "/dm.yaml:" in spec["DB106"] and "/study.yaml:" in spec["DB601"]  # variable's line; protocol rule's line
+    assert (out / "validation.html").is_file() and (out / "dm.xpt").is_file()
+
+
+def test_explain_and_list_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "DB201"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("DB201 ct.value_in_codelist") and "SDTMIG 3.4 section 4.3" in text
+    assert main(["explain", "DB999"]) == 3
+    assert main(["list-checks"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == len(CHECKS)
+
+
+def test_lint_bundled_specs_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint"]) == 0
+
+
+def test_lint_reports_file_line_col(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    study = tmp_path / "study"
+    shutil.copytree(default_study_dir(), study)
+    ae = study / "ae.yaml"
+    ae.write_text(ae.read_text(encoding="utf-8").replace("AESER: {derivation: assign_ct, source: AESER}",
+                                                        "AESER: {derivation: asign_ct, source: AESER}"), encoding="utf-8")
+    assert main(["lint", str(study), "--export", str(default_export_dir())]) == 3
+    out = capsys.readouterr().out
+    assert f"{ae.as_posix()}:" in out and "unknown derivation 'asign_ct'" in out
+
+
+def test_protocol_mistakes_are_spec_errors_with_positions(tmp_path: Path) -> None:
+    study = tmp_path / "study.yaml"
+    study.write_text("protocol_checks:\n  - id: A\n    value: {variable: DMAGE, min: eighteen}\n"
+                     "  - id: B\n    count: {domain: EX}\n    range: {}\n", encoding="utf-8")
+    with pytest.raises(SpecErrors) as exc:
+        load_protocol(study)
+    text = str(exc.value)
+    assert f"{study.as_posix()}:3:" in text and "expected DOMAIN.VARIABLE" in text and "expected a number" in text
+    assert f"{study.as_posix()}:6:5" in text and "unknown key 'range'" in text
+
+
+def test_help_and_lint_are_fast() -> None:
+    """`--help` must not import pandas or great-expectations."""
+    code = "import sys; from daybreak_sdtm.cli import build_parser; build_parser(); " \
+           "assert 'great_expectations' not in sys.modules and 'pandas' not in sys.modules"
+    done = subprocess.run([os.sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_html_report_renders_in_headless_chromium(package: Path) -> None:
+    if CHROMIUM is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is required in CI (apt-get install -y chromium)")
+        pytest.skip("chromium not installed: apt-get install -y chromium")
+    page = package / "validation.html"
+    with tempfile.TemporaryDirectory() as profile:
+        done = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                               f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+                              capture_output=True, text=True, timeout=120)
+    dom = done.stdout
+    assert "<table id=\"summary\">" in dom and "<table id=\"findings\">" in dom
+    assert "DB103" in dom and 'href="#DB103"' in dom and 'id="DB103"' in dom
+    assert "0 error(s)" in dom
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("AGE: {derivation: assign_no_ct, source: AGE}", "AGE: {derivation: hardcode_no_ct, value: adult}",
+     "'adult' is not a number, but AGE is Num in SDTMIG"),
+    ("DMDY: {derivation: derive_study_day, date: DMDTC}", "DMDY: {derivation: derive_study_day, date: SEX}",
+     "DM.SEX is not an ISO 8601 date variable"),
+])
+def test_lint_type_mismatches(tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, message: str) -> None:
+    study = tmp_path / "study"
+    shutil.copytree(default_study_dir(), study)
+    dm = study / "dm.yaml"
+    text = dm.read_text(encoding="utf-8")
+    assert old in text
+    dm.write_text(text.replace(old, new), encoding="utf-8")
+    assert main(["lint", str(study)]) == 3
+    out = capsys.readouterr().out
+    assert f"{dm.as_posix()}:" in out and message in out
