@@ -129,6 +129,9 @@ def resolve_variable(
             if isinstance(value, (dict, list)):
                 errors.append(SpecError(loc, key, f"expected a {param.kind.value}"))
                 continue
+            if param.kind is Kind.NUMBER and not _is_number(str(value)):
+                errors.append(SpecError(loc, key, f"expected a number, found {value!r}"))
+                continue
             params[name] = str(value)
     if "when" in var.params:
         when = var.params["when"]
@@ -174,6 +177,14 @@ def resolve_variable(
     if len(errors) > before:
         return None
     return ResolvedVariable(var, deriv, params, tuple(dict.fromkeys(reads)), tuple(dict.fromkeys(raw_columns)), codelist)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _resolve_cases(

@@ -52,8 +52,26 @@ def test_validate_clean_exit_0_and_json(package: Path, tmp_path: Path) -> None:
     assert set(doc["findings"][0]) >= {"rule", "severity", "dataset", "variable", "row", "usubjid", "seq", "value", "message"}
 
 
+def _without_variable(package: Path, tmp_path: Path, dataset: str, variable: str) -> Path:
+    """A copy of the package whose dataset lacks one variable (labels and name kept)."""
+    import pyreadstat
+
+    copy = tmp_path / "pkg"
+    shutil.copytree(package, copy)
+    path = copy / f"{dataset.lower()}.xpt"
+    frame, meta = pyreadstat.read_xport(str(path))
+    labels = dict(zip(meta.column_names, meta.column_labels))
+    frame = frame.drop(columns=[variable])
+    pyreadstat.write_xport(frame, str(path), file_label=meta.file_label, table_name=meta.table_name,
+                           column_labels={c: labels[c] for c in frame.columns}, file_format_version=5)
+    for name in ("define.xml", "define.html"):  # it would now disagree with the data (DB501)
+        (copy / name).unlink()
+    return copy
+
+
 def test_validate_fail_on_warning_exit_1_and_junit(package: Path, tmp_path: Path) -> None:
     out = tmp_path / "junit.xml"
+    package = _without_variable(package, tmp_path, "DM", "ARMNRS")  # an Expected variable: a warning
     assert main(["validate", str(package), "--fail-on", "warning", "--format", "junit", "-o", str(out)]) == 1
     root = ET.parse(out).getroot()
     assert root.tag == "testsuites" and int(root.get("failures", "0")) >= 1
@@ -147,12 +165,15 @@ def test_help_and_lint_are_fast() -> None:
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def test_html_report_renders_in_headless_chromium(package: Path) -> None:
+def test_html_report_renders_in_headless_chromium(package: Path, tmp_path: Path) -> None:
     if CHROMIUM is None:
         if os.environ.get("CI") == "true":
             pytest.fail("chromium is required in CI (apt-get install -y chromium)")
         pytest.skip("chromium not installed: apt-get install -y chromium")
-    page = package / "validation.html"
+    assert (package / "validation.html").is_file()
+    page = tmp_path / "report.html"
+    seeded = _without_variable(package, tmp_path, "DM", "ARMNRS")
+    assert main(["validate", str(seeded), "--study", str(default_study_dir()), "--format", "html", "-o", str(page)]) == 0
     with tempfile.TemporaryDirectory() as profile:
         done = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                                "--disable-background-networking", "--disable-component-update", "--disable-sync",
