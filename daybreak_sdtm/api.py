@@ -90,7 +90,7 @@ def convert(
     from daybreak_sdtm.findings import Severity
     from daybreak_sdtm.validation import validate_build, write_reports
     from daybreak_sdtm.write import publish, write_xpt, xpt_problems
-    from daybreak_sdtm.write.define_files import write_define
+    from daybreak_sdtm.write.define_files import write_define, written_datasets
     from daybreak_sdtm.write.lineage import write_provenance
 
     created = resolve_timestamp(timestamp)
@@ -130,13 +130,28 @@ def convert(
             write_reports(report, tmp, f"{study.studyid} SDTM validation report")
         with stage("provenance"):
             write_provenance(result, tmp, manifest)
-        # Built from the XPT files just written and schema-validated here, so an invalid define
-        # fails the conversion before anything is published.
+        # Built from the tables just written (shaped as reading the XPT files back gives them) and
+        # schema-validated here, so an invalid define fails the conversion before anything is published.
         with stage("define"):
-            write_define(tmp, study, standards, created)
+            frames = {name: table.frame for name, table in tables.items()}
+            write_define(tmp, study, standards, created, written_datasets(frames, standards))
 
     publish(out_dir, fill)
     return ConvertResult(out_dir, tuple(summaries), result, study, standards, report)
+
+
+def manifest_study_dir(package_dir: Path) -> Path | None:
+    """The mapping folder a package of ours was converted with, if its manifest names one that exists."""
+    import json
+
+    from daybreak_sdtm.write.lineage import MANIFEST_FILE
+
+    try:
+        manifest = json.loads((package_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    folder = Path(str(manifest.get("study_dir", ""))) if isinstance(manifest, dict) else None
+    return folder if folder is not None and (folder / "study.yaml").is_file() else None
 
 
 def validate(
@@ -146,13 +161,16 @@ def validate(
     sdtmig: str | None = None,
     ct: str | None = None,
 ) -> ValidateResult:
-    """Validate an SDTM package folder; protocol rules apply only when ``study_dir`` names the study.
+    """Validate an SDTM package folder; protocol rules apply only when the study is known.
+
+    The study is ``study_dir``, else the one the package's manifest.json names (packages we wrote).
 
     Standards default to the bundled study's SDTMIG and CT versions; ``sdtmig``/``ct`` override them.
     """
     from daybreak_sdtm.validation import validate_dir
 
     default = load_study(default_study_dir())
+    study_dir = study_dir or manifest_study_dir(package_dir)
     study = load_study(study_dir) if study_dir is not None else None
     base = study or default
     standards = read_standards(specs_dir(), sdtmig or base.sdtmig, ct or base.ct)

@@ -225,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--define", type=_path, default=None, metavar="FILE",
                    help="define.xml to check against the data (default: DIR/define.xml when present)")
     p.add_argument("--study", type=_path, default=None, metavar="DIR",
-                   help="mapping spec folder: adds its protocol checks, epochs and value-level codelists")
+                   help="mapping spec folder: adds its protocol checks, epochs and value-level codelists "
+                        "(default: the one DIR/manifest.json names, for packages written by convert)")
     p.add_argument("--sdtmig", default=None, metavar="VERSION", help="SDTMIG version of specs/ (default: the study's)")
     p.add_argument("--ct", default=None, metavar="DATE", help="CT package date of specs/ (default: the study's)")
     p.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="error",

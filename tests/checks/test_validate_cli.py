@@ -48,8 +48,21 @@ def test_validate_clean_exit_0_and_json(package: Path, tmp_path: Path) -> None:
     assert main(["validate", str(package), "--format", "json", "-o", str(out)]) == 0
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert set(doc) == {"findings", "summary"}
+    # The manifest names the study, so its epochs and value-level codelists apply: nothing to report.
+    assert doc["summary"]["error"] == 0 and doc["summary"]["warning"] == 0 and doc["findings"] == []
+
+
+def test_validate_without_the_study_reports_sponsor_terms_as_warnings(package: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "pkg"
+    shutil.copytree(package, copy)
+    (copy / "manifest.json").unlink()
+    out = tmp_path / "report.json"
+    assert main(["validate", str(copy), "--format", "json", "-o", str(out)]) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
     assert doc["summary"]["error"] == 0 and doc["summary"]["warning"] == len(doc["findings"]) > 0
     assert set(doc["findings"][0]) >= {"rule", "severity", "dataset", "variable", "row", "usubjid", "seq", "value", "message"}
+    epoch = [f for f in doc["findings"] if f["variable"] == "EPOCH"]
+    assert epoch and {f["rule"] for f in epoch} == {"DB201"}
 
 
 def _without_variable(package: Path, tmp_path: Path, dataset: str, variable: str) -> Path:
