@@ -23,8 +23,12 @@ from daybreak_sdtm.raw import SRC_FILE, SRC_ROW, read_form
 from daybreak_sdtm.spec import DomainSpec, StudySpec, check_study_spec
 from daybreak_sdtm.spec.check import ResolvedVariable, resolve_domain, source_columns
 from daybreak_sdtm.standards import Standards
+from daybreak_sdtm.text import non_ascii
 from daybreak_sdtm.timing import stage
 
+# Text variables are held as pandas' Arrow-backed strings: a few bytes per value, where a Python
+# str object takes about 60; at 100,000 subjects that is what keeps a conversion within memory.
+TEXT = "str"
 SUPP_COLUMNS = ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL")
 
 
@@ -183,7 +187,8 @@ def _problem_lines(problem: RowProblems, item: ResolvedVariable, domain: str, ra
 
 def _evaluate(item: ResolvedVariable, ctx: DomainContext, numeric: bool) -> pd.Series:
     if item.cases:
-        return _evaluate_cases(item, ctx, numeric)
+        result = _evaluate_cases(item, ctx, numeric)
+        return result if numeric else result.astype(TEXT)
     params = {k: v for k, v in item.params.items() if k != "when"}
     result = item.derivation.fn(ctx, **params)
     if numeric and not pd.api.types.is_numeric_dtype(result):
@@ -195,10 +200,9 @@ def _evaluate(item: ResolvedVariable, ctx: DomainContext, numeric: bool) -> pd.S
             raise RowProblems(pos, text.iloc[pos].tolist(), "not a number")
         result = number.astype("float64")
     elif not numeric:
-        result = result.fillna("").astype(object)
-        if pd.api.types.is_numeric_dtype(result):
-            result = result.map(_num_text).astype(object)
-        result = _ascii(result, item.spec.transliterate)
+        if pd.api.types.is_numeric_dtype(result):  # a number given to a text variable: 3, not 3.0
+            result = result.map(_num_text)
+        result = _ascii(result.fillna("").astype(TEXT), item.spec.transliterate)
     when = item.params.get("when")
     if when:
         keep = pd.Series(True, index=ctx.raw.index)
@@ -231,17 +235,26 @@ def _evaluate_cases(item: ResolvedVariable, ctx: DomainContext, numeric: bool) -
 
 def _ascii(values: pd.Series, transliterate: bool) -> pd.Series:
     """XPT v5 holds ASCII only: refuse other text, or fold accents away where the spec says so."""
-    if "".join(values.tolist()).isascii():  # the common case, one pass in C
+    bad = non_ascii(values)
+    if not bad.any():  # the common case, decided in Arrow without a Python object per value
         return values
     if transliterate:
-        values = values.map(lambda v: unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode()
-                            if not v.isascii() and _foldable(v) else v)
-    bad = ~values.map(str.isascii).astype(bool)
+        # Only the offending values are folded, one by one: unicodedata has no vectorised form.
+        pos = np.flatnonzero(bad)
+        folded = [_fold(v) for v in values.iloc[pos].tolist()]
+        values = values.copy()
+        values.iloc[pos] = folded
+        bad = non_ascii(values)
     if bad.any():
-        pos = np.flatnonzero(bad.to_numpy())
+        pos = np.flatnonzero(bad)
         hint = "" if transliterate else " (transliterate: true on the variable folds accented letters)"
         raise RowProblems(pos, values.iloc[pos].tolist(), f"not ASCII text, which XPT v5 cannot hold{hint}")
     return values
+
+
+def _fold(text: str) -> str:
+    """Accented letters without their accents, when every non-ASCII character folds; else unchanged."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode() if _foldable(text) else text
 
 
 def _foldable(text: str) -> bool:
@@ -453,4 +466,4 @@ def _build_supp(dom: DomainSpec, supps: list, ctx: DomainContext, raw: pd.DataFr
         return empty, pd.DataFrame({SRC_FILE: pd.Series(dtype=object), SRC_ROW: pd.Series(dtype="int64")})
     supp = pd.concat(parts, ignore_index=True)
     supp = supp.sort_values(["STUDYID", "USUBJID", "_seq", "QNAM"], kind="stable").reset_index(drop=True)
-    return supp[list(SUPP_COLUMNS)].astype(object), supp[[SRC_FILE, SRC_ROW]]
+    return supp[list(SUPP_COLUMNS)].astype(TEXT), supp[[SRC_FILE, SRC_ROW]]

@@ -17,6 +17,7 @@ import pandas as pd
 
 from daybreak_sdtm.errors import DaybreakError
 from daybreak_sdtm.findings import Finding, Severity
+from daybreak_sdtm.text import text_objects
 
 # Values shown in a finding are cut here: a finding names a value, it does not copy a document.
 MAX_SHOWN_VALUE = 60
@@ -171,7 +172,9 @@ def normalise(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
             out[str(col)] = values.astype("float64")
         else:
-            out[str(col)] = values.astype(object).where(values.notna(), "").astype(str).astype(object)
+            # One shared str per distinct value (8 bytes a record): a package of millions of
+            # records stays small, where astype(object) would make a Python string per record.
+            out[str(col)] = pd.Series(text_objects(values), index=values.index, dtype=object)
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 

@@ -16,6 +16,7 @@ from daybreak_sdtm.checks.expect import Expect
 from daybreak_sdtm.checks.package import Dataset, Package
 from daybreak_sdtm.checks.registry import CheckContext, check, expectation
 from daybreak_sdtm.findings import Finding, Severity
+from daybreak_sdtm.text import non_ascii, text_byte_lengths
 
 MAX_VALUE_BYTES = 200  # FDA Technical Conformance Guide: XPT v5 character values
 # Short names are limited to 8 characters and their names/labels to 40, as SDTMIG states for
@@ -203,8 +204,7 @@ def ascii_only(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """
     for ds in pkg.datasets.values():
         for col, text in _char_columns(ds):
-            # Encoding errors are counted per value without a Python loop over rows.
-            bad = text.str.encode("ascii", errors="replace").str.decode("ascii").ne(text).to_numpy()
+            bad = non_ascii(text)  # Arrow's kernel: no Python call per value
             yield from ds.findings("DB109", Severity.ERROR, np.flatnonzero(bad), col, f"{col} value is not ASCII")
 
 
@@ -219,7 +219,7 @@ def value_max_200_bytes(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """
     for ds in pkg.datasets.values():
         for col, text in _char_columns(ds):
-            bad = text.str.encode("utf-8").str.len().gt(MAX_VALUE_BYTES).to_numpy()
+            bad = text_byte_lengths(text) > MAX_VALUE_BYTES  # Arrow's kernel: no per-value encode
             yield from ds.findings("DB110", Severity.ERROR, np.flatnonzero(bad), col,
                                    f"{col} value is longer than {MAX_VALUE_BYTES} bytes")
 

@@ -279,8 +279,9 @@ def oid_part(text: str) -> str:
 
 def text_values(values: pd.Series) -> list[str]:
     """Distinct non-blank text values in order of first appearance."""
-    texts = values.fillna("").astype(str)
-    return list(dict.fromkeys(v for v in texts.tolist() if v != ""))
+    texts = values.fillna("").astype(str).to_numpy(dtype=object)
+    # pd.unique keeps the order of first appearance, as dict.fromkeys would, in one hashed pass in C.
+    return [v for v in pd.unique(texts).tolist() if v != ""]
 
 
 def text_length(values: pd.Series) -> int:
@@ -288,6 +289,8 @@ def text_length(values: pd.Series) -> int:
     texts = values.fillna("").astype(str)
     if texts.empty:
         return 1
+    if "".join(texts.tolist()).isascii():  # the common case: bytes are characters, no per-value encode
+        return max(1, int(texts.str.len().max()))
     return max(1, int(texts.str.encode("utf-8").str.len().max()))
 
 
@@ -301,7 +304,8 @@ def numeric_type(values: pd.Series) -> tuple[str, int, int | None]:
     Define-XML 2.1 gives integer and float variables the number of digits they need, not the
     8 bytes every XPT numeric takes; float variables also get their decimal places.
     """
-    present = values.dropna().astype("float64")
+    # Every answer is a maximum over values, so each distinct value is looked at once.
+    present = pd.Series(pd.unique(values.dropna().astype("float64").to_numpy()), dtype="float64")
     if present.empty:
         return "integer", 1, None
     if bool((present == present.round()).all()):
@@ -755,12 +759,12 @@ def _dose_value_list(b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str,
     frame = ds.frame
     trt = frame[f"{prefix}TRT"].astype(str)
     units = frame[f"{prefix}DOSU"].astype(str)
-    if len(set(u for u in units if u)) < 2:
+    if len(set(text_values(units))) < 2:
         return ""
     refs = []
-    for treatment in sorted(set(t for t in trt if t)):
+    for treatment in sorted(text_values(trt)):
         mask = (trt == treatment).to_numpy()
-        unit = ", ".join(sorted(set(u for u in units[mask] if u))) or "no unit"
+        unit = ", ".join(sorted(text_values(units[mask]))) or "no unit"
         suffix = oid_part(treatment)
         oid = f"{parent.oid}.{suffix}"
         kind = b.resolved_origin(item) if item else ""

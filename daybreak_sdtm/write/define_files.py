@@ -1,8 +1,10 @@
 """Write define.xml and define.html into a package folder, from its XPT files and the specs.
 
-The define is built from the XPT files as written (read back), so the lengths, labels and
-datasets it states are those of the files next to it; it is schema-validated before anything
-is written, and both files replace their predecessors atomically.
+The define states the lengths, labels and datasets of the XPT files next to it: ``define`` on an
+existing package reads them back; ``convert`` passes the tables it has just written, shaped
+exactly as reading them back would give them (same widths, values and order), which saves
+reading every file again. The define is schema-validated before anything is written, and both
+files replace their predecessors atomically.
 """
 
 from __future__ import annotations
@@ -10,21 +12,74 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from daybreak_sdtm.define import Define, build_define, read_package
+import numpy as np
+import pandas as pd
+
+from daybreak_sdtm.define import Define, PackageDataset, build_define, read_package
 from daybreak_sdtm.errors import WriteError
 from daybreak_sdtm.spec import StudySpec
 from daybreak_sdtm.standards import Standards
 from daybreak_sdtm.write.define_html import define_html
 from daybreak_sdtm.write.define_xml import define_xml, validate_define
+from daybreak_sdtm.write.xpt import dataset_label, text_width, variable_labels
 
 DEFINE_XML, DEFINE_HTML = "define.xml", "define.html"
 
 
-def render_define(package_dir: Path, study: StudySpec, standards: Standards, created: dt.datetime) -> tuple[Define, bytes, bytes]:
-    """The define of a package folder and its two renderings; raises DefineSchemaError if the XML is invalid."""
-    define = build_define(study, standards, read_package(package_dir), created)
+# The smallest magnitude an IBM double (XPT v5) holds; smaller values are stored, and read back, as 0.
+_IBM_TINY = 16.0 ** -65
+
+
+def written_datasets(tables: Mapping[str, pd.DataFrame], standards: Standards) -> tuple[PackageDataset, ...]:
+    """Tables about to be written by ``write_xpt``, as ``read_package`` would read their XPT files back.
+
+    XPT keeps what reading back would show differently, and that is mirrored here: trailing
+    blanks of text are not kept (but count in the width), text widths are the longest value in
+    bytes (at least 1), numbers are 8-byte doubles, and files come in file-name order.
+    """
+    datasets = []
+    for name in sorted(tables, key=lambda n: f"{n.lower()}.xpt"):
+        frame = tables[name]
+        columns: dict[str, pd.Series] = {}
+        widths: dict[str, int] = {}
+        for col in frame.columns:
+            values = frame[col]
+            if pd.api.types.is_numeric_dtype(values):
+                values = values.astype("float64")
+                tiny = values.abs().lt(_IBM_TINY) & values.ne(0)
+                columns[col] = values.mask(tiny, 0.0) if tiny.any() else values
+                widths[col] = 8
+            else:
+                # Text stays in the table's own dtype (Arrow-backed str from the mapping engine):
+                # the define compares and collects values, for which the dtype makes no difference,
+                # and an object copy of every table would double the memory of a large package.
+                values = values.astype(str)
+                widths[col] = text_width(values)
+                values = values.fillna("")  # written as blanks, read back as ""
+                if values.str.endswith(" ").any():  # XPT keeps no trailing blanks
+                    values = values.str.rstrip(" ")
+                columns[col] = values
+        datasets.append(PackageDataset(name=name, label=dataset_label(name, standards), frame=pd.DataFrame(columns),
+                                       labels=variable_labels(name, tables[name], standards), widths=widths,
+                                       file=f"{name.lower()}.xpt"))
+    return tuple(datasets)
+
+
+def render_define(package_dir: Path, study: StudySpec, standards: Standards, created: dt.datetime,
+                  datasets: Sequence[PackageDataset] | None = None) -> tuple[Define, bytes, bytes]:
+    """The define of a package folder and its two renderings; raises DefineSchemaError if the XML is invalid.
+
+    Args:
+        package_dir: The package folder (its XPT files are read unless ``datasets`` is given).
+        study: The mapping specs.
+        standards: SDTMIG and CT.
+        created: Creation time written into the define.
+        datasets: The package's datasets as ``written_datasets`` gives them, when already in memory.
+    """
+    define = build_define(study, standards, read_package(package_dir) if datasets is None else datasets, created)
     xml = define_xml(define)
     validate_define(xml, str(package_dir / DEFINE_XML))
     return define, xml, define_html(define)
@@ -45,9 +100,13 @@ def _replace_file(path: Path, data: bytes) -> None:
             os.unlink(tmp)
 
 
-def write_define(package_dir: Path, study: StudySpec, standards: Standards, created: dt.datetime) -> Define:
-    """(Re)generate define.xml and define.html in ``package_dir``; nothing is written if the define is invalid."""
-    define, xml, html = render_define(package_dir, study, standards, created)
+def write_define(package_dir: Path, study: StudySpec, standards: Standards, created: dt.datetime,
+                 datasets: Sequence[PackageDataset] | None = None) -> Define:
+    """(Re)generate define.xml and define.html in ``package_dir``; nothing is written if the define is invalid.
+
+    ``datasets`` (from ``written_datasets``) spares reading the package's XPT files back.
+    """
+    define, xml, html = render_define(package_dir, study, standards, created, datasets)
     _replace_file(package_dir / DEFINE_XML, xml)
     _replace_file(package_dir / DEFINE_HTML, html)
     return define

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from daybreak_sdtm.build import BuildResult
@@ -28,8 +29,8 @@ def lineage_frame(result: BuildResult) -> pd.DataFrame:
         if not len(frame):
             continue
         seq_col = "IDVARVAL" if table.parent else f"{name}SEQ"
-        seq = frame[seq_col] if seq_col in frame.columns else pd.Series("", index=frame.index)
-        seq = seq.map(lambda v: str(int(v)) if isinstance(v, float) and v == v else str(v))
+        seq = frame[seq_col] if seq_col in frame.columns else pd.Series("", index=frame.index, dtype=object)
+        seq = _seq_text(seq)
         parts.append(pd.DataFrame({
             "DATASET": name,
             "RECORD": range(1, len(frame) + 1),
@@ -40,6 +41,34 @@ def lineage_frame(result: BuildResult) -> pd.DataFrame:
             "SOURCE_RECORD": table.lineage[SRC_ROW].to_numpy(),
         }))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(LINEAGE_COLUMNS))
+
+
+def _seq_text(seq: pd.Series) -> pd.Series:
+    """--SEQ as text: whole numbers without ``.0`` (missing ones as ``nan``), IDVARVAL as it is."""
+    if pd.api.types.is_float_dtype(seq):
+        whole = np.trunc(seq.fillna(0).to_numpy()).astype(np.int64).astype(str).astype(object)
+        return pd.Series(np.where(seq.notna().to_numpy(), whole, "nan"), index=seq.index, dtype=object)
+    return seq.astype(str).astype(object)
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as ``to_csv(index=False, lineterminator="\n")`` would, through Arrow's C++ writer.
+
+    pandas' writer formats row by row in Python (2 s per million rows); Arrow writes the same
+    bytes when no text needs quoting, which is checked first (otherwise pandas writes it).
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    text_cols = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    joined = "|".join("|".join(frame[c].astype(str).tolist()) for c in text_cols)
+    if any(ch in joined for ch in ',"\r\n') or any(ch in str(c) for c in frame.columns for ch in ',"\r\n'):
+        frame.to_csv(path, index=False, lineterminator="\n")
+        return
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    with open(path, "wb") as fh:
+        fh.write((",".join(str(c) for c in frame.columns) + "\n").encode("utf-8"))
+        pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="none"))
 
 
 def reconciliation(result: BuildResult) -> dict[str, Any]:
@@ -89,7 +118,7 @@ def reconciliation(result: BuildResult) -> dict[str, Any]:
 
 def write_provenance(result: BuildResult, folder: Path, manifest: dict[str, Any]) -> None:
     """Write lineage.csv, reconciliation.json and manifest.json (with the datasets' SHA-256) into folder."""
-    lineage_frame(result).to_csv(folder / LINEAGE_FILE, index=False, lineterminator="\n")
+    write_csv(lineage_frame(result), folder / LINEAGE_FILE)
     (folder / RECONCILIATION_FILE).write_text(json.dumps(reconciliation(result), indent=2) + "\n", encoding="utf-8")
     files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.xpt"))}
     (folder / MANIFEST_FILE).write_text(json.dumps({**manifest, "files": files}, indent=2) + "\n", encoding="utf-8")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from daybreak_sdtm.standards import Standards
+from daybreak_sdtm.text import non_ascii, text_byte_lengths, text_objects
 
 MAX_NAME, MAX_LABEL, MAX_VALUE_BYTES = 8, 40, 200
 _NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -39,6 +40,13 @@ def variable_labels(name: str, frame: pd.DataFrame, standards: Standards) -> dic
     return labels
 
 
+def text_width(values: pd.Series) -> int:
+    """The XPT storage width pyreadstat gives a character column: its longest value in UTF-8 bytes, at least 1."""
+    if values.empty:
+        return 1
+    return max(1, int(text_byte_lengths(values).max()))
+
+
 def xpt_problems(name: str, frame: pd.DataFrame, standards: Standards) -> list[str]:
     """Every way a dataset breaks XPT v5 / FDA limits: names, labels, value bytes, ASCII."""
     problems = []
@@ -58,11 +66,11 @@ def xpt_problems(name: str, frame: pd.DataFrame, standards: Standards) -> list[s
         if pd.api.types.is_numeric_dtype(values):
             continue
         text = values.astype(str)
-        non_ascii = ~text.map(str.isascii).astype(bool)
-        too_long = text.str.encode("utf-8").str.len() > MAX_VALUE_BYTES
-        for pos in np.flatnonzero((non_ascii | too_long).to_numpy()).tolist():
+        bad_text = non_ascii(text)
+        too_long = text_byte_lengths(text) > MAX_VALUE_BYTES
+        for pos in np.flatnonzero(bad_text | too_long).tolist():  # only the offending values
             who = f" USUBJID={usubjid.iat[pos]}" if usubjid is not None else ""
-            why = "is not ASCII" if non_ascii.iat[pos] else f"is longer than {MAX_VALUE_BYTES} bytes"
+            why = "is not ASCII" if bad_text[pos] else f"is longer than {MAX_VALUE_BYTES} bytes"
             problems.append(f"{name}.{col} row {pos + 1}{who}: value {text.iat[pos]!r} {why}")
     return problems
 
@@ -71,12 +79,8 @@ def write_xpt(name: str, frame: pd.DataFrame, standards: Standards, path: Path, 
     """Write one dataset as XPT v5 with its label, variable labels and a fixed creation stamp."""
     import pyreadstat
 
-    out = pd.DataFrame(index=frame.index)
-    for col in frame.columns:
-        values = frame[col]
-        out[col] = values.astype("float64") if pd.api.types.is_numeric_dtype(values) else values.astype(str)
     pyreadstat.write_xport(
-        out,
+        xpt_frame(frame),
         str(path),
         file_label=dataset_label(name, standards),
         column_labels=variable_labels(name, frame, standards),
@@ -84,6 +88,24 @@ def write_xpt(name: str, frame: pd.DataFrame, standards: Standards, path: Path, 
         file_format_version=5,
     )
     _stamp(path, created)
+
+
+def xpt_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as pyreadstat writes it fastest: numbers as float64, text as Python ``str`` objects.
+
+    pyreadstat 1.3 iterates rows through narwhals; object columns of ``str`` are about three times
+    faster to iterate than pandas' Arrow-backed ``str`` dtype, and write the same bytes.
+    """
+    columns = {}
+    for col in frame.columns:
+        values = frame[col]
+        if pd.api.types.is_numeric_dtype(values):
+            columns[col] = values.astype("float64")
+        elif values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == "string":
+            columns[col] = values  # already str objects
+        else:
+            columns[col] = pd.Series(text_objects(values), index=frame.index, dtype=object)
+    return pd.DataFrame(columns, index=frame.index)
 
 
 def _stamp(path: Path, created: dt.datetime) -> None:
