@@ -139,25 +139,26 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, dtype=str)
 
 
+def _read_sas(path: Path, kind: str) -> pd.DataFrame:
+    """Read a SAS dataset through pyreadstat (``kind``: 'sas7bdat' or 'xport') as export text."""
+    import pyreadstat
+
+    read = pyreadstat.read_sas7bdat if kind == "sas7bdat" else pyreadstat.read_xport
+    try:
+        frame, _ = read(str(path))
+    except Exception as exc:  # pyreadstat raises its own untyped errors for unreadable files
+        what = "SAS7BDAT" if kind == "sas7bdat" else "XPT"
+        raise RawDataError(f"{path.name}: not a readable {what} file ({exc})") from None
+    return _as_text(frame)
+
+
 @reader(".sas7bdat")
 def read_sas7bdat(path: Path) -> pd.DataFrame:
     """Read a SAS7BDAT export through pyreadstat."""
-    import pyreadstat
-
-    try:
-        frame, _ = pyreadstat.read_sas7bdat(str(path))
-    except Exception as exc:  # pyreadstat raises its own untyped errors for unreadable files
-        raise RawDataError(f"{path.name}: not a readable SAS7BDAT file ({exc})") from None
-    return _as_text(frame)
+    return _read_sas(path, "sas7bdat")
 
 
 @reader(".xpt")
 def read_xpt(path: Path) -> pd.DataFrame:
     """Read a SAS transport (XPT) export through pyreadstat."""
-    import pyreadstat
-
-    try:
-        frame, _ = pyreadstat.read_xport(str(path))
-    except Exception as exc:  # pyreadstat raises its own untyped errors for unreadable files
-        raise RawDataError(f"{path.name}: not a readable XPT file ({exc})") from None
-    return _as_text(frame)
+    return _read_sas(path, "xport")
