@@ -129,7 +129,7 @@ def export_headers(export_dir: Path) -> dict[str, list[str]]:
 def _assemble_rows(dom: DomainSpec, forms: Mapping[str, pd.DataFrame], subject: str) -> tuple[pd.DataFrame, list[Exclusion]]:
     """The domain's raw rows: source form, joined forms, unpivoted variants, minus explicit exclusions."""
     src = dom.source
-    rows = forms[src.form].copy()
+    rows = forms[src.form].copy(deep=False)  # copy-on-write: shares the columns until one is changed
     for join in src.joins:
         other = forms[join.form]
         dup = other[subject].duplicated(keep=False) & other[subject].ne("")
@@ -148,14 +148,17 @@ def _assemble_rows(dom: DomainSpec, forms: Mapping[str, pd.DataFrame], subject: 
     if src.variants:
         parts = []
         for i, variant in enumerate(src.variants):
-            part = rows.copy()
+            # A shallow copy: copy-on-write pandas shares the untouched columns with ``rows``.
+            part = rows.copy(deep=False)
             for alias, col in variant.columns.items():
                 part[alias] = rows[col] if col else ""
             for alias, value in variant.values.items():
                 part[alias] = value
             part["_variant"] = i
             parts.append(part)
-        rows = pd.concat(parts, ignore_index=True).sort_values([SRC_ROW, "_variant"], kind="stable")
+        rows = pd.concat(parts, ignore_index=True)
+        del parts
+        rows = rows.take(_stable_order(rows, [SRC_ROW, "_variant"]))
     rows = rows.reset_index(drop=True)
     exclusions = []
     for exclude in src.excludes:
@@ -275,6 +278,8 @@ def build_study(study: StudySpec, standards: Standards, export_dir: Path) -> Bui
     with stage("read"):
         forms = read_forms(study, export_dir)
     with stage("map"):
+        # _build empties ``forms`` once every domain's rows are assembled: at 100,000 subjects the
+        # raw frames are gigabytes that nothing reads after that point.
         return _build(study, standards, forms)
 
 
@@ -294,6 +299,13 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
     for dom in study.domains:
         raws[dom.name], excluded = _assemble_rows(dom, forms, study.subject_column)
         exclusions.extend(excluded)
+    # What the result needs of the raw forms is taken now, and the forms are dropped (the dict is
+    # the caller's own, made by build_study for this call): the assembled rows hold all that the
+    # derivations read, and keeping both doubles the peak memory of a large export.
+    forms_read = {name: len(f) for name, f in forms.items()}
+    form_files = {name: str(f[SRC_FILE].iat[0]) if len(f) else name for name, f in forms.items()}
+    warnings = _unused_columns(study, forms, resolved, supps)
+    forms.clear()
     frames = {name: pd.DataFrame(index=raw.index) for name, raw in raws.items()}
     keys = {d.name: d.keys or (standards.dataset(d.name).keys if standards.dataset(d.name) else ()) for d in study.domains}
     contexts = {d.name: DomainContext(d.name, raws[d.name], frames, study, standards, keys[d.name]) for d in study.domains}
@@ -344,7 +356,7 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
         sort_by = [c for c in ("STUDYID", "USUBJID", f"{dom.name}SEQ") if c in frame.columns]
         if f"{dom.name}SEQ" not in frame.columns:
             sort_by = [k for k in keys[dom.name] if k in frame.columns]
-        order_idx = frame.sort_values(sort_by, kind="stable").index if sort_by else frame.index
+        order_idx = frame.index[_stable_order(frame, sort_by)] if sort_by else frame.index
         lineage = raw.loc[order_idx, [SRC_FILE, SRC_ROW]].reset_index(drop=True)
         tables[dom.name] = DomainTable(dom.name, frame.loc[order_idx, ordered].reset_index(drop=True), lineage, dom,
                                        {i.spec.name: i for i in resolved[dom.name]})
@@ -356,9 +368,6 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
                                             {s.qnam: i for s, i in supps[dom.name]}, parent=dom.name)
     if problems:
         raise DataErrors(problems)
-    forms_read = {name: len(f) for name, f in forms.items()}
-    form_files = {name: str(f[SRC_FILE].iat[0]) if len(f) else name for name, f in forms.items()}
-    warnings = _unused_columns(study, forms, resolved, supps)
     return BuildResult(tables, forms_read, exclusions, dict(study.forms_not_mapped), form_files, warnings)
 
 
@@ -465,5 +474,23 @@ def _build_supp(dom: DomainSpec, supps: list, ctx: DomainContext, raw: pd.DataFr
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in SUPP_COLUMNS})
         return empty, pd.DataFrame({SRC_FILE: pd.Series(dtype=object), SRC_ROW: pd.Series(dtype="int64")})
     supp = pd.concat(parts, ignore_index=True)
-    supp = supp.sort_values(["STUDYID", "USUBJID", "_seq", "QNAM"], kind="stable").reset_index(drop=True)
+    supp = supp.take(_stable_order(supp, ["STUDYID", "USUBJID", "_seq", "QNAM"])).reset_index(drop=True)
     return supp[list(SUPP_COLUMNS)].astype(TEXT), supp[[SRC_FILE, SRC_ROW]]
+
+
+def _stable_order(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """The positions ``frame.sort_values(columns, kind="stable")`` would give, computed on codes.
+
+    Text keys are factorised with sorted distinct values (code order is text order; the text is
+    ASCII, so byte and code point order agree), then one stable ``np.lexsort`` orders integers
+    rather than comparing strings. Missing values sort last, as in ``sort_values``.
+    """
+    keys = []
+    for col in columns:
+        values = frame[col]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            keys.append(values.to_numpy(dtype="float64", na_value=np.nan))  # lexsort puts NaN last
+        else:
+            codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
+            keys.append(np.where(codes < 0, len(uniques), codes))
+    return np.lexsort(keys[::-1]) if keys else np.arange(len(frame))

@@ -50,8 +50,22 @@ def text_objects(values: pd.Series) -> np.ndarray:
     points at its value's one string (8 bytes), which keeps a package of millions of records
     small in the object form that pyreadstat and the checks iterate fastest.
     """
+    codes, table = text_codes(values)
+    return table[codes]
+
+
+def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's code into an object table of its distinct values as ``str``: ``table[codes]`` is the text.
+
+    The table's last entry is "" and code -1 (a missing value) indexes it, so any per-value
+    fact computed once on the table (a few thousand entries) is spread to every record by
+    ``fact[codes]``, without touching a string per record.
+
+    Returns:
+        (codes, table): int64 codes aligned with ``values`` and the ``len(distinct) + 1`` table.
+    """
     codes, uniques = pd.factorize(values.astype(str), use_na_sentinel=True)
     table = np.empty(len(uniques) + 1, dtype=object)
     table[:-1] = np.asarray(uniques, dtype=object)
     table[-1] = ""  # code -1, the missing values
-    return table[codes]
+    return codes, table

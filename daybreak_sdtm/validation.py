@@ -63,7 +63,7 @@ def check_context(standards: Standards, study: StudySpec | None = None) -> Check
 
 def package_of_build(result: BuildResult, standards: Standards) -> Package:
     """The just-built tables as a Package, each row carrying its raw record and each variable its spec line."""
-    from daybreak_sdtm.checks.package import Dataset, Package, normalise
+    from daybreak_sdtm.checks.package import Dataset, Package, normalise_coded
     from daybreak_sdtm.raw import SRC_FILE, SRC_ROW
     from daybreak_sdtm.write.xpt import dataset_label, variable_labels
 
@@ -71,11 +71,12 @@ def package_of_build(result: BuildResult, standards: Standards) -> Package:
     for name, table in result.tables.items():
         if not len(table.frame):
             continue  # convert writes no empty dataset, so validation does not see one either
-        frame = normalise(table.frame)
+        frame, coded = normalise_coded(table.frame)
         sources = (table.lineage[SRC_FILE].astype(str) + " record " + table.lineage[SRC_ROW].astype(str)).reset_index(drop=True)
         specs = {var: str(item.spec.where) for var, item in table.variables.items()}
         ds = Dataset(name, frame, dataset_label(name, standards), variable_labels(name, table.frame, standards),
                      sources=sources)
+        ds.set_codes(coded)  # the factorisation normalise made, reused by the checks
         if table.parent:
             ds.qnam_specs = specs
         else:

@@ -17,6 +17,7 @@ from daybreak_sdtm.checks.expect import Expect
 from daybreak_sdtm.checks.package import Dataset, Package
 from daybreak_sdtm.checks.registry import CheckContext, check, expectation
 from daybreak_sdtm.findings import Finding, Severity
+from daybreak_sdtm.text import text_codes
 
 # ISO 8601 as SDTMIG uses it: right-truncated precision, "-" for a missing middle component
 # (2003---15), optional seconds fraction, and intervals start/end.
@@ -66,11 +67,22 @@ def iso8601_format(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
                      f"{col} value {{value!r}} is not ISO 8601")
 
 
-def complete_dates(text: pd.Series) -> pd.Series:
-    """The calendar date of values with at least day precision (NaT for partial, blank or invalid)."""
-    day = text.str[:10]
+def complete_dates(text: pd.Series, coded: tuple[np.ndarray, np.ndarray] | None = None) -> pd.Series:
+    """The calendar date of values with at least day precision (NaT for partial, blank or invalid).
+
+    Parsed once per distinct value (a package has a few thousand distinct dates in millions of
+    records) and spread to the records by code.
+
+    Args:
+        text: The values.
+        coded: Their (codes, table) when already factorised (``Dataset.codes``); made here otherwise.
+    """
+    codes, table = coded if coded is not None else text_codes(text)
+    distinct = pd.Series(table, dtype=object)
+    day = distinct.str[:10]
     ok = day.str.match(r"^\d{4}-\d{2}-\d{2}$", na=False)
-    return pd.to_datetime(day.where(ok, None), format="%Y-%m-%d", errors="coerce")
+    parsed = pd.to_datetime(day.where(ok, None), format="%Y-%m-%d", errors="coerce")
+    return pd.Series(parsed.array.take(codes), index=text.index)
 
 
 @check("DB402", "dates.real_calendar_date", severity=Severity.ERROR,
@@ -85,12 +97,14 @@ def real_calendar_date(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         for col, regex in iso_variables(ds, ctx):
             if regex == DURATION_RE:
                 continue
-            text = ds.frame[col].astype(str)
-            bad = np.zeros(len(text), dtype=bool)
+            codes, table = ds.codes(col)  # judged once per distinct value, spread by code
+            text = pd.Series(table, dtype=object)
+            bad_value = np.zeros(len(text), dtype=bool)
             halves = text.str.partition("/")
             for part in (halves[0].astype(str), halves[2].astype(str)):
                 has_day = part.str.match(r"^\d{4}-\d{2}-\d{2}", na=False)
-                bad |= (has_day & complete_dates(part).isna()).to_numpy()
+                bad_value |= (has_day & complete_dates(part).isna()).to_numpy()
+            bad = bad_value[codes]
             yield from ds.findings("DB402", Severity.ERROR, np.flatnonzero(bad), col, f"{col} is not a real calendar date")
 
 
@@ -133,9 +147,12 @@ def subject_values(pkg: Package, ds: Dataset, variable: str) -> pd.Series:
     return ds.frame["USUBJID"].map(subjects[variable]).fillna("").astype(object)
 
 
-def study_day(dates: pd.Series, reference: pd.Series) -> pd.Series:
-    """SDTM study day: days from the reference date, plus one on or after it (SDTM has no day 0)."""
-    diff = (complete_dates(dates) - complete_dates(reference)).dt.days
+def study_day(dates: pd.Series, reference: pd.Series, dates_coded: tuple[np.ndarray, np.ndarray] | None = None) -> pd.Series:
+    """SDTM study day: days from the reference date, plus one on or after it (SDTM has no day 0).
+
+    ``dates_coded`` is the (codes, table) of ``dates`` when already factorised (``Dataset.codes``).
+    """
+    diff = (complete_dates(dates, dates_coded) - complete_dates(reference)).dt.days
     return diff.where(diff < 0, diff + 1)
 
 
@@ -156,7 +173,9 @@ def study_day_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
             if dy not in ds.frame.columns or dtc not in ds.frame.columns:
                 continue
             given = pd.to_numeric(ds.frame[dy], errors="coerce")
-            expected = study_day(ds.frame[dtc].astype(str), ref)
+            dates = ds.frame[dtc]
+            coded = ds.codes(dtc) if dates.dtype == object else None
+            expected = study_day(dates if coded is not None else dates.astype(str), ref, coded)
             wrong = given.notna() & expected.notna() & given.ne(expected)
             orphan = given.notna() & expected.isna()
             bad = (wrong | orphan).to_numpy()
@@ -181,8 +200,8 @@ def reference_dates_match_ex(pkg: Package, ctx: CheckContext) -> Iterator[Findin
     exf = ex.frame
     start = exf["EXSTDTC"].where(exf["EXSTDTC"].ne(""))
     end = exf["EXENDTC"].where(exf["EXENDTC"].ne(""), start) if "EXENDTC" in exf.columns else start
-    first = start.groupby(exf["USUBJID"]).min()
-    last = end.groupby(exf["USUBJID"]).max()
+    first = _per_subject_extreme(start, exf["USUBJID"], "min")
+    last = _per_subject_extreme(end, exf["USUBJID"], "max")
     subjects = dm.frame["USUBJID"]
     for var, per_subject in (("RFXSTDTC", first), ("RFXENDTC", last)):
         if var not in dm.frame.columns:
@@ -200,6 +219,24 @@ def reference_dates_match_ex(pkg: Package, ctx: CheckContext) -> Iterator[Findin
         bad = (dm.frame["RFSTDTC"].eq("") & subjects.isin(first.dropna().index)).to_numpy()
         yield from dm.findings("DB405", Severity.ERROR, np.flatnonzero(bad), "RFSTDTC",
                                "RFSTDTC is blank for a subject who received study treatment")
+
+
+def _per_subject_extreme(values: pd.Series, subjects: pd.Series, how: str) -> pd.Series:
+    """Each subject's smallest or largest text value (NaN when all missing), as ``groupby(subjects).min()/max()``.
+
+    Compared on codes of the sorted distinct values rather than on strings, which a groupby
+    compares one pair at a time in Python: the code order is the text order.
+    """
+    codes, distinct = pd.factorize(values, sort=True, use_na_sentinel=True)
+    subject_codes, subject_names = pd.factorize(subjects, sort=True, use_na_sentinel=True)
+    ranked = pd.Series(np.where(codes < 0, np.nan, codes))
+    extreme = getattr(ranked.groupby(subject_codes), how)()  # -1 (missing subject) is dropped, as groupby does
+    extreme = extreme[extreme.index >= 0]
+    picked = np.asarray(distinct, dtype=object).take(np.nan_to_num(extreme.to_numpy(), nan=0).astype(np.int64)) \
+        if len(distinct) else np.full(len(extreme), np.nan, dtype=object)
+    result = np.where(extreme.isna().to_numpy(), np.nan, picked)
+    return pd.Series(result, index=pd.Index(np.asarray(subject_names, dtype=object)[extreme.index.to_numpy()]),
+                     dtype=object)
 
 
 def record_date(ds: Dataset) -> str:

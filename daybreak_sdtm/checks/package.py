@@ -17,7 +17,7 @@ import pandas as pd
 
 from daybreak_sdtm.errors import DaybreakError
 from daybreak_sdtm.findings import Finding, Severity
-from daybreak_sdtm.text import text_objects
+from daybreak_sdtm.text import text_codes
 
 # Values shown in a finding are cut here: a finding names a value, it does not copy a document.
 MAX_SHOWN_VALUE = 60
@@ -52,6 +52,40 @@ class Dataset:
     sources: pd.Series | None = None
     specs: dict[str, str] = field(default_factory=dict)
     qnam_specs: dict[str, str] = field(default_factory=dict)
+    # Char variable -> (codes, table) of its distinct values, made once and shared by every check
+    # that asks a per-value question (spaces, ASCII, bytes, dates, the gx frame); see ``codes``.
+    _codes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
+    _codes_of: Any = field(default=None, repr=False, compare=False)
+
+    def codes(self, variable: str) -> tuple[np.ndarray, np.ndarray]:
+        """A char variable as (codes, table of distinct ``str`` values): ``table[codes]`` is the column.
+
+        A dataset holds few distinct values per variable (dates, terms, subjects), so a check
+        computes its fact on ``table`` and spreads it with ``fact[codes]``; the factorisation is
+        made once per variable and dataset. The table's last entry is "" (code -1).
+        """
+        if self._codes_of is not self.frame:  # a frame replaced after a check ran: forget its codes
+            self._codes.clear()
+            self._codes_of = self.frame
+        if variable not in self._codes:
+            values = self.frame[variable]
+            if values.dtype == object:
+                # Normalised char columns hold only str ("" for null): factorise them as they are,
+                # where text_codes' astype(str) would first copy them into Arrow strings.
+                codes, uniques = pd.factorize(values.to_numpy(), use_na_sentinel=True)
+                codes = codes.astype(np.int32) if len(uniques) < 2**31 - 1 else codes
+                table = np.empty(len(uniques) + 1, dtype=object)
+                table[:-1] = uniques
+                table[-1] = ""
+                self._codes[variable] = (codes, table)
+            else:
+                self._codes[variable] = text_codes(values)
+        return self._codes[variable]
+
+    def set_codes(self, codes: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        """Adopt factorisations already made of this frame's columns (``normalise_coded``)."""
+        self._codes = dict(codes)
+        self._codes_of = self.frame
 
     @property
     def domain(self) -> str:
@@ -166,7 +200,13 @@ def _shown(value: object) -> str:
 
 def normalise(frame: pd.DataFrame) -> pd.DataFrame:
     """Char columns as ``object`` with "" for null; numeric columns as float64 (as XPT stores them)."""
+    return normalise_coded(frame)[0]
+
+
+def normalise_coded(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """``normalise``, plus the (codes, table) of every char column it factorised on the way (``Dataset.codes``)."""
     out = {}
+    coded = {}
     for col in frame.columns:
         values = frame[col]
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
@@ -174,8 +214,12 @@ def normalise(frame: pd.DataFrame) -> pd.DataFrame:
         else:
             # One shared str per distinct value (8 bytes a record): a package of millions of
             # records stays small, where astype(object) would make a Python string per record.
-            out[str(col)] = pd.Series(text_objects(values), index=values.index, dtype=object)
-    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+            codes, table = text_codes(values)
+            if len(table) < 2**31:  # half the memory of the int64 codes factorize gives, kept for the checks
+                codes = codes.astype(np.int32)
+            out[str(col)] = pd.Series(table[codes], index=values.index, dtype=object)
+            coded[str(col)] = (codes, table)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame))), coded
 
 
 def read_xpt_dataset(path: Path) -> Dataset:
@@ -190,8 +234,11 @@ def read_xpt_dataset(path: Path) -> Dataset:
     labels = {str(k): str(v or "") for k, v in (meta.column_names_to_labels or {}).items()}
     types = meta.readstat_variable_types or {}
     widths = {str(k): int(v) for k, v in (meta.variable_storage_width or {}).items() if types.get(k) == "string"}
-    return Dataset(name=name, frame=normalise(frame), label=str(meta.file_label or ""), labels=labels,
-                   widths=widths, file=path.as_posix())
+    norm, coded = normalise_coded(frame)
+    ds = Dataset(name=name, frame=norm, label=str(meta.file_label or ""), labels=labels, widths=widths,
+                 file=path.as_posix())
+    ds.set_codes(coded)
+    return ds
 
 
 def read_package(folder: Path, define: Path | None = None) -> Package:

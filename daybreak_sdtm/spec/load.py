@@ -92,6 +92,16 @@ class _Reader:
         self.error(where, what, f"expected a mapping, found {_kind(node)}")
         return None
 
+    def sequence(self, node: CommentedMap, key: str, what: str) -> list[Any]:
+        """The list under ``key`` (empty when absent); anything else is an error at its position."""
+        value = node.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, CommentedSeq):
+            self.error(self.at(node, key, value=True), what, f"expected a list, found {_kind(value)}")
+            return []
+        return list(value)
+
     def text(self, node: CommentedMap, key: str, what: str, *, required: bool = True) -> str:
         if key not in node or node[key] is None:
             if required:
@@ -210,7 +220,7 @@ def _source(reader: _Reader, node: Any, where: Location) -> SourceSpec:
     form = reader.text(entry, "form", "source")
     _check_form_name(reader, form, reader.at(entry, "form", value=True) if "form" in entry else reader.at(entry), "source.form")
     joins: list[JoinSpec] = []
-    for i, item in enumerate(entry.get("join") or []):
+    for i, item in enumerate(reader.sequence(entry, "join", "source.join")):
         item_map = reader.mapping(item, reader.at(entry["join"], i), "source.join")
         if item_map is not None:
             reader.unknown_keys(item_map, ("form",), "source.join")
@@ -218,7 +228,7 @@ def _source(reader: _Reader, node: Any, where: Location) -> SourceSpec:
             _check_form_name(reader, join_form, reader.at(item_map), "source.join.form")
             joins.append(JoinSpec(join_form, reader.at(item_map)))
     variants: list[VariantSpec] = []
-    for i, item in enumerate(entry.get("unpivot") or []):
+    for i, item in enumerate(reader.sequence(entry, "unpivot", "source.unpivot")):
         item_map = reader.mapping(item, reader.at(entry["unpivot"], i), "source.unpivot")
         if item_map is None:
             continue
@@ -234,7 +244,7 @@ def _source(reader: _Reader, node: Any, where: Location) -> SourceSpec:
         if any(n != names[0] for n in names):
             reader.error(reader.at(entry, "unpivot"), "source.unpivot", "every variant must name the same values and columns")
     excludes: list[ExcludeSpec] = []
-    for i, item in enumerate(entry.get("exclude") or []):
+    for i, item in enumerate(reader.sequence(entry, "exclude", "source.exclude")):
         item_map = reader.mapping(item, reader.at(entry["exclude"], i), "source.exclude")
         if item_map is None:
             continue
@@ -335,14 +345,14 @@ def load_study(folder: Path) -> StudySpec:
     reader.unknown_keys(export, ("subject", "cutoff"), "export")
 
     arms: list[ArmSpec] = []
-    for i, item in enumerate(top.get("arms") or []):
+    for i, item in enumerate(reader.sequence(top, "arms", "arms")):
         entry = reader.mapping(item, reader.at(top["arms"], i), "arms")
         if entry is not None:
             reader.unknown_keys(entry, ("ARMCD", "ARM", "description"), "arms")
             arms.append(ArmSpec(reader.text(entry, "ARMCD", "arms"), reader.text(entry, "ARM", "arms"),
                                 reader.text(entry, "description", "arms", required=False), reader.at(entry)))
     epochs: list[EpochSpec] = []
-    for i, item in enumerate(top.get("epochs") or []):
+    for i, item in enumerate(reader.sequence(top, "epochs", "epochs")):
         entry = reader.mapping(item, reader.at(top["epochs"], i), "epochs")
         if entry is not None:
             reader.unknown_keys(entry, ("EPOCH", "start"), "epochs")
@@ -358,6 +368,9 @@ def load_study(folder: Path) -> StudySpec:
     for form in not_mapped:
         _check_form_name(reader, str(form), reader.at(top["forms_not_mapped"], form), "forms_not_mapped")
     documents = plain(top.get("documents") or {})
+    if not isinstance(documents, dict):
+        reader.error(reader.at(top, "documents", value=True), "documents", "expected a mapping kind: file")
+        documents = {}
     columns_not_mapped: dict[str, tuple[str, ...]] = {}
     if "columns_not_mapped" in top:
         col_map = reader.mapping(top["columns_not_mapped"], reader.at(top, "columns_not_mapped"), "columns_not_mapped")

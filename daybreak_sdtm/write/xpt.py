@@ -108,12 +108,31 @@ def xpt_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns, index=frame.index)
 
 
+_OBS_HEADER = b"HEADER RECORD*******OBS     HEADER RECORD"
+
+
 def _stamp(path: Path, created: dt.datetime) -> None:
-    """Replace the writer's wall-clock stamps so that the same inputs give the same bytes."""
-    data = bytearray(path.read_bytes())
-    header_end = data.find(b"HEADER RECORD*******OBS     HEADER RECORD")
+    """Replace the writer's wall-clock stamps so that the same inputs give the same bytes.
+
+    The stamps live in the header, before the observations; a stamp has a fixed width, so the
+    header is rewritten in place and the records (most of the file) are neither read nor copied.
+    """
     # Month names spelled here, not by strftime's %b, which follows the locale.
     month = _MONTHS[created.month - 1]
     stamp = f"{created.day:02d}{month}{created.year % 100:02d}:{created:%H:%M:%S}".encode("ascii")
-    head = _STAMP.sub(stamp, bytes(data[:header_end]))
-    path.write_bytes(head + bytes(data[header_end:]))
+    with path.open("r+b") as fh:
+        head = b""
+        while True:  # the header grows with the variables (140 bytes each): read until it ends
+            chunk = fh.read(1 << 16)
+            head += chunk
+            header_end = head.find(_OBS_HEADER)
+            if header_end >= 0 or not chunk:
+                break
+        if header_end < 0:
+            header_end = len(head)
+        old = head[:header_end]
+        new = _STAMP.sub(stamp, old)
+        if len(new) != len(old):  # cannot happen (fixed-width stamps); never corrupt a file trying
+            raise ValueError(f"{path}: XPT header stamp of unexpected width")
+        fh.seek(0)
+        fh.write(new)

@@ -106,6 +106,52 @@ def test_study_loader_survives_corrupted_files(name: str, position: int, junk: s
             assert str(exc)
 
 
+STUDY_KEYS = ["study", "standards", "export", "arms", "epochs", "forms_not_mapped", "columns_not_mapped", "domains",
+              "documents", "protocol_checks", "studyid", "sdtmig", "ct", "subject", "ARMCD", "ARM", "EPOCH", "start",
+              "first", "where", "id", "rule", "value", "variable", "min", "max", "count"]
+STUDY_LIKE = st.recursive(
+    YAML_SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(STUDY_KEYS), inner, max_size=5)),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(STUDY_LIKE.map(_dump))
+def test_study_file_loader_refuses_garbage_with_spec_errors(text: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        study = Path(tmp)
+        (study / "study.yaml").write_text(text, encoding="utf-8")
+        try:
+            load_study(study)
+        except DaybreakError as exc:
+            assert str(exc)
+
+
+PROTOCOL_KEYS = ["id", "rule", "severity", "value", "count", "subject_value", "only_when", "date_order", "date_span",
+                 "variable", "domain", "where", "min", "max", "equals", "tolerance", "in", "required", "distinct",
+                 "subject_has", "first", "then", "pick", "start", "end", "per", "min_days", "max_days"]
+PROTOCOL_LIKE = st.recursive(
+    YAML_SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(PROTOCOL_KEYS), inner, max_size=4)),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(PROTOCOL_LIKE)
+def test_protocol_rules_loader_refuses_garbage_with_spec_errors(tree: object) -> None:
+    from daybreak_sdtm.checks.protocol import load_protocol
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "study.yaml"
+        path.write_text(_dump({"protocol_checks": tree}), encoding="utf-8")
+        try:
+            load_protocol(path)
+        except DaybreakError as exc:
+            assert str(exc)
+
+
 def test_yaml_tags_never_construct_python_objects(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     path = tmp_path / "ae.yaml"
