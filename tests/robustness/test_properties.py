@@ -63,11 +63,18 @@ YAML_TREES = st.recursive(
 )
 SPEC_KEYS = ["domain", "source", "variables", "supplemental", "keys", "form", "unpivot", "exclude", "join",
              "derivation", "source", "map", "when", "where", "values", "columns", "reason", "label"]
-SPEC_LIKE = st.recursive(
-    YAML_SCALARS,
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(SPEC_KEYS), inner, max_size=4)),
-    max_leaves=25,
-)
+
+
+def spec_like(keys: list[str], max_leaves: int) -> st.SearchStrategy[object]:
+    """YAML trees whose mapping keys are the words a spec file uses, so loaders get past the top."""
+    return st.recursive(
+        YAML_SCALARS,
+        lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(keys), inner, max_size=5)),
+        max_leaves=max_leaves,
+    )
+
+
+SPEC_LIKE = spec_like(SPEC_KEYS, 25)
 
 
 def _dump(tree: object) -> str:
@@ -109,11 +116,7 @@ def test_study_loader_survives_corrupted_files(name: str, position: int, junk: s
 STUDY_KEYS = ["study", "standards", "export", "arms", "epochs", "forms_not_mapped", "columns_not_mapped", "domains",
               "documents", "protocol_checks", "studyid", "sdtmig", "ct", "subject", "ARMCD", "ARM", "EPOCH", "start",
               "first", "where", "id", "rule", "value", "variable", "min", "max", "count"]
-STUDY_LIKE = st.recursive(
-    YAML_SCALARS,
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(STUDY_KEYS), inner, max_size=5)),
-    max_leaves=30,
-)
+STUDY_LIKE = spec_like(STUDY_KEYS, 30)
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
@@ -131,11 +134,7 @@ def test_study_file_loader_refuses_garbage_with_spec_errors(text: str) -> None:
 PROTOCOL_KEYS = ["id", "rule", "severity", "value", "count", "subject_value", "only_when", "date_order", "date_span",
                  "variable", "domain", "where", "min", "max", "equals", "tolerance", "in", "required", "distinct",
                  "subject_has", "first", "then", "pick", "start", "end", "per", "min_days", "max_days"]
-PROTOCOL_LIKE = st.recursive(
-    YAML_SCALARS,
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(PROTOCOL_KEYS), inner, max_size=4)),
-    max_leaves=30,
-)
+PROTOCOL_LIKE = spec_like(PROTOCOL_KEYS, 30)
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
