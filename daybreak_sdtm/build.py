@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from daybreak_sdtm.derive import RowProblems, VarRef
+from daybreak_sdtm.derive.assign import on_distinct
 from daybreak_sdtm.errors import DataErrors, RawDataError, SpecError, SpecErrors
 from daybreak_sdtm.raw import SRC_FILE, SRC_ROW, read_form
 from daybreak_sdtm.spec import DomainSpec, StudySpec, check_study_spec
@@ -78,6 +79,7 @@ class DomainContext:
         self.study = study
         self.standards = standards
         self._keys = keys
+        self._subjects: tuple[np.ndarray, pd.Index] | None = None  # per_subject's factorised USUBJID
 
     def column(self, ref: VarRef) -> pd.Series:
         return self.sdtm[ref.name]
@@ -86,7 +88,15 @@ class DomainContext:
         return self._frames[domain]
 
     def per_subject(self, values: pd.Series) -> pd.Series:
-        return self.sdtm["USUBJID"].map(values)
+        # Equivalent to ``USUBJID.map(values)``, but the records' subjects are hashed once per
+        # domain (USUBJID never changes once derived) and each call looks up only the distinct
+        # subjects, then spreads by integer codes.
+        if self._subjects is None:
+            self._subjects = pd.factorize(self.sdtm["USUBJID"], use_na_sentinel=False)
+        codes, subjects = self._subjects
+        lookup = values.index.get_indexer(subjects)[codes]
+        array = values.to_numpy() if isinstance(values.dtype, np.dtype) else values.array
+        return pd.Series(pd.api.extensions.take(array, lookup, allow_fill=True), index=self.sdtm.index)
 
     def sort_keys(self) -> tuple[str, ...]:
         return self._keys
@@ -158,16 +168,25 @@ def _assemble_rows(dom: DomainSpec, forms: Mapping[str, pd.DataFrame], subject: 
             parts.append(part)
         rows = pd.concat(parts, ignore_index=True)
         del parts
-        rows = rows.take(_stable_order(rows, [SRC_ROW, "_variant"]))
-    rows = rows.reset_index(drop=True)
+        order = _stable_order(rows, [SRC_ROW, "_variant"])
+    else:
+        order = np.arange(len(rows))
+    # Exclusions are decided per record, so they are judged before ordering, and the rows are
+    # taken once, ordered and without the excluded records, instead of one copy per step.
+    excluded = np.zeros(len(rows), dtype=bool)
     exclusions = []
     for exclude in src.excludes:
-        mask = pd.Series(True, index=rows.index)
+        mask = np.ones(len(rows), dtype=bool)
         for col, values in exclude.when.items():
-            mask &= rows[col].astype(str).str.strip().isin(values)
+            mask &= rows[col].astype(str).str.strip().isin(values).to_numpy()
+        mask &= ~excluded  # what an earlier exclusion took is not counted again
         if mask.any():
             exclusions.append(Exclusion(dom.name, src.form, exclude.reason, int(mask.sum())))
-        rows = rows[~mask].reset_index(drop=True)
+        excluded |= mask
+    order = order[~excluded[order]]
+    if not (len(order) == len(rows) and np.array_equal(order, np.arange(len(rows)))):
+        rows = rows.take(order)
+    rows = rows.reset_index(drop=True)
     return rows, exclusions
 
 
@@ -195,13 +214,7 @@ def _evaluate(item: ResolvedVariable, ctx: DomainContext, numeric: bool) -> pd.S
     params = {k: v for k, v in item.params.items() if k != "when"}
     result = item.derivation.fn(ctx, **params)
     if numeric and not pd.api.types.is_numeric_dtype(result):
-        text = result.fillna("").astype(str).str.strip()
-        number = pd.to_numeric(text.where(text.ne(""), None), errors="coerce")
-        bad = text.ne("") & number.isna()
-        if bad.any():
-            pos = np.flatnonzero(bad.to_numpy())
-            raise RowProblems(pos, text.iloc[pos].tolist(), "not a number")
-        result = number.astype("float64")
+        result = on_distinct(result, _number)  # a text column repeats few distinct numbers
     elif not numeric:
         if pd.api.types.is_numeric_dtype(result):  # a number given to a text variable: 3, not 3.0
             result = result.map(_num_text)
@@ -213,6 +226,17 @@ def _evaluate(item: ResolvedVariable, ctx: DomainContext, numeric: bool) -> pd.S
             keep &= ctx.raw[col].astype(str).str.strip().isin(values)
         result = result.where(keep, np.nan if numeric else "")
     return result
+
+
+def _number(values: pd.Series) -> pd.Series:
+    """Text -> float64 (blank -> NaN); RowProblems for filled text that is not a number."""
+    text = values.fillna("").astype(str).str.strip()
+    number = pd.to_numeric(text.where(text.ne(""), None), errors="coerce")
+    bad = text.ne("") & number.isna()
+    if bad.any():
+        pos = np.flatnonzero(bad.to_numpy())
+        raise RowProblems(pos, text.iloc[pos].tolist(), "not a number")
+    return number.astype("float64")
 
 
 def _evaluate_cases(item: ResolvedVariable, ctx: DomainContext, numeric: bool) -> pd.Series:
@@ -324,51 +348,114 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
         first = items[exc.args[1][0]]
         raise SpecErrors([SpecError(first.spec.where, first.spec.name, f"variables depend on each other in a cycle: {cycle}")]) from None
 
+    # Raw columns are released as soon as nothing left to derive reads them: at 100,000 subjects
+    # the assembled raw rows are gigabytes, and would otherwise stay alive beside every derived
+    # variable. Columns no variable reads go now, the rest after their last reader.
+    release = _raw_releases(order, items, supps, study.subject_column, {n: list(r.columns) for n, r in raws.items()})
+    for name, raw in raws.items():
+        for col in release.pop((name, ""), ()):
+            del raw[col]
     problems: list[str] = []
     failed: set[tuple[str, str]] = set()
     for node in order:
-        item = items[node]
-        dom, name = node
-        if graph[node] & failed:
-            failed.add(node)
-            continue
-        meta = standards.variable(dom, name)
         try:
-            frames[dom][name] = _evaluate(item, contexts[dom], bool(meta and meta.is_numeric))
-        except RowProblems as problem:
-            problems.extend(_problem_lines(problem, item, dom, raws[dom], study.domain(dom)))
-            failed.add(node)
-            continue
-        if name == "USUBJID":
-            subject_problems = _check_subjects(dom, frames, raws, keys[dom])
-            if subject_problems:  # nothing keyed by subject can be derived from ambiguous subjects
-                problems.extend(subject_problems)
+            item = items[node]
+            dom, name = node
+            if graph[node] & failed:
                 failed.add(node)
+                continue
+            meta = standards.variable(dom, name)
+            try:
+                frames[dom][name] = _evaluate(item, contexts[dom], bool(meta and meta.is_numeric))
+            except RowProblems as problem:
+                problems.extend(_problem_lines(problem, item, dom, raws[dom], study.domain(dom)))
+                failed.add(node)
+                continue
+            if name == "USUBJID":
+                subject_problems = _check_subjects(dom, frames, raws, keys[dom])
+                if subject_problems:  # nothing keyed by subject can be derived from ambiguous subjects
+                    problems.extend(subject_problems)
+                    failed.add(node)
+        finally:
+            for col in release.get(node, ()):
+                del raws[node[0]][col]
     if not problems:
         problems.extend(_check_orphans(study, frames, raws))
     if problems:
         raise DataErrors(problems)
 
+    # SUPP-- records first, while every domain's raw rows and unsorted variables are there to read;
+    # then the raw rows go (lineage keeps only where each record came from) before the sorted
+    # copies are made, so that at no point raw rows, derived frames and sorted tables coexist.
+    supp_tables: dict[str, DomainTable] = {}
+    for dom in study.domains:
+        if supps[dom.name]:
+            raw = _supp_raw(raws[dom.name], supps[dom.name], study.subject_column)
+            ctx = DomainContext(dom.name, raw, frames, study, standards, keys[dom.name])
+            supp_frame, supp_lineage = _build_supp(dom, supps[dom.name], ctx, raw, problems)
+            supp_name = f"SUPP{dom.name}"
+            supp_tables[dom.name] = DomainTable(supp_name, supp_frame, supp_lineage, dom,
+                                                {s.qnam: i for s, i in supps[dom.name]}, parent=dom.name)
+            del raw, ctx
+    if problems:
+        raise DataErrors(problems)
+    contexts.clear()
+    sources = {name: raw[[SRC_FILE, SRC_ROW]] for name, raw in raws.items()}
+    raws.clear()
+
     tables: dict[str, DomainTable] = {}
     for dom in study.domains:
-        frame, raw = frames[dom.name], raws[dom.name]
+        frame, source = frames[dom.name], sources.pop(dom.name)
         ordered = [v.name for v in standards.domain_variables(dom.name) if v.name in frame.columns]
         sort_by = [c for c in ("STUDYID", "USUBJID", f"{dom.name}SEQ") if c in frame.columns]
         if f"{dom.name}SEQ" not in frame.columns:
             sort_by = [k for k in keys[dom.name] if k in frame.columns]
-        order_idx = frame.index[_stable_order(frame, sort_by)] if sort_by else frame.index
-        lineage = raw.loc[order_idx, [SRC_FILE, SRC_ROW]].reset_index(drop=True)
-        tables[dom.name] = DomainTable(dom.name, frame.loc[order_idx, ordered].reset_index(drop=True), lineage, dom,
+        order = _stable_order(frame, sort_by) if sort_by else np.arange(len(frame))
+        # Positional takes of the needed columns, not label lookups of the whole frame.
+        lineage = source.take(order).reset_index(drop=True)
+        sorted_frame = frame[ordered].take(order).reset_index(drop=True)
+        del frames[dom.name], frame, source  # the unsorted variables are no longer read
+        tables[dom.name] = DomainTable(dom.name, sorted_frame, lineage, dom,
                                        {i.spec.name: i for i in resolved[dom.name]})
-        if supps[dom.name]:
-            supp = _build_supp(dom, supps[dom.name], contexts[dom.name], raw, problems)
-            supp_name = f"SUPP{dom.name}"
-            supp_frame, supp_lineage = supp
-            tables[supp_name] = DomainTable(supp_name, supp_frame, supp_lineage, dom,
-                                            {s.qnam: i for s, i in supps[dom.name]}, parent=dom.name)
-    if problems:
-        raise DataErrors(problems)
+        if dom.name in supp_tables:
+            tables[f"SUPP{dom.name}"] = supp_tables.pop(dom.name)
     return BuildResult(tables, forms_read, exclusions, dict(study.forms_not_mapped), form_files, warnings)
+
+
+def _raw_releases(order: list[tuple[str, str]], items: dict[tuple[str, str], ResolvedVariable],
+                  supps: dict[str, list], subject: str,
+                  columns: dict[str, list[str]]) -> dict[tuple[str, str], list[str]]:
+    """When each domain's raw columns can be dropped: after the last variable (in ``order``) reading them.
+
+    Kept to the end: where records came from (lineage, problem reports), the unpivot variant,
+    the subject column (derive_usubjid reads it by default) and what SUPP-- derivations read.
+
+    Args:
+        order: the variables in the order they are derived.
+        items: each variable's resolved spec.
+        supps: each domain's SUPP-- qualifiers with their resolved specs.
+        subject: the export's subject column.
+        columns: each domain's raw columns.
+
+    Returns:
+        (domain, variable) -> raw columns of that domain to drop once it is derived; the key
+        (domain, "") lists the columns no variable reads at all.
+    """
+    last: dict[tuple[str, str], tuple[str, str]] = {}
+    for node in order:
+        for col in _all_raw_columns(items[node]):
+            last[(node[0], col)] = node
+    kept = {(dom, col) for dom, pairs in supps.items() for _, item in pairs for col in _all_raw_columns(item)}
+    always = {SRC_FILE, SRC_ROW, "_variant", subject}
+    release: dict[tuple[str, str], list[str]] = {}
+    for (dom, col), node in last.items():
+        if (dom, col) not in kept and col not in always:
+            release.setdefault(node, []).append(col)
+    for dom, cols in columns.items():
+        unread = [c for c in cols if (dom, c) not in last and (dom, c) not in kept and c not in always]
+        if unread:
+            release[(dom, "")] = unread
+    return release
 
 
 def _unused_columns(study: StudySpec, forms: Mapping[str, pd.DataFrame], resolved: dict[str, list[ResolvedVariable]],
@@ -437,45 +524,74 @@ def _check_orphans(study: StudySpec, frames: dict[str, pd.DataFrame], raws: dict
     return lines
 
 
+def _supp_raw(raw: pd.DataFrame, supps: list, subject: str) -> pd.DataFrame:
+    """The raw columns a domain's SUPP-- derivations read (and where each record came from).
+
+    Only these are handed on, so the rest of the domain's raw rows can be released beforehand.
+    """
+    wanted = {SRC_FILE, SRC_ROW, "_variant", subject} | {c for _, item in supps for c in _all_raw_columns(item)}
+    return raw[[c for c in raw.columns if c in wanted]]
+
+
 def _build_supp(dom: DomainSpec, supps: list, ctx: DomainContext, raw: pd.DataFrame, problems: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """SUPP-- records: one per parent record and QNAM with a non-blank value, pointing at --SEQ."""
+    """SUPP-- records: one per parent record and QNAM with a non-blank value, pointing at --SEQ.
+
+    Each record is held as (parent position, QNAM number) and its QVAL; the table's columns are
+    then taken once, in the final order, from the parent, the raw rows and the QNAM constants,
+    rather than building a frame per QNAM, concatenating them and sorting the concatenation.
+    """
     seq_name = f"{dom.name}SEQ"
     parent = ctx.sdtm
-    parts = []
-    for supp, item in supps:
+    positions, numbers, qvals = [], [], []
+    for number, (supp, item) in enumerate(supps):
         try:
             qval = _evaluate(item, ctx, numeric=False)
         except RowProblems as problem:
             problems.extend(_problem_lines(problem, item, f"SUPP{dom.name}", raw, dom))
             continue
-        keep = qval.ne("").to_numpy()
-        if seq_name in parent.columns:
-            seq = parent.loc[keep, seq_name]
-            idvar, idvarval = seq_name, seq.astype("int64").astype(str)
-        else:  # subject-level qualifiers (SUPPDM): no IDVAR
-            seq = pd.Series(0, index=parent.index[keep])
-            idvar, idvarval = "", ""
-        parts.append(pd.DataFrame({
-            "STUDYID": parent.loc[keep, "STUDYID"],
-            "RDOMAIN": dom.name,
-            "USUBJID": parent.loc[keep, "USUBJID"],
-            "IDVAR": idvar,
-            "IDVARVAL": idvarval,
-            "QNAM": supp.qnam,
-            "QLABEL": supp.qlabel,
-            "QVAL": qval[keep],
-            "QORIG": supp.qorig,
-            "QEVAL": supp.qeval,
-            "_seq": seq,
-            SRC_FILE: raw.loc[keep, SRC_FILE],
-            SRC_ROW: raw.loc[keep, SRC_ROW],
-        }))
-    if not parts:
+        keep = np.flatnonzero(qval.ne("").to_numpy())
+        positions.append(keep)
+        numbers.append(np.full(len(keep), number))
+        qvals.append(qval.take(keep))
+        del qval
+    if not positions:
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in SUPP_COLUMNS})
         return empty, pd.DataFrame({SRC_FILE: pd.Series(dtype=object), SRC_ROW: pd.Series(dtype="int64")})
-    supp = pd.concat(parts, ignore_index=True)
-    supp = supp.take(_stable_order(supp, ["STUDYID", "USUBJID", "_seq", "QNAM"])).reset_index(drop=True)
-    return supp[list(SUPP_COLUMNS)].astype(TEXT), supp[[SRC_FILE, SRC_ROW]]
+    pos, num = np.concatenate(positions), np.concatenate(numbers)
+    qval = pd.concat(qvals, ignore_index=True)
+    del positions, numbers, qvals
+    has_seq = seq_name in parent.columns
+    seq = parent[seq_name].to_numpy()[pos] if has_seq else np.zeros(len(pos))  # SUPPDM: no IDVAR
+    # Sort keys STUDYID, USUBJID, --SEQ, QNAM: QNAM ranks by text among this domain's QNAMs.
+    qnams = np.array([supp.qnam for supp, _ in supps], dtype=object)
+    qnam_rank = np.argsort(np.argsort(qnams, kind="stable"), kind="stable")
+    studyid = parent["STUDYID"].take(pos).reset_index(drop=True)
+    usubjid = parent["USUBJID"].take(pos).reset_index(drop=True)
+    keys = pd.DataFrame({"STUDYID": studyid, "USUBJID": usubjid, "_seq": seq, "_qnam": qnam_rank[num]}, copy=False)
+    order = _stable_order(keys, ["STUDYID", "USUBJID", "_seq", "_qnam"])
+    del keys
+    pos, num = pos[order], num[order]
+
+    def constant(values: list[str]) -> pd.Series:
+        # Taken from a text array of one entry per QNAM: no Python string per record.
+        return pd.Series(pd.array(values, dtype=TEXT).take(num))
+
+    columns = {
+        "STUDYID": studyid.take(order).reset_index(drop=True),
+        "RDOMAIN": constant([dom.name] * len(supps)),
+        "USUBJID": usubjid.take(order).reset_index(drop=True),
+        "IDVAR": constant([seq_name if has_seq else ""] * len(supps)),
+        "IDVARVAL": pd.Series(seq[order]).astype("int64").astype(str) if has_seq else constant([""] * len(supps)),
+        "QNAM": constant([s.qnam for s, _ in supps]),
+        "QLABEL": constant([s.qlabel for s, _ in supps]),
+        "QVAL": qval.take(order).reset_index(drop=True),
+        "QORIG": constant([s.qorig for s, _ in supps]),
+        "QEVAL": constant([s.qeval for s, _ in supps]),
+    }
+    frame = pd.DataFrame(columns, copy=False).astype(TEXT)
+    del columns
+    lineage = raw[[SRC_FILE, SRC_ROW]].take(pos).reset_index(drop=True)
+    return frame, lineage
 
 
 def _stable_order(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,33 @@ from daybreak_sdtm.standards import Codelist
 def compute_text(series: pd.Series) -> pd.Series:
     """Raw text with surrounding blanks removed (EDCs pad free text)."""
     return series.astype(str).str.strip()
+
+
+def on_distinct(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``fn(values)`` computed once per distinct value and spread back to every record.
+
+    A column of a million records holds a few thousand distinct texts (dates, terms, codes), so
+    element-wise work (strip, regex, codelist lookup, date parsing) is done on those alone. ``fn``
+    must be element-wise: each output depends only on its own input value. A RowProblems raised
+    on the distinct values is re-raised with the positions and values of every record affected.
+
+    Args:
+        values: the column, of any dtype; missing values are one distinct value like the others.
+        fn: element-wise function of a Series, returning a Series aligned with its input.
+
+    Returns:
+        ``fn``'s values aligned with ``values``' index, in ``fn``'s dtype.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    try:
+        out = fn(pd.Series(uniques, dtype=values.dtype))
+    except RowProblems as problem:
+        # Error path only: name every record holding a refused value, in record order.
+        by_code = dict(zip(problem.positions.tolist(), problem.values))
+        positions = np.flatnonzero(np.isin(codes, problem.positions))
+        raise RowProblems(positions, [by_code[c] for c in codes[positions].tolist()], problem.message,
+                          problem.column) from None
+    return pd.Series(out.array.take(codes), index=values.index, dtype=out.dtype)
 
 
 def compute_recode(values: pd.Series, mapping: dict[str, str], column: str, what: str) -> pd.Series:
@@ -49,8 +77,9 @@ def compute_ct(values: pd.Series, codelist: Codelist, mapping: dict[str, str] | 
 }, origin="Collected")
 def assign_no_ct(ctx: Context, *, source: str, map: dict[str, str] | None = None) -> pd.Series:
     """Copy a raw column (blanks trimmed); with ``map``, recode it and refuse any value the map lacks."""
-    values = compute_text(ctx.raw[source])
-    return compute_recode(values, map, source, "spec's map") if map else values
+    if not map:
+        return on_distinct(ctx.raw[source], compute_text)
+    return on_distinct(ctx.raw[source], lambda raw: compute_recode(compute_text(raw), map, source, "spec's map"))
 
 
 @derivation("assign_ct", {
@@ -64,7 +93,7 @@ def assign_ct(ctx: Context, *, source: str, codelist: Codelist, map: dict[str, s
     Matching is case-insensitive on submission values, CT synonyms and NCI preferred terms;
     the spec's ``map`` handles CRF wording CT does not know ("Grade 3" -> "3").
     """
-    return compute_ct(compute_text(ctx.raw[source]), codelist, map, source)
+    return on_distinct(ctx.raw[source], lambda raw: compute_ct(compute_text(raw), codelist, map, source))
 
 
 @derivation("hardcode_no_ct", {"value": Param(Kind.VALUE, doc="the value of every record")}, origin="Assigned")
@@ -150,7 +179,8 @@ def derive_common_ct(
 
     Used for AEACN when an AE has an action per study drug (SDTMIG 3.4 AE assumption 5).
     """
-    coded = np.stack([compute_ct(compute_text(ctx.raw[s]), codelist, map, s).to_numpy(dtype=object) for s in sources],
+    coded = np.stack([on_distinct(ctx.raw[s], lambda raw, s=s: compute_ct(compute_text(raw), codelist, map, s))
+                      .to_numpy(dtype=object) for s in sources],
                      axis=1)
     counts = (coded != "") & (coded != ignore)
     has_any = counts.any(axis=1)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from daybreak_sdtm.derive.assign import compute_text
+from daybreak_sdtm.derive.assign import compute_text, on_distinct
 from daybreak_sdtm.derive.registry import Context, Kind, Param, RowProblems, VarRef, derivation
 
 if TYPE_CHECKING:
@@ -30,14 +30,8 @@ def compute_iso_date(raw: pd.Series, column: str) -> pd.Series:
 
     Raises RowProblems for text that is not a date, or not a real calendar date (31-FEB-2026).
     """
-    # A study has far fewer distinct dates than records: parse each distinct text once.
-    codes, uniques = pd.factorize(compute_text(raw))
-    try:
-        parsed = _iso_dates(pd.Series(uniques, dtype=object), column)
-    except RowProblems as problem:
-        positions = np.flatnonzero(np.isin(codes, problem.positions))
-        raise RowProblems(positions, [str(uniques[c]) for c in codes[positions]], problem.message, column) from None
-    return pd.Series(parsed.to_numpy()[codes], index=raw.index, dtype=object)
+    # A study has far fewer distinct dates than records: strip and parse each distinct text once.
+    return on_distinct(raw, lambda text: _iso_dates(compute_text(text).astype(object), column))
 
 
 def _iso_dates(text: pd.Series, column: str) -> pd.Series:
@@ -80,27 +74,42 @@ def derive_iso8601(ctx: Context, *, source: str, time: str = "") -> pd.Series:
     date = compute_iso_date(ctx.raw[source], source)
     if not time:
         return date
-    clock = compute_text(ctx.raw[time])
-    parts = clock.str.extract(_TIME)
-    bad = clock.ne("") & parts["h"].isna()
-    if bad.any():
-        pos = np.flatnonzero(bad.to_numpy())
-        raise RowProblems(pos, clock.iloc[pos].tolist(), "not a time (expected HH:MM)", time)
-    hhmm = (parts["h"] + ":" + parts["mi"] + (":" + parts["s"]).fillna("")).fillna("")
+    hhmm = on_distinct(ctx.raw[time], lambda raw: _hhmm(compute_text(raw), time))
     # A time without a complete date says nothing ISO 8601 can carry.
     with_time = date.str.len().eq(10) & hhmm.ne("")
     return date.where(~with_time, date + "T" + hhmm)
 
 
+def _hhmm(clock: pd.Series, column: str) -> pd.Series:
+    """Stripped time texts -> ``HH:MM[:SS]`` ("" for blank); RowProblems for text that is not a time."""
+    parts = clock.str.extract(_TIME)
+    bad = clock.ne("") & parts["h"].isna()
+    if bad.any():
+        pos = np.flatnonzero(bad.to_numpy())
+        raise RowProblems(pos, clock.iloc[pos].tolist(), "not a time (expected HH:MM)", column)
+    return (parts["h"] + ":" + parts["mi"] + (":" + parts["s"]).fillna("")).fillna("")
+
+
 def compute_days(dtc: pd.Series) -> pd.Series:
     """Datetime of the date part of complete ISO 8601 values; NaT for partial or blank ones."""
+    # Parsed once per distinct value: a date column repeats a few thousand dates over its records.
+    return on_distinct(dtc, _days)
+
+
+def _days(dtc: pd.Series) -> pd.Series:
+    """compute_days on distinct values."""
     text = dtc.fillna("").astype(str).str.slice(0, 10)
     return pd.to_datetime(text.where(text.str.len().eq(10), None), format="%Y-%m-%d", errors="coerce")
 
 
 def compute_study_day(dates: pd.Series, reference: pd.Series) -> pd.Series:
     """SDTMIG study day: date - reference + 1 on or after the reference, date - reference before; no day 0."""
-    delta = (compute_days(dates) - compute_days(reference)).dt.days
+    return _study_day(compute_days(dates), compute_days(reference))
+
+
+def _study_day(days: pd.Series, reference_days: pd.Series) -> pd.Series:
+    """compute_study_day on dates already parsed by compute_days."""
+    delta = (days - reference_days).dt.days
     return delta.where(delta < 0, delta + 1).astype("float64")
 
 
@@ -121,7 +130,8 @@ def derive_study_day(ctx: Context, *, date: VarRef, reference: VarRef | None = N
     ref = reference or DEFAULT_REFERENCE
     ref_frame = ctx.frame(ref.domain)
     per_subject = ref_frame.set_index("USUBJID")[ref.name]
-    return compute_study_day(ctx.column(date), ctx.per_subject(per_subject))
+    # The reference is parsed per subject, then spread: a date per subject, not per record.
+    return _study_day(compute_days(ctx.column(date)), ctx.per_subject(compute_days(per_subject)))
 
 
 def _epoch_reads(params: Mapping[str, Any], study: StudySpec, domain: str) -> list[VarRef]:
@@ -158,9 +168,10 @@ def derive_epoch(ctx: Context, *, date: VarRef) -> pd.Series:
 
     Blank when the date is partial or precedes every epoch start.
     """
-    when = compute_days(ctx.column(date))
-    result = pd.Series("", index=ctx.sdtm.index, dtype=object)
+    when = compute_days(ctx.column(date)).to_numpy()
+    result = np.full(len(when), "", dtype=object)
     for name, per_subject in compute_epoch_starts(ctx):
-        start = ctx.per_subject(per_subject)
-        result = result.where(~(start.notna() & when.notna() & (when >= start)), name)
-    return result
+        start = ctx.per_subject(per_subject).to_numpy()
+        # NaT compares false with anything: a partial date or a subject without that start stays out.
+        result = np.where(when >= start, name, result)
+    return pd.Series(result, index=ctx.sdtm.index, dtype=object)
