@@ -189,6 +189,16 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
+def _study_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--study", type=_path, default=None, metavar="DIR",
+                        help="mapping spec folder with study.yaml (default: the bundled Daybreak-01 mapping)")
+
+
+def _timestamp_option(parser: argparse.ArgumentParser, where: str) -> None:
+    parser.add_argument("--timestamp", default=None, metavar="ISO8601",
+                        help=f"creation time written into {where} (default: SOURCE_DATE_EPOCH if set, else now)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(
@@ -208,14 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = add("convert", cmd_convert, "convert a raw export into an SDTM package")
-    p.add_argument("--study", type=_path, default=None, metavar="DIR",
-                   help="mapping spec folder with study.yaml (default: the bundled Daybreak-01 mapping)")
+    _study_option(p)
     p.add_argument("--export", type=_path, default=None, metavar="DIR",
                    help="raw export folder (default: the bundled Daybreak-01 sample export)")
     p.add_argument("--out", type=_path, default=Path("sdtm-out"), metavar="DIR",
                    help="package folder, replaced atomically (default: ./sdtm-out)")
-    p.add_argument("--timestamp", default=None, metavar="ISO8601",
-                   help="creation time written into the files (default: SOURCE_DATE_EPOCH if set, else now)")
+    _timestamp_option(p, "the files")
     p.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="error",
                    help="validation findings at or above this severity stop the publication (default: error); "
                         "'never' publishes with validation.json/html beside the data")
@@ -246,12 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("list-checks", cmd_list_checks, "list the validation checks")
 
     p = add("define", cmd_define, "(re)generate define.xml and define.html of a package")
-    p.add_argument("--study", type=_path, default=None, metavar="DIR",
-                   help="mapping spec folder with study.yaml (default: the bundled Daybreak-01 mapping)")
+    _study_option(p)
     p.add_argument("--package", type=_path, default=Path("sdtm-out"), metavar="DIR",
                    help="package folder holding the .xpt files (default: ./sdtm-out)")
-    p.add_argument("--timestamp", default=None, metavar="ISO8601",
-                   help="creation time written into define.xml (default: SOURCE_DATE_EPOCH if set, else now)")
+    _timestamp_option(p, "define.xml")
 
     p = add("sample-export", cmd_sample_export, "write a synthetic Daybreak-01 EDC export")
     p.add_argument("dir", type=_path, metavar="DIR", help="folder to write the CSV forms into")

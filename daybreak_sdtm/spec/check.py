@@ -179,14 +179,6 @@ def resolve_variable(
     return ResolvedVariable(var, deriv, params, tuple(dict.fromkeys(reads)), tuple(dict.fromkeys(raw_columns)), codelist)
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _resolve_cases(
     var: VariableSpec,
     domain: DomainSpec,
