@@ -93,8 +93,6 @@ class GxRunner:
         """Validate ``ds`` against ``expects`` and turn every failure into findings."""
         if not expects:
             return []
-        import great_expectations.expectations as gxe
-
         self._n += 1
         asset = self._source.add_dataframe_asset(f"{ds.name}_{self._n}")
         batch_def = asset.add_batch_definition_whole_dataframe("all")

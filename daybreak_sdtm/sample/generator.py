@@ -710,7 +710,6 @@ def _ae_form(rng, subj, *, ic, fd, last_c, last_gp, pr, rt_start, rt_last_end, o
     meddra = load_meddra()
     keys = list(meddra["TERMKEY"])
     key_idx = {k: i for i, k in enumerate(keys)}
-    n_terms = len(keys)
     prof = [dict(zip(_PROFILE_FIELDS, _AE_PROFILES[k])) for k in keys]
 
     # General AEs: 2..9 per subject, more with longer follow-up.

@@ -15,7 +15,6 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from daybreak_sdtm.define import Define, PackageDataset, build_define, read_package

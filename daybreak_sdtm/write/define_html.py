@@ -116,7 +116,6 @@ def _where_text(define: Define, clause: WhereClause) -> etree._Element:
 def define_html(define: Define) -> bytes:
     """The browsable rendering of a define (UTF-8 HTML bytes): same model, same bytes."""
     codelists = {c.oid: c for c in define.codelists}
-    value_lists = {v.oid: v for v in define.value_lists}
     items = {i.oid: i for i in define.items}
     wheres = {w.oid: w for w in define.where_clauses}
 

@@ -55,7 +55,6 @@ def seeded(clean: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Repor
     pkg = tmp_path_factory.mktemp("seeded") / "sdtm"
     shutil.copytree(clean, pkg)
     facts: dict[str, object] = {}
-    dm = read_xpt_dataset(pkg / "dm.xpt").frame
     rs = read_xpt_dataset(pkg / "rs.xpt").frame
     pr = read_xpt_dataset(pkg / "pr.xpt").frame
     ae = read_xpt_dataset(pkg / "ae.xpt").frame
