@@ -89,7 +89,7 @@ def convert(
     """
     from daybreak_sdtm.findings import Severity
     from daybreak_sdtm.validation import validate_build, write_reports
-    from daybreak_sdtm.write import publish, write_xpt, xpt_problems
+    from daybreak_sdtm.write import dataset_label, publish, write_xpt, xpt_problems
     from daybreak_sdtm.write.define_files import write_define, written_datasets
     from daybreak_sdtm.write.lineage import write_provenance
 
@@ -103,8 +103,6 @@ def convert(
 
     summaries = []
     for name, table in tables.items():
-        from daybreak_sdtm.write import dataset_label
-
         summaries.append(DatasetSummary(name, dataset_label(name, standards), len(table.frame),
                                         len(table.frame.columns), f"{name.lower()}.xpt"))
 

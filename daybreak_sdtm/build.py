@@ -21,8 +21,8 @@ from daybreak_sdtm.derive import RowProblems, VarRef
 from daybreak_sdtm.derive.assign import on_distinct
 from daybreak_sdtm.errors import DataErrors, RawDataError, SpecError, SpecErrors
 from daybreak_sdtm.raw import SRC_FILE, SRC_ROW, read_form
-from daybreak_sdtm.spec import DomainSpec, StudySpec, check_study_spec
-from daybreak_sdtm.spec.check import ResolvedVariable, resolve_domain, source_columns
+from daybreak_sdtm.spec import DomainSpec, StudySpec
+from daybreak_sdtm.spec.check import ResolvedVariable, resolve_study
 from daybreak_sdtm.standards import Standards
 from daybreak_sdtm.text import non_ascii
 from daybreak_sdtm.timing import stage
@@ -310,13 +310,10 @@ def build_study(study: StudySpec, standards: Standards, export_dir: Path) -> Bui
 def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame]) -> BuildResult:
     """build_study on forms already read."""
     headers = {name: [c for c in f.columns if c not in (SRC_FILE, SRC_ROW)] for name, f in forms.items()}
-    errors = check_study_spec(study, standards, headers)
-    resolved: dict[str, list[ResolvedVariable]] = {}
-    supps: dict[str, list] = {}
-    for dom in study.domains:
-        resolved[dom.name], supps[dom.name] = resolve_domain(dom, study, standards, source_columns(dom, headers), [])
-    if errors:
-        raise SpecErrors(errors)
+    checked = resolve_study(study, standards, headers)
+    if checked.errors:
+        raise SpecErrors(checked.errors)
+    resolved, supps = checked.variables, checked.supplemental
 
     raws: dict[str, pd.DataFrame] = {}
     exclusions: list[Exclusion] = []

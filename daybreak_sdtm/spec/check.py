@@ -307,11 +307,29 @@ def resolve_domain(
     return resolved, supps
 
 
+@dataclass(frozen=True)
+class ResolvedStudy:
+    """A study spec checked once: its typed variables and SUPP-- qualifiers per domain, and every problem."""
+
+    variables: dict[str, list[ResolvedVariable]]
+    supplemental: dict[str, list[tuple[Any, ResolvedVariable]]]
+    errors: list[SpecError]
+
+
 def check_study_spec(
     study: StudySpec, standards: Standards, headers: Mapping[str, Sequence[str]] | None = None
 ) -> list[SpecError]:
     """Every problem of a study spec: names, derivations, parameters, raw columns, terms, forms."""
+    return resolve_study(study, standards, headers).errors
+
+
+def resolve_study(
+    study: StudySpec, standards: Standards, headers: Mapping[str, Sequence[str]] | None = None
+) -> ResolvedStudy:
+    """Check a study spec against standards, registry and export headers, keeping what resolved."""
     errors: list[SpecError] = []
+    variables: dict[str, list[ResolvedVariable]] = {}
+    supplemental: dict[str, list[tuple[Any, ResolvedVariable]]] = {}
     headers = headers or {}
     names = [d.name for d in study.domains]
     for dom in study.domains:
@@ -338,7 +356,7 @@ def check_study_spec(
                 for col in exclude.when:
                     if col not in columns:
                         errors.append(SpecError(exclude.where, "exclude.when", f"raw column {col!r} not in form {dom.source.form!r}"))
-        resolve_domain(dom, study, standards, columns, errors)
+        variables[dom.name], supplemental[dom.name] = resolve_domain(dom, study, standards, columns, errors)
     for arm in study.arms:
         if not arm.armcd or len(arm.armcd) > 20:
             errors.append(SpecError(arm.where, "ARMCD", "ARMCD must have 1 to 20 characters"))
@@ -357,7 +375,7 @@ def check_study_spec(
                                     f"export form {form!r} is neither mapped nor listed in forms_not_mapped with a reason"))
         for form in sorted(set(study.forms_not_mapped) - set(headers)):
             errors.append(SpecError(_study_where(study), "forms_not_mapped", f"form {form!r} is not in the export"))
-    return errors
+    return ResolvedStudy(variables, supplemental, errors)
 
 
 def _study_where(study: StudySpec) -> Location:
