@@ -2,4 +2,5 @@
 
 from daybreak_sdtm.cli import run
 
-run()
+if __name__ == "__main__":  # not when a worker process re-imports the main module
+    run()

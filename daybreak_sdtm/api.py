@@ -87,13 +87,16 @@ def convert(
     never) leave ``out_dir`` untouched and come back in ``report`` with ``published=False``;
     otherwise the package is published with validation.json and validation.html inside it.
     """
-    from daybreak_sdtm.findings import Severity
-    from daybreak_sdtm.validation import validate_build, write_reports
+    from daybreak_sdtm.suites import warm
+    from daybreak_sdtm.findings import Report, Severity
+    from daybreak_sdtm.validation import start_build_validation, write_reports
     from daybreak_sdtm.write import dataset_label, publish, write_xpt, xpt_problems
     from daybreak_sdtm.write.define_files import write_define, written_datasets
     from daybreak_sdtm.write.lineage import write_provenance
 
     created = resolve_timestamp(timestamp)
+    threshold = Severity.parse(fail_on)
+    warm()  # great-expectations starts loading in a worker process while the export is mapped
     result, study, standards = build(study_dir, export_dir)
     tables = {name: t for name, t in result.tables.items() if len(t.frame)}
     with stage("xpt_check"):
@@ -115,17 +118,21 @@ def convert(
         "export_dir": str((export_dir or default_export_dir()).resolve()),
     }
 
+    # The suites run in the worker while our own checks run and the package is written into the
+    # temporary folder; nothing is published before the whole report is in and passes.
     with stage("validate"):
-        report = validate_build(result, study, standards)
-    if report.exit_status(Severity.parse(fail_on)):
-        return ConvertResult(out_dir, tuple(summaries), result, study, standards, report, published=False)
+        validation = start_build_validation(result, study, standards)
+    report: Report | None = None
 
     def fill(tmp: Path) -> None:
+        nonlocal report
+        if Report.of(validation.findings).exit_status(threshold):
+            with stage("validate"):
+                report = validation.finish()  # failed already: nothing to write
+            raise _Unpublished
         with stage("write_xpt"):
             for name, table in tables.items():
                 write_xpt(name, table.frame, standards, tmp / f"{name.lower()}.xpt", created)
-        with stage("reports"):
-            write_reports(report, tmp, f"{study.studyid} SDTM validation report")
         with stage("provenance"):
             write_provenance(result, tmp, manifest)
         # Built from the tables just written (shaped as reading the XPT files back gives them) and
@@ -133,9 +140,22 @@ def convert(
         with stage("define"):
             frames = {name: table.frame for name, table in tables.items()}
             write_define(tmp, study, standards, created, written_datasets(frames, standards))
+        with stage("validate"):
+            report = validation.finish()
+        if report.exit_status(threshold):
+            raise _Unpublished
+        with stage("reports"):
+            write_reports(report, tmp, f"{study.studyid} SDTM validation report")
 
-    publish(out_dir, fill)
+    try:
+        publish(out_dir, fill)
+    except _Unpublished:
+        return ConvertResult(out_dir, tuple(summaries), result, study, standards, report, published=False)
     return ConvertResult(out_dir, tuple(summaries), result, study, standards, report)
+
+
+class _Unpublished(Exception):
+    """Raised inside ``publish`` when validation fails: the temporary folder is removed, nothing replaced."""
 
 
 def manifest_study_dir(package_dir: Path) -> Path | None:
@@ -165,8 +185,10 @@ def validate(
 
     Standards default to the bundled study's SDTMIG and CT versions; ``sdtmig``/``ct`` override them.
     """
+    from daybreak_sdtm.suites import warm
     from daybreak_sdtm.validation import validate_dir
 
+    warm()  # great-expectations starts loading in a worker process while the package is read
     default = load_study(default_study_dir())
     study_dir = study_dir or manifest_study_dir(package_dir)
     study = load_study(study_dir) if study_dir is not None else None

@@ -38,6 +38,9 @@ def _print_table(rows: Sequence[Sequence[object]], headers: Sequence[str], out: 
 
 def cmd_convert(args: argparse.Namespace) -> int:
     """Convert a raw export into an SDTM package."""
+    from daybreak_sdtm.suites import warm
+
+    warm()  # before the heavy imports below: great-expectations loads in a worker meanwhile
     from daybreak_sdtm import api
 
     result = api.convert(args.study, args.export, args.out, timestamp=args.timestamp, fail_on=args.fail_on)
@@ -67,6 +70,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     and, with --study, the study's protocol checks. Prints a terminal report, or writes JSON, HTML or
     JUnit XML with --format and -o.
     """
+    from daybreak_sdtm.suites import warm
+
+    warm()  # before the heavy imports below: great-expectations loads in a worker meanwhile
     from daybreak_sdtm import api
     from daybreak_sdtm.findings import Severity
     from daybreak_sdtm.report import RENDERERS, render_summary, render_text

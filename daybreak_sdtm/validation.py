@@ -16,6 +16,7 @@ from daybreak_sdtm.errors import SpecError, SpecErrors
 if TYPE_CHECKING:
     from daybreak_sdtm.build import BuildResult
     from daybreak_sdtm.checks import CheckContext, Package
+    from daybreak_sdtm.checks.run import Validation
     from daybreak_sdtm.findings import Report
     from daybreak_sdtm.spec import StudySpec
     from daybreak_sdtm.standards import Standards
@@ -85,20 +86,22 @@ def package_of_build(result: BuildResult, standards: Standards) -> Package:
     return Package(datasets)
 
 
-def validate_build(result: BuildResult, study: StudySpec, standards: Standards) -> Report:
-    """Validate what ``convert`` just built, before anything is written."""
-    from daybreak_sdtm.checks import validate_package
+def start_build_validation(result: BuildResult, study: StudySpec, standards: Standards) -> Validation:
+    """Start validating what ``convert`` just built: suites handed to their runner, own checks run."""
+    from daybreak_sdtm.checks.run import start_validation
+    from daybreak_sdtm.suites import suite_runner
 
-    return validate_package(package_of_build(result, standards), check_context(standards, study))
+    return start_validation(package_of_build(result, standards), check_context(standards, study), suites=suite_runner())
 
 
 def validate_dir(package_dir: Path, define: Path | None, study: StudySpec | None, standards: Standards) -> ValidateResult:
     """Validate an SDTM package folder of XPT files (ours or anyone's)."""
     from daybreak_sdtm.checks import read_package, validate_package
+    from daybreak_sdtm.suites import suite_runner
 
     start = time.perf_counter()
     pkg = read_package(package_dir, define)
-    report = validate_package(pkg, check_context(standards, study))
+    report = validate_package(pkg, check_context(standards, study), suites=suite_runner())
     return ValidateResult(report, pkg, standards, time.perf_counter() - start)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,8 +70,10 @@ class GxRunner:
         self._gx = gx
         self._ctx = gx.get_context(mode="ephemeral")
         self._ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-        self._source = self._ctx.data_sources.add_pandas("daybreak")
-        self._n = 0
+        # One asset and one whole-dataframe batch definition serve every dataset: each added
+        # asset or batch definition re-serialises the context's configuration.
+        source = self._ctx.data_sources.add_pandas("daybreak")
+        self._batches = source.add_dataframe_asset("datasets").add_batch_definition_whole_dataframe("all")
 
     @staticmethod
     def _expectation(exp: Expect, index: int) -> Any:
@@ -89,18 +91,14 @@ class GxRunner:
             kwargs["row_condition"] = condition
         return getattr(gxe, exp.type)(**kwargs, meta={"db": index})
 
-    def run(self, ds: Dataset, expects: Sequence[Expect]) -> list[Finding]:
-        """Validate ``ds`` against ``expects`` and turn every failure into findings."""
+    def outcomes(self, frame: pd.DataFrame, expects: Sequence[Expect]) -> list[Outcome]:
+        """Validate ``frame`` (a ``gx_frame``) against ``expects``; one Outcome per failed expectation."""
         if not expects:
             return []
-        self._n += 1
-        asset = self._source.add_dataframe_asset(f"{ds.name}_{self._n}")
-        batch_def = asset.add_batch_definition_whole_dataframe("all")
-        suite = self._gx.ExpectationSuite(name=f"{ds.name}_{self._n}")
-        for i, exp in enumerate(expects):
-            suite.add_expectation(self._expectation(exp, i))
-        suite = self._ctx.suites.add(suite)
-        batch = batch_def.get_batch(batch_parameters={"dataframe": gx_frame(ds)})
+        # Suites are built whole and never stored: add_expectation compares each new expectation
+        # with every one already there, and storing serialises the suite; neither is needed to run it.
+        suite = self._gx.ExpectationSuite(name="suite", expectations=[self._expectation(e, i) for i, e in enumerate(expects)])
+        batch = self._batches.get_batch(batch_parameters={"dataframe": frame})
         # Two passes: a clean dataset costs only the cheap boolean pass (about half of a full
         # one); the failing expectations are re-run with COMPLETE results, whose
         # unexpected_index_list gives the row of every failing record.
@@ -108,18 +106,83 @@ class GxRunner:
         failed = sorted(int(r.expectation_config.meta["db"]) for r in quick.results if not r.success)
         if not failed:
             return []
-        retry = self._gx.ExpectationSuite(name=f"{ds.name}_{self._n}_failed")
-        for i in failed:
-            retry.add_expectation(self._expectation(expects[i], i))
-        retry = self._ctx.suites.add(retry)
+        retry = self._gx.ExpectationSuite(name="failed", expectations=[self._expectation(expects[i], i) for i in failed])
         result = batch.validate(retry, result_format={"result_format": "COMPLETE", "partial_unexpected_count": 0})
-        findings: list[Finding] = []
-        for res in result.results:
-            if res.success:
-                continue
-            exp = expects[int(res.expectation_config.meta["db"])]
-            findings.extend(_to_findings(ds, exp, res))
-        return findings
+        return [_outcome(expects, res) for res in result.results if not res.success]
+
+    def run(self, ds: Dataset, expects: Sequence[Expect]) -> list[Finding]:
+        """Validate ``ds`` against ``expects`` and turn every failure into findings."""
+        return findings_of(ds, expects, self.outcomes(gx_frame(ds), expects))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one failed expectation found, in plain data (it crosses process boundaries).
+
+    Attributes:
+        index: Position of the expectation in the plan that was run.
+        positions: 0-based rows of the failing records (row-level expectations), else None.
+        missing: Missing columns (table-level column-set expectations).
+        observed: The observed value of any other failed table-level expectation.
+    """
+
+    index: int
+    positions: np.ndarray | None = None
+    missing: tuple[str, ...] = ()
+    observed: str = ""
+
+
+def _outcome(expects: Sequence[Expect], res: Any) -> Outcome:
+    index = int(res.expectation_config.meta["db"])
+    error = _raised(res.exception_info)
+    if error is not None:
+        # A failing expectation engine is a bug of ours (we only generate expectations for
+        # columns that exist), so it is reported loudly rather than swallowed.
+        exp = expects[index]
+        raise RuntimeError(f"{exp.code} {exp.type} on {exp.variable or 'the table'}: {error}")
+    result = dict(res.result or {})
+    if "unexpected_index_list" in result:
+        return Outcome(index, positions=np.asarray([int(i) for i in result["unexpected_index_list"]], dtype=np.int64))
+    details = result.get("details") or {}
+    missing = tuple(str(m) for m in (details.get("mismatched") or {}).get("missing") or ())
+    return Outcome(index, missing=missing, observed="" if missing else str(result.get("observed_value", "")))
+
+
+def _raised(info: Any) -> str | None:
+    """The message of an exception gx caught while running an expectation, if it caught one.
+
+    ``exception_info`` is either one record (``raised_exception``, ``exception_message``) or,
+    when metrics failed, a mapping of metric id to such records.
+    """
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message") or "exception")
+    for record in info.values():
+        if isinstance(record, dict) and record.get("raised_exception"):
+            return str(record.get("exception_message") or "exception")
+    return None
+
+
+def findings_of(ds: Dataset, expects: Sequence[Expect], outcomes: Sequence[Outcome]) -> list[Finding]:
+    """The findings of ``outcomes`` of ``expects`` run on ``ds``: records named with their source and spec."""
+    findings: list[Finding] = []
+    for outcome in outcomes:
+        exp = expects[outcome.index]
+        if outcome.positions is not None:
+            positions = outcome.positions
+            if exp.variable in ds.frame.columns:
+                shown = ds.text(exp.variable).to_numpy()
+                messages = [exp.message.format(value=shown[p]) for p in positions.tolist()]
+            else:
+                messages = [exp.message.format(value="") for _ in positions.tolist()]
+            findings.extend(ds.findings(exp.code, exp.severity, positions, exp.variable, messages))
+        elif outcome.missing:
+            findings.extend(ds.finding(exp.code, exp.severity, name, exp.message.format(missing=name, value=""))
+                            for name in outcome.missing)
+        else:
+            findings.append(ds.finding(exp.code, exp.severity, exp.variable, exp.message.format(value=outcome.observed, missing="")))
+    return findings
 
 
 def gx_frame(ds: Dataset) -> pd.DataFrame:
@@ -147,30 +210,3 @@ def gx_frame(ds: Dataset) -> pd.DataFrame:
         else:
             out[col] = values
     return pd.DataFrame(out, index=pd.RangeIndex(len(ds.frame)))
-
-
-def _to_findings(ds: Dataset, exp: Expect, res: Any) -> Iterator[Finding]:
-    info = res.exception_info or {}
-    if info.get("raised_exception"):
-        # A failing expectation engine is a bug of ours (we only generate expectations for
-        # columns that exist), so it is reported loudly rather than swallowed.
-        raise RuntimeError(f"{exp.code} {exp.type} on {ds.name}.{exp.variable}: {info.get('exception_message')}")
-    result = dict(res.result or {})
-    if "unexpected_index_list" in result:
-        positions = np.asarray([int(i) for i in result["unexpected_index_list"]], dtype=np.int64)
-        values = ds.text(exp.variable) if exp.variable in ds.frame.columns else None
-        if values is not None:
-            shown = values.to_numpy()
-            messages = [exp.message.format(value=shown[p]) for p in positions.tolist()]
-        else:
-            messages = [exp.message.format(value="") for _ in positions.tolist()]
-        yield from ds.findings(exp.code, exp.severity, positions, exp.variable, messages)
-        return
-    details = result.get("details") or {}
-    missing = (details.get("mismatched") or {}).get("missing") or []
-    if missing:
-        for name in missing:
-            yield ds.finding(exp.code, exp.severity, name, exp.message.format(missing=name, value=""))
-        return
-    observed = result.get("observed_value", "")
-    yield ds.finding(exp.code, exp.severity, exp.variable, exp.message.format(value=observed, missing=""))

@@ -4,45 +4,83 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from daybreak_sdtm.checks.package import Package
-from daybreak_sdtm.checks.registry import CHECKS, CheckContext
+from daybreak_sdtm.checks.registry import CHECKS, CheckContext, CheckDef
+from daybreak_sdtm.suites import InlineSuites, SuiteRunner
 from daybreak_sdtm.findings import Finding, Report
 
+if TYPE_CHECKING:
+    from daybreak_sdtm.checks.expect import Expect
 
-def validate_package(pkg: Package, ctx: CheckContext, *, only: Iterable[str] | None = None) -> Report:
-    """Run the expectations (great-expectations, one suite per dataset) and our own checks.
+
+class Validation:
+    """A validation under way: the suites are with their runner, our own checks have run.
+
+    ``findings`` (our own checks') can be looked at before ``finish`` waits for the suites, so a
+    caller can give up early or do other work (write the package) while they run.
+    """
+
+    def __init__(self, pkg: Package, plans: dict[str, list[Expect]], runner: SuiteRunner, findings: list[Finding],
+                 timings: dict[str, float]) -> None:
+        self.pkg, self._plans, self._runner, self.findings, self._timings = pkg, plans, runner, findings, timings
+
+    def finish(self) -> Report:
+        """Wait for the suites; the report of both."""
+        from daybreak_sdtm.checks.expect import findings_of
+
+        start = time.perf_counter()
+        findings = list(self.findings)
+        if any(self._plans.values()):
+            outcomes = self._runner.collect()
+            for name, ds in self.pkg.datasets.items():
+                findings.extend(findings_of(ds, self._plans[name], outcomes.get(name, ())))
+        self._timings["expectations"] = self._timings.get("expectations", 0.0) + time.perf_counter() - start
+        return Report.of(findings, self.pkg.datasets, self._timings)
+
+
+def start_validation(pkg: Package, ctx: CheckContext, *, only: Iterable[str] | None = None,
+                     suites: SuiteRunner | None = None) -> Validation:
+    """Hand the expectations to ``suites`` (this process when None), then run our own checks.
 
     Args:
         pkg: The package; ``pkg.define`` is read here when given (unreadable: PackageError).
         ctx: Standards, protocol rules and what else checks consult.
         only: Check ids to run (all when None), for tests and ``validate --check``.
+        suites: Where the great-expectations suites run (``daybreak_sdtm.suites``).
     """
     from daybreak_sdtm.checks.metadata import read_define
 
-    selected = [c for code, c in sorted(CHECKS.items()) if only is None or code in set(only)]
+    wanted = None if only is None else set(only)
+    selected: list[CheckDef] = [c for code, c in sorted(CHECKS.items()) if wanted is None or code in wanted]
     if pkg.define is not None and pkg.define_meta is None:
         pkg.define_meta = read_define(pkg.define)
     timings: dict[str, float] = {}
-    findings: list[Finding] = []
-
-    expectation_defs = [c for c in selected if c.kind == "expectation"]
-    if expectation_defs:
-        start = time.perf_counter()
-        plans = {name: [e for c in expectation_defs for e in c.fn(ds, ctx)] for name, ds in pkg.datasets.items()}
-        if any(plans.values()):
-            from daybreak_sdtm.checks.expect import GxRunner
-
-            runner = GxRunner()
-            timings["gx_setup"] = time.perf_counter() - start
-            for name, ds in pkg.datasets.items():
-                findings.extend(runner.run(ds, plans[name]))
-        timings["expectations"] = time.perf_counter() - start
-        timings["expectation_count"] = float(sum(len(p) for p in plans.values()))
 
     start = time.perf_counter()
+    expectation_defs = [c for c in selected if c.kind == "expectation"]
+    plans = {name: [e for c in expectation_defs for e in c.fn(ds, ctx)] for name, ds in pkg.datasets.items()}
+    runner = suites if suites is not None else InlineSuites()
+    if any(plans.values()):
+        from daybreak_sdtm.checks.expect import gx_frame
+
+        for name, ds in pkg.datasets.items():
+            if plans[name]:
+                runner.submit(name, gx_frame(ds), plans[name])
+    timings["expectations"] = time.perf_counter() - start
+    timings["expectation_count"] = float(sum(len(p) for p in plans.values()))
+
+    start = time.perf_counter()
+    findings: list[Finding] = []
     for item in selected:
         if item.kind == "check":
             findings.extend(item.fn(pkg, ctx))
     timings["checks"] = time.perf_counter() - start
-    return Report.of(findings, pkg.datasets, timings)
+    return Validation(pkg, plans, runner, findings, timings)
+
+
+def validate_package(pkg: Package, ctx: CheckContext, *, only: Iterable[str] | None = None,
+                     suites: SuiteRunner | None = None) -> Report:
+    """Run the expectations (great-expectations, one suite per dataset) and our own checks."""
+    return start_validation(pkg, ctx, only=only, suites=suites).finish()

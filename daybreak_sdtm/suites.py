@@ -1,0 +1,237 @@
+"""Where the great-expectations suites run: in this process, or in a worker process started early.
+
+This module is light to import (no pandas, no gx): the commands call ``warm()`` before anything else.
+
+Importing great_expectations takes about 2 s, more than mapping and writing a small study.
+A command that will validate calls ``warm()`` first: a worker process starts importing gx at
+once, on another core, while this process reads and maps the export; the suites are then handed
+to it (each dataset's ``gx_frame``, small integer codes, pickled through a pipe) and run there
+while this process runs its own checks and writes the package. Library callers that never
+call ``warm()`` run the suites in their own process, as before.
+
+The worker is shared by every validation of the process (tests convert many times; it imports
+gx once), serves one request at a time, and is a daemon: it ends with its parent.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import threading
+import traceback
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from daybreak_sdtm.checks.expect import Expect, Outcome
+
+
+class SuiteRunner(Protocol):
+    """Runs one validation's suites: ``submit`` each dataset's, then ``collect`` all outcomes."""
+
+    def submit(self, name: str, frame: pd.DataFrame, expects: Sequence[Expect]) -> None:
+        """Hand over one dataset's gx frame and expectations (may start running them)."""
+
+    def collect(self) -> dict[str, list[Outcome]]:
+        """The outcomes of every submitted dataset, by name; waits for them."""
+
+
+class InlineSuites:
+    """Runs each suite in this process, as it is submitted."""
+
+    def __init__(self) -> None:
+        self._runner: Any = None
+        self._outcomes: dict[str, list[Outcome]] = {}
+
+    def submit(self, name: str, frame: pd.DataFrame, expects: Sequence[Expect]) -> None:
+        from daybreak_sdtm.checks.expect import GxRunner
+
+        if self._runner is None:
+            self._runner = GxRunner()
+        self._outcomes[name] = _run(self._runner, name, frame, expects)
+
+    def collect(self) -> dict[str, list[Outcome]]:
+        return self._outcomes
+
+
+def _run(runner: Any, name: str, frame: pd.DataFrame, expects: Sequence[Expect]) -> list[Outcome]:
+    try:
+        return runner.outcomes(frame, expects)
+    except RuntimeError as exc:
+        raise RuntimeError(f"{name}: {exc}") from exc
+
+
+class WorkerError(RuntimeError):
+    """The worker process failed: it ended, or running a suite raised (its traceback is the message)."""
+
+
+class _Worker:
+    """The process and our end of its pipe; requests are serialised by a lock."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")  # a clean interpreter: no forked threads or state
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child,), name="daybreak-gx", daemon=True)
+        self.process.start()
+        child.close()
+        self.lock = threading.Lock()
+        self.requests = itertools.count(1)
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        try:
+            self.conn.send(message)
+        except (OSError, ValueError) as exc:
+            raise self.ended() from exc
+
+    def ask(self, message: tuple[Any, ...]) -> Any:
+        self.send(message)
+        try:
+            kind, payload = self.conn.recv()
+        except (EOFError, OSError) as exc:
+            raise self.ended() from exc
+        if kind == "error":
+            raise WorkerError(f"great-expectations worker: {payload}")
+        return payload
+
+    def ended(self) -> WorkerError:
+        _forget(self)
+        self.process.join(timeout=5)
+        return WorkerError(f"the great-expectations worker process ended unexpectedly (exit code {self.process.exitcode})")
+
+    def close(self, wait: float = 5.0) -> None:
+        """Close the pipe, which ends the worker's loop; terminate it if it does not end in ``wait`` s."""
+        self.conn.close()
+        self.process.join(timeout=wait)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+
+
+_shared: _Worker | None = None
+_shared_lock = threading.Lock()
+
+
+def _forget(worker: _Worker) -> None:
+    global _shared
+    with _shared_lock:
+        if _shared is worker:
+            _shared = None
+
+
+def warm() -> bool:
+    """Start the shared worker now, where it pays: on a machine with more than one core.
+
+    Returns whether a worker is (now) running; ``suite_runner()`` then uses it.
+    """
+    global _shared
+    if _cpus() < 2:
+        return False
+    with _shared_lock:
+        if _shared is None or not _shared.process.is_alive():
+            _shared = _Worker()
+        return True
+
+
+def suite_runner() -> SuiteRunner:
+    """The runner for one validation: the warm worker when there is one, else this process."""
+    with _shared_lock:
+        worker = _shared if _shared is not None and _shared.process.is_alive() else None
+    return WorkerSuites(worker) if worker is not None else InlineSuites()
+
+
+def shutdown() -> None:
+    """Stop the shared worker, if any (it is a daemon: process exit stops it too)."""
+    global _shared
+    with _shared_lock:
+        worker, _shared = _shared, None
+    if worker is not None:
+        worker.close()
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class WorkerSuites:
+    """One validation's suites, run by the worker process while this one goes on."""
+
+    def __init__(self, worker: _Worker) -> None:
+        self._worker = worker
+        self._request = next(worker.requests)
+
+    def submit(self, name: str, frame: pd.DataFrame, expects: Sequence[Expect]) -> None:
+        with self._worker.lock:
+            self._worker.send(("suite", self._request, name, frame, list(expects)))
+
+    def collect(self) -> dict[str, list[Outcome]]:
+        with self._worker.lock:
+            return self._worker.ask(("collect", self._request))
+
+
+def _thread_lock_for_tqdm() -> None:
+    """gx makes a (disabled) tqdm bar per suite, whose default lock is a multiprocessing semaphore;
+    a thread lock does in the worker and leaves nothing to clean up when the parent's exit
+    terminates it (a semaphore would be reported leaked)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:  # a gx without tqdm makes no bars
+        return
+    tqdm.set_lock(threading.RLock())
+
+
+def _serve(conn: Connection) -> None:
+    """The worker's loop: a thread takes requests off the pipe at once (the parent never waits
+    on a full pipe) while the main thread imports great_expectations, then runs them in order."""
+    import queue
+
+    inbox: queue.Queue[Any] = queue.Queue()
+
+    def receive() -> None:
+        while True:
+            try:
+                inbox.put(conn.recv())
+            except (EOFError, OSError):
+                inbox.put(None)
+                return
+
+    threading.Thread(target=receive, name="receive", daemon=True).start()
+    runner: Any = None
+    broken = ""  # why great-expectations could not start: the answer to every request
+    _thread_lock_for_tqdm()
+    try:
+        from daybreak_sdtm.checks.expect import GxRunner
+
+        runner = GxRunner()
+    except Exception:
+        broken = traceback.format_exc()
+    results: dict[int, dict[str, list[Outcome]]] = {}
+    errors: dict[int, str] = {}
+    while (message := inbox.get()) is not None:
+        kind, request, *rest = message
+        if kind == "suite":
+            if request in errors:
+                continue
+            if broken:
+                errors[request] = broken
+                continue
+            name, frame, expects = rest
+            try:
+                results.setdefault(request, {})[name] = _run(runner, name, frame, expects)
+            except Exception:  # reported to the parent, which raises it
+                errors[request] = traceback.format_exc()
+        elif kind == "collect":
+            if request in errors:
+                conn.send(("error", errors.pop(request)))
+            else:
+                conn.send(("outcomes", results.pop(request, {})))
+        # Results of requests never collected (a validation abandoned by an error) are dropped
+        # when a later request starts.
+        for old in [r for r in results if r < request]:
+            del results[old]
