@@ -62,25 +62,27 @@ def read_form(export_dir: Path, form: str) -> pd.DataFrame:
     return frame
 
 
-def _decode(path: Path) -> str:
+def _utf8(path: Path) -> bytes:
+    """The file's bytes, once checked to be UTF-8 (an optional BOM allowed) and not empty."""
     data = path.read_bytes()
     if not data.strip():
         raise RawDataError(f"{path.name}: file is empty (expected a header row)")
     try:
-        return data.decode("utf-8-sig")
+        data.decode("utf-8-sig")  # the check only: the parser reads the bytes themselves
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise RawDataError(
             f"{path.name}:{line}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
             "re-export the form as UTF-8"
         ) from None
+    return data
 
 
 @reader(".csv")
 def read_csv(path: Path) -> pd.DataFrame:
     """Read a CSV export (UTF-8, optional BOM, comma-separated, RFC 4180 quoting)."""
-    text = _decode(path)
-    header_line = text.split("\n", 1)[0]
+    data = _utf8(path)
+    header_line = data.split(b"\n", 1)[0].decode("utf-8-sig")
     if "," not in header_line and any(sep in header_line for sep in (";", "\t", "|")):
         raise RawDataError(f"{path.name}:1: header has no comma; the file looks delimited by another character")
     header = [h.strip() for h in next(csv.reader([header_line]), [])]
@@ -88,8 +90,10 @@ def read_csv(path: Path) -> pd.DataFrame:
     if repeated:  # pandas would rename them A.1, A.2 and carry on
         raise RawDataError(f"{path.name}:1: duplicate column(s) {', '.join(repeated)} in the header")
     try:
+        # From the bytes, not from decoded text: the C parser would encode text back to UTF-8.
         frame = pd.read_csv(
-            io.StringIO(text),
+            io.BytesIO(data),
+            encoding="utf-8-sig",
             dtype=str,
             keep_default_na=False,
             na_filter=False,
@@ -100,23 +104,23 @@ def read_csv(path: Path) -> pd.DataFrame:
         raise RawDataError(f"{path.name}: {exc}") from None
     except pd.errors.EmptyDataError:
         raise RawDataError(f"{path.name}: file is empty (expected a header row)") from None
-    _check_complete_records(path, text, len(frame.columns))
+    _check_complete_records(path, data, len(frame.columns))
     return frame
 
 
-def _check_complete_records(path: Path, text: str, n_columns: int) -> None:
+def _check_complete_records(path: Path, data: bytes, n_columns: int) -> None:
     """Refuse a last record with fewer fields than the header (a file cut off mid-record).
 
     pandas pads short rows with empty values, so a truncated export would otherwise read as
     a complete one. Only the tail is parsed: reading stays one vectorised pass.
     """
-    body = text.rstrip("\r\n")
-    last_line = body.rsplit("\n", 1)[-1]
-    if body.count("\n") == 0 or last_line.count('"') % 2:
+    body = data.rstrip(b"\r\n")
+    last_line = body.rsplit(b"\n", 1)[-1].decode("utf-8")
+    if b"\n" not in body or last_line.count('"') % 2:
         return  # header only, or the last line continues a quoted field
     fields = next(csv.reader([last_line]), [])
     if fields and len(fields) < n_columns:
-        line_no = body.count("\n") + 1
+        line_no = body.count(b"\n") + 1
         raise RawDataError(
             f"{path.name}:{line_no}: record has {len(fields)} field(s), the header has {n_columns}; "
             "the file may be cut off"
