@@ -10,18 +10,22 @@ while this process runs its own checks and writes the package. Library callers t
 call ``warm()`` run the suites in their own process, as before.
 
 The worker is shared by every validation of the process (tests convert many times; it imports
-gx once), serves one request at a time, and is a daemon: it ends with its parent.
+gx once) and serves one request at a time; it is stopped when its parent exits, and ends by
+itself when its pipe closes.
 """
 
 from __future__ import annotations
 
+import atexit
 import itertools
-import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 import traceback
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -70,27 +74,43 @@ class WorkerError(RuntimeError):
 
 
 class _Worker:
-    """The process and our end of its pipe; requests are serialised by a lock."""
+    """The process and our ends of its two pipes; requests are serialised by a lock.
+
+    A plain ``python -c`` child rather than a multiprocessing one: multiprocessing's spawn runs
+    the parent's main script again in the child, which a library user's unguarded script (no
+    ``if __name__ == "__main__"``) would turn into a second conversion.
+    """
 
     def __init__(self) -> None:
-        context = multiprocessing.get_context("spawn")  # a clean interpreter: no forked threads or state
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child,), name="daybreak-gx", daemon=True)
-        self.process.start()
-        child.close()
+        to_child, from_parent = os.pipe()
+        to_parent, from_child = os.pipe()
+        package_root = str(Path(__file__).resolve().parent.parent)  # importable as the parent imports it
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        code = f"from daybreak_sdtm.suites import serve; serve({to_child}, {from_child})"
+        try:
+            self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(to_child, from_child), env=env,
+                                            stdin=subprocess.DEVNULL, close_fds=True)
+        finally:
+            os.close(to_child)
+            os.close(from_child)
+        self.conn_out = Connection(from_parent, readable=False)
+        self.conn_in = Connection(to_parent, writable=False)
         self.lock = threading.Lock()
         self.requests = itertools.count(1)
 
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
     def send(self, message: tuple[Any, ...]) -> None:
         try:
-            self.conn.send(message)
+            self.conn_out.send(message)
         except (OSError, ValueError) as exc:
             raise self.ended() from exc
 
     def ask(self, message: tuple[Any, ...]) -> Any:
         self.send(message)
         try:
-            kind, payload = self.conn.recv()
+            kind, payload = self.conn_in.recv()
         except (EOFError, OSError) as exc:
             raise self.ended() from exc
         if kind == "error":
@@ -99,16 +119,22 @@ class _Worker:
 
     def ended(self) -> WorkerError:
         _forget(self)
-        self.process.join(timeout=5)
-        return WorkerError(f"the great-expectations worker process ended unexpectedly (exit code {self.process.exitcode})")
+        try:
+            code = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        return WorkerError(f"the great-expectations worker process ended unexpectedly (exit code {code})")
 
     def close(self, wait: float = 5.0) -> None:
-        """Close the pipe, which ends the worker's loop; terminate it if it does not end in ``wait`` s."""
-        self.conn.close()
-        self.process.join(timeout=wait)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join()
+        """Close the pipes, which ends the worker's loop; kill it if it does not end in ``wait`` s."""
+        self.conn_out.close()
+        self.conn_in.close()
+        try:
+            self.process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 _shared: _Worker | None = None
@@ -131,15 +157,16 @@ def warm() -> bool:
     if _cpus() < 2:
         return False
     with _shared_lock:
-        if _shared is None or not _shared.process.is_alive():
+        if _shared is None or not _shared.alive():
             _shared = _Worker()
+            atexit.register(_at_exit, _shared)
         return True
 
 
 def suite_runner() -> SuiteRunner:
     """The runner for one validation: the warm worker when there is one, else this process."""
     with _shared_lock:
-        worker = _shared if _shared is not None and _shared.process.is_alive() else None
+        worker = _shared if _shared is not None and _shared.alive() else None
     return WorkerSuites(worker) if worker is not None else InlineSuites()
 
 
@@ -150,6 +177,14 @@ def shutdown() -> None:
         worker, _shared = _shared, None
     if worker is not None:
         worker.close()
+
+
+def _at_exit(worker: _Worker) -> None:
+    """Stop the worker without waiting for it: it holds nothing to save, and may still be importing."""
+    worker.conn_out.close()
+    worker.conn_in.close()
+    if worker.alive():
+        worker.process.terminate()
 
 
 def _cpus() -> int:
@@ -186,10 +221,13 @@ def _thread_lock_for_tqdm() -> None:
     tqdm.set_lock(threading.RLock())
 
 
-def _serve(conn: Connection) -> None:
+def serve(read_fd: int, write_fd: int) -> None:
     """The worker's loop: a thread takes requests off the pipe at once (the parent never waits
     on a full pipe) while the main thread imports great_expectations, then runs them in order."""
     import queue
+
+    conn = Connection(read_fd, writable=False)
+    reply = Connection(write_fd, readable=False)
 
     inbox: queue.Queue[Any] = queue.Queue()
 
@@ -227,10 +265,13 @@ def _serve(conn: Connection) -> None:
             except Exception:  # reported to the parent, which raises it
                 errors[request] = traceback.format_exc()
         elif kind == "collect":
-            if request in errors:
-                conn.send(("error", errors.pop(request)))
-            else:
-                conn.send(("outcomes", results.pop(request, {})))
+            try:
+                if request in errors:
+                    reply.send(("error", errors.pop(request)))
+                else:
+                    reply.send(("outcomes", results.pop(request, {})))
+            except OSError:  # the parent is gone
+                return
         # Results of requests never collected (a validation abandoned by an error) are dropped
         # when a later request starts.
         for old in [r for r in results if r < request]:

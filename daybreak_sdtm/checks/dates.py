@@ -141,10 +141,19 @@ def start_not_after_end(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
 
 def subject_values(pkg: Package, ds: Dataset, variable: str) -> pd.Series:
     """DM's ``variable`` for each record of ``ds`` ("" when the subject or DM is missing)."""
-    subjects = pkg.subjects()
-    if (not len(subjects.index)) or variable not in subjects.columns or "USUBJID" not in ds.frame.columns:
-        return pd.Series("", index=ds.frame.index, dtype=object)
-    return ds.frame["USUBJID"].map(subjects[variable]).fillna("").astype(object)
+    return pkg.subject_values(ds, variable)
+
+
+def subject_dates(pkg: Package, ds: Dataset, variable: str) -> pd.Series:
+    """``complete_dates`` of DM's ``variable`` for each record of ``ds`` (NaT when the subject or DM is missing).
+
+    DM's dates are parsed once per distinct value, then spread through each record's subject.
+    """
+    dm = pkg.get("DM")
+    if dm is None or variable not in dm.frame.columns or dm.frame[variable].dtype != object:
+        return complete_dates(subject_values(pkg, ds, variable).astype(str))
+    dates = complete_dates(dm.frame[variable], dm.codes(variable))
+    return pd.Series(dates.array.take(pkg.subject_rows(ds), allow_fill=True), index=ds.frame.index)
 
 
 def study_day(dates: pd.Series, reference: pd.Series, dates_coded: tuple[np.ndarray, np.ndarray] | None = None) -> pd.Series:
@@ -152,7 +161,12 @@ def study_day(dates: pd.Series, reference: pd.Series, dates_coded: tuple[np.ndar
 
     ``dates_coded`` is the (codes, table) of ``dates`` when already factorised (``Dataset.codes``).
     """
-    diff = (complete_dates(dates, dates_coded) - complete_dates(reference)).dt.days
+    return days_from(complete_dates(dates, dates_coded), complete_dates(reference))
+
+
+def days_from(dates: pd.Series, reference: pd.Series) -> pd.Series:
+    """``study_day`` of dates already parsed: days from ``reference``, plus one on or after it."""
+    diff = (dates - reference).dt.days
     return diff.where(diff < 0, diff + 1)
 
 
@@ -167,15 +181,16 @@ def study_day_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     Fix: derive study days with ``derive_study_day`` from the final RFSTDTC.
     """
     for ds in pkg.datasets.values():
-        ref = subject_values(pkg, ds, "RFSTDTC")
+        ref: pd.Series | None = None  # the subjects' RFSTDTC, parsed when the dataset has a study day
         for dy_suffix, dtc_suffix in (("DY", "DTC"), ("STDY", "STDTC"), ("ENDY", "ENDTC")):
             dy, dtc = f"{ds.domain}{dy_suffix}", f"{ds.domain}{dtc_suffix}"
             if dy not in ds.frame.columns or dtc not in ds.frame.columns:
                 continue
+            ref = subject_dates(pkg, ds, "RFSTDTC") if ref is None else ref
             given = pd.to_numeric(ds.frame[dy], errors="coerce")
             dates = ds.frame[dtc]
             coded = ds.codes(dtc) if dates.dtype == object else None
-            expected = study_day(dates if coded is not None else dates.astype(str), ref, coded)
+            expected = days_from(complete_dates(dates if coded is not None else dates.astype(str), coded), ref)
             wrong = given.notna() & expected.notna() & given.ne(expected)
             orphan = given.notna() & expected.isna()
             bad = (wrong | orphan).to_numpy()
@@ -261,21 +276,50 @@ def epoch_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         date_var = record_date(ds)
         if ds.name == "DM" or "EPOCH" not in ds.frame.columns or not date_var:
             continue
-        day = ds.frame[date_var].astype(str).str[:10]
-        start = subject_values(pkg, ds, "RFXSTDTC").astype(str).str[:10]
-        end = subject_values(pkg, ds, "RFXENDTC").astype(str).str[:10]
-        full = day.str.len().eq(10)
-        epoch = ds.frame["EPOCH"].astype(str)
-        treating = epoch.str.contains("TREATMENT", regex=False)
-        has_start, has_end = start.str.len().eq(10), end.str.len().eq(10)
+        # Days are compared as text (their first 10 characters), here as ranks in the text order
+        # of the distinct days, each record reaching its subject's DM days through its DM row.
+        day, start, end = _day_ranks(ds, date_var, pkg, ("RFXSTDTC", "RFXENDTC"))
+        treating = ds.per_value("EPOCH", lambda e: e.str.contains("TREATMENT", regex=False))
+        screening = ds.per_value("EPOCH", lambda e: e.eq("SCREENING"))
+        follow_up = ds.per_value("EPOCH", lambda e: e.eq("FOLLOW-UP"))
+        full, has_start, has_end = day >= 0, start >= 0, end >= 0
         bad = full & (
             (treating & has_start & (day < start))
             | (treating & has_end & (day > end))
-            | (epoch.eq("SCREENING") & has_start & (day >= start))
-            | (epoch.eq("FOLLOW-UP") & has_end & (day <= end))
+            | (screening & has_start & (day >= start))
+            | (follow_up & has_end & (day <= end))
         )
-        yield from ds.findings("DB406", Severity.ERROR, np.flatnonzero(bad.to_numpy()), "EPOCH",
+        yield from ds.findings("DB406", Severity.ERROR, np.flatnonzero(bad), "EPOCH",
                                f"EPOCH does not match {date_var} and the subject's RFXSTDTC/RFXENDTC")
+
+
+def _day_ranks(ds: Dataset, variable: str, pkg: Package, subject_variables: tuple[str, ...]) -> list[np.ndarray]:
+    """Per record of ``ds``: the rank of the day (first 10 characters) of ``variable``, then of each DM variable.
+
+    Ranks follow the text order of all these days together, so comparing ranks compares the
+    days as text; -1 marks a value shorter than a day (or a subject without DM record or variable).
+    """
+    dm = pkg.get("DM")
+    present = [v for v in subject_variables if dm is not None and v in dm.frame.columns]
+    tables = [ds.codes(variable)[1]] + [dm.codes(v)[1] for v in present]  # type: ignore[union-attr]
+    days = [pd.Series(t, dtype=object).astype(str).str[:10] for t in tables]
+    ranks, _ = pd.factorize(pd.concat(days, ignore_index=True).to_numpy(dtype=object), sort=True)
+    ranked, at = [], 0
+    for d in days:
+        ranked.append(np.where(d.str.len().eq(10).to_numpy(), ranks[at:at + len(d)], -1))
+        at += len(d)
+    result = [ranked[0][ds.codes(variable)[0]]]
+    rows = pkg.subject_rows(ds)
+    for var in subject_variables:
+        if var not in present:
+            result.append(np.full(len(ds.frame), -1, dtype=np.int64))
+            continue
+        per_dm_row = ranked[1 + present.index(var)][dm.codes(var)[0]]  # type: ignore[union-attr]
+        found = rows >= 0
+        spread = np.full(len(rows), -1, dtype=np.int64)
+        spread[found] = per_dm_row[rows[found]]
+        result.append(spread)
+    return result
 
 
 @check("DB407", "dates.death_consistent", severity=Severity.ERROR,

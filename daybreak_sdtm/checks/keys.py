@@ -55,9 +55,8 @@ def subject_in_dm(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     for ds in pkg.datasets.values():
         if ds.name == "DM" or "USUBJID" not in ds.frame.columns:
             continue
-        usubjid = ds.frame["USUBJID"]
-        bad = (~usubjid.isin(known) & usubjid.ne("")).to_numpy()
-        yield from ds.findings("DB302", Severity.ERROR, np.flatnonzero(bad), "USUBJID", "subject is not in DM")
+        bad = ds.positions_where("USUBJID", lambda usubjid: ~usubjid.isin(known) & usubjid.ne(""))
+        yield from ds.findings("DB302", Severity.ERROR, bad, "USUBJID", "subject is not in DM")
 
 
 @check("DB303", "keys.supp_parent_exists", severity=Severity.ERROR,
@@ -77,20 +76,36 @@ def supp_parent_exists(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         if parent is None:
             yield ds.finding("DB303", Severity.ERROR, "RDOMAIN", f"parent dataset {ds.domain} is not in the package")
             continue
-        idvar = frame["IDVAR"]
+        idvar_codes, idvars = ds.codes("IDVAR")
         # Blank IDVAR relates the qualifier to the subject (DM-level); the subject must then exist.
-        subject_level = idvar.eq("")
-        bad = np.zeros(len(frame), dtype=bool)
-        known_subjects = set(parent.frame["USUBJID"]) if "USUBJID" in parent.frame.columns else set()
-        bad |= (subject_level & ~frame["USUBJID"].isin(known_subjects)).to_numpy()
-        unknown_var = ~subject_level & ~idvar.isin(list(parent.frame.columns))
-        yield from ds.findings("DB303", Severity.ERROR, np.flatnonzero(unknown_var.to_numpy()), "IDVAR",
+        subject_level = ds.per_value("IDVAR", lambda v: v.eq(""))
+        known_subjects = pd.Index(parent.frame["USUBJID"].unique() if "USUBJID" in parent.frame.columns else [],
+                                  dtype=object)
+        bad = subject_level & ds.per_value("USUBJID", lambda v: ~v.isin(known_subjects))
+        unknown_idvar = pd.Series(idvars, dtype=object).ne("") & ~pd.Series(idvars, dtype=object).isin(list(parent.frame.columns))
+        yield from ds.findings("DB303", Severity.ERROR, np.flatnonzero(unknown_idvar.to_numpy()[idvar_codes]), "IDVAR",
                                f"IDVAR names no variable of {ds.domain}")
-        for var in sorted(set(idvar[~subject_level & ~unknown_var])):
-            rows = (idvar == var) & ~subject_level
-            keys = pd.MultiIndex.from_arrays([parent.frame["USUBJID"], parent.text(var)])
-            wanted = pd.MultiIndex.from_arrays([frame.loc[rows, "USUBJID"], frame.loc[rows, "IDVARVAL"].str.strip()])
-            missing = ~wanted.isin(keys)
-            bad[np.flatnonzero(rows.to_numpy())[missing]] = True
+        named = np.unique(idvar_codes[~(subject_level | unknown_idvar.to_numpy()[idvar_codes])])
+        usubjid, idvarval = frame["USUBJID"].to_numpy(dtype=object), ds.per_value("IDVARVAL", lambda v: v.str.strip())
+        for code in sorted(named.tolist(), key=lambda c: idvars[c]):
+            rows = np.flatnonzero(idvar_codes == code)
+            wanted = (usubjid[rows], idvarval[rows])
+            have = (parent.frame["USUBJID"].to_numpy(dtype=object), parent.text(idvars[code]).to_numpy(dtype=object))
+            bad[rows[~pairs_in(wanted, have)]] = True
         yield from ds.findings("DB303", Severity.ERROR, np.flatnonzero(bad), "IDVARVAL",
                                f"no {ds.domain} record of this subject has IDVAR = IDVARVAL")
+
+
+def pairs_in(pairs: tuple[np.ndarray, np.ndarray], among: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Whether each (first, second) pair of ``pairs`` is one of the pairs of ``among`` (aligned arrays).
+
+    Each pair becomes one integer (codes of its two values among ``among``'s distinct values),
+    so membership is one integer ``isin`` rather than a hash of tuples per record.
+    """
+    first_codes, firsts = pd.factorize(among[0], use_na_sentinel=False)
+    second_codes, seconds = pd.factorize(among[1], use_na_sentinel=False)
+    width = len(seconds) + 1
+    first = pd.Index(firsts, dtype=object).get_indexer(pd.Index(pairs[0], dtype=object))
+    second = pd.Index(seconds, dtype=object).get_indexer(pd.Index(pairs[1], dtype=object))
+    known = first_codes.astype(np.int64) * width + second_codes
+    return (first >= 0) & (second >= 0) & np.isin(first.astype(np.int64) * width + second, known)

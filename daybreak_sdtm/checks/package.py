@@ -7,7 +7,7 @@ file and record of every row) and the spec line of every variable, and findings 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,8 @@ class Dataset:
     # that asks a per-value question (spaces, ASCII, bytes, dates, the gx frame); see ``codes``.
     _codes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
     _codes_of: Any = field(default=None, repr=False, compare=False)
+    # Variable -> ``text`` of a numeric variable, made once per distinct number (see ``text``).
+    _texts: dict[str, pd.Series] = field(default_factory=dict, repr=False, compare=False)
 
     def codes(self, variable: str) -> tuple[np.ndarray, np.ndarray]:
         """A char variable as (codes, table of distinct ``str`` values): ``table[codes]`` is the column.
@@ -64,9 +66,7 @@ class Dataset:
         computes its fact on ``table`` and spreads it with ``fact[codes]``; the factorisation is
         made once per variable and dataset. The table's last entry is "" (code -1).
         """
-        if self._codes_of is not self.frame:  # a frame replaced after a check ran: forget its codes
-            self._codes.clear()
-            self._codes_of = self.frame
+        self._forget_replaced_frame()
         if variable not in self._codes:
             values = self.frame[variable]
             if values.dtype == object:
@@ -84,8 +84,36 @@ class Dataset:
 
     def set_codes(self, codes: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
         """Adopt factorisations already made of this frame's columns (``normalise_coded``)."""
+        self._forget_replaced_frame()
         self._codes = dict(codes)
-        self._codes_of = self.frame
+
+    def _forget_replaced_frame(self) -> None:
+        """Drop what was derived from a frame since replaced (a check or test swapped ``frame``)."""
+        if self._codes_of is not self.frame:
+            self._codes.clear()
+            self._texts.clear()
+            self._codes_of = self.frame
+
+    def per_value(self, variable: str, fact: Callable[[pd.Series], Any]) -> np.ndarray:
+        """A fact of each record's value of a char variable, computed once per distinct value.
+
+        ``fact`` gets the distinct values (``str``, the last one "") as an object Series and
+        returns one answer per value; the answers are spread to the records by code.
+        """
+        codes, table = self.codes(variable)
+        return np.asarray(fact(pd.Series(table, dtype=object)))[codes]
+
+    def positions_where(self, variable: str, fact: Callable[[pd.Series], Any]) -> np.ndarray:
+        """0-based positions of the records whose value of a char variable ``fact`` flags, judged per distinct value.
+
+        ``fact`` gets the distinct values as for ``per_value``; nothing is spread to the records
+        when no value is flagged, the usual case of a clean package.
+        """
+        codes, table = self.codes(variable)
+        flagged = np.asarray(fact(pd.Series(table, dtype=object)), dtype=bool)
+        if not flagged.any():
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(flagged[codes])
 
     @property
     def domain(self) -> str:
@@ -106,9 +134,17 @@ class Dataset:
     def text(self, variable: str) -> pd.Series:
         """A variable as stripped-free text ("" for null, numbers as their text)."""
         values = self.frame[variable]
-        if pd.api.types.is_numeric_dtype(values):
-            return values.map(_num_text).astype(object)
-        return values.fillna("").astype(str)
+        if not pd.api.types.is_numeric_dtype(values):
+            return values.fillna("").astype(str)
+        self._forget_replaced_frame()
+        if variable not in self._texts:
+            # Each distinct number is written once (a --SEQ has a few hundred), then spread by code.
+            codes, distinct = pd.factorize(values, use_na_sentinel=True)
+            texts = np.empty(len(distinct) + 1, dtype=object)
+            texts[:-1] = pd.Series(distinct).map(_num_text).to_numpy(dtype=object)
+            texts[-1] = ""  # code -1: a missing number
+            self._texts[variable] = pd.Series(texts[codes], index=values.index, dtype=object)
+        return self._texts[variable]
 
     def findings(
         self,
@@ -173,6 +209,8 @@ class Package:
     folder: Path | None = None
     define: Path | None = None
     define_meta: Any = None  # daybreak_sdtm.checks.metadata.DefineMeta, read by run.validate
+    # Dataset name -> ((its frame, DM's frame) when made, DM row of each record); see ``subject_rows``.
+    _subject_rows: dict[str, tuple[tuple[Any, Any], np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
 
     def get(self, name: str) -> Dataset | None:
         """A dataset by name, or None."""
@@ -184,6 +222,35 @@ class Package:
         if dm is None or "USUBJID" not in dm.frame.columns:
             return pd.DataFrame()
         return dm.frame.drop_duplicates("USUBJID").set_index("USUBJID")
+
+    def subject_rows(self, ds: Dataset) -> np.ndarray:
+        """For each record of ``ds``, the position of its subject's first DM record (-1: no such subject, or no DM).
+
+        Looked up once per distinct USUBJID and spread by code; made once per dataset and shared
+        by every check that reads DM values per record (``subject_values``).
+        """
+        dm = self.datasets.get("DM")
+        if dm is None or "USUBJID" not in dm.frame.columns or "USUBJID" not in ds.frame.columns:
+            return np.full(len(ds.frame), -1, dtype=np.int64)
+        made_of, rows = self._subject_rows.get(ds.name, ((None, None), np.zeros(0, dtype=np.int64)))
+        if made_of[0] is not ds.frame or made_of[1] is not dm.frame:
+            dm_codes, dm_table = dm.codes("USUBJID")
+            subject_codes, first_rows = np.unique(dm_codes, return_index=True)  # DM's first record per subject
+            codes, table = ds.codes("USUBJID")
+            at = pd.Index(dm_table[subject_codes], dtype=object).get_indexer(pd.Index(table, dtype=object))
+            rows = np.where(at >= 0, first_rows[at], -1)[codes]
+            self._subject_rows[ds.name] = ((ds.frame, dm.frame), rows)
+        return rows
+
+    def subject_values(self, ds: Dataset, variable: str) -> pd.Series:
+        """DM's ``variable`` for each record of ``ds`` ("" when the subject or DM is missing)."""
+        dm = self.datasets.get("DM")
+        picked = np.full(len(ds.frame), "", dtype=object)
+        if dm is not None and variable in dm.frame.columns:
+            rows = self.subject_rows(ds)
+            found = rows >= 0
+            picked[found] = dm.frame[variable].to_numpy(dtype=object)[rows[found]]
+        return pd.Series(picked, index=ds.frame.index, dtype=object).fillna("")
 
 
 def _num_text(value: object) -> str:
@@ -217,7 +284,7 @@ def normalise_coded(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, tuple[
             codes, table = text_codes(values)
             if len(table) < 2**31:  # half the memory of the int64 codes factorize gives, kept for the checks
                 codes = codes.astype(np.int32)
-            out[str(col)] = pd.Series(table[codes], index=values.index, dtype=object)
+            out[str(col)] = pd.Series(table[codes], index=values.index, dtype=object, copy=False)  # a new array: no copy
             coded[str(col)] = (codes, table)
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame))), coded
 

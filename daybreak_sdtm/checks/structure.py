@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
 import pandas as pd
 
 from daybreak_sdtm.checks.expect import Expect
@@ -163,25 +162,23 @@ def studyid_domain_values(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         frame = ds.frame
         col = "RDOMAIN" if ds.is_supp else "DOMAIN"
         if col in frame.columns:
-            bad = frame[col].ne(ds.domain).to_numpy()
-            yield from ds.findings("DB107", Severity.ERROR, np.flatnonzero(bad), col,
-                                   f"{col} must be {ds.domain!r} in dataset {ds.name}")
+            bad = ds.positions_where(col, lambda v: v.ne(ds.domain))
+            yield from ds.findings("DB107", Severity.ERROR, bad, col, f"{col} must be {ds.domain!r} in dataset {ds.name}")
         if expected_study and "STUDYID" in frame.columns:
-            bad = (frame["STUDYID"].ne(expected_study) & frame["STUDYID"].ne("")).to_numpy()
-            yield from ds.findings("DB107", Severity.ERROR, np.flatnonzero(bad), "STUDYID",
+            bad = ds.positions_where("STUDYID", lambda v: v.ne(expected_study) & v.ne(""))
+            yield from ds.findings("DB107", Severity.ERROR, bad, "STUDYID",
                                    f"STUDYID differs from the study's {expected_study!r}")
 
 
-def _char_columns(ds: Dataset) -> Iterator[tuple[str, np.ndarray, pd.Series]]:
-    """(name, codes, distinct values) of each char column: checks judge each distinct value once.
+def _char_columns(ds: Dataset) -> Iterator[str]:
+    """The char columns of a dataset; checks judge each distinct value once (``Dataset.positions_where``).
 
     The factorisation is the dataset's own (``Dataset.codes``), shared by DB108-DB110 and the
-    date checks; ``fact[codes]`` spreads a per-value fact to the records.
+    date checks.
     """
     for col in ds.frame.columns:
         if ds.frame[col].dtype == object:
-            codes, table = ds.codes(col)
-            yield col, codes, pd.Series(table, dtype=object)
+            yield col
 
 
 @check("DB108", "structure.no_surrounding_spaces", severity=Severity.WARNING,
@@ -194,10 +191,9 @@ def no_surrounding_spaces(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     XPT pads values with trailing blanks, so read back from a file only leading spaces show.
     """
     for ds in pkg.datasets.values():
-        for col, codes, distinct in _char_columns(ds):
-            bad = distinct.ne(distinct.str.strip()).to_numpy()[codes]
-            yield from ds.findings("DB108", Severity.WARNING, np.flatnonzero(bad), col,
-                                   f"{col} value has leading or trailing spaces")
+        for col in _char_columns(ds):
+            bad = ds.positions_where(col, lambda distinct: distinct.ne(distinct.str.strip()))
+            yield from ds.findings("DB108", Severity.WARNING, bad, col, f"{col} value has leading or trailing spaces")
 
 
 @check("DB109", "structure.ascii_only", severity=Severity.ERROR,
@@ -209,9 +205,9 @@ def ascii_only(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     Fix: transliterate in the EDC or in the spec's map; do not rely on the reader's encoding.
     """
     for ds in pkg.datasets.values():
-        for col, codes, distinct in _char_columns(ds):
-            bad = non_ascii(distinct)[codes]  # Arrow's kernel on the distinct values only
-            yield from ds.findings("DB109", Severity.ERROR, np.flatnonzero(bad), col, f"{col} value is not ASCII")
+        for col in _char_columns(ds):
+            bad = ds.positions_where(col, non_ascii)  # Arrow's kernel on the distinct values only
+            yield from ds.findings("DB109", Severity.ERROR, bad, col, f"{col} value is not ASCII")
 
 
 @check("DB110", "structure.value_max_200_bytes", severity=Severity.ERROR,
@@ -224,10 +220,10 @@ def value_max_200_bytes(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     Fix: split the text into 200-byte parts as SDTMIG describes (SUPP-- QNAMs AETERM1, ...).
     """
     for ds in pkg.datasets.values():
-        for col, codes, distinct in _char_columns(ds):
-            bad = (text_byte_lengths(distinct) > MAX_VALUE_BYTES)[codes]  # Arrow's kernel, distinct values only
-            yield from ds.findings("DB110", Severity.ERROR, np.flatnonzero(bad), col,
-                                   f"{col} value is longer than {MAX_VALUE_BYTES} bytes")
+        for col in _char_columns(ds):
+            # Arrow's kernel, distinct values only
+            bad = ds.positions_where(col, lambda distinct: text_byte_lengths(distinct) > MAX_VALUE_BYTES)
+            yield from ds.findings("DB110", Severity.ERROR, bad, col, f"{col} value is longer than {MAX_VALUE_BYTES} bytes")
 
 
 @check("DB111", "structure.dataset_described", severity=Severity.NOTE,

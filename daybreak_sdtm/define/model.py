@@ -279,8 +279,11 @@ def oid_part(text: str) -> str:
 
 def text_values(values: pd.Series) -> list[str]:
     """Distinct non-blank text values in order of first appearance."""
-    texts = values.fillna("").astype(str).to_numpy(dtype=object)
-    # pd.unique keeps the order of first appearance, as dict.fromkeys would, in one hashed pass in C.
+    # The distinct values are found first, in the column's own dtype (Arrow's hash kernel for
+    # the engine's strings), and only they are made Python text: making the text of distinct
+    # values keeps the order of first appearance. pd.unique keeps it, as dict.fromkeys would.
+    distinct = pd.Series(pd.unique(values.array), dtype=values.dtype)
+    texts = distinct.fillna("").astype(str).to_numpy(dtype=object)
     return [v for v in pd.unique(texts).tolist() if v != ""]
 
 

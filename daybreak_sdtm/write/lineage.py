@@ -9,16 +9,21 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from daybreak_sdtm.build import BuildResult
 from daybreak_sdtm.raw import SRC_FILE, SRC_ROW
+from daybreak_sdtm.text import text_array
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 LINEAGE_FILE, RECONCILIATION_FILE, MANIFEST_FILE = "lineage.csv", "reconciliation.json", "manifest.json"
 LINEAGE_COLUMNS = ("DATASET", "RECORD", "USUBJID", "SEQ", "QNAM", "SOURCE_FILE", "SOURCE_RECORD")
+_NUMBER_COLUMNS = ("RECORD", "SOURCE_RECORD")
 
 
 def lineage_frame(result: BuildResult) -> pd.DataFrame:
@@ -51,23 +56,68 @@ def _seq_text(seq: pd.Series) -> pd.Series:
     return seq.astype(str).astype(object)
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` as ``to_csv(index=False, lineterminator="\n")`` would, through Arrow's C++ writer.
+def lineage_table(result: BuildResult) -> pa.Table:
+    """``lineage_frame`` as an Arrow table, made from the built columns without a Python object per record.
 
-    pandas' writer formats row by row in Python (2 s per million rows); Arrow writes the same
-    bytes when no text needs quoting, which is checked first (otherwise pandas writes it).
+    The mapping engine's text columns are Arrow-backed already, so they are handed over as they are.
     """
     import pyarrow as pa
+
+    parts: dict[str, list[pa.Array]] = {c: [] for c in LINEAGE_COLUMNS}
+    for name, table in result.tables.items():
+        frame = table.frame
+        rows = len(frame)
+        if not rows:
+            continue
+        seq_col = "IDVARVAL" if table.parent else f"{name}SEQ"
+        parts["DATASET"].append(pa.repeat(name, rows))
+        parts["RECORD"].append(pa.array(np.arange(1, rows + 1, dtype=np.int64)))
+        parts["USUBJID"].append(text_array(frame["USUBJID"]))
+        parts["SEQ"].append(_seq_array(frame[seq_col]) if seq_col in frame.columns else pa.repeat("", rows))
+        parts["QNAM"].append(text_array(frame["QNAM"]) if table.parent else pa.repeat("", rows))
+        parts["SOURCE_FILE"].append(text_array(table.lineage[SRC_FILE]))
+        parts["SOURCE_RECORD"].append(pa.array(table.lineage[SRC_ROW].to_numpy()))
+    columns = {}
+    for col, arrays in parts.items():
+        if col in _NUMBER_COLUMNS:
+            columns[col] = pa.chunked_array(arrays, type=arrays[0].type if arrays else pa.int64())
+        else:  # one type per column: the engine's text is large_string, made-up text is string
+            columns[col] = pa.chunked_array([a.cast(pa.large_string()) for a in arrays], type=pa.large_string())
+    return pa.table(columns)
+
+
+def _seq_array(seq: pd.Series) -> pa.Array:
+    """``_seq_text`` in Arrow: whole numbers as integer text (missing ones as ``nan``), IDVARVAL as it is."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pd.api.types.is_float_dtype(seq):
+        return text_array(seq)
+    values = seq.to_numpy(dtype="float64")
+    missing = np.isnan(values)
+    whole = pc.cast(pa.array(np.trunc(np.where(missing, 0.0, values)).astype(np.int64)), pa.string())
+    return pc.if_else(pa.array(missing), pa.scalar("nan"), whole)
+
+
+def write_lineage(result: BuildResult, path: Path) -> None:
+    """Write lineage.csv: the bytes ``lineage_frame(result).to_csv(index=False)`` writes, from ``lineage_table``.
+
+    Arrow writes them unquoted, which is right when no text holds a comma, quote or line break
+    (checked by Arrow's regex kernel); otherwise pandas writes the file, quoting as it does.
+    """
+    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    text_cols = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    joined = "|".join("|".join(frame[c].astype(str).tolist()) for c in text_cols)
-    if any(ch in joined for ch in ',"\r\n') or any(ch in str(c) for c in frame.columns for ch in ',"\r\n'):
-        frame.to_csv(path, index=False, lineterminator="\n")
+    table = lineage_table(result)
+    needs_quotes = any(
+        pc.any(pc.match_substring_regex(table[col], r'[,"\r\n]')).as_py()
+        for col in LINEAGE_COLUMNS if col not in _NUMBER_COLUMNS
+    )
+    if needs_quotes or not table.num_rows:
+        lineage_frame(result).to_csv(path, index=False, lineterminator="\n")
         return
-    table = pa.Table.from_pandas(frame, preserve_index=False)
     with open(path, "wb") as fh:
-        fh.write((",".join(str(c) for c in frame.columns) + "\n").encode("utf-8"))
+        fh.write((",".join(LINEAGE_COLUMNS) + "\n").encode("utf-8"))
         pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="none"))
 
 
@@ -118,7 +168,7 @@ def reconciliation(result: BuildResult) -> dict[str, Any]:
 
 def write_provenance(result: BuildResult, folder: Path, manifest: dict[str, Any]) -> None:
     """Write lineage.csv, reconciliation.json and manifest.json (with the datasets' SHA-256) into folder."""
-    write_csv(lineage_frame(result), folder / LINEAGE_FILE)
+    write_lineage(result, folder / LINEAGE_FILE)
     (folder / RECONCILIATION_FILE).write_text(json.dumps(reconciliation(result), indent=2) + "\n", encoding="utf-8")
     files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.xpt"))}
     (folder / MANIFEST_FILE).write_text(json.dumps({**manifest, "files": files}, indent=2) + "\n", encoding="utf-8")

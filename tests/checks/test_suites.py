@@ -67,7 +67,7 @@ def test_a_dead_worker_is_an_error_and_the_next_validation_starts_another(ctx: C
     worker = suites._shared
     assert worker is not None
     os.kill(worker.process.pid, signal.SIGKILL)
-    worker.process.join(timeout=10)
+    worker.process.wait(timeout=10)
     runner = suites.WorkerSuites(worker)
     with pytest.raises(suites.WorkerError, match="ended unexpectedly"):
         runner.submit("DM", pd.DataFrame({"SEX": ["M"]}), [])

@@ -140,6 +140,24 @@ def test_lineage_leads_back_to_the_raw_record(package: Path) -> None:
     assert row.USUBJID.endswith(source.SUBJECT)
 
 
+def test_lineage_quotes_text_that_needs_it(tmp_path: Path) -> None:
+    """Arrow writes lineage.csv unquoted; a comma or quote in a value switches to quoting CSV, same rows."""
+    from daybreak_sdtm.write.lineage import lineage_frame, write_lineage
+
+    result, _, _ = api.build()
+    write_lineage(result, tmp_path / "plain.csv")
+    frame = result.tables["SUPPAE"].frame
+    frame["IDVARVAL"] = frame["IDVARVAL"].astype(object)
+    frame.loc[0, "IDVARVAL"] = 'a,"b"'
+    write_lineage(result, tmp_path / "quoted.csv")
+    plain = pd.read_csv(tmp_path / "plain.csv", dtype=str, keep_default_na=False)
+    quoted = pd.read_csv(tmp_path / "quoted.csv", dtype=str, keep_default_na=False)
+    assert '"a,""b"""' in (tmp_path / "quoted.csv").read_text(encoding="utf-8")
+    changed = (quoted != plain).any(axis=1)
+    assert changed.sum() == 1 and quoted.loc[changed, "SEQ"].item() == 'a,"b"'
+    assert len(plain) == len(lineage_frame(result)) == sum(len(t.frame) for t in result.tables.values())
+
+
 def test_trace_prints_the_raw_record(package: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ae = read(package, "ae")
     usubjid, seq = ae.USUBJID.iat[0], str(int(ae.AESEQ.iat[0]))
