@@ -131,8 +131,10 @@ def convert(
                 report = validation.finish()  # failed already: nothing to write
             raise _Unpublished
         with stage("write_xpt"):
-            for name, table in tables.items():
-                write_xpt(name, table.frame, standards, tmp / f"{name.lower()}.xpt", created)
+            # The validated frames are the written form (text as str objects, numbers as float64),
+            # so the files are written from them: what was checked is what is written.
+            for name, ds in validation.pkg.datasets.items():
+                write_xpt(name, ds.frame, standards, tmp / f"{name.lower()}.xpt", created)
         with stage("provenance"):
             write_provenance(result, tmp, manifest)
         # Built from the tables just written (shaped as reading the XPT files back gives them) and

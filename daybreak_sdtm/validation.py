@@ -63,8 +63,12 @@ def check_context(standards: Standards, study: StudySpec | None = None) -> Check
 
 
 def package_of_build(result: BuildResult, standards: Standards) -> Package:
-    """The just-built tables as a Package, each row carrying its raw record and each variable its spec line."""
-    from daybreak_sdtm.checks.package import Dataset, Package, normalise_coded
+    """The just-built tables as a Package, each row carrying its raw record and each variable its spec line.
+
+    Each dataset's frame is the table in its written form (``write.xpt.xpt_frame``: text as
+    ``str`` objects, numbers as float64), from which ``convert`` also writes the XPT file.
+    """
+    from daybreak_sdtm.checks.package import Dataset, Package, Sources, normalise_coded
     from daybreak_sdtm.raw import SRC_FILE, SRC_ROW
     from daybreak_sdtm.write.xpt import dataset_label, variable_labels
 
@@ -73,7 +77,7 @@ def package_of_build(result: BuildResult, standards: Standards) -> Package:
         if not len(table.frame):
             continue  # convert writes no empty dataset, so validation does not see one either
         frame, coded = normalise_coded(table.frame)
-        sources = (table.lineage[SRC_FILE].astype(str) + " record " + table.lineage[SRC_ROW].astype(str)).reset_index(drop=True)
+        sources = Sources(table.lineage[SRC_FILE], table.lineage[SRC_ROW].to_numpy())
         specs = {var: str(item.spec.where) for var, item in table.variables.items()}
         ds = Dataset(name, frame, dataset_label(name, standards), variable_labels(name, table.frame, standards),
                      sources=sources)

@@ -27,6 +27,21 @@ class PackageError(DaybreakError):
     """The package folder or one of its files cannot be read."""
 
 
+@dataclass(frozen=True)
+class Sources:
+    """The raw file and record of each row, made into text ("ae.csv record 14") only for the rows
+    findings name: a text per record would cost a Python string for each of millions of records."""
+
+    files: pd.Series  # file name of each row (aligned with the dataset's rows by position)
+    records: np.ndarray  # 1-based record number in that file
+
+    def __getitem__(self, position: int) -> str:
+        return f"{self.files.iat[position]} record {self.records[position]}"
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
 @dataclass
 class Dataset:
     """One SDTM dataset: records, variable labels and char storage widths, plus optional provenance.
@@ -49,7 +64,7 @@ class Dataset:
     labels: dict[str, str] = field(default_factory=dict)
     widths: dict[str, int] = field(default_factory=dict)
     file: str = ""
-    sources: pd.Series | None = None
+    sources: Sources | None = None
     specs: dict[str, str] = field(default_factory=dict)
     qnam_specs: dict[str, str] = field(default_factory=dict)
     # Char variable -> (codes, table) of its distinct values, made once and shared by every check
@@ -175,7 +190,7 @@ class Dataset:
         seqs = frame[seq_col].to_numpy() if seq_col else None
         shown = values if values is not None else (self.text(variable) if variable in frame.columns else None)
         shown_arr = shown.to_numpy() if shown is not None else None
-        srcs = self.sources.to_numpy() if self.sources is not None else None
+        srcs = self.sources
         qnams = frame["QNAM"].to_numpy() if self.is_supp and variable == "QVAL" and "QNAM" in frame.columns else None
         for i, pos in enumerate(rows.tolist()):
             seq = seqs[pos] if seqs is not None else None

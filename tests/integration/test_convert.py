@@ -158,6 +158,21 @@ def test_lineage_quotes_text_that_needs_it(tmp_path: Path) -> None:
     assert len(plain) == len(lineage_frame(result)) == sum(len(t.frame) for t in result.tables.values())
 
 
+def test_validated_frames_are_the_written_form() -> None:
+    """convert writes the XPT files from the frames it validated; they must be xpt_frame's form."""
+    from daybreak_sdtm.validation import package_of_build
+    from daybreak_sdtm.write.xpt import xpt_frame
+
+    result, _, standards = api.build()
+    pkg = package_of_build(result, standards)
+    assert set(pkg.datasets) == {name for name, t in result.tables.items() if len(t.frame)}
+    for name, ds in pkg.datasets.items():
+        pd.testing.assert_frame_equal(ds.frame, xpt_frame(result.tables[name].frame).reset_index(drop=True))
+    ae = pkg.datasets["AE"]
+    assert ae.sources is not None and len(ae.sources) == len(ae.frame)
+    assert ae.sources[0] == f"ae.csv record {result.tables['AE'].lineage['_src_row'].iat[0]}"
+
+
 def test_trace_prints_the_raw_record(package: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ae = read(package, "ae")
     usubjid, seq = ae.USUBJID.iat[0], str(int(ae.AESEQ.iat[0]))
