@@ -210,6 +210,18 @@ class WorkerSuites:
             return self._worker.ask(("collect", self._request))
 
 
+def _give_back_memory() -> None:
+    """Return freed memory to the system while the worker waits (glibc keeps it otherwise)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the allocator keeps what it keeps
+        pass
+
+
 def _thread_lock_for_tqdm() -> None:
     """gx makes a (disabled) tqdm bar per suite, whose default lock is a multiprocessing semaphore;
     a thread lock does in the worker and leaves nothing to clean up when the parent's exit
@@ -221,23 +233,42 @@ def _thread_lock_for_tqdm() -> None:
     tqdm.set_lock(threading.RLock())
 
 
+# Requests the worker reads ahead while busy: enough for every suite of a small study (whose
+# frames arrive while gx is still importing), a bound on memory for a large one.
+READ_AHEAD_BYTES = 256 * 2**20
+
+
 def serve(read_fd: int, write_fd: int) -> None:
-    """The worker's loop: a thread takes requests off the pipe at once (the parent never waits
-    on a full pipe) while the main thread imports great_expectations, then runs them in order."""
+    """The worker's loop: a thread takes requests off the pipe as they come (the parent does not
+    wait on a full pipe) up to ``READ_AHEAD_BYTES`` unprocessed, while the main thread imports
+    great_expectations, then runs them in order."""
+    import pickle
     import queue
 
     conn = Connection(read_fd, writable=False)
     reply = Connection(write_fd, readable=False)
 
-    inbox: queue.Queue[Any] = queue.Queue()
+    inbox: queue.Queue[tuple[Any, int] | None] = queue.Queue()
+    room = threading.Condition()
+    pending = [0]  # bytes read and not yet processed
 
     def receive() -> None:
         while True:
+            with room:
+                room.wait_for(lambda: pending[0] < READ_AHEAD_BYTES)
             try:
-                inbox.put(conn.recv())
+                data = conn.recv_bytes()
             except (EOFError, OSError):
                 inbox.put(None)
                 return
+            with room:
+                pending[0] += len(data)
+            inbox.put((pickle.loads(data), len(data)))
+
+    def processed(size: int) -> None:
+        with room:
+            pending[0] -= size
+            room.notify()
 
     threading.Thread(target=receive, name="receive", daemon=True).start()
     runner: Any = None
@@ -251,20 +282,26 @@ def serve(read_fd: int, write_fd: int) -> None:
         broken = traceback.format_exc()
     results: dict[int, dict[str, list[Outcome]]] = {}
     errors: dict[int, str] = {}
-    while (message := inbox.get()) is not None:
+    while (item := inbox.get()) is not None:
+        message, size = item
+        del item
         kind, request, *rest = message
         if kind == "suite":
-            if request in errors:
-                continue
-            if broken:
-                errors[request] = broken
+            if request in errors or broken:
+                errors.setdefault(request, broken)
+                processed(size)
                 continue
             name, frame, expects = rest
             try:
                 results.setdefault(request, {})[name] = _run(runner, name, frame, expects)
             except Exception:  # reported to the parent, which raises it
                 errors[request] = traceback.format_exc()
-        elif kind == "collect":
+            del frame, rest, message  # the frame's memory goes now, not when the next one arrives
+            if inbox.empty():
+                _give_back_memory()
+            processed(size)
+        else:  # collect
+            processed(size)
             try:
                 if request in errors:
                     reply.send(("error", errors.pop(request)))

@@ -62,11 +62,13 @@ def check_context(standards: Standards, study: StudySpec | None = None) -> Check
     )
 
 
-def package_of_build(result: BuildResult, standards: Standards) -> Package:
+def package_of_build(result: BuildResult, standards: Standards, *, adopt: bool = False) -> Package:
     """The just-built tables as a Package, each row carrying its raw record and each variable its spec line.
 
     Each dataset's frame is the table in its written form (``write.xpt.xpt_frame``: text as
     ``str`` objects, numbers as float64), from which ``convert`` also writes the XPT file.
+    With ``adopt``, each table takes that frame in place of its own as soon as it is made, so a
+    package of millions of records is held once, not twice (``convert``'s way).
     """
     from daybreak_sdtm.checks.package import Dataset, Package, Sources, normalise_coded
     from daybreak_sdtm.raw import SRC_FILE, SRC_ROW
@@ -77,6 +79,8 @@ def package_of_build(result: BuildResult, standards: Standards) -> Package:
         if not len(table.frame):
             continue  # convert writes no empty dataset, so validation does not see one either
         frame, coded = normalise_coded(table.frame)
+        if adopt:
+            table.frame = frame
         sources = Sources(table.lineage[SRC_FILE], table.lineage[SRC_ROW].to_numpy())
         specs = {var: str(item.spec.where) for var, item in table.variables.items()}
         ds = Dataset(name, frame, dataset_label(name, standards), variable_labels(name, table.frame, standards),
@@ -91,11 +95,16 @@ def package_of_build(result: BuildResult, standards: Standards) -> Package:
 
 
 def start_build_validation(result: BuildResult, study: StudySpec, standards: Standards) -> Validation:
-    """Start validating what ``convert`` just built: suites handed to their runner, own checks run."""
+    """Start validating what ``convert`` just built: suites handed to their runner, own checks run.
+
+    The tables adopt their written form (``package_of_build``): from here on they hold the
+    frames that were validated and that the XPT files, the define and the lineage are made of.
+    """
     from daybreak_sdtm.checks.run import start_validation
     from daybreak_sdtm.suites import suite_runner
 
-    return start_validation(package_of_build(result, standards), check_context(standards, study), suites=suite_runner())
+    return start_validation(package_of_build(result, standards, adopt=True), check_context(standards, study),
+                            suites=suite_runner())
 
 
 def validate_dir(package_dir: Path, define: Path | None, study: StudySpec | None, standards: Standards) -> ValidateResult:

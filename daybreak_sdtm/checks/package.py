@@ -102,6 +102,11 @@ class Dataset:
         self._forget_replaced_frame()
         self._codes = dict(codes)
 
+    def drop_caches(self) -> None:
+        """Forget the factorisations and texts made for the checks (they are remade if asked for again)."""
+        self._codes.clear()
+        self._texts.clear()
+
     def _forget_replaced_frame(self) -> None:
         """Drop what was derived from a frame since replaced (a check or test swapped ``frame``)."""
         if self._codes_of is not self.frame:
@@ -226,6 +231,12 @@ class Package:
     define_meta: Any = None  # daybreak_sdtm.checks.metadata.DefineMeta, read by run.validate
     # Dataset name -> ((its frame, DM's frame) when made, DM row of each record); see ``subject_rows``.
     _subject_rows: dict[str, tuple[tuple[Any, Any], np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
+
+    def drop_caches(self) -> None:
+        """Forget what was computed for the checks: per-value codes, texts and subject lookups."""
+        for ds in self.datasets.values():
+            ds.drop_caches()
+        self._subject_rows.clear()
 
     def get(self, name: str) -> Dataset | None:
         """A dataset by name, or None."""

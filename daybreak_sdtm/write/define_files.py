@@ -52,14 +52,17 @@ def written_datasets(tables: Mapping[str, pd.DataFrame], standards: Standards) -
                 columns[col] = values.mask(tiny, 0.0) if tiny.any() else values
                 widths[col] = 8
             else:
-                # Text stays in the table's own dtype (Arrow-backed str from the mapping engine):
-                # the define compares and collects values, for which the dtype makes no difference,
-                # and an object copy of every table would double the memory of a large package.
-                values = values.astype(str)
-                widths[col] = text_width(values)
-                values = values.fillna("")  # written as blanks, read back as ""
-                if values.str.endswith(" ").any():  # XPT keeps no trailing blanks
-                    values = values.str.rstrip(" ")
+                # Text stays in the table's own dtype (str objects as convert writes them, or
+                # Arrow-backed str): the define compares and collects values, for which the dtype
+                # makes no difference, and a copy of every table would double a large package's
+                # memory. Width and trailing blanks are facts of the distinct values, asked once each.
+                distinct = pd.Series(pd.unique(values.array))
+                if distinct.isna().any():
+                    values = values.fillna("")  # written as blanks, read back as ""
+                distinct = distinct.astype(str).fillna("")
+                widths[col] = text_width(distinct)
+                if distinct.str.endswith(" ").any():  # XPT keeps no trailing blanks
+                    values = values.astype(str).str.rstrip(" ")
                 columns[col] = values
         datasets.append(PackageDataset(name=name, label=dataset_label(name, standards), frame=pd.DataFrame(columns),
                                        labels=variable_labels(name, tables[name], standards), widths=widths,
