@@ -76,28 +76,24 @@ json.dump({"read": read, "write": write}, open(out, "w"))
 
 
 def tree_rss(root: int) -> int:
-    """Resident memory of a process and all its descendants now, in bytes (Linux /proc)."""
-    parents: dict[int, int] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                stat = Path(entry.path, "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    tree, grown = {root}, True
-    while grown:
-        more = {pid for pid, ppid in parents.items() if ppid in tree} - tree
-        tree |= more
-        grown = bool(more)
-    total = 0
-    for pid in tree:
+    """Resident memory of a process and all its descendants now, in bytes (Linux /proc).
+
+    Descendants are found through each process's ``children`` list, not by scanning every
+    process of the machine, so sampling costs the measured run next to nothing.
+    """
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
+            status = Path(f"/proc/{pid}/status").read_text()
+            for task in os.scandir(f"/proc/{pid}/task"):
+                todo.extend(int(c) for c in Path(task.path, "children").read_text().split())
+        except OSError:  # ended meanwhile
             continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+                break
     return total
 
 

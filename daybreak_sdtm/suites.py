@@ -149,16 +149,20 @@ def _forget(worker: _Worker) -> None:
 
 
 def warm() -> bool:
-    """Start the shared worker now, where it pays: on a machine with more than one core.
+    """Start the shared worker now, where it pays: on a POSIX machine with more than one core.
 
     Returns whether a worker is (now) running; ``suite_runner()`` then uses it.
     """
     global _shared
-    if _cpus() < 2:
+    if os.name != "posix" or _cpus() < 2:  # pipes handed to a child by descriptor: POSIX
         return False
     with _shared_lock:
         if _shared is None or not _shared.alive():
-            _shared = _Worker()
+            try:
+                _shared = _Worker()
+            except OSError:  # no process to be had (limits): the suites run here instead
+                _shared = None
+                return False
             atexit.register(_at_exit, _shared)
         return True
 
