@@ -85,7 +85,8 @@ class _Worker:
         to_child, from_parent = os.pipe()
         to_parent, from_child = os.pipe()
         package_root = str(Path(__file__).resolve().parent.parent)  # importable as the parent imports it
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        # After the caller's own PYTHONPATH, which comes first in this process too.
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), package_root]))}
         code = f"from daybreak_sdtm.suites import serve; serve({to_child}, {from_child})"
         try:
             self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(to_child, from_child), env=env,

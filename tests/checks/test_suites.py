@@ -96,3 +96,20 @@ def test_convert_with_its_worker_uses_no_network_and_prints_no_noise(tmp_path: P
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert "validation: 0 error(s)" in done.stdout and (out / "dm.xpt").is_file()
+
+
+@needs_two_cpus
+def test_a_worker_without_great_expectations_reports_why(ctx: CheckContext, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """gx failing to import in the worker is an error naming the import, not a hang or a silent pass."""
+    fake = tmp_path / "fake" / "great_expectations"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('great_expectations is broken here')\n", encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(fake.parent))
+    suites.shutdown()
+    try:
+        assert suites.warm()
+        with pytest.raises(suites.WorkerError, match="great_expectations is broken here"):
+            validate_package(defective(), ctx, suites=suites.suite_runner())
+    finally:
+        suites.shutdown()  # the next validation starts a worker with the real gx
