@@ -87,8 +87,8 @@ def convert(
     never) leave ``out_dir`` untouched and come back in ``report`` with ``published=False``;
     otherwise the package is published with validation.json and validation.html inside it.
     """
-    from daybreak_sdtm.suites import warm
     from daybreak_sdtm.findings import Report, Severity
+    from daybreak_sdtm.suites import warm
     from daybreak_sdtm.validation import start_build_validation, write_reports
     from daybreak_sdtm.write import dataset_label, publish, write_xpt, xpt_problems
     from daybreak_sdtm.write.define_files import write_define, written_datasets

@@ -91,6 +91,10 @@ class _Worker:
         try:
             self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(to_child, from_child), env=env,
                                             stdin=subprocess.DEVNULL, close_fds=True)
+        except OSError:
+            os.close(from_parent)
+            os.close(to_parent)
+            raise
         finally:
             os.close(to_child)
             os.close(from_child)

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from daybreak_sdtm.checks.package import Package
 from daybreak_sdtm.checks.registry import CHECKS, CheckContext, CheckDef
-from daybreak_sdtm.suites import InlineSuites, SuiteRunner
 from daybreak_sdtm.findings import Finding, Report
+from daybreak_sdtm.suites import InlineSuites, SuiteRunner
 
 if TYPE_CHECKING:
     from daybreak_sdtm.checks.expect import Expect
@@ -25,11 +25,14 @@ class Validation:
     def __init__(self, pkg: Package, plans: dict[str, list[Expect]], runner: SuiteRunner, findings: list[Finding],
                  timings: dict[str, float]) -> None:
         self.pkg, self._plans, self._runner, self.findings, self._timings = pkg, plans, runner, findings, timings
+        self._report: Report | None = None
 
     def finish(self) -> Report:
-        """Wait for the suites; the report of both."""
+        """Wait for the suites; the report of both (the same report when asked again)."""
         from daybreak_sdtm.checks.expect import findings_of
 
+        if self._report is not None:
+            return self._report
         start = time.perf_counter()
         findings = list(self.findings)
         if any(self._plans.values()):
@@ -37,7 +40,8 @@ class Validation:
             for name, ds in self.pkg.datasets.items():
                 findings.extend(findings_of(ds, self._plans[name], outcomes.get(name, ())))
         self._timings["expectations"] = self._timings.get("expectations", 0.0) + time.perf_counter() - start
-        return Report.of(findings, self.pkg.datasets, self._timings)
+        self._report = Report.of(findings, self.pkg.datasets, self._timings)
+        return self._report
 
 
 def start_validation(pkg: Package, ctx: CheckContext, *, only: Iterable[str] | None = None,
