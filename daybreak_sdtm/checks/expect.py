@@ -4,6 +4,10 @@ great_expectations is imported here and only when a validation runs: it costs ab
 ``--help`` and ``lint`` must answer at once. Its analytics are switched off through the
 environment before the import, its progress bars through the context, and its loggers are
 raised to ERROR so nothing of it reaches our output.
+
+Where the suites run (this process, or a worker process started early) is ``daybreak_sdtm.suites``'
+concern: here plans become gx suites, gx results become ``Outcome``s (plain data that can cross
+a process boundary), and outcomes become findings against the dataset they were run on.
 """
 
 from __future__ import annotations
@@ -109,10 +113,6 @@ class GxRunner:
         retry = self._gx.ExpectationSuite(name="failed", expectations=[self._expectation(expects[i], i) for i in failed])
         result = batch.validate(retry, result_format={"result_format": "COMPLETE", "partial_unexpected_count": 0})
         return [_outcome(expects, res) for res in result.results if not res.success]
-
-    def run(self, ds: Dataset, expects: Sequence[Expect]) -> list[Finding]:
-        """Validate ``ds`` against ``expects`` and turn every failure into findings."""
-        return findings_of(ds, expects, self.outcomes(gx_frame(ds), expects))
 
 
 @dataclass(frozen=True)
