@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +43,7 @@ class ConvertResult:
     standards: Standards
     report: Report | None = None  # validation of the built tables
     published: bool = True  # False when findings at or above --fail-on stopped the publication
+    cleaned: tuple[str, ...] = ()  # what was cleaned up of earlier interrupted runs
 
 
 def resolve_timestamp(timestamp: str | None = None) -> dt.datetime:
@@ -90,12 +92,17 @@ def convert(
     from daybreak_sdtm.findings import Report, Severity
     from daybreak_sdtm.suites import warm
     from daybreak_sdtm.validation import start_build_validation, write_reports
-    from daybreak_sdtm.write import dataset_label, publish, write_xpt, xpt_problems
+    from daybreak_sdtm.write import dataset_label, write_xpt, xpt_problems
+    from daybreak_sdtm.write.package import Protected, check_target, copy_files, folder_digest, publish
     from daybreak_sdtm.write.define_files import write_define, written_datasets
     from daybreak_sdtm.write.lineage import write_provenance
 
     created = resolve_timestamp(timestamp)
     threshold = Severity.parse(fail_on)
+    study_dir = study_dir or default_study_dir()
+    export_dir = export_dir or default_export_dir()
+    protected = (Protected("export folder", export_dir), Protected("mapping folder", study_dir))
+    check_target(out_dir, protected)  # a folder that would be refused is said before any work
     warm()  # great-expectations starts loading in a worker process while the export is mapped
     result, study, standards = build(study_dir, export_dir)
     tables = {name: t for name, t in result.tables.items() if len(t.frame)}
@@ -110,14 +117,14 @@ def convert(
                                         len(table.frame.columns), f"{name.lower()}.xpt"))
 
     manifest = {
+        "kind": "sdtm-package",
         "study": study.studyid,
         "sdtmig": standards.sdtmig_version,
         "ct": standards.ct_version,
         "created": created.isoformat(),
-        "study_dir": str((study_dir or default_study_dir()).resolve()),
-        "export_dir": str((export_dir or default_export_dir()).resolve()),
+        "mapping": {"folder": PACKAGE_MAPPING, "sha256": folder_digest(study_dir, study.files())},
+        "export": {"files": export_digests(export_dir, result.forms_read)},
     }
-
     # The suites run in the worker while our own checks run and the package is written into the
     # temporary folder; nothing is published before the whole report is in and passes.
     with stage("validate"):
@@ -136,7 +143,8 @@ def convert(
             for name, ds in validation.pkg.datasets.items():
                 write_xpt(name, ds.frame, standards, tmp / f"{name.lower()}.xpt", created)
         with stage("provenance"):
-            write_provenance(result, tmp, manifest)
+            write_provenance(result, tmp)
+            copy_files(study.files(), study_dir, tmp / PACKAGE_MAPPING)
         # Built from the tables just written (shaped as reading the XPT files back gives them) and
         # schema-validated here, so an invalid define fails the conversion before anything is published.
         with stage("define"):
@@ -150,28 +158,62 @@ def convert(
             write_reports(report, tmp, f"{study.studyid} SDTM validation report")
 
     try:
-        publish(out_dir, fill)
+        cleaned = publish(out_dir, fill, manifest, protected)
     except _Unpublished:
         return ConvertResult(out_dir, tuple(summaries), result, study, standards, report, published=False)
-    return ConvertResult(out_dir, tuple(summaries), result, study, standards, report)
+    return ConvertResult(out_dir, tuple(summaries), result, study, standards, report, cleaned=tuple(cleaned))
 
 
 class _Unpublished(Exception):
     """Raised inside ``publish`` when validation fails: the temporary folder is removed, nothing replaced."""
 
 
-def manifest_study_dir(package_dir: Path) -> Path | None:
-    """The mapping folder a package of ours was converted with, if its manifest names one that exists."""
-    import json
+PACKAGE_MAPPING = "mapping"  # the folder of a package that holds a copy of the mapping specs it was made with
 
-    from daybreak_sdtm.write.lineage import MANIFEST_FILE
 
-    try:
-        manifest = json.loads((package_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    folder = Path(str(manifest.get("study_dir", ""))) if isinstance(manifest, dict) else None
-    return folder if folder is not None and (folder / "study.yaml").is_file() else None
+def export_digests(export_dir: Path, forms: Iterable[str]) -> dict[str, str]:
+    """SHA-256 of each raw file the conversion read, by file name (the manifest's record of the export)."""
+    from daybreak_sdtm.raw import find_form
+    from daybreak_sdtm.write.package import file_digest
+
+    paths = [find_form(export_dir, form) for form in forms]
+    return {p.name: file_digest(p) for p in sorted(paths)}
+
+
+@dataclass(frozen=True)
+class StudySource:
+    """Which mapping specs go with a package, and how they were found (said to the user)."""
+
+    folder: Path | None
+    how: str
+
+
+def package_study(package_dir: Path, study_dir: Path | None = None) -> StudySource:
+    """The study of a package: ``study_dir`` when given, else the copy of the specs the package carries.
+
+    A package written by ``convert`` carries its mapping specs in ``mapping/`` and their SHA-256
+    in manifest.json; nothing is ever taken from the machine the package was written on.
+    """
+    from daybreak_sdtm.write.package import folder_digest, read_manifest
+
+    if study_dir is not None:
+        return StudySource(study_dir, f"study: {study_dir} (--study)")
+    manifest = read_manifest(package_dir)
+    mapping = manifest.get("mapping") if manifest else None
+    if isinstance(mapping, dict):
+        folder = package_dir / str(mapping.get("folder", PACKAGE_MAPPING))
+        if (folder / "study.yaml").is_file():
+            how = f"study: {manifest.get('study', '?')}, from the mapping specs the package carries ({folder})"
+            try:
+                copy = load_study(folder)
+                changed = folder_digest(folder, copy.files()) != mapping.get("sha256")
+            except DaybreakError:
+                changed = True
+            if changed:
+                how += "; warning: they differ from the specs the package was converted with (manifest.json SHA-256)"
+            return StudySource(folder, how)
+    return StudySource(None, "study: none (the package carries no mapping specs; pass --study DIR): protocol checks, "
+                             "the study's epochs and value-level codelists are not applied")
 
 
 def validate(
@@ -183,20 +225,24 @@ def validate(
 ) -> ValidateResult:
     """Validate an SDTM package folder; protocol rules apply only when the study is known.
 
-    The study is ``study_dir``, else the one the package's manifest.json names (packages we wrote).
+    The study is ``study_dir``, else the copy of the mapping specs the package carries
+    (``package_study``); ``ValidateResult.notes`` says which, or that there is none.
 
-    Standards default to the bundled study's SDTMIG and CT versions; ``sdtmig``/``ct`` override them.
+    Standards default to the study's SDTMIG and CT versions (the bundled study's when there is no
+    study); ``sdtmig``/``ct`` override them.
     """
+    import dataclasses
+
     from daybreak_sdtm.suites import warm
     from daybreak_sdtm.validation import validate_dir
 
     warm()  # great-expectations starts loading in a worker process while the package is read
-    default = load_study(default_study_dir())
-    study_dir = study_dir or manifest_study_dir(package_dir)
-    study = load_study(study_dir) if study_dir is not None else None
-    base = study or default
+    source = package_study(package_dir, study_dir)
+    study = load_study(source.folder) if source.folder is not None else None
+    base = study or load_study(default_study_dir())
     standards = read_standards(specs_dir(), sdtmig or base.sdtmig, ct or base.ct)
-    return validate_dir(package_dir, define, study, standards)
+    result = validate_dir(package_dir, define, study, standards)
+    return dataclasses.replace(result, notes=(*result.notes, source.how))
 
 
 @dataclass(frozen=True)
@@ -209,26 +255,50 @@ class DefineResult:
     variables: int
     codelists: int
     value_lists: int
+    study: str = ""  # which specs described the package, and how they were found
 
 
-def define(study_dir: Path | None = None, package_dir: Path = Path("sdtm-out"), timestamp: str | None = None) -> DefineResult:
-    """(Re)generate define.xml and define.html of an existing package from its XPT files and the specs."""
+def define(study_dir: Path | None = None, package_dir: Path = Path("sdtm-out"), timestamp: str | None = None,
+           out_dir: Path | None = None) -> DefineResult:
+    """(Re)generate define.xml and define.html of an existing package from its XPT files and the specs.
+
+    The specs are ``study_dir``, else the copy the package carries; a package with neither is an
+    error (another study's package is never described with the bundled study). The files go into
+    ``out_dir`` (default: the package folder); define files there that daybreak-sdtm did not write
+    are never replaced.
+    """
     from daybreak_sdtm.write.define_files import DEFINE_HTML, DEFINE_XML, write_define
+    from daybreak_sdtm.write.package import check_define_target, update_manifest
 
+    if not package_dir.is_dir():
+        raise DaybreakError(f"{package_dir}: package folder not found")
     created = resolve_timestamp(timestamp)
-    study, standards = load(study_dir)
-    result = write_define(package_dir, study, standards, created)
+    source = package_study(package_dir, study_dir)
+    if source.folder is None:
+        raise DaybreakError(f"{package_dir}: no mapping specs to describe it with: the package carries none "
+                            "(it was not written by convert); pass --study DIR")
+    target = out_dir or package_dir
+    check_define_target(target, (DEFINE_XML, DEFINE_HTML))
+    study, standards = load(source.folder)
+    target.mkdir(parents=True, exist_ok=True)
+    result = write_define(package_dir, study, standards, created, out_dir=target)
+    update_manifest(target, (DEFINE_XML, DEFINE_HTML))
     return DefineResult(
-        package_dir, (package_dir / DEFINE_XML, package_dir / DEFINE_HTML), len(result.item_groups),
+        target, (target / DEFINE_XML, target / DEFINE_HTML), len(result.item_groups),
         sum(len(g.item_refs) for g in result.item_groups), len(result.codelists), len(result.value_lists),
+        source.how,
     )
 
 
 def sample_export(out_dir: Path, subjects: int = 32, seed: int = 20251004) -> dict[str, int]:
-    """Write a synthetic Daybreak-01 EDC export; returns records per form."""
+    """Write a synthetic Daybreak-01 EDC export into a new folder (or one an earlier sample-export wrote)."""
     from daybreak_sdtm.sample import generate_export
+    from daybreak_sdtm.write.package import publish
 
-    return generate_export(out_dir, subjects=subjects, seed=seed)
+    counts: dict[str, int] = {}
+    publish(out_dir, lambda tmp: counts.update(generate_export(tmp, subjects=subjects, seed=seed)),
+            {"kind": "sample-export", "study": "DAYBREAK-01", "subjects": subjects, "seed": seed})
+    return counts
 
 
 @dataclass(frozen=True)
@@ -242,14 +312,12 @@ class TraceResult:
 
 def trace(dataset: str, usubjid: str, seq: str | None, package_dir: Path, export_dir: Path | None = None) -> list[TraceResult]:
     """Find SDTM records by dataset, USUBJID and --SEQ (IDVARVAL for SUPP--) and their raw records."""
-    import json
-
     import pandas as pd
     import pyreadstat
 
     from daybreak_sdtm.errors import RawDataError
     from daybreak_sdtm.raw import read_form
-    from daybreak_sdtm.write.lineage import LINEAGE_FILE, MANIFEST_FILE
+    from daybreak_sdtm.write.lineage import LINEAGE_FILE
 
     lineage_path = package_dir / LINEAGE_FILE
     if not lineage_path.is_file():
@@ -262,9 +330,7 @@ def trace(dataset: str, usubjid: str, seq: str | None, package_dir: Path, export
     if hits.empty:
         what = f"{name} USUBJID={usubjid}" + (f" SEQ={seq}" if seq is not None else "")
         raise RawDataError(f"{lineage_path}: no record {what}")
-    if export_dir is None:
-        manifest = json.loads((package_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
-        export_dir = Path(manifest["export_dir"])
+    export_dir = trace_export(package_dir, export_dir)
     frame, _ = pyreadstat.read_xport(str(package_dir / f"{name.lower()}.xpt"))
     forms: dict[str, pd.DataFrame] = {}
     results = []
@@ -278,3 +344,28 @@ def trace(dataset: str, usubjid: str, seq: str | None, package_dir: Path, export
         sdtm = {k: v for k, v in frame.iloc[int(hit.RECORD) - 1].items()}
         results.append(TraceResult(name, sdtm, ((hit.SOURCE_FILE, record, raw_values),)))
     return results
+
+
+def trace_export(package_dir: Path, export_dir: Path | None) -> Path:
+    """The export a package was converted from: ``export_dir``, checked against the manifest's SHA-256.
+
+    Without ``export_dir`` the bundled sample export is taken when it is the one the package was
+    made from; a raw file that differs from the one converted is an error (the records would not match).
+    """
+    from daybreak_sdtm.errors import RawDataError
+    from daybreak_sdtm.write.package import file_digest, read_manifest
+
+    manifest = read_manifest(package_dir) or {}
+    export = manifest.get("export")
+    recorded: dict[str, str] = export.get("files", {}) if isinstance(export, dict) else {}
+    if export_dir is None:
+        candidate = default_export_dir()
+        if recorded and all((candidate / n).is_file() and file_digest(candidate / n) == h for n, h in recorded.items()):
+            return candidate
+        raise RawDataError(f"{package_dir}: pass --export DIR, the raw export the package was converted from"
+                           + (f" (files {', '.join(recorded)})" if recorded else ""))
+    for name, digest in recorded.items():
+        path = export_dir / name
+        if path.is_file() and file_digest(path) != digest:
+            raise RawDataError(f"{path}: not the file {package_dir} was converted from (SHA-256 differs from manifest.json)")
+    return export_dir

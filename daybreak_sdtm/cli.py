@@ -44,6 +44,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from daybreak_sdtm import api
 
     result = api.convert(args.study, args.export, args.out, timestamp=args.timestamp, fail_on=args.fail_on)
+    for line in result.cleaned:
+        print(f"note: {line}", file=sys.stderr)
     for warning in result.build.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if not result.published and result.report is not None:
@@ -78,6 +80,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from daybreak_sdtm.report import RENDERERS, render_summary, render_text
 
     result = api.validate(args.dir, args.define, args.study, args.sdtmig, args.ct)
+    for note in result.notes:
+        print(note, file=sys.stderr)
     threshold = Severity.parse(args.fail_on)
     report = result.report
     if args.format == "text":
@@ -143,7 +147,8 @@ def cmd_define(args: argparse.Namespace) -> int:
     """
     from daybreak_sdtm import api
 
-    result = api.define(args.study, args.package, timestamp=args.timestamp)
+    result = api.define(args.study, args.package, timestamp=args.timestamp, out_dir=args.out)
+    print(result.study, file=sys.stderr)
     print(f"define.xml: {result.datasets} datasets, {result.variables} variables, {result.codelists} codelists, "
           f"{result.value_lists} value lists; valid Define-XML 2.1")
     for path in result.files:
@@ -228,7 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export", type=_path, default=None, metavar="DIR",
                    help="raw export folder (default: the bundled Daybreak-01 sample export)")
     p.add_argument("--out", type=_path, default=Path("sdtm-out"), metavar="DIR",
-                   help="package folder, replaced atomically (default: ./sdtm-out)")
+                   help="package folder (default: ./sdtm-out): a new or empty folder, or a package written "
+                        "before by convert, which is then replaced atomically; anything else is refused")
     _timestamp_option(p, "the files")
     p.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="error",
                    help="validation findings at or above this severity stop the publication (default: error); "
@@ -240,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="define.xml to check against the data (default: DIR/define.xml when present)")
     p.add_argument("--study", type=_path, default=None, metavar="DIR",
                    help="mapping spec folder: adds its protocol checks, epochs and value-level codelists "
-                        "(default: the one DIR/manifest.json names, for packages written by convert)")
+                        "(default: the copy of the specs a package written by convert carries in DIR/mapping)")
     p.add_argument("--sdtmig", default=None, metavar="VERSION", help="SDTMIG version of specs/ (default: the study's)")
     p.add_argument("--ct", default=None, metavar="DATE", help="CT package date of specs/ (default: the study's)")
     p.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="error",
@@ -260,13 +266,18 @@ def build_parser() -> argparse.ArgumentParser:
     add("list-checks", cmd_list_checks, "list the validation checks")
 
     p = add("define", cmd_define, "(re)generate define.xml and define.html of a package")
-    _study_option(p)
+    p.add_argument("--study", type=_path, default=None, metavar="DIR",
+                   help="mapping spec folder with study.yaml (default: the copy of the specs the package carries)")
     p.add_argument("--package", type=_path, default=Path("sdtm-out"), metavar="DIR",
                    help="package folder holding the .xpt files (default: ./sdtm-out)")
+    p.add_argument("--out", type=_path, default=None, metavar="DIR",
+                   help="folder to write define.xml and define.html into (default: the package folder; "
+                        "define files there that daybreak-sdtm did not write are never replaced)")
     _timestamp_option(p, "define.xml")
 
     p = add("sample-export", cmd_sample_export, "write a synthetic Daybreak-01 EDC export")
-    p.add_argument("dir", type=_path, metavar="DIR", help="folder to write the CSV forms into")
+    p.add_argument("dir", type=_path, metavar="DIR",
+                   help="folder to write the CSV forms into: a new or empty one, or an earlier sample export")
     p.add_argument("--subjects", type=int, default=32, metavar="N", help="number of subjects (default: 32)")
     p.add_argument("--seed", type=int, default=20251004, metavar="S", help="random seed (default: 20251004)")
 
@@ -276,7 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("seq", nargs="?", default=None, metavar="SEQ", help="--SEQ (IDVARVAL for SUPP--); all records when omitted")
     p.add_argument("--package", type=_path, default=Path("sdtm-out"), metavar="DIR", help="package folder (default: ./sdtm-out)")
     p.add_argument("--export", type=_path, default=None, metavar="DIR",
-                   help="raw export folder (default: the one recorded in the package manifest)")
+                   help="raw export folder the package was converted from, checked against the SHA-256 in "
+                        "its manifest.json (default: the bundled sample export, when it is that one)")
 
     add("list-derivations", cmd_list_derivations, "list the derivations mapping specs can name")
     return parser

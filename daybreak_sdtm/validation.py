@@ -32,6 +32,7 @@ class ValidateResult:
     package: Package
     standards: Standards
     seconds: float
+    notes: tuple[str, ...] = ()  # what the user should know of how the package was read (the study used, ...)
 
 
 def check_context(standards: Standards, study: StudySpec | None = None) -> CheckContext:

@@ -150,6 +150,10 @@ class StudySpec:
     meddra_version: str = ""
     documents: dict[str, str] = field(default_factory=dict)
 
+    def files(self) -> tuple[Path, ...]:
+        """The spec files of the study: study.yaml and each domain spec it lists."""
+        return (self.file, *dict.fromkeys(d.file for d in self.domains))
+
     def domain(self, name: str) -> DomainSpec | None:
         """One domain spec by domain name."""
         for dom in self.domains:

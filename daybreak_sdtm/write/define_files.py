@@ -103,12 +103,14 @@ def _replace_file(path: Path, data: bytes) -> None:
 
 
 def write_define(package_dir: Path, study: StudySpec, standards: Standards, created: dt.datetime,
-                 datasets: Sequence[PackageDataset] | None = None) -> Define:
-    """(Re)generate define.xml and define.html in ``package_dir``; nothing is written if the define is invalid.
+                 datasets: Sequence[PackageDataset] | None = None, out_dir: Path | None = None) -> Define:
+    """(Re)generate define.xml and define.html of ``package_dir``; nothing is written if the define is invalid.
 
-    ``datasets`` (from ``written_datasets``) spares reading the package's XPT files back.
+    ``datasets`` (from ``written_datasets``) spares reading the package's XPT files back; the
+    files go into ``out_dir`` (default: the package folder).
     """
     define, xml, html = render_define(package_dir, study, standards, created, datasets)
-    _replace_file(package_dir / DEFINE_XML, xml)
-    _replace_file(package_dir / DEFINE_HTML, html)
+    target = out_dir or package_dir
+    _replace_file(target / DEFINE_XML, xml)
+    _replace_file(target / DEFINE_HTML, html)
     return define

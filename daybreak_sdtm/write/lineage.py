@@ -6,10 +6,9 @@ the trail from every record back to the export, and the counts that show no reco
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,7 +20,7 @@ from daybreak_sdtm.text import text_array
 if TYPE_CHECKING:
     import pyarrow as pa
 
-LINEAGE_FILE, RECONCILIATION_FILE, MANIFEST_FILE = "lineage.csv", "reconciliation.json", "manifest.json"
+LINEAGE_FILE, RECONCILIATION_FILE = "lineage.csv", "reconciliation.json"
 LINEAGE_COLUMNS = ("DATASET", "RECORD", "USUBJID", "SEQ", "QNAM", "SOURCE_FILE", "SOURCE_RECORD")
 _NUMBER_COLUMNS = ("RECORD", "SOURCE_RECORD")
 
@@ -166,9 +165,7 @@ def reconciliation(result: BuildResult) -> dict[str, Any]:
     return {"forms": forms, "domains": domains, "supplemental": supplemental, "balanced": balanced}
 
 
-def write_provenance(result: BuildResult, folder: Path, manifest: dict[str, Any]) -> None:
-    """Write lineage.csv, reconciliation.json and manifest.json (with the datasets' SHA-256) into folder."""
+def write_provenance(result: BuildResult, folder: Path) -> None:
+    """Write lineage.csv and reconciliation.json into folder (manifest.json is written last, by ``publish``)."""
     write_lineage(result, folder / LINEAGE_FILE)
     (folder / RECONCILIATION_FILE).write_text(json.dumps(reconciliation(result), indent=2) + "\n", encoding="utf-8")
-    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.xpt"))}
-    (folder / MANIFEST_FILE).write_text(json.dumps({**manifest, "files": files}, indent=2) + "\n", encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -13,8 +14,10 @@ from lxml import etree
 
 from daybreak_sdtm import api, cli
 from daybreak_sdtm.errors import ExitStatus
+from daybreak_sdtm.resources import default_study_dir
 from daybreak_sdtm.write import define_files
 from daybreak_sdtm.write.define_xml import DefineSchemaError, validate_define
+from daybreak_sdtm.write.package import check_target
 from tests.define.conftest import NS, TIMESTAMP, text, xp
 
 
@@ -299,6 +302,47 @@ def test_define_command_describes_the_datasets_present(tmp_path: Path, package: 
 
 
 def test_define_command_without_a_package_fails_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["define", "--package", str(tmp_path)]) == ExitStatus.WRITE_FAILED
+    study = str(default_study_dir())
+    assert cli.main(["define", "--package", str(tmp_path), "--study", study]) == ExitStatus.WRITE_FAILED
     assert "no .xpt files" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def _datasets_only(package: Path, folder: Path) -> Path:
+    """A package of someone else's: the XPT files of ``package`` and nothing of ours."""
+    folder.mkdir()
+    for xpt in package.glob("*.xpt"):
+        shutil.copy(xpt, folder / xpt.name)
+    return folder
+
+
+def test_define_never_describes_a_foreign_package_with_the_bundled_study(tmp_path: Path, package: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    foreign = _datasets_only(package, tmp_path / "foreign")
+    assert cli.main(["define", "--package", str(foreign)]) == ExitStatus.INVALID_INPUT
+    assert "pass --study DIR" in capsys.readouterr().err
+    assert sorted(p.suffix for p in foreign.iterdir()) == [".xpt"] * len(list(package.glob("*.xpt")))
+
+
+def test_define_keeps_a_foreign_define_and_writes_elsewhere_with_out(tmp_path: Path, package: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    foreign = _datasets_only(package, tmp_path / "foreign")
+    (foreign / "define.xml").write_text("<theirs/>", encoding="utf-8")
+    study = str(default_study_dir())
+    args = ["define", "--package", str(foreign), "--study", study, "--timestamp", TIMESTAMP]
+    assert cli.main(args) == ExitStatus.WRITE_FAILED
+    assert "not written by daybreak-sdtm" in capsys.readouterr().err
+    assert (foreign / "define.xml").read_text(encoding="utf-8") == "<theirs/>"
+    assert cli.main([*args, "--out", str(tmp_path / "ours")]) == ExitStatus.OK
+    assert etree.parse(str(tmp_path / "ours" / "define.xml")).getroot().tag.endswith("ODM")
+    assert (foreign / "define.xml").read_text(encoding="utf-8") == "<theirs/>"
+
+
+def test_define_in_place_keeps_the_package_replaceable(tmp_path: Path, package: Path) -> None:
+    pkg = tmp_path / "pkg"
+    shutil.copytree(package, pkg)
+    (pkg / "define.xml").unlink()
+    assert cli.main(["define", "--package", str(pkg), "--timestamp", "2030-01-01T00:00:00"]) == ExitStatus.OK
+    manifest = json.loads((pkg / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["files"]["define.xml"]["bytes"] == (pkg / "define.xml").stat().st_size
+    check_target(pkg)  # the rewritten define is recorded: a later convert may replace the package

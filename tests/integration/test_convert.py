@@ -11,7 +11,7 @@ import pytest
 
 from daybreak_sdtm import api
 from daybreak_sdtm.cli import main
-from daybreak_sdtm.resources import specs_dir
+from daybreak_sdtm.resources import default_export_dir, specs_dir
 from daybreak_sdtm.standards import read_standards
 
 ISO_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2})?)?)?)?$")
@@ -122,7 +122,7 @@ def test_reconciliation_adds_up(package: Path) -> None:
         xpt = read(package, dom["domain"].lower())
         assert dom["records"] == len(xpt)
         assert dom["candidate_records"] == dom["records"] + sum(e["records"] for e in dom["excluded"])
-        raw = pd.read_csv(Path(json.loads((package / "manifest.json").read_text())["export_dir"]) / f"{dom['form']}.csv", dtype=str)
+        raw = pd.read_csv(default_export_dir() / f"{dom['form']}.csv", dtype=str)
         assert dom["source_records"] == len(raw)
     ex = next(d for d in rec["domains"] if d["domain"] == "EX")
     assert ex["records_per_source_record"] == 4 and all(e["reason"] for e in ex["excluded"])

@@ -210,15 +210,15 @@ def test_output_folder_not_writable(ws: Workspace, capsys: pytest.CaptureFixture
     ws.out = blocker / "pkg"
     rc, err, _ = ws.convert(capsys)
     assert rc == WRITE_FAILED
-    assert err == [f"error: {ws.out}: cannot write the package here ({blocker} is a file, not a folder)"]
+    assert err == [f"error: {ws.out}: cannot write here ({blocker} is a file, not a folder)"]
     assert blocker.read_text() == "not a folder"
 
 
 def test_a_failed_run_keeps_the_previous_package(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     rc, _, _ = ws.convert(capsys)
     assert rc == 0
-    before = {p.name: p.read_bytes() for p in ws.out.iterdir()}
+    before = {p: p.read_bytes() for p in ws.out.rglob("*") if p.is_file()}
     ws.set_cell("ae", 7, "AESTDAT", "31-FEB-2026")
     rc, _, _ = ws.convert(capsys)
     assert rc == INVALID_INPUT
-    assert {p.name: p.read_bytes() for p in ws.out.iterdir()} == before
+    assert {p: p.read_bytes() for p in ws.out.rglob("*") if p.is_file()} == before

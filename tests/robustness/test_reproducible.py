@@ -14,7 +14,8 @@ from daybreak_sdtm.cli import main
 
 
 def _package_bytes(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != "manifest.json"}
+    files = (p for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json")
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in files}
 
 
 def test_source_date_epoch_fixes_every_timestamp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
