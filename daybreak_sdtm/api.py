@@ -198,8 +198,8 @@ def package_study(package_dir: Path, study_dir: Path | None = None) -> StudySour
 
     if study_dir is not None:
         return StudySource(study_dir, f"study: {study_dir} (--study)")
-    manifest = read_manifest(package_dir)
-    mapping = manifest.get("mapping") if manifest else None
+    manifest = read_manifest(package_dir) or {}
+    mapping = manifest.get("mapping")
     if isinstance(mapping, dict):
         folder = package_dir / str(mapping.get("folder", PACKAGE_MAPPING))
         if (folder / "study.yaml").is_file():
