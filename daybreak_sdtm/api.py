@@ -22,13 +22,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class DatasetSummary:
-    """One written dataset, as the convert summary shows it."""
+    """One dataset, as the convert summary shows it; one with no records is not written (``file`` "")."""
 
     name: str
     label: str
     records: int
     variables: int
     file: str
+    not_written: str = ""  # why a dataset has no records ("ae.csv has no records")
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,11 @@ def load(study_dir: Path | None = None) -> tuple[StudySpec, Standards]:
         return study, read_standards(specs_dir(), study.sdtmig, study.ct)
 
 
-def build(study_dir: Path | None = None, export_dir: Path | None = None) -> tuple[BuildResult, StudySpec, Standards]:
-    """Map an export to SDTM tables in memory, writing nothing."""
+def build(study_dir: Path | None = None, export_dir: Path | None = None,
+          encoding: str | None = None) -> tuple[BuildResult, StudySpec, Standards]:
+    """Map an export to SDTM tables in memory, writing nothing (``encoding`` overrides the study's)."""
     study, standards = load(study_dir)
-    return build_study(study, standards, export_dir or default_export_dir()), study, standards
+    return build_study(study, standards, export_dir or default_export_dir(), encoding), study, standards
 
 
 def convert(
@@ -80,12 +82,16 @@ def convert(
     out_dir: Path = Path("sdtm-out"),
     timestamp: str | None = None,
     fail_on: str = "error",
+    encoding: str | None = None,
 ) -> ConvertResult:
     """Convert a raw export into an SDTM package in ``out_dir`` (all or nothing).
 
     The built tables are validated first: findings at or above ``fail_on`` (note, warning, error,
     never) leave ``out_dir`` untouched and come back in ``report`` with ``published=False``;
     otherwise the package is published with validation.json and validation.html inside it.
+    ``encoding`` is the raw export's text encoding (default: the study's ``export: encoding:``,
+    else UTF-8). A dataset with no records is not written; define.xml describes it with
+    def:HasNoData and the summary and reconciliation.json say why it is empty.
     """
     from daybreak_sdtm.findings import Report, Severity
     from daybreak_sdtm.suites import warm
@@ -97,7 +103,7 @@ def convert(
     created = resolve_timestamp(timestamp)
     threshold = Severity.parse(fail_on)
     warm()  # great-expectations starts loading in a worker process while the export is mapped
-    result, study, standards = build(study_dir, export_dir)
+    result, study, standards = build(study_dir, export_dir, encoding)
     tables = {name: t for name, t in result.tables.items() if len(t.frame)}
     with stage("xpt_check"):
         problems = [p for name, t in tables.items() for p in xpt_problems(name, t.frame, standards)]
@@ -105,9 +111,13 @@ def convert(
         raise WriteError("\n".join(problems))
 
     summaries = []
-    for name, table in tables.items():
-        summaries.append(DatasetSummary(name, dataset_label(name, standards), len(table.frame),
-                                        len(table.frame.columns), f"{name.lower()}.xpt"))
+    for name, table in result.tables.items():
+        if name in tables:
+            summaries.append(DatasetSummary(name, dataset_label(name, standards), len(table.frame),
+                                            len(table.frame.columns), f"{name.lower()}.xpt"))
+        else:
+            summaries.append(DatasetSummary(name, dataset_label(name, standards), 0, len(table.frame.columns), "",
+                                            result.empty.get(name, "no records")))
 
     manifest = {
         "study": study.studyid,
@@ -141,7 +151,7 @@ def convert(
         # schema-validated here, so an invalid define fails the conversion before anything is published.
         with stage("define"):
             frames = {name: table.frame for name, table in tables.items()}
-            write_define(tmp, study, standards, created, written_datasets(frames, standards))
+            write_define(tmp, study, standards, created, written_datasets(frames, standards), no_data=result.empty)
         with stage("validate"):
             report = validation.finish()
         if report.exit_status(threshold):
@@ -180,10 +190,13 @@ def validate(
     study_dir: Path | None = None,
     sdtmig: str | None = None,
     ct: str | None = None,
+    encoding: str | None = None,
 ) -> ValidateResult:
     """Validate an SDTM package folder; protocol rules apply only when the study is known.
 
     The study is ``study_dir``, else the one the package's manifest.json names (packages we wrote).
+    ``encoding`` is the XPT files' text encoding; undeclared, text that is not UTF-8 is read as
+    Windows-1252 and reported (DB113).
 
     Standards default to the bundled study's SDTMIG and CT versions; ``sdtmig``/``ct`` override them.
     """
@@ -196,7 +209,7 @@ def validate(
     study = load_study(study_dir) if study_dir is not None else None
     base = study or default
     standards = read_standards(specs_dir(), sdtmig or base.sdtmig, ct or base.ct)
-    return validate_dir(package_dir, define, study, standards)
+    return validate_dir(package_dir, define, study, standards, encoding)
 
 
 @dataclass(frozen=True)

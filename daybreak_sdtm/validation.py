@@ -107,13 +107,14 @@ def start_build_validation(result: BuildResult, study: StudySpec, standards: Sta
                             suites=suite_runner())
 
 
-def validate_dir(package_dir: Path, define: Path | None, study: StudySpec | None, standards: Standards) -> ValidateResult:
-    """Validate an SDTM package folder of XPT files (ours or anyone's)."""
+def validate_dir(package_dir: Path, define: Path | None, study: StudySpec | None, standards: Standards,
+                 encoding: str | None = None) -> ValidateResult:
+    """Validate an SDTM package folder of XPT files (ours or anyone's), their text in ``encoding`` if declared."""
     from daybreak_sdtm.checks import read_package, validate_package
     from daybreak_sdtm.suites import suite_runner
 
     start = time.perf_counter()
-    pkg = read_package(package_dir, define)
+    pkg = read_package(package_dir, define, encoding)
     report = validate_package(pkg, check_context(standards, study), suites=suite_runner())
     return ValidateResult(report, pkg, standards, time.perf_counter() - start)
 
