@@ -630,11 +630,12 @@ def build_define(study: StudySpec, standards: Standards, datasets: Sequence[Pack
             refs.append(ItemRef(oid, order, bool(vmeta and vmeta.core == "Req"),
                                 keys.index(var) + 1 if var in keys else None,
                                 vmeta.role if vmeta else "", method_oid))
-        comment = "" if is_supp else b.comment(f"COM.{ds.name}", _dataset_comment(dom))
         leaf: Leaf | None = Leaf(f"LF.{ds.name}", ds.file, ds.file)
+        text = "" if is_supp else _dataset_comment(dom)
         if ds.name in no_data:
-            text = ("" if is_supp else _dataset_comment(dom) + " ") + f"No records: {no_data[ds.name]}; the dataset is not submitted."
-            comment, leaf = b.comment(f"COM.{ds.name}", text), None
+            text = f"{text} No records: {no_data[ds.name]}; the dataset is not submitted.".lstrip()
+            leaf = None
+        comment = b.comment(f"COM.{ds.name}", text) if text else ""
         groups.append(ItemGroup(
             oid=f"IG.{ds.name}", name=ds.name, domain=ds.name if not is_supp else ds.name,
             label=ds.label or meta.label, klass=meta.klass, structure=meta.structure,
