@@ -279,12 +279,14 @@ def trace(dataset: str, usubjid: str, seq: str | None, package_dir: Path, export
         manifest = json.loads((package_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
         export_dir = Path(manifest["export_dir"])
     frame, _ = pyreadstat.read_xport(str(package_dir / f"{name.lower()}.xpt"))
+    study_dir = manifest_study_dir(package_dir)  # the raw export is read in the study's encoding
+    encoding = (load_study(study_dir).encoding if study_dir is not None else "") or "utf-8"
     forms: dict[str, pd.DataFrame] = {}
     results = []
     for _, hit in hits.iterrows():
         form = Path(hit.SOURCE_FILE).stem
         if form not in forms:
-            forms[form] = read_form(export_dir, form)
+            forms[form] = read_form(export_dir, form, encoding)
         raw = forms[form]
         record = int(hit.SOURCE_RECORD)
         raw_values = {k: str(v) for k, v in raw.iloc[record - 1].items() if not str(k).startswith("_src")}

@@ -131,6 +131,7 @@ def lint(study_dir: Path, export_dir: Path | None) -> list[SpecError]:
     """Every problem of a study's mapping specs, without converting; [] when the specs are sound."""
     from daybreak_sdtm.build import export_headers
     from daybreak_sdtm.checks.protocol import load_protocol
+    from daybreak_sdtm.codec import DEFAULT_ENCODING
     from daybreak_sdtm.resources import specs_dir
     from daybreak_sdtm.spec import check_study_spec, load_study
     from daybreak_sdtm.standards import read_standards
@@ -147,7 +148,7 @@ def lint(study_dir: Path, export_dir: Path | None) -> list[SpecError]:
     except SpecErrors as exc:
         errors.extend(exc.errors)
     standards = read_standards(specs_dir(), study.sdtmig, study.ct)
-    headers = export_headers(export_dir) if export_dir is not None else None
+    headers = export_headers(export_dir, study.encoding or DEFAULT_ENCODING) if export_dir is not None else None
     errors.extend(check_study_spec(study, standards, headers))
     return sorted(errors, key=lambda e: (e.where.file, e.where.line, e.where.col, e.key))
 
