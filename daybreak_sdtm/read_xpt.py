@@ -58,7 +58,11 @@ class Fallback:
 
 @dataclass(frozen=True)
 class XptData:
-    """One XPT file as read: records (text as ``str``, missing text ""; numbers float64) and header."""
+    """One XPT file as read: records and header, every text decoded.
+
+    ``frame`` is as pyreadstat gives it (numbers float64, SAS dates as dates) with text columns
+    decoded; callers shape it for their use (``checks.package``, ``define.read``, ``raw``).
+    """
 
     name: str  # dataset name from the header, upper case (the file stem when the header has none)
     label: str

@@ -183,3 +183,13 @@ def test_the_bundled_conversion_writes_every_dataset(tmp_path: Path, capsys: pyt
     data = json.loads((tmp_path / "out" / "reconciliation.json").read_text(encoding="utf-8"))
     assert all(d["not_written"] is None for d in data["domains"] + data["supplemental"])
     assert b"HasNoData" not in (tmp_path / "out" / "define.xml").read_bytes()
+
+
+def test_a_form_not_collected_needs_a_reason(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    study = ws.study / "study.yaml"
+    study.write_text(study.read_text(encoding="utf-8") + '\nforms_not_collected:\n  ae: ""\n', encoding="utf-8")
+    line = ws.line_of("study.yaml", '  ae: ""')
+    rc, err, _ = ws.convert(capsys)
+    assert rc == 3
+    assert err == [f"error: {ws.study.as_posix()}/study.yaml:{line}:3: forms_not_collected: "
+                   "give the reason form 'ae' may be missing from the export"]
