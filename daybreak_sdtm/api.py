@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from daybreak_sdtm.build import BuildResult, build_study
+from daybreak_sdtm.codec import DEFAULT_ENCODING
 from daybreak_sdtm.errors import DaybreakError, WriteError
 from daybreak_sdtm.resources import default_export_dir, default_study_dir, specs_dir
 from daybreak_sdtm.spec import StudySpec, load_study
@@ -23,13 +24,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class DatasetSummary:
-    """One written dataset, as the convert summary shows it."""
+    """One dataset, as the convert summary shows it; one with no records is not written (``file`` "")."""
 
     name: str
     label: str
     records: int
     variables: int
     file: str
+    not_written: str = ""  # why a dataset has no records ("ae.csv has no records")
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,11 @@ def load(study_dir: Path | None = None) -> tuple[StudySpec, Standards]:
         return study, read_standards(specs_dir(), study.sdtmig, study.ct)
 
 
-def build(study_dir: Path | None = None, export_dir: Path | None = None) -> tuple[BuildResult, StudySpec, Standards]:
-    """Map an export to SDTM tables in memory, writing nothing."""
+def build(study_dir: Path | None = None, export_dir: Path | None = None,
+          encoding: str | None = None) -> tuple[BuildResult, StudySpec, Standards]:
+    """Map an export to SDTM tables in memory, writing nothing (``encoding`` overrides the study's)."""
     study, standards = load(study_dir)
-    return build_study(study, standards, export_dir or default_export_dir()), study, standards
+    return build_study(study, standards, export_dir or default_export_dir(), encoding), study, standards
 
 
 def convert(
@@ -82,12 +85,16 @@ def convert(
     out_dir: Path = Path("sdtm-out"),
     timestamp: str | None = None,
     fail_on: str = "error",
+    encoding: str | None = None,
 ) -> ConvertResult:
     """Convert a raw export into an SDTM package in ``out_dir`` (all or nothing).
 
     The built tables are validated first: findings at or above ``fail_on`` (note, warning, error,
     never) leave ``out_dir`` untouched and come back in ``report`` with ``published=False``;
     otherwise the package is published with validation.json and validation.html inside it.
+    ``encoding`` is the raw export's text encoding (default: the study's ``export: encoding:``,
+    else UTF-8). A dataset with no records is not written; define.xml describes it with
+    def:HasNoData and the summary and reconciliation.json say why it is empty.
     """
     from daybreak_sdtm.findings import Report, Severity
     from daybreak_sdtm.suites import warm
@@ -104,7 +111,7 @@ def convert(
     protected = (Protected("export folder", export_dir), Protected("mapping folder", study_dir))
     check_target(out_dir, protected)  # a folder that would be refused is said before any work
     warm()  # great-expectations starts loading in a worker process while the export is mapped
-    result, study, standards = build(study_dir, export_dir)
+    result, study, standards = build(study_dir, export_dir, encoding)
     tables = {name: t for name, t in result.tables.items() if len(t.frame)}
     with stage("xpt_check"):
         problems = [p for name, t in tables.items() for p in xpt_problems(name, t.frame, standards)]
@@ -112,9 +119,13 @@ def convert(
         raise WriteError("\n".join(problems))
 
     summaries = []
-    for name, table in tables.items():
-        summaries.append(DatasetSummary(name, dataset_label(name, standards), len(table.frame),
-                                        len(table.frame.columns), f"{name.lower()}.xpt"))
+    for name, table in result.tables.items():
+        if name in tables:
+            summaries.append(DatasetSummary(name, dataset_label(name, standards), len(table.frame),
+                                            len(table.frame.columns), f"{name.lower()}.xpt"))
+        else:
+            summaries.append(DatasetSummary(name, dataset_label(name, standards), 0, len(table.frame.columns), "",
+                                            result.empty.get(name, "no records")))
 
     manifest = {
         "kind": "sdtm-package",
@@ -123,7 +134,8 @@ def convert(
         "ct": standards.ct_version,
         "created": created.isoformat(),
         "mapping": {"folder": PACKAGE_MAPPING, "sha256": folder_digest(study_dir, study.files())},
-        "export": {"files": export_digests(export_dir, result.forms_read)},
+        "export": {"encoding": encoding or study.encoding or DEFAULT_ENCODING,
+                   "files": export_digests(export_dir, [f for f in result.forms_read if f not in result.forms_missing])},
     }
     # The suites run in the worker while our own checks run and the package is written into the
     # temporary folder; nothing is published before the whole report is in and passes.
@@ -149,7 +161,7 @@ def convert(
         # schema-validated here, so an invalid define fails the conversion before anything is published.
         with stage("define"):
             frames = {name: table.frame for name, table in tables.items()}
-            write_define(tmp, study, standards, created, written_datasets(frames, standards))
+            write_define(tmp, study, standards, created, written_datasets(frames, standards), no_data=result.empty)
         with stage("validate"):
             report = validation.finish()
         if report.exit_status(threshold):
@@ -222,11 +234,14 @@ def validate(
     study_dir: Path | None = None,
     sdtmig: str | None = None,
     ct: str | None = None,
+    encoding: str | None = None,
 ) -> ValidateResult:
     """Validate an SDTM package folder; protocol rules apply only when the study is known.
 
     The study is ``study_dir``, else the copy of the mapping specs the package carries
     (``package_study``); ``ValidateResult.notes`` says which, or that there is none.
+    ``encoding`` is the XPT files' text encoding; undeclared, text that is not UTF-8 is read as
+    Windows-1252 and reported (DB113).
 
     Standards default to the study's SDTMIG and CT versions (the bundled study's when there is no
     study); ``sdtmig``/``ct`` override them.
@@ -241,7 +256,7 @@ def validate(
     study = load_study(source.folder) if source.folder is not None else None
     base = study or load_study(default_study_dir())
     standards = read_standards(specs_dir(), sdtmig or base.sdtmig, ct or base.ct)
-    result = validate_dir(package_dir, define, study, standards)
+    result = validate_dir(package_dir, define, study, standards, encoding)
     return dataclasses.replace(result, notes=(*result.notes, source.how))
 
 
@@ -332,12 +347,13 @@ def trace(dataset: str, usubjid: str, seq: str | None, package_dir: Path, export
         raise RawDataError(f"{lineage_path}: no record {what}")
     export_dir = trace_export(package_dir, export_dir)
     frame, _ = pyreadstat.read_xport(str(package_dir / f"{name.lower()}.xpt"))
+    encoding = export_encoding(package_dir)  # the raw export is read as it was when converted
     forms: dict[str, pd.DataFrame] = {}
     results = []
     for _, hit in hits.iterrows():
         form = Path(hit.SOURCE_FILE).stem
         if form not in forms:
-            forms[form] = read_form(export_dir, form)
+            forms[form] = read_form(export_dir, form, encoding)
         raw = forms[form]
         record = int(hit.SOURCE_RECORD)
         raw_values = {k: str(v) for k, v in raw.iloc[record - 1].items() if not str(k).startswith("_src")}
@@ -369,3 +385,11 @@ def trace_export(package_dir: Path, export_dir: Path | None) -> Path:
         if path.is_file() and file_digest(path) != digest:
             raise RawDataError(f"{path}: not the file {package_dir} was converted from (SHA-256 differs from manifest.json)")
     return export_dir
+
+
+def export_encoding(package_dir: Path) -> str:
+    """The text encoding the package's raw export was read in, as its manifest records it."""
+    from daybreak_sdtm.write.package import read_manifest
+
+    export = (read_manifest(package_dir) or {}).get("export")
+    return str(export.get("encoding") or DEFAULT_ENCODING) if isinstance(export, dict) else DEFAULT_ENCODING

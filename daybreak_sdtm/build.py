@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from daybreak_sdtm.codec import DEFAULT_ENCODING
 from daybreak_sdtm.derive import RowProblems, VarRef
 from daybreak_sdtm.derive.assign import on_distinct
 from daybreak_sdtm.errors import DataErrors, RawDataError, SpecError, SpecErrors
-from daybreak_sdtm.raw import SRC_FILE, SRC_ROW, read_form
+from daybreak_sdtm.raw import READERS, SRC_FILE, SRC_ROW, find_form, read_form
 from daybreak_sdtm.spec import DomainSpec, StudySpec
 from daybreak_sdtm.spec.check import ResolvedVariable, resolve_study
 from daybreak_sdtm.standards import Standards
@@ -65,6 +66,12 @@ class BuildResult:
     forms_not_mapped: dict[str, str]
     form_files: dict[str, str] = field(default_factory=dict)  # form -> file name in the export
     warnings: list[str] = field(default_factory=list)
+    # Forms the study names that the export lacks, each listed in study.yaml: form -> why it may be missing.
+    forms_missing: dict[str, str] = field(default_factory=dict)
+    # Datasets with no records, which are not written (define.xml: def:HasNoData): name -> why.
+    empty: dict[str, str] = field(default_factory=dict)
+    # Domain -> source records from which no record was made (every record made of them excluded).
+    unused_records: dict[str, int] = field(default_factory=dict)
 
 
 class DomainContext:
@@ -108,17 +115,41 @@ class DomainContext:
         return DomainContext(self.domain, self.raw[mask], frames, self.study, self.standards, self._keys)
 
 
-def read_forms(study: StudySpec, export_dir: Path) -> dict[str, pd.DataFrame]:
-    """Every form the study reads or declares unmapped, each read once."""
+@dataclass(frozen=True)
+class ExportForms:
+    """The forms a study names, as read from one export."""
+
+    frames: dict[str, pd.DataFrame]  # form -> records (present forms only)
+    files: dict[str, str]  # form -> file name in the export
+    missing: dict[str, str]  # form -> why it may be missing (study.yaml forms_not_collected / forms_not_mapped)
+
+
+def read_forms(study: StudySpec, export_dir: Path, encoding: str = DEFAULT_ENCODING) -> ExportForms:
+    """Every form the study reads or declares unmapped, each read once, its text in ``encoding``.
+
+    A form the export lacks is an error, unless study.yaml lists it under forms_not_collected
+    or forms_not_mapped: then it is one of ``missing``, with the reason the study gives.
+    """
     names = [d.source.form for d in study.domains] + [j.form for d in study.domains for j in d.source.joins]
     names += list(study.forms_not_mapped)
     if not export_dir.is_dir():
         raise RawDataError(f"{export_dir}: export folder not found")
-    return {name: read_form(export_dir, name) for name in dict.fromkeys(names)}
+    frames, files, missing = {}, {}, {}
+    for name in dict.fromkeys(names):
+        if not any((export_dir / f"{name}{ext}").is_file() for ext in READERS):
+            if name in study.forms_not_collected:
+                missing[name] = f"forms_not_collected: {study.forms_not_collected[name]}"
+                continue
+            if name in study.forms_not_mapped:
+                missing[name] = f"forms_not_mapped: {study.forms_not_mapped[name]}"
+                continue
+        files[name] = find_form(export_dir, name).name
+        frames[name] = read_form(export_dir, name, encoding)
+    return ExportForms(frames, files, missing)
 
 
-def export_headers(export_dir: Path) -> dict[str, list[str]]:
-    """Form name -> columns, for every form file in an export folder."""
+def export_headers(export_dir: Path, encoding: str = DEFAULT_ENCODING) -> dict[str, list[str]]:
+    """Form name -> columns, for every form file in an export folder (text in ``encoding``)."""
     from daybreak_sdtm.raw import READERS
 
     headers: dict[str, list[str]] = {}
@@ -127,21 +158,31 @@ def export_headers(export_dir: Path) -> dict[str, list[str]]:
             # Only the header row: lint runs on every commit and must not parse whole exports.
             import csv
 
-            with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+            with path.open(encoding="utf-8-sig" if encoding == DEFAULT_ENCODING else encoding, errors="replace",
+                           newline="") as fh:
                 headers[path.stem] = [str(c).strip() for c in next(csv.reader(fh), [])]
             continue
         if path.suffix.lower() in READERS and path.is_file():
-            frame = read_form(export_dir, path.stem)
+            frame = read_form(export_dir, path.stem, encoding)
             headers[path.stem] = [c for c in frame.columns if c not in (SRC_FILE, SRC_ROW)]
     return headers
 
 
-def _assemble_rows(dom: DomainSpec, forms: Mapping[str, pd.DataFrame], subject: str) -> tuple[pd.DataFrame, list[Exclusion]]:
-    """The domain's raw rows: source form, joined forms, unpivoted variants, minus explicit exclusions."""
+def _assemble_rows(dom: DomainSpec, forms: Mapping[str, pd.DataFrame], subject: str) -> tuple[pd.DataFrame, list[Exclusion], int]:
+    """The domain's raw rows: source form, joined forms, unpivoted variants, minus explicit exclusions.
+
+    Returns the rows, the exclusions, and how many source records gave no row at all (every
+    row made of them excluded).
+    """
     src = dom.source
     rows = forms[src.form].copy(deep=False)  # copy-on-write: shares the columns until one is changed
     for join in src.joins:
         other = forms[join.form]
+        blank = other[subject].eq("")
+        if blank.any():  # it would join no record: refused rather than lost
+            first = other[blank].iloc[0]
+            raise RawDataError(f"{first[SRC_FILE]} record {int(first[SRC_ROW])} column {subject}: no subject; "
+                               f"the {dom.name} spec joins form {join.form!r} by subject, so this record would be lost")
         dup = other[subject].duplicated(keep=False) & other[subject].ne("")
         if dup.any():
             first = other[dup].iloc[0]
@@ -184,10 +225,13 @@ def _assemble_rows(dom: DomainSpec, forms: Mapping[str, pd.DataFrame], subject: 
             exclusions.append(Exclusion(dom.name, src.form, exclude.reason, int(mask.sum())))
         excluded |= mask
     order = order[~excluded[order]]
+    unused = 0
+    if excluded.any():
+        unused = len(forms[src.form]) - len(pd.unique(rows[SRC_ROW].to_numpy()[order]))
     if not (len(order) == len(rows) and np.array_equal(order, np.arange(len(rows)))):
         rows = rows.take(order)
     rows = rows.reset_index(drop=True)
-    return rows, exclusions
+    return rows, exclusions, unused
 
 
 def _problem_lines(problem: RowProblems, item: ResolvedVariable, domain: str, raw: pd.DataFrame,
@@ -297,35 +341,48 @@ def _num_text(value: object) -> str:
     return str(int(number)) if number.is_integer() else repr(number)
 
 
-def build_study(study: StudySpec, standards: Standards, export_dir: Path) -> BuildResult:
-    """Read the export, check the spec against it, and derive every domain and SUPP-- table."""
+def build_study(study: StudySpec, standards: Standards, export_dir: Path, encoding: str | None = None) -> BuildResult:
+    """Read the export, check the spec against it, and derive every domain and SUPP-- table.
+
+    ``encoding`` overrides the study's ``export: encoding:`` (UTF-8 when neither is given).
+    """
     with stage("read"):
-        forms = read_forms(study, export_dir)
+        forms = read_forms(study, export_dir, encoding or study.encoding or DEFAULT_ENCODING)
     with stage("map"):
         # _build empties ``forms`` once every domain's rows are assembled: at 100,000 subjects the
         # raw frames are gigabytes that nothing reads after that point.
-        return _build(study, standards, forms)
+        return _build(study, standards, forms.frames, forms.files, forms.missing)
 
 
-def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame]) -> BuildResult:
-    """build_study on forms already read."""
+def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame],
+           form_files: dict[str, str] | None = None, missing: dict[str, str] | None = None) -> BuildResult:
+    """build_study on forms already read (``missing``: forms the export lacks that the study allows to be missing)."""
+    missing = dict(missing or {})
     headers = {name: [c for c in f.columns if c not in (SRC_FILE, SRC_ROW)] for name, f in forms.items()}
     checked = resolve_study(study, standards, headers)
     if checked.errors:
         raise SpecErrors(checked.errors)
     resolved, supps = checked.variables, checked.supplemental
+    warnings = [f"form {form!r} is not in the export; {study.file.name} lists it under {why}"
+                for form, why in missing.items()]
+    for form in missing:  # a form not collected gives no records: its domain is built empty
+        if _forms_read_by(study, form):
+            forms[form] = _empty_form(form, study, resolved, supps)
 
     raws: dict[str, pd.DataFrame] = {}
     exclusions: list[Exclusion] = []
+    unused_records: dict[str, int] = {}
     for dom in study.domains:
-        raws[dom.name], excluded = _assemble_rows(dom, forms, study.subject_column)
+        raws[dom.name], excluded, unused_records[dom.name] = _assemble_rows(dom, forms, study.subject_column)
         exclusions.extend(excluded)
     # What the result needs of the raw forms is taken now, and the forms are dropped (the dict is
     # the caller's own, made by build_study for this call): the assembled rows hold all that the
     # derivations read, and keeping both doubles the peak memory of a large export.
     forms_read = {name: len(f) for name, f in forms.items()}
-    form_files = {name: str(f[SRC_FILE].iat[0]) if len(f) else name for name, f in forms.items()}
-    warnings = _unused_columns(study, forms, resolved, supps)
+    forms_read.update({form: 0 for form in missing})
+    form_files = {name: (form_files or {}).get(name) or (str(f[SRC_FILE].iat[0]) if len(f) else name)
+                  for name, f in forms.items() if name not in missing}
+    warnings += _unused_columns(study, forms, resolved, supps)
     forms.clear()
     frames = {name: pd.DataFrame(index=raw.index) for name, raw in raws.items()}
     keys = {d.name: d.keys or (standards.dataset(d.name).keys if standards.dataset(d.name) else ()) for d in study.domains}
@@ -416,7 +473,64 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
                                        {i.spec.name: i for i in resolved[dom.name]})
         if dom.name in supp_tables:
             tables[f"SUPP{dom.name}"] = supp_tables.pop(dom.name)
-    return BuildResult(tables, forms_read, exclusions, dict(study.forms_not_mapped), form_files, warnings)
+    result = BuildResult(tables, forms_read, exclusions, dict(study.forms_not_mapped), form_files, warnings,
+                         missing, unused_records={d: n for d, n in unused_records.items() if n})
+    _explain_empty(result)
+    return result
+
+
+def _explain_empty(result: BuildResult) -> None:
+    """Say why each dataset without records has none, and warn about each empty domain (not written)."""
+    for name, table in result.tables.items():
+        if len(table.frame):
+            continue
+        if table.parent:
+            parent = result.tables[table.parent]
+            qnams = ", ".join(sorted(table.variables))
+            why = (f"{table.parent} has no records" if not len(parent.frame)
+                   else f"no {table.parent} record has a value for {qnams}")
+            result.empty[name] = why
+            continue
+        src = table.spec.source
+        file = result.form_files.get(src.form, src.form)
+        read = result.forms_read.get(src.form, 0)
+        if src.form in result.forms_missing:
+            why = f"form {src.form!r} is not in the export ({result.forms_missing[src.form]})"
+        elif not read:
+            why = f"{file} has no records"
+        else:
+            reasons = "; ".join(dict.fromkeys(e.reason for e in result.exclusions if e.domain == name))
+            made = f"{read * len(src.variants)} records made of {file}'s {read}" if src.variants else f"{read} records of {file}"
+            why = f"all {made} are excluded by the spec ({reasons})"
+        result.empty[name] = why
+        result.warnings.append(f"{why}: {name} is empty and is not written "
+                               "(define.xml describes it with def:HasNoData)")
+
+
+def _forms_read_by(study: StudySpec, form: str) -> list[DomainSpec]:
+    """The domains that read ``form`` as their source or join it."""
+    return [d for d in study.domains if d.source.form == form or any(j.form == form for j in d.source.joins)]
+
+
+def _empty_form(form: str, study: StudySpec, resolved: dict[str, list[ResolvedVariable]],
+                supps: dict[str, list]) -> pd.DataFrame:
+    """A form with no records and every column the specs read of it: what an empty export of it would be."""
+    columns = {study.subject_column}
+    for dom in _forms_read_by(study, form):
+        src = dom.source
+        items = list(resolved.get(dom.name, [])) + [item for _, item in supps.get(dom.name, [])]
+        read = {c for item in items for c in _all_raw_columns(item)} | {c for e in src.excludes for c in e.when}
+        prefix = f"{form}."
+        if src.form == form:
+            joined = tuple(f"{j.form}." for j in src.joins)
+            columns |= {c for c in read if not c.startswith(joined)}
+            columns |= {c for v in src.variants for c in v.columns.values() if c}
+        else:
+            columns |= {c[len(prefix):] for c in read if c.startswith(prefix)}
+    frame = pd.DataFrame({c: pd.Series(dtype=TEXT) for c in sorted(columns)})
+    frame[SRC_FILE] = pd.Series(dtype=TEXT)
+    frame[SRC_ROW] = pd.Series(dtype=np.int64)
+    return frame
 
 
 def _raw_releases(order: list[tuple[str, str]], items: dict[tuple[str, str], ResolvedVariable],

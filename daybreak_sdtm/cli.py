@@ -28,7 +28,7 @@ EXIT_CODES = """exit status:
 
 def _print_table(rows: Sequence[Sequence[object]], headers: Sequence[str], out: TextIO) -> None:
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
-    numeric = [all(isinstance(r[j], int) for r in rows) and bool(rows) for j in range(len(headers))]
+    numeric = [all(isinstance(r[j], int) or r[j] == "-" for r in rows) and bool(rows) for j in range(len(headers))]
     for i, row in enumerate([headers, *rows]):
         cells = (str(v).rjust(w) if numeric[j] else str(v).ljust(w) for j, (v, w) in enumerate(zip(row, widths)))
         print("  ".join(cells).rstrip(), file=out)
@@ -43,7 +43,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     warm()  # before the heavy imports below: great-expectations loads in a worker meanwhile
     from daybreak_sdtm import api
 
-    result = api.convert(args.study, args.export, args.out, timestamp=args.timestamp, fail_on=args.fail_on)
+    result = api.convert(args.study, args.export, args.out, timestamp=args.timestamp, fail_on=args.fail_on,
+                         encoding=args.encoding)
     for line in result.cleaned:
         print(f"note: {line}", file=sys.stderr)
     for warning in result.build.warnings:
@@ -56,8 +57,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         print(f"findings at or above --fail-on {args.fail_on}: nothing was published to {result.out_dir}", file=sys.stderr)
         return ExitStatus.FINDINGS
     print(f"{result.study.studyid}: SDTMIG {result.standards.sdtmig_version}, CT {result.standards.ct_version} -> {result.out_dir}")
-    _print_table([(d.name, d.records, d.variables, d.file) for d in result.datasets],
-                 ("dataset", "records", "variables", "file"), sys.stdout)
+    _print_table([(d.name, d.records, d.variables, d.file) if d.file else (d.name, 0, "-", f"not written: {d.not_written}")
+                  for d in result.datasets], ("dataset", "records", "variables", "file"), sys.stdout)
     if result.report is not None:
         from daybreak_sdtm.report import render_summary
 
@@ -79,7 +80,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from daybreak_sdtm.findings import Severity
     from daybreak_sdtm.report import RENDERERS, render_summary, render_text
 
-    result = api.validate(args.dir, args.define, args.study, args.sdtmig, args.ct)
+    result = api.validate(args.dir, args.define, args.study, args.sdtmig, args.ct, encoding=args.encoding)
     for note in result.notes:
         print(note, file=sys.stderr)
     threshold = Severity.parse(args.fail_on)
@@ -200,6 +201,15 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
+def _encoding(text: str) -> str:
+    from daybreak_sdtm.codec import codec_name
+
+    try:
+        return codec_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _study_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--study", type=_path, default=None, metavar="DIR",
                         help="mapping spec folder with study.yaml (default: the bundled Daybreak-01 mapping)")
@@ -239,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="error",
                    help="validation findings at or above this severity stop the publication (default: error); "
                         "'never' publishes with validation.json/html beside the data")
+    p.add_argument("--encoding", type=_encoding, default=None, metavar="CODEC",
+                   help="text encoding of the raw export, e.g. cp1252 (default: study.yaml export: encoding:, else utf-8)")
 
     p = add("validate", cmd_validate, "validate an SDTM package folder of XPT files")
     p.add_argument("dir", type=_path, metavar="DIR", help="package folder holding the .xpt files")
@@ -253,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="lowest severity that makes the exit status 1 (default: error)")
     p.add_argument("--format", choices=("text", "json", "html", "junit"), default="text", help="report format (default: text)")
     p.add_argument("-o", "--output", type=_path, default=None, metavar="FILE", help="write the report here (default: stdout)")
+    p.add_argument("--encoding", type=_encoding, default=None, metavar="CODEC",
+                   help="text encoding of the XPT files, e.g. cp1252 (default: utf-8, and Windows-1252 for a "
+                        "file whose text is not UTF-8, reported as DB113)")
 
     p = add("lint", cmd_lint, "check mapping specs without converting")
     p.add_argument("study_dir", type=_path, nargs="?", default=None, metavar="STUDY_DIR",

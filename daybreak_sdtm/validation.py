@@ -108,13 +108,14 @@ def start_build_validation(result: BuildResult, study: StudySpec, standards: Sta
                             suites=suite_runner())
 
 
-def validate_dir(package_dir: Path, define: Path | None, study: StudySpec | None, standards: Standards) -> ValidateResult:
-    """Validate an SDTM package folder of XPT files (ours or anyone's)."""
+def validate_dir(package_dir: Path, define: Path | None, study: StudySpec | None, standards: Standards,
+                 encoding: str | None = None) -> ValidateResult:
+    """Validate an SDTM package folder of XPT files (ours or anyone's), their text in ``encoding`` if declared."""
     from daybreak_sdtm.checks import read_package, validate_package
     from daybreak_sdtm.suites import suite_runner
 
     start = time.perf_counter()
-    pkg = read_package(package_dir, define)
+    pkg = read_package(package_dir, define, encoding)
     report = validate_package(pkg, check_context(standards, study), suites=suite_runner())
     return ValidateResult(report, pkg, standards, time.perf_counter() - start)
 
@@ -131,6 +132,7 @@ def lint(study_dir: Path, export_dir: Path | None) -> list[SpecError]:
     """Every problem of a study's mapping specs, without converting; [] when the specs are sound."""
     from daybreak_sdtm.build import export_headers
     from daybreak_sdtm.checks.protocol import load_protocol
+    from daybreak_sdtm.codec import DEFAULT_ENCODING
     from daybreak_sdtm.resources import specs_dir
     from daybreak_sdtm.spec import check_study_spec, load_study
     from daybreak_sdtm.standards import read_standards
@@ -147,7 +149,7 @@ def lint(study_dir: Path, export_dir: Path | None) -> list[SpecError]:
     except SpecErrors as exc:
         errors.extend(exc.errors)
     standards = read_standards(specs_dir(), study.sdtmig, study.ct)
-    headers = export_headers(export_dir) if export_dir is not None else None
+    headers = export_headers(export_dir, study.encoding or DEFAULT_ENCODING) if export_dir is not None else None
     errors.extend(check_study_spec(study, standards, headers))
     return sorted(errors, key=lambda e: (e.where.file, e.where.line, e.where.col, e.key))
 

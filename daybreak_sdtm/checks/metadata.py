@@ -11,6 +11,7 @@ from daybreak_sdtm.checks.registry import CheckContext, check
 from daybreak_sdtm.findings import Finding, Severity
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
+DEF_NS = "http://www.cdisc.org/ns/def/v2.1"  # def:HasNoData is new in Define-XML 2.1
 _NUMERIC_TYPES = {"integer", "float", "double", "decimal"}
 
 
@@ -30,6 +31,7 @@ class DefineMeta:
 
     file: str
     datasets: dict[str, dict[str, DefineVariable]] = field(default_factory=dict)
+    no_data: frozenset[str] = frozenset()  # datasets described with def:HasNoData="Yes" (no file expected)
 
 
 def read_define(path: Path) -> DefineMeta:
@@ -41,6 +43,7 @@ def read_define(path: Path) -> DefineMeta:
     except (OSError, etree.XMLSyntaxError) as exc:
         raise PackageError(f"{path}: not a readable define.xml ({exc})") from None
     ns = {"odm": ODM_NS}
+    has_no_data = f"{{{DEF_NS}}}HasNoData"
     items = {}
     for item in root.iterfind(".//odm:ItemDef", ns):
         length = item.get("Length")
@@ -48,13 +51,16 @@ def read_define(path: Path) -> DefineMeta:
         items[item.get("OID")] = DefineVariable(item.get("Name", ""), item.get("DataType", ""),
                                                 int(length) if length and length.isdigit() else None, label.strip())
     datasets: dict[str, dict[str, DefineVariable]] = {}
+    no_data = set()
     for group in root.iterfind(".//odm:ItemGroupDef", ns):
         name = (group.get("SASDatasetName") or group.get("Name") or "").upper()
         refs = [items[r.get("ItemOID")] for r in group.iterfind("odm:ItemRef", ns) if r.get("ItemOID") in items]
         datasets[name] = {v.name: v for v in refs}
+        if group.get(has_no_data) == "Yes":
+            no_data.add(name)
     if not datasets:
         raise PackageError(f"{path}: no ItemGroupDef in this define.xml (is it Define-XML 2.x?)")
-    return DefineMeta(path.as_posix(), datasets)
+    return DefineMeta(path.as_posix(), datasets, frozenset(no_data))
 
 
 @check("DB501", "metadata.define_consistent", severity=Severity.ERROR,
@@ -63,16 +69,21 @@ def define_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """When a define.xml is given, it describes exactly the package: datasets, variables, types, lengths.
 
     Reported: a dataset or variable in one but not the other; a Num variable with a text DataType
-    (or the reverse); a Length shorter than the longest value. Runs only with ``--define`` or a
+    (or the reverse); a Length shorter than the longest value; a dataset described with
+    def:HasNoData="Yes" that has a file with records. A dataset with def:HasNoData="Yes" and no
+    file is as it should be (FDA wants no empty datasets). Runs only with ``--define`` or a
     define.xml in the package folder.
     Fix: regenerate define.xml from the same build (``daybreak-sdtm define``).
     """
     meta: DefineMeta | None = getattr(pkg, "define_meta", None)
     if meta is None:
         return
-    for name in sorted(set(meta.datasets) - set(pkg.datasets)):
+    for name in sorted(set(meta.datasets) - set(pkg.datasets) - meta.no_data):
         yield Finding("DB501", Severity.ERROR, name, "", None, f"define.xml describes {name}, which is not in the package")
     for name, ds in pkg.datasets.items():
+        if name in meta.no_data and len(ds.frame):
+            yield ds.finding("DB501", Severity.ERROR, "",
+                             f"define.xml says {name} has no data (def:HasNoData), but {name} holds {len(ds.frame)} record(s)")
         described = meta.datasets.get(name)
         if described is None:
             yield ds.finding("DB501", Severity.ERROR, "", f"{name} is not described in define.xml")

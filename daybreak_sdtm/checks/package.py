@@ -17,6 +17,7 @@ import pandas as pd
 
 from daybreak_sdtm.errors import DaybreakError
 from daybreak_sdtm.findings import Finding, Severity
+from daybreak_sdtm.read_xpt import Fallback, read_xpt
 from daybreak_sdtm.text import text_codes
 
 # Values shown in a finding are cut here: a finding names a value, it does not copy a document.
@@ -56,6 +57,7 @@ class Dataset:
         sources: Raw file and record of each row ("ae.csv record 14"), aligned with ``frame``.
         specs: Variable -> spec line that produced it ("mappings/daybreak-01/ae.yaml:9:12").
         qnam_specs: For SUPP-- datasets, QNAM -> spec line of the qualifier (QVAL's origin).
+        fallbacks: Where the file's text was not UTF-8 and was read as Windows-1252 (check DB113).
     """
 
     name: str
@@ -67,6 +69,7 @@ class Dataset:
     sources: Sources | None = None
     specs: dict[str, str] = field(default_factory=dict)
     qnam_specs: dict[str, str] = field(default_factory=dict)
+    fallbacks: tuple[Fallback, ...] = ()
     # Char variable -> (codes, table) of its distinct values, made once and shared by every check
     # that asks a per-value question (spaces, ASCII, bytes, dates, the gx frame); see ``codes``.
     _codes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
@@ -315,27 +318,26 @@ def normalise_coded(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, tuple[
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame))), coded
 
 
-def read_xpt_dataset(path: Path) -> Dataset:
-    """Read one XPT file; its header gives the dataset name, labels and storage widths."""
-    import pyreadstat
+def read_xpt_dataset(path: Path, encoding: str | None = None) -> Dataset:
+    """Read one XPT file; its header gives the dataset name, labels and storage widths.
 
-    try:
-        frame, meta = pyreadstat.read_xport(str(path))
-    except Exception as exc:  # pyreadstat raises its own ReadstatError, or OSError/ValueError
-        raise PackageError(f"{path}: not a readable SAS transport (XPT) file ({exc})") from None
-    name = (meta.table_name or path.stem).strip().upper() or path.stem.upper()
-    labels = {str(k): str(v or "") for k, v in (meta.column_names_to_labels or {}).items()}
-    types = meta.readstat_variable_types or {}
-    widths = {str(k): int(v) for k, v in (meta.variable_storage_width or {}).items() if types.get(k) == "string"}
-    norm, coded = normalise_coded(frame)
-    ds = Dataset(name=name, frame=norm, label=str(meta.file_label or ""), labels=labels, widths=widths,
-                 file=path.as_posix())
+    Text is decoded with ``encoding``; without one, as UTF-8, or as Windows-1252 where it is
+    not UTF-8 (``fallbacks`` says where; see ``daybreak_sdtm.read_xpt``).
+    """
+    data = read_xpt(path, encoding)
+    widths = {k: v for k, v in data.widths.items() if k in data.text_columns}
+    norm, coded = normalise_coded(data.frame)
+    ds = Dataset(name=data.name, frame=norm, label=data.label, labels=data.labels, widths=widths,
+                 file=path.as_posix(), fallbacks=data.fallbacks)
     ds.set_codes(coded)
     return ds
 
 
-def read_package(folder: Path, define: Path | None = None) -> Package:
-    """Read every ``*.xpt`` of ``folder``; refuses a missing folder or one without datasets."""
+def read_package(folder: Path, define: Path | None = None, encoding: str | None = None) -> Package:
+    """Read every ``*.xpt`` of ``folder``; refuses a missing folder or one without datasets.
+
+    ``encoding`` is the XPT files' text encoding when declared (``validate --encoding``).
+    """
     if not folder.is_dir():
         raise PackageError(f"{folder}: package folder not found")
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".xpt" and p.is_file())
@@ -345,7 +347,7 @@ def read_package(folder: Path, define: Path | None = None) -> Package:
         raise PackageError(f"{define}: define.xml not found")
     datasets: dict[str, Dataset] = {}
     for path in paths:
-        ds = read_xpt_dataset(path)
+        ds = read_xpt_dataset(path, encoding)
         if ds.name in datasets:
             raise PackageError(f"{path}: dataset {ds.name} is also in {datasets[ds.name].file}")
         datasets[ds.name] = ds

@@ -1,7 +1,7 @@
 """DB1xx: the shape of each dataset: variables present, populated, typed, sized, in range, in ASCII.
 
 DB101-DB103, DB105 and DB106 are great-expectations expectations generated from SDTMIG metadata;
-DB104 and DB107-DB112 are our own vectorised checks (column metadata, whole-package or byte-level
+DB104 and DB107-DB113 are our own vectorised checks (column metadata, whole-package or byte-level
 rules that expectations express slowly or not at all).
 """
 
@@ -14,6 +14,7 @@ import pandas as pd
 from daybreak_sdtm.checks.expect import Expect
 from daybreak_sdtm.checks.package import Dataset, Package
 from daybreak_sdtm.checks.registry import CheckContext, check, expectation
+from daybreak_sdtm.codec import bytes_are
 from daybreak_sdtm.findings import Finding, Severity
 from daybreak_sdtm.text import non_ascii, text_byte_lengths
 
@@ -207,7 +208,17 @@ def ascii_only(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     for ds in pkg.datasets.values():
         for col in _char_columns(ds):
             bad = ds.positions_where(col, non_ascii)  # Arrow's kernel on the distinct values only
-            yield from ds.findings("DB109", Severity.ERROR, bad, col, f"{col} value is not ASCII")
+            if not len(bad):
+                continue
+            # The character is named: a long value is shown cut short, maybe before it.
+            messages = [f"{col} value is not ASCII: {_first_non_ascii(str(v))}" for v in ds.frame[col].to_numpy()[bad]]
+            yield from ds.findings("DB109", Severity.ERROR, bad, col, messages)
+
+
+def _first_non_ascii(text: str) -> str:
+    """The first character of ``text`` outside ASCII, named with its code point and place (1-based)."""
+    at = next(i for i, ch in enumerate(text) if not ch.isascii())
+    return f"{text[at]!r} (U+{ord(text[at]):04X}) at character {at + 1}"
 
 
 @check("DB110", "structure.value_max_200_bytes", severity=Severity.ERROR,
@@ -255,3 +266,29 @@ def variable_in_sdtmig(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         for col in ds.frame.columns:
             if col not in known:
                 yield ds.finding("DB112", Severity.WARNING, col, f"{col} is not an SDTMIG {ds.name} variable")
+
+
+@check("DB113", "structure.text_encoding", severity=Severity.WARNING,
+       references=("FDA Study Data Technical Conformance Guide (XPT v5: ASCII text only)",
+                   "SAS Version 5 transport format (the file does not record its text encoding)"))
+def text_encoding(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
+    """Text of an XPT file read without a declared encoding is UTF-8 (ASCII, for a submission).
+
+    An XPT file does not say how its text is encoded. Read without ``--encoding``, a dataset whose
+    text is not UTF-8 is read as Windows-1252 (what SAS on Windows writes) and this check names
+    each variable where that mattered: file, first record, the bytes and the character they made.
+    Anti-pattern: TSVAL = "Alzheimer\\x92s" (a Windows-1252 right single quote, 0x92).
+    Fix: pass the package's encoding (``validate --encoding cp1252``) to read it as such, and
+    write ASCII text (DB109 reports the characters that are not).
+    """
+    for ds in pkg.datasets.values():
+        for fb in ds.fallbacks:
+            what = f"{ds.file or ds.name}: {fb.what}: {bytes_are(fb.raw)} not UTF-8"
+            how = (f"read as Windows-1252 {fb.char!r} (U+{ord(fb.char[0]):04X}) with the rest of the file"
+                   if fb.char else "read as Windows-1252 with the rest of the file")
+            more = f" ({fb.records} record(s) of {fb.variable})" if fb.records > 1 else ""
+            message = f"{what}; {how}{more}; pass --encoding cp1252 (or the package's own encoding) to read it as such"
+            if fb.record:
+                yield from ds.findings("DB113", Severity.WARNING, [fb.record - 1], fb.variable, message)
+            else:
+                yield ds.finding("DB113", Severity.WARNING, fb.variable, message)

@@ -140,7 +140,7 @@ class ItemGroup:
     repeating: bool
     reference_data: bool
     item_refs: tuple[ItemRef, ...]
-    leaf: Leaf
+    leaf: Leaf | None  # None: the dataset has no records and no file (def:HasNoData="Yes")
     records: int
     keys: tuple[str, ...]
     comment_oid: str = ""
@@ -263,7 +263,7 @@ class Define:
 
     def leaf(self, leaf_id: str) -> Leaf:
         """A document or dataset leaf by ID."""
-        for leaf in (*self.documents, *(g.leaf for g in self.item_groups)):
+        for leaf in (*self.documents, *(g.leaf for g in self.item_groups if g.leaf is not None)):
             if leaf.id == leaf_id:
                 return leaf
         raise KeyError(leaf_id)
@@ -545,8 +545,38 @@ def _dataset_comment(dom: DomainSpec) -> str:
     return text
 
 
-def build_define(study: StudySpec, standards: Standards, datasets: Sequence[PackageDataset], created: dt.datetime) -> Define:
+def no_data_dataset(name: str, study: StudySpec, standards: Standards) -> PackageDataset:
+    """A dataset the specs map that has no records, as its (unwritten) file would hold it: the
+    spec's variables in SDTMIG order (SUPP--: the SUPPQUAL variables), no records, no file."""
+    parent = name[4:] if name.startswith("SUPP") else ""
+    dom = study.domain(parent or name)
+    if dom is None:
+        raise DefineError(f"dataset {name} has no mapping spec in {study.file}")
+    if parent:
+        names = ["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL"]
+    else:
+        mapped = {v.name for v in dom.variables}
+        names = [v.name for v in standards.domain_variables(name) if v.name in mapped]
+    from daybreak_sdtm.write.xpt import dataset_label, variable_labels
+
+    columns: dict[str, pd.Series] = {}
+    widths: dict[str, int] = {}
+    for var in names:
+        meta = standards.variable(name, var)
+        numeric = bool(meta and meta.is_numeric)
+        columns[var] = pd.Series(dtype="float64" if numeric else object)
+        widths[var] = 8 if numeric else 1
+    frame = pd.DataFrame(columns)
+    return PackageDataset(name=name, label=dataset_label(name, standards), frame=frame,
+                          labels=variable_labels(name, frame, standards), widths=widths, file="")
+
+
+def build_define(study: StudySpec, standards: Standards, datasets: Sequence[PackageDataset], created: dt.datetime,
+                 no_data: Mapping[str, str] | None = None) -> Define:
     """The define of a package: one ItemGroup per dataset given, one ItemDef per variable in it.
+
+    ``no_data`` names datasets the specs map that have no records (and no file), with why: each
+    is an ItemGroup with def:HasNoData and no def:leaf, its comment saying why.
 
     Raises DefineError when a dataset has no mapping spec in ``study`` (the define could not say
     where its values come from).
@@ -554,6 +584,8 @@ def build_define(study: StudySpec, standards: Standards, datasets: Sequence[Pack
     specs = _spec_tables(study, standards)
     b = _Builder(study, standards)
     groups: list[ItemGroup] = []
+    no_data = {name: why for name, why in (no_data or {}).items() if name not in {ds.name for ds in datasets}}
+    datasets = [*datasets, *(no_data_dataset(name, study, standards) for name in no_data)]
 
     def rank(ds: PackageDataset) -> tuple[int, str]:
         meta = standards.dataset(ds.name)
@@ -598,8 +630,12 @@ def build_define(study: StudySpec, standards: Standards, datasets: Sequence[Pack
             refs.append(ItemRef(oid, order, bool(vmeta and vmeta.core == "Req"),
                                 keys.index(var) + 1 if var in keys else None,
                                 vmeta.role if vmeta else "", method_oid))
-        comment = "" if is_supp else b.comment(f"COM.{ds.name}", _dataset_comment(dom))
-        leaf = Leaf(f"LF.{ds.name}", ds.file, ds.file)
+        leaf: Leaf | None = Leaf(f"LF.{ds.name}", ds.file, ds.file)
+        text = "" if is_supp else _dataset_comment(dom)
+        if ds.name in no_data:
+            text = f"{text} No records: {no_data[ds.name]}; the dataset is not submitted.".lstrip()
+            leaf = None
+        comment = b.comment(f"COM.{ds.name}", text) if text else ""
         groups.append(ItemGroup(
             oid=f"IG.{ds.name}", name=ds.name, domain=ds.name if not is_supp else ds.name,
             label=ds.label or meta.label, klass=meta.klass, structure=meta.structure,
@@ -657,7 +693,7 @@ def _supp_item(b: _Builder, ds: PackageDataset, dom: DomainSpec, supps: list[tup
         origin = b.origin("Assigned")
     if var == "QNAM":
         labels = {s.qnam: s.qlabel for s, _ in supps}
-        used = text_values(values)
+        used = text_values(values) or list(labels)  # no records: the QNAMs the spec defines
         code = b.codes.use_sponsor(f"CL.{ds.name}.QNAM", f"Qualifier Variable Names of {ds.name}",
                                    {q: labels.get(q, q) for q in b._ordered(used, list(labels))})
         item = ItemDef(oid, var, label, "text", text_length(values), origin=origin, codelist_oid=code, dataset=ds.name)

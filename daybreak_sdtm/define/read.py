@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from daybreak_sdtm.define.model import DefineError, PackageDataset
+from daybreak_sdtm.read_xpt import read_xpt
 
 
 def read_xpt_dataset(path: Path) -> PackageDataset:
@@ -14,12 +15,8 @@ def read_xpt_dataset(path: Path) -> PackageDataset:
 
     Character values come back as text with missing values as ``""``; numeric ones as float64.
     """
-    import pyreadstat
-
-    try:
-        frame, meta = pyreadstat.read_xport(str(path))
-    except Exception as exc:  # pyreadstat raises its own ReadstatError and plain OSErrors
-        raise DefineError(f"{path}: cannot read the XPT file ({exc})") from None
+    data = read_xpt(path)
+    frame = data.frame
     columns: dict[str, pd.Series] = {}
     for col in frame.columns:
         values = frame[col]
@@ -27,12 +24,10 @@ def read_xpt_dataset(path: Path) -> PackageDataset:
             columns[col] = values.astype("float64")
         else:
             columns[col] = values.fillna("").astype(str).astype(object)
-    data = pd.DataFrame(columns, index=frame.index)
-    labels = {col: (meta.column_names_to_labels.get(col) or "") for col in frame.columns}
-    widths = {col: int(meta.variable_storage_width[col]) for col in frame.columns}
-    name = (meta.table_name or path.stem).upper()
-    return PackageDataset(name=name, label=meta.file_label or "", frame=data, labels=labels, widths=widths,
-                          file=path.name)
+    labels = {col: data.labels.get(col, "") for col in frame.columns}
+    widths = {col: int(data.widths[col]) for col in frame.columns}
+    return PackageDataset(name=data.name, label=data.label, frame=pd.DataFrame(columns, index=frame.index),
+                          labels=labels, widths=widths, file=path.name)
 
 
 def read_package(package_dir: Path) -> tuple[PackageDataset, ...]:

@@ -3,6 +3,10 @@
 A mapping spec names a CRF *form* (``ae``); the export folder decides the format
 (``ae.csv``, ``ae.sas7bdat`` or ``ae.xpt``). Values are read as ``str`` and never type-guessed:
 "NA" is a real CRF answer and "007" a subject number.
+
+CSV and XPT text is decoded with the export's declared encoding (study.yaml ``export: encoding:``
+or ``convert --encoding``; UTF-8 by default); bytes that do not decode are an error naming the
+file, record, column and bytes. SAS7BDAT files record their own encoding.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from daybreak_sdtm.codec import DEFAULT_ENCODING, bytes_are, display_name, is_utf8
 from daybreak_sdtm.errors import RawDataError
 
 SRC_FILE, SRC_ROW = "_src_file", "_src_row"  # provenance columns; never written to XPT
 
-Reader = Callable[[Path], pd.DataFrame]
+Reader = Callable[[Path, str], pd.DataFrame]  # (file, encoding) -> text frame
+DECLARE_ENCODING = ("declare the export's encoding with `export: encoding:` in study.yaml or `convert --encoding` "
+                    "(e.g. cp1252 for Windows-1252)")
 READERS: dict[str, Reader] = {}
 
 
@@ -48,10 +55,13 @@ def find_form(export_dir: Path, form: str) -> Path:
     return found[0]
 
 
-def read_form(export_dir: Path, form: str) -> pd.DataFrame:
-    """Read one CRF form as text, with ``_src_file`` and 1-based ``_src_row`` columns added."""
+def read_form(export_dir: Path, form: str, encoding: str = DEFAULT_ENCODING) -> pd.DataFrame:
+    """Read one CRF form as text, with ``_src_file`` and 1-based ``_src_row`` columns added.
+
+    ``encoding`` (a Python codec name) is the export's text encoding.
+    """
     path = find_form(export_dir, form)
-    frame = READERS[path.suffix.lower()](path)
+    frame = READERS[path.suffix.lower()](path, encoding)
     frame.columns = [str(c).strip() for c in frame.columns]
     duplicated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
     if duplicated:
@@ -62,26 +72,49 @@ def read_form(export_dir: Path, form: str) -> pd.DataFrame:
     return frame
 
 
-def _utf8(path: Path) -> bytes:
-    """The file's bytes, once checked to be UTF-8 (an optional BOM allowed) and not empty."""
+def _utf8(path: Path, encoding: str) -> bytes:
+    """The file's text as UTF-8 bytes, once checked to decode in ``encoding`` and not to be empty.
+
+    A UTF-8 file (an optional BOM allowed) is only checked: the parser reads its bytes as they are.
+    """
     data = path.read_bytes()
     if not data.strip():
         raise RawDataError(f"{path.name}: file is empty (expected a header row)")
+    utf8 = is_utf8(encoding)
     try:
-        data.decode("utf-8-sig")  # the check only: the parser reads the bytes themselves
+        text = data.decode("utf-8-sig" if utf8 else encoding)
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise RawDataError(
-            f"{path.name}:{line}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "re-export the form as UTF-8"
-        ) from None
-    return data
+        raise _undecodable(path, data, exc, "utf-8-sig" if utf8 else encoding) from None
+    if utf8:
+        return data
+    return text.encode("utf-8")
+
+
+def _undecodable(path: Path, data: bytes, exc: UnicodeDecodeError, encoding: str) -> RawDataError:
+    """The error for bytes of a CSV export that do not decode: file, record, line, column and bytes.
+
+    Everything before the offending bytes decodes, so the record and column are found by parsing
+    that text (only on this error path) with the offending field's start marked.
+    """
+    line = data.count(b"\n", 0, exc.start) + 1
+    head = data[:exc.start].decode(encoding)
+    rows = list(csv.reader(io.StringIO(head + "\x01")))  # the marker keeps the offending field's row and place
+    header = [h.strip() for h in rows[0]] if len(rows) > 1 else []
+    where = f"{path.name} header (line {line})"
+    if len(rows) > 1:
+        index = len(rows[-1]) - 1
+        column = header[index] if index < len(header) else f"{index + 1} (beyond the header)"
+        where = f"{path.name} record {len(rows) - 1} column {column} (line {line})"
+    return RawDataError(
+        f"{where}: {bytes_are(data[exc.start:exc.end])} not {display_name(encoding)} text; "
+        f"{DECLARE_ENCODING}"
+    )
 
 
 @reader(".csv")
-def read_csv(path: Path) -> pd.DataFrame:
-    """Read a CSV export (UTF-8, optional BOM, comma-separated, RFC 4180 quoting)."""
-    data = _utf8(path)
+def read_csv(path: Path, encoding: str = DEFAULT_ENCODING) -> pd.DataFrame:
+    """Read a CSV export (comma-separated, RFC 4180 quoting) in ``encoding`` (UTF-8: optional BOM)."""
+    data = _utf8(path, encoding)
     header_line = data.split(b"\n", 1)[0].decode("utf-8-sig")
     if "," not in header_line and any(sep in header_line for sep in (";", "\t", "|")):
         raise RawDataError(f"{path.name}:1: header has no comma; the file looks delimited by another character")
@@ -143,26 +176,26 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, dtype=str)
 
 
-def _read_sas(path: Path, kind: str) -> pd.DataFrame:
-    """Read a SAS dataset through pyreadstat (``kind``: 'sas7bdat' or 'xport') as export text."""
+@reader(".sas7bdat")
+def read_sas7bdat(path: Path, encoding: str = DEFAULT_ENCODING) -> pd.DataFrame:
+    """Read a SAS7BDAT export through pyreadstat (the file records its own encoding)."""
     import pyreadstat
 
-    read = pyreadstat.read_sas7bdat if kind == "sas7bdat" else pyreadstat.read_xport
     try:
-        frame, _ = read(str(path))
+        frame, _ = pyreadstat.read_sas7bdat(str(path))
     except Exception as exc:  # pyreadstat raises its own untyped errors for unreadable files
-        what = "SAS7BDAT" if kind == "sas7bdat" else "XPT"
-        raise RawDataError(f"{path.name}: not a readable {what} file ({exc})") from None
+        raise RawDataError(f"{path.name}: not a readable SAS7BDAT file ({exc})") from None
     return _as_text(frame)
 
 
-@reader(".sas7bdat")
-def read_sas7bdat(path: Path) -> pd.DataFrame:
-    """Read a SAS7BDAT export through pyreadstat."""
-    return _read_sas(path, "sas7bdat")
-
-
 @reader(".xpt")
-def read_xpt(path: Path) -> pd.DataFrame:
-    """Read a SAS transport (XPT) export through pyreadstat."""
-    return _read_sas(path, "xport")
+def read_xpt(path: Path, encoding: str = DEFAULT_ENCODING) -> pd.DataFrame:
+    """Read a SAS transport (XPT) export, its text in ``encoding`` (``daybreak_sdtm.read_xpt``)."""
+    from daybreak_sdtm.read_xpt import XptError
+    from daybreak_sdtm.read_xpt import read_xpt as read_transport
+
+    try:
+        data = read_transport(path, encoding, shown=path.name, advice=DECLARE_ENCODING)
+    except XptError as exc:
+        raise RawDataError(str(exc)) from None
+    return _as_text(data.frame)

@@ -40,9 +40,12 @@ class ResolvedVariable:
 
 
 def source_columns(domain: DomainSpec, headers: Mapping[str, Sequence[str]]) -> set[str] | None:
-    """Raw columns visible to a domain's variables (joined forms as ``form.COLUMN``); None if unknown."""
+    """Raw columns visible to a domain's variables (joined forms as ``form.COLUMN``); None if unknown.
+
+    Unknown when the export lacks the source form or a joined one (a form not collected).
+    """
     src = domain.source
-    if src.form not in headers:
+    if src.form not in headers or any(j.form not in headers for j in src.joins):
         return None
     columns = set(headers[src.form])
     for join in src.joins:
@@ -335,11 +338,12 @@ def resolve_study(
     for dom in study.domains:
         if names.count(dom.name) > 1:
             errors.append(SpecError(dom.where, "domain", f"domain {dom.name} is mapped by more than one spec"))
-        if headers and dom.source.form not in headers:
+        if headers and dom.source.form not in headers and dom.source.form not in study.forms_not_collected:
             errors.append(SpecError(dom.source.where, "source.form", f"form {dom.source.form!r} is not in the export",
-                                    suggest(dom.source.form, list(headers))))
+                                    suggest(dom.source.form, list(headers)) or "list it under forms_not_collected "
+                                    "in study.yaml if nothing was collected on it"))
         for join in dom.source.joins:
-            if headers and join.form not in headers:
+            if headers and join.form not in headers and join.form not in study.forms_not_collected:
                 errors.append(SpecError(join.where, "source.join", f"form {join.form!r} is not in the export"))
         columns = source_columns(dom, headers)
         if columns is not None:
@@ -373,8 +377,6 @@ def resolve_study(
         for form in sorted(set(headers) - used - set(study.forms_not_mapped)):
             errors.append(SpecError(_study_where(study), "forms_not_mapped",
                                     f"export form {form!r} is neither mapped nor listed in forms_not_mapped with a reason"))
-        for form in sorted(set(study.forms_not_mapped) - set(headers)):
-            errors.append(SpecError(_study_where(study), "forms_not_mapped", f"form {form!r} is not in the export"))
     return ResolvedStudy(variables, supplemental, errors)
 
 

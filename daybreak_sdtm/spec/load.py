@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from daybreak_sdtm.codec import codec_name
 from daybreak_sdtm.errors import Location, SpecError, SpecErrors
 from daybreak_sdtm.spec.model import (
     ArmSpec,
@@ -330,8 +331,8 @@ def load_study(folder: Path) -> StudySpec:
     top = reader.mapping(tree, Location(_display(path), 1, 1), "<file>")
     if top is None:
         raise SpecErrors(reader.errors)
-    reader.unknown_keys(top, ("study", "standards", "export", "arms", "epochs", "forms_not_mapped", "columns_not_mapped",
-                              "domains", "documents", "protocol_checks"), "<file>")  # protocol_checks: checks/protocol.py
+    reader.unknown_keys(top, ("study", "standards", "export", "arms", "epochs", "forms_not_mapped", "forms_not_collected",
+                              "columns_not_mapped", "domains", "documents", "protocol_checks"), "<file>")  # protocol_checks: checks/protocol.py
 
     def section(key: str) -> CommentedMap:
         if key not in top:
@@ -342,7 +343,13 @@ def load_study(folder: Path) -> StudySpec:
     study, standards, export = section("study"), section("standards"), section("export")
     reader.unknown_keys(study, ("studyid", "title", "protocol", "meddra"), "study")
     reader.unknown_keys(standards, ("sdtmig", "ct"), "standards")
-    reader.unknown_keys(export, ("subject", "cutoff"), "export")
+    reader.unknown_keys(export, ("subject", "cutoff", "encoding"), "export")
+    encoding = ""
+    if export.get("encoding") is not None:
+        try:
+            encoding = codec_name(reader.text(export, "encoding", "export"))
+        except ValueError as exc:
+            reader.error(reader.at(export, "encoding", value=True), "export.encoding", str(exc))
 
     arms: list[ArmSpec] = []
     for i, item in enumerate(reader.sequence(top, "arms", "arms")):
@@ -367,6 +374,15 @@ def load_study(folder: Path) -> StudySpec:
         not_mapped = {}
     for form in not_mapped:
         _check_form_name(reader, str(form), reader.at(top["forms_not_mapped"], form), "forms_not_mapped")
+    not_collected = plain(top.get("forms_not_collected") or {})
+    if not isinstance(not_collected, dict):
+        reader.error(reader.at(top, "forms_not_collected"), "forms_not_collected", "expected a mapping form: reason")
+        not_collected = {}
+    for form, reason in not_collected.items():
+        where = reader.at(top["forms_not_collected"], form)
+        _check_form_name(reader, str(form), where, "forms_not_collected")
+        if not reason:
+            reader.error(where, "forms_not_collected", f"give the reason form {form!r} may be missing from the export")
     documents = plain(top.get("documents") or {})
     if not isinstance(documents, dict):
         reader.error(reader.at(top, "documents", value=True), "documents", "expected a mapping kind: file")
@@ -400,6 +416,7 @@ def load_study(folder: Path) -> StudySpec:
         ct=reader.text(standards, "ct", "standards"),
         subject_column=reader.text(export, "subject", "export"),
         cutoff=reader.text(export, "cutoff", "export", required=False),
+        encoding=encoding,
     )
     if reader.errors:
         raise SpecErrors(reader.errors)
@@ -409,6 +426,7 @@ def load_study(folder: Path) -> StudySpec:
         arms=tuple(arms),
         epochs=tuple(epochs),
         forms_not_mapped={str(k): str(v) for k, v in (not_mapped or {}).items()},
+        forms_not_collected={str(k): str(v) for k, v in not_collected.items()},
         columns_not_mapped=columns_not_mapped,
         domains=tuple(domains),
         documents={str(k): str(v) for k, v in (documents or {}).items()},

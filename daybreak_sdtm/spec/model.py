@@ -149,6 +149,10 @@ class StudySpec:
     columns_not_mapped: dict[str, tuple[str, ...]] = field(default_factory=dict)
     meddra_version: str = ""
     documents: dict[str, str] = field(default_factory=dict)
+    # Forms the export may lack because nothing was collected on them (form -> reason); a domain
+    # mapped from one that is missing is empty, described in define.xml with def:HasNoData.
+    forms_not_collected: dict[str, str] = field(default_factory=dict)
+    encoding: str = ""  # export.encoding: the raw export's text encoding (a Python codec name); "" = UTF-8
 
     def files(self) -> tuple[Path, ...]:
         """The spec files of the study: study.yaml and each domain spec it lists."""

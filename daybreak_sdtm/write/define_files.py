@@ -70,8 +70,24 @@ def written_datasets(tables: Mapping[str, pd.DataFrame], standards: Standards) -
     return tuple(datasets)
 
 
+def not_written(package_dir: Path) -> dict[str, str]:
+    """The datasets a package's reconciliation.json says have no records (not written), with why."""
+    import json
+
+    from daybreak_sdtm.write.lineage import RECONCILIATION_FILE
+
+    try:
+        data = json.loads((package_dir / RECONCILIATION_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    entries = [*data.get("domains", []), *data.get("supplemental", [])] if isinstance(data, dict) else []
+    return {str(e.get("domain") or e.get("dataset")): str(e["not_written"])
+            for e in entries if isinstance(e, dict) and e.get("not_written")}
+
+
 def render_define(package_dir: Path, study: StudySpec, standards: Standards, created: dt.datetime,
-                  datasets: Sequence[PackageDataset] | None = None) -> tuple[Define, bytes, bytes]:
+                  datasets: Sequence[PackageDataset] | None = None,
+                  no_data: Mapping[str, str] | None = None) -> tuple[Define, bytes, bytes]:
     """The define of a package folder and its two renderings; raises DefineSchemaError if the XML is invalid.
 
     Args:
@@ -80,8 +96,13 @@ def render_define(package_dir: Path, study: StudySpec, standards: Standards, cre
         standards: SDTMIG and CT.
         created: Creation time written into the define.
         datasets: The package's datasets as ``written_datasets`` gives them, when already in memory.
+        no_data: Datasets with no records (not written) and why; by default those the package's
+            reconciliation.json names.
     """
-    define = build_define(study, standards, read_package(package_dir) if datasets is None else datasets, created)
+    if no_data is None:
+        no_data = not_written(package_dir)
+    define = build_define(study, standards, read_package(package_dir) if datasets is None else datasets, created,
+                          no_data)
     xml = define_xml(define)
     validate_define(xml, str(package_dir / DEFINE_XML))
     return define, xml, define_html(define)
@@ -103,13 +124,15 @@ def _replace_file(path: Path, data: bytes) -> None:
 
 
 def write_define(package_dir: Path, study: StudySpec, standards: Standards, created: dt.datetime,
-                 datasets: Sequence[PackageDataset] | None = None, out_dir: Path | None = None) -> Define:
+                 datasets: Sequence[PackageDataset] | None = None, no_data: Mapping[str, str] | None = None,
+                 out_dir: Path | None = None) -> Define:
     """(Re)generate define.xml and define.html of ``package_dir``; nothing is written if the define is invalid.
 
-    ``datasets`` (from ``written_datasets``) spares reading the package's XPT files back; the
-    files go into ``out_dir`` (default: the package folder).
+    ``datasets`` (from ``written_datasets``) spares reading the package's XPT files back;
+    ``no_data`` names the datasets with no records (see ``render_define``); the files go into
+    ``out_dir`` (default: the package folder).
     """
-    define, xml, html = render_define(package_dir, study, standards, created, datasets)
+    define, xml, html = render_define(package_dir, study, standards, created, datasets, no_data)
     target = out_dir or package_dir
     _replace_file(target / DEFINE_XML, xml)
     _replace_file(target / DEFINE_HTML, html)

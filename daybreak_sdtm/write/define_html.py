@@ -159,7 +159,8 @@ def define_html(define: Define) -> bytes:
         comment = next((c for c in define.comments if c.oid == g.comment_oid), None)
         rows.append(E.TR(
             _cell(_link(f"#{g.oid}", g.name)), _cell(g.label), _cell(g.klass), _cell(g.structure), _cell("Tabulation"),
-            _cell(", ".join(g.keys)), _cell(str(g.records)), _cell(_link(g.leaf.href, g.leaf.title)),
+            _cell(", ".join(g.keys)), _cell(str(g.records)),
+            _cell(_link(g.leaf.href, g.leaf.title) if g.leaf is not None else "no data (not written)"),
             _cell(_link(f"#{comment.oid}", comment.text) if comment else ""),
         ))
     datasets = E.SECTION(E.H2("Datasets"), _table(
@@ -179,7 +180,8 @@ def define_html(define: Define) -> bytes:
                 id=item.oid,
             ))
         main.append(E.SECTION(
-            E.H2(f"{g.name}: {g.label} (", _link(g.leaf.href, g.leaf.title), ")"),
+            E.H2(f"{g.name}: {g.label} (", _link(g.leaf.href, g.leaf.title), ")") if g.leaf is not None
+            else E.H2(f"{g.name}: {g.label} (no data)"),
             E.P(E.CLASS("muted"), f"{g.klass}; {g.structure}; {g.records} records"),
             _table(("Variable", "Label", "Key", "Type", "Length", "Controlled terms", "Origin", "Derivation / comment"), rows),
             id=g.oid,

@@ -150,13 +150,16 @@ def _item_group(parent: etree._Element, group: ItemGroup) -> None:
         "OID": group.oid, "Domain": group.domain, "Name": group.name, "SASDatasetName": group.name,
         "Repeating": _yes(group.repeating), "IsReferenceData": _yes(group.reference_data), "Purpose": "Tabulation",
         _def("Structure"): group.structure, _def("StandardOID"): "STD.SDTMIG",
-        _def("ArchiveLocationID"): group.leaf.id, _def("CommentOID"): group.comment_oid,
+        # A dataset with no records is not submitted: def:HasNoData, and no file to point at.
+        _def("HasNoData"): "Yes" if group.leaf is None else None,
+        _def("ArchiveLocationID"): group.leaf.id if group.leaf is not None else None, _def("CommentOID"): group.comment_oid,
     })
     _description(el, group.label)
     for ref in group.item_refs:
         _item_ref(el, ref)
     _sub(el, _def("Class"), {"Name": group.klass})
-    _leaf(el, group.leaf.id, group.leaf.href, group.leaf.title)
+    if group.leaf is not None:
+        _leaf(el, group.leaf.id, group.leaf.href, group.leaf.title)
 
 
 def _origin(parent: etree._Element, origin: Origin) -> None:

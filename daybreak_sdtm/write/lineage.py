@@ -123,7 +123,10 @@ def write_lineage(result: BuildResult, path: Path) -> None:
 def reconciliation(result: BuildResult) -> dict[str, Any]:
     """Raw records read per form -> records per domain, with every exclusion and its reason.
 
-    For each domain: source records x records made per source record = excluded + written.
+    For each domain: source records x records made per source record = excluded + written;
+    ``source_records_not_used`` counts the source records none of whose records was kept, and
+    ``not_written`` says why a dataset with no records is not in the package (else null). A
+    form the export lacks (allowed by study.yaml) has ``file`` null and ``missing`` saying why.
     """
     domains = []
     balanced = True
@@ -148,6 +151,8 @@ def reconciliation(result: BuildResult) -> dict[str, Any]:
             "candidate_records": candidates,
             "excluded": excluded,
             "records": written,
+            "source_records_not_used": result.unused_records.get(name, 0),
+            "not_written": result.empty.get(name),
             "balanced": ok,
         })
     forms = []
@@ -155,13 +160,15 @@ def reconciliation(result: BuildResult) -> dict[str, Any]:
         used_by = [d["domain"] for d in domains if d["form"] == form]
         forms.append({
             "form": form,
-            "file": result.form_files.get(form, form),
+            "file": None if form in result.forms_missing else result.form_files.get(form, form),
+            "missing": result.forms_missing.get(form),
             "records": records,
             "mapped_to": used_by,
             "joined_into": joined.get(form, []),
             "not_mapped_reason": result.forms_not_mapped.get(form),
         })
-    supplemental = [{"dataset": n, "parent": t.parent, "records": len(t.frame)} for n, t in result.tables.items() if t.parent]
+    supplemental = [{"dataset": n, "parent": t.parent, "records": len(t.frame), "not_written": result.empty.get(n)}
+                    for n, t in result.tables.items() if t.parent]
     return {"forms": forms, "domains": domains, "supplemental": supplemental, "balanced": balanced}
 
 

@@ -1,7 +1,9 @@
 """Every check's behaviour stated as data: tests/checks/cases/<ID>.yaml, one passing and one failing case at least.
 
 A case gives small datasets as rows (numbers become Num variables, text Char), optional protocol
-rules (loaded through the real ``protocol_checks:`` loader) and an optional define.xml, and the
+rules (loaded through the real ``protocol_checks:`` loader), an optional define.xml, optionally
+``xpt:`` (the datasets are written as XPT files, ``replace`` swaps bytes in them, and they are read
+back with the ``encoding`` given), and the
 findings the check must produce, as ``{dataset, variable, row}`` (row is the 1-based record, or
 null for a dataset-level finding). Only findings of the case's check are compared.
 """
@@ -16,7 +18,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from daybreak_sdtm.checks import CHECKS, CheckContext, validate_package
-from daybreak_sdtm.checks.package import package_of
+from daybreak_sdtm.checks.package import Package, package_of, read_package
 from daybreak_sdtm.checks.protocol import load_protocol
 from daybreak_sdtm.resources import specs_dir
 from daybreak_sdtm.standards import Standards, read_standards
@@ -48,8 +50,25 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
+def _xpt_package(frames: dict[str, pd.DataFrame], spec: dict[str, Any], folder: Path) -> Package:
+    """The datasets written as XPT files, with bytes replaced as the case says, and read back."""
+    import pyreadstat
+
+    folder.mkdir()
+    for name, frame in frames.items():
+        path = folder / f"{name.lower()}.xpt"
+        pyreadstat.write_xport(frame, str(path), table_name=name, file_format_version=5)
+        data = path.read_bytes()
+        for text, hex_bytes in spec.get("replace", []):  # same length: the XPT layout is kept
+            assert len(text.encode()) == len(bytes.fromhex(hex_bytes))
+            data = data.replace(text.encode(), bytes.fromhex(hex_bytes))
+        path.write_bytes(data)
+    return read_package(folder, encoding=spec.get("encoding"))
+
+
 def run_case(code: str, case: dict[str, Any], standards: Standards, tmp_path: Path) -> list[dict[str, Any]]:
-    pkg = package_of({name: _frame(rows) for name, rows in case["datasets"].items()})
+    frames = {name: _frame(rows) for name, rows in case["datasets"].items()}
+    pkg = _xpt_package(frames, case["xpt"], tmp_path / "xpt") if "xpt" in case else package_of(frames)
     for name, labels in case.get("labels", {}).items():
         pkg.datasets[name].labels = dict(labels)
     protocol: tuple[Any, ...] = ()

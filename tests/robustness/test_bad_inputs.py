@@ -79,9 +79,9 @@ def test_latin1_export_is_refused(ws: Workspace, capsys: pytest.CaptureFixture[s
     path = ws.export / "ae.csv"
     data = path.read_text(encoding="utf-8").encode("latin-1")
     path.write_bytes(data)
-    offset = data.index(b"\xe9")
     assert refused(ws, capsys) == [
-        f"error: ae.csv:3: not valid UTF-8 (byte 0xe9 at offset {offset}); re-export the form as UTF-8"]
+        "error: ae.csv record 2 column AETERM (line 3): byte 0xe9 is not UTF-8 text; declare the export's encoding "
+        "with `export: encoding:` in study.yaml or `convert --encoding` (e.g. cp1252 for Windows-1252)"]
 
 
 def test_invalid_bytes_are_refused(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,7 +89,9 @@ def test_invalid_bytes_are_refused(ws: Workspace, capsys: pytest.CaptureFixture[
     data = path.read_bytes()
     cut = data.index(b"\n", data.index(b"\n") + 1) + 1  # start of the second record
     path.write_bytes(data[:cut] + b"\xff\xfe" + data[cut:])
-    assert refused(ws, capsys) == [f"error: rs.csv:3: not valid UTF-8 (byte 0xff at offset {cut}); re-export the form as UTF-8"]
+    assert refused(ws, capsys) == [
+        "error: rs.csv record 2 column STUDY (line 3): byte 0xff is not UTF-8 text; declare the export's encoding "
+        "with `export: encoding:` in study.yaml or `convert --encoding` (e.g. cp1252 for Windows-1252)"]
 
 
 @pytest.mark.parametrize(("value", "problem"), [

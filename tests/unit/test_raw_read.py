@@ -76,3 +76,29 @@ def test_an_xpt_export_converts_like_the_csv_one(tmp_path: Path) -> None:
     a, b = from_xpt.build.tables["DM"].frame, from_csv.build.tables["DM"].frame
     pd.testing.assert_frame_equal(a, b)
     assert from_xpt.build.tables["DM"].lineage[SRC_FILE].iat[0] == "dm.xpt"
+
+
+def test_undecodable_bytes_name_the_record_column_and_line(tmp_path: Path) -> None:
+    (tmp_path / "ae.csv").write_bytes(b'SUBJECT,TERM,GRADE\n001,"two\nlines",1\n002,caf\xe9,2\n')
+    with pytest.raises(RawDataError, match=r"^ae.csv record 2 column TERM \(line 4\): byte 0xe9 is not UTF-8 text; "
+                                           r"declare the export's encoding"):
+        read_form(tmp_path, "ae")
+    frame = read_form(tmp_path, "ae", "cp1252")
+    assert frame["TERM"].tolist() == ["two\nlines", "caf\u00e9"]
+
+
+def test_bytes_the_declared_encoding_cannot_decode_are_named(tmp_path: Path) -> None:
+    (tmp_path / "ae.csv").write_bytes(b"SUBJECT,TERM\n001,\x81\n")  # 0x81 means nothing in Windows-1252
+    with pytest.raises(RawDataError, match=r"^ae.csv record 1 column TERM \(line 2\): byte 0x81 is not Windows-1252 text"):
+        read_form(tmp_path, "ae", "cp1252")
+
+
+def test_an_xpt_export_is_read_in_the_declared_encoding(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"SUBJECT": ["001", "002"], "TERM": ["cafe", "Zo~"]})
+    path = tmp_path / "ae.xpt"
+    pyreadstat.write_xport(frame, str(path), table_name="AE", file_format_version=5)
+    path.write_bytes(path.read_bytes().replace(b"Zo~", b"Zo\xe9"))
+    with pytest.raises(RawDataError, match=r"^ae.xpt: TERM record 2: byte 0xe9 is not UTF-8 text; "
+                                           r"declare the export's encoding with `export: encoding:`"):
+        read_form(tmp_path, "ae")
+    assert read_form(tmp_path, "ae", "cp1252")["TERM"].tolist() == ["cafe", "Zo\u00e9"]
