@@ -25,6 +25,13 @@ CLASS_KEYS = {
     FINDINGS: ("STUDYID", "USUBJID", "--TESTCD", "VISITNUM", "--TPTREF", "--TPTNUM"),
     FINDINGS_ABOUT: ("STUDYID", "USUBJID", "--TESTCD", "--OBJ", "VISITNUM", "--TPTREF", "--TPTNUM"),
 }
+# The structure a sponsor domain states when its spec gives none.
+CLASS_STRUCTURES = {
+    INTERVENTIONS: "One record per intervention occurrence per subject",
+    EVENTS: "One record per event per subject",
+    FINDINGS: "One record per finding per subject",
+    FINDINGS_ABOUT: "One record per finding per object per subject",
+}
 SUPPQUAL = "SUPPQUAL"
 # SDTMIG 3.4 section 2.6 e: codes no custom domain may take.
 RESERVED_DOMAIN_CODES = ("AD", "AX", "AP", "SQ", "SA")
@@ -54,7 +61,8 @@ class VariableMeta:
     """One SDTMIG variable: name, label, type, role, core and codelist as the IG states them.
 
     A variable the IG's domain table does not list but the domain's SDTM class allows
-    (VISITNUM in EX, AEDTC in AE) has ``model_allowed`` set and core Perm.
+    (VISITNUM in EX, AEDTC in AE), and every variable of a sponsor domain, has ``model_allowed``
+    set: its label is the class's generic one, not an IG table's.
     """
 
     dataset: str
@@ -301,10 +309,10 @@ class Standards:
                                  f"(one of {', '.join(c.title() for c in GENERAL_CLASSES)})")
         variables = self._class_members(cls)
         required = {"STUDYID", "DOMAIN", "USUBJID", "--SEQ"}
-        metas = tuple(cv.for_domain(code, "Req" if cv.name in required or cv.role == "Topic" else "Perm",
-                                    model_allowed=False) for cv in variables)
+        metas = tuple(cv.for_domain(code, "Req" if cv.name in required or cv.role == "Topic" else "Perm")
+                      for cv in variables)
         key_names = tuple(keys) or tuple(k.replace("--", code, 1) for k in CLASS_KEYS[cls])
-        meta = DatasetMeta(code, label, cls, structure or f"One record per {cls.lower()} record per subject",
+        meta = DatasetMeta(code, label, cls, structure or CLASS_STRUCTURES[cls],
                            key_names, repeating=True, reference_data=False, custom=True)
         return dataclasses.replace(self, datasets={**self.datasets, code: meta},
                                    variables={**self.variables, code: metas})
