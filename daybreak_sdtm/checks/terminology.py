@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-import pandas as pd
-
 from daybreak_sdtm.checks.expect import Expect
 from daybreak_sdtm.checks.package import Dataset
 from daybreak_sdtm.checks.registry import CheckContext, expectation
@@ -20,17 +18,21 @@ _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
 def _allowed(codelists: list[Codelist], meta: VariableMeta, ctx: CheckContext, ds: Dataset) -> list[str]:
-    values = {v for c in codelists for v in c.submission_values}
+    """The allowed values the column holds (a codelist such as UNIT has a thousand terms; the
+    expectation only needs those present to flag the same values), never an empty set."""
+    allowed = {v for c in codelists for v in c.submission_values}
     for c in codelists:
         if c.extensible:
-            values |= ctx.declared_terms.get(c.submission_value, frozenset())
+            allowed |= ctx.declared_terms.get(c.submission_value, frozenset())
     if "Qualifier" in meta.role and "Result" not in meta.role:
-        values.add(IG_MULTIPLE)
+        allowed.add(IG_MULTIPLE)
+    present = {v for v in ds.codes(meta.name)[1] if v}
+    values = allowed & present
     if meta.role == "Result Qualifier":
         # A result codelist (LBSTRESC, C102580) lists character results; a numeric result in
         # --ORRES/--STRESC is a number written as text, which no codelist lists (SDTMIG 3.4 section 4.5.1).
-        values |= {v for v in pd.unique(ds.frame[meta.name].to_numpy()) if isinstance(v, str) and _NUMBER.match(v)}
-    return sorted(values)
+        values |= {v for v in present if _NUMBER.match(v)}
+    return sorted(values) or [min(allowed)]
 
 
 def _conditions(where: dict[str, tuple[str, ...]], earlier: list[dict[str, tuple[str, ...]]]) -> list[tuple[str, list[str], bool]]:

@@ -174,12 +174,14 @@ class Codelist:
         for term in self.terms:
             lookup[term.submission_value.upper()] = term.submission_value
         object.__setattr__(self, "lookup", lookup)
-        object.__setattr__(self, "_by_value", {t.submission_value: t for t in reversed(self.terms)})
+        by_value = {t.submission_value: t for t in reversed(self.terms)}
+        object.__setattr__(self, "_by_value", by_value)
+        object.__setattr__(self, "_values", frozenset(by_value))
 
     @property
     def submission_values(self) -> frozenset[str]:
         """The submission values of the terms held."""
-        return frozenset(self._by_value)  # type: ignore[attr-defined]
+        return self._values  # type: ignore[attr-defined, no-any-return]
 
     def term(self, submission_value: str) -> Term | None:
         """The term with this submission value, if the codelist holds it."""
