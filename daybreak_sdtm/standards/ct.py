@@ -178,12 +178,11 @@ def iso3166_codelist() -> Codelist:
 class CompiledTerminology(CodelistTable):
     """Codelists of a compiled file: the index read at once, each codelist built on first use."""
 
-    def __init__(self, path: Path, index: dict[str, tuple], base: int) -> None:
+    def __init__(self, data: mmap.mmap | bytes, index: dict[str, tuple], base: int) -> None:
         super().__init__()
         self._index = index
         self._base = base
-        self._path = path
-        self._map: mmap.mmap | bytes | None = None
+        self._map = data  # the file as opened: a copy rebuilt meanwhile does not change what is read
 
     def _codes(self) -> dict[str, tuple]:
         return self._index
@@ -192,12 +191,6 @@ class CompiledTerminology(CodelistTable):
         return str(self._index[code][2])
 
     def _blob(self, offset: int, length: int) -> bytes:
-        if self._map is None:
-            with self._path.open("rb") as fh:
-                try:
-                    self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-                except (OSError, ValueError):
-                    self._map = fh.read()
         start = self._base + offset
         return bytes(self._map[start:start + length])
 
@@ -303,10 +296,15 @@ def read_compiled(path: Path, source: Path | None = None) -> tuple[dict, Compile
     """The header and codelists of a compiled file; None when missing, unreadable or stale for ``source``."""
     try:
         with path.open("rb") as fh:
-            if fh.read(len(_MAGIC)) != _MAGIC:
-                return None
-            (length,) = _LENGTH.unpack(fh.read(_LENGTH.size))
-            header = marshal.loads(fh.read(length))
+            try:
+                data: mmap.mmap | bytes = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):  # no mmap here (or an empty file): read it
+                data = fh.read()
+        if data[:len(_MAGIC)] != _MAGIC:
+            return None
+        start = len(_MAGIC) + _LENGTH.size
+        (length,) = _LENGTH.unpack(data[len(_MAGIC):start])
+        header = marshal.loads(data[start:start + length])
     except (OSError, ValueError, EOFError, struct.error, TypeError):
         return None
     if not isinstance(header, dict) or header.get("format") != _FORMAT:
@@ -317,7 +315,7 @@ def read_compiled(path: Path, source: Path | None = None) -> tuple[dict, Compile
                 return None
         except OSError:
             return None
-    return header, CompiledTerminology(path, header["index"], len(_MAGIC) + _LENGTH.size + length)
+    return header, CompiledTerminology(data, header["index"], start + length)
 
 
 def load_terminology(source: Path, compiled: Path | None) -> CodelistTable:

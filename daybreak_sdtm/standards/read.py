@@ -63,7 +63,11 @@ def _int(value: str, where: Location, what: str) -> int:
         raise StandardsError(f"{where}: {what} {value!r} is not a number") from None
 
 
-def read_sdtmig(ig_dir: Path) -> tuple[dict[str, DatasetMeta], dict[str, tuple[VariableMeta, ...]], dict[str, tuple[ClassVariable, ...]]]:
+# Datasets by name, variables by dataset (IG order), class variables by class (model order).
+SdtmigTables = tuple[dict[str, DatasetMeta], dict[str, tuple[VariableMeta, ...]], dict[str, tuple[ClassVariable, ...]]]
+
+
+def read_sdtmig(ig_dir: Path) -> SdtmigTables:
     """Datasets, variables by dataset and class variables by class of one SDTMIG version."""
     keys: dict[str, dict[str, str]] = {}
     keys_path = ig_dir / KEYS_FILE
@@ -122,7 +126,7 @@ def read_sdtmig(ig_dir: Path) -> tuple[dict[str, DatasetMeta], dict[str, tuple[V
     if amendments:
         (dataset, name), _ = next(iter(amendments.items()))
         raise StandardsError(f"{am_path}: amends {dataset}.{name}, which {var_path} does not have")
-    for name, row in keys.items():
+    for name in keys:
         if name not in datasets:
             raise StandardsError(f"{keys_path}: dataset {name} is not in {ds_path}")
 
@@ -159,7 +163,7 @@ def _ig_sources(ig_dir: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(found)
 
 
-def _compiled_sdtmig(ig_dir: Path, home: Path | None) -> tuple[dict[str, DatasetMeta], dict[str, tuple[VariableMeta, ...]], dict[str, tuple[ClassVariable, ...]]]:
+def _compiled_sdtmig(ig_dir: Path, home: Path | None) -> SdtmigTables:
     """``read_sdtmig`` through a compiled copy in the store, rebuilt when a source file changed.
 
     The copy is marshalled plain values (never pickled objects), so a file in the store can

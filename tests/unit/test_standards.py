@@ -165,3 +165,17 @@ def test_broken_metadata_names_file_and_line(tmp_path: Path) -> None:
     (ig / "Variables.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
     with pytest.raises(StandardsError, match=r"Variables\.csv:4: Type must be Char or Num, not 'Text'"):
         read_sdtmig(ig)
+
+
+def test_compiled_sdtmig_is_rebuilt_when_a_file_changes(tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    shutil.copytree(specs_dir() / "sdtmig", specs / "sdtmig")
+    (specs / "ct").mkdir()
+    (specs / "ct" / CT).symlink_to(specs_dir() / "ct" / CT)
+    store = tmp_path / "store"
+    assert read_standards(specs, "3.4", CT, home=store).datasets["AE"].keys == ("STUDYID", "USUBJID", "AEDECOD", "AESTDTC")
+    assert list((store / "cache").glob("sdtmig-3.4-*.bin"))
+    keys = specs / "sdtmig" / "3.4" / "keys.csv"
+    keys.write_text(keys.read_text(encoding="utf-8").replace("AE,STUDYID USUBJID AEDECOD AESTDTC",
+                                                            "AE,STUDYID USUBJID AETERM AESTDTC"), encoding="utf-8")
+    assert read_standards(specs, "3.4", CT, home=store).datasets["AE"].keys == ("STUDYID", "USUBJID", "AETERM", "AESTDTC")
