@@ -14,6 +14,7 @@ from daybreak_sdtm.codec import DEFAULT_ENCODING
 from daybreak_sdtm.errors import DaybreakError, WriteError
 from daybreak_sdtm.resources import default_export_dir, default_study_dir, specs_dir
 from daybreak_sdtm.spec import StudySpec, load_study
+from daybreak_sdtm.spec.check import study_standards
 from daybreak_sdtm.standards import Standards, read_standards
 from daybreak_sdtm.timing import stage
 
@@ -69,7 +70,7 @@ def load(study_dir: Path | None = None) -> tuple[StudySpec, Standards]:
     """Load a study's mapping specs and the standards they name."""
     with stage("load"):
         study = load_study(study_dir or default_study_dir())
-        return study, read_standards(specs_dir(), study.sdtmig, study.ct)
+        return study, study_standards(study, read_standards(specs_dir(), study.sdtmig, study.ct))
 
 
 def build(study_dir: Path | None = None, export_dir: Path | None = None,
@@ -256,6 +257,8 @@ def validate(
     study = load_study(source.folder) if source.folder is not None else None
     base = study or load_study(default_study_dir())
     standards = read_standards(specs_dir(), sdtmig or base.sdtmig, ct or base.ct)
+    if study is not None:
+        standards = study_standards(study, standards)
     result = validate_dir(package_dir, define, study, standards, encoding)
     return dataclasses.replace(result, notes=(*result.notes, source.how))
 
@@ -393,3 +396,56 @@ def export_encoding(package_dir: Path) -> str:
 
     export = (read_manifest(package_dir) or {}).get("export")
     return str(export.get("encoding") or DEFAULT_ENCODING) if isinstance(export, dict) else DEFAULT_ENCODING
+
+
+@dataclass(frozen=True)
+class CtReleaseSummary:
+    """One CT release the tool can use, as ``ct list`` and ``ct import`` show it."""
+
+    date: str
+    origin: str  # "bundled" or "imported"
+    codelists: int
+    terms: int
+    source: Path
+    replaces_bundled: bool = False  # an imported release of a date that is also bundled
+
+
+def _ct_summary(release: object, home: Path | None, bundled: list[str]) -> CtReleaseSummary:
+    from daybreak_sdtm.standards.ct import load_terminology
+    from daybreak_sdtm.standards.store import CtRelease, compiled_path
+
+    assert isinstance(release, CtRelease)
+    table = load_terminology(release.source, compiled_path(release, home))
+    codelists, terms = table.counts()
+    return CtReleaseSummary(release.date, release.origin, codelists, terms, release.source,
+                            release.origin == "imported" and release.date in bundled)
+
+
+def ct_import(file: Path, date: str | None = None, store: Path | None = None) -> CtReleaseSummary:
+    """Check an NCI EVS SDTM Terminology file (.txt or .txt.gz) and store it as the release of its date.
+
+    The date is ``date``, else the one in the file name ("SDTM Terminology 2025-03-28.txt"). The
+    release goes to ``<store>/ct/<date>/`` (``store``: the user store by default), where
+    ``study.yaml``'s ``ct:`` and ``validate --ct`` find it.
+    """
+    from daybreak_sdtm.standards.ct import compile_terminology, read_nci
+    from daybreak_sdtm.standards.store import bundled_dates, compiled_path, release_date, store_release
+
+    if not file.is_file():
+        raise DaybreakError(f"{file}: no such file")
+    when = release_date(file, date)
+    terminology = read_nci(file)  # every layout problem, with its line, before anything is stored
+    release = store_release(file, when, store)
+    try:
+        compile_terminology(terminology, compiled_path(release, store), source=release.source)
+    except OSError:
+        pass  # the compiled copy is made on first use instead
+    return _ct_summary(release, store, bundled_dates(specs_dir()))
+
+
+def ct_list(store: Path | None = None) -> list[CtReleaseSummary]:
+    """Every CT release the tool can use, bundled and imported, by date."""
+    from daybreak_sdtm.standards.store import bundled_dates, ct_releases
+
+    bundled = bundled_dates(specs_dir())
+    return [_ct_summary(r, store, bundled) for r in ct_releases(specs_dir(), store).values()]

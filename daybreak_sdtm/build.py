@@ -460,7 +460,8 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
     tables: dict[str, DomainTable] = {}
     for dom in study.domains:
         frame, source = frames[dom.name], sources.pop(dom.name)
-        ordered = [v.name for v in standards.domain_variables(dom.name) if v.name in frame.columns]
+        # The IG's order; a variable the domain's class allows goes where the class puts it.
+        ordered = standards.ordered(dom.name, [c for c in frame.columns if standards.variable(dom.name, c) is not None])
         sort_by = [c for c in ("STUDYID", "USUBJID", f"{dom.name}SEQ") if c in frame.columns]
         if f"{dom.name}SEQ" not in frame.columns:
             sort_by = [k for k in keys[dom.name] if k in frame.columns]

@@ -197,6 +197,36 @@ def cmd_list_derivations(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
+def cmd_ct_import(args: argparse.Namespace) -> int:
+    """Check an NCI EVS SDTM Terminology release file and store it for use by date.
+
+    FILE is the tab-delimited 'SDTM Terminology.txt' NCI EVS publishes for each CDISC SDTM CT
+    release (or the same gzip-compressed). Its release date comes from --date, else from the file
+    name ('SDTM Terminology 2025-03-28.txt'). The file is checked whole first (columns, field
+    counts, Codelist Extensible values, terms naming unknown codelists; each problem with its
+    line); nothing is stored when it has problems. study.yaml's 'ct:' and 'validate --ct' then
+    find the release by its date.
+    """
+    from daybreak_sdtm import api
+
+    summary = api.ct_import(args.file, date=args.date, store=args.store)
+    replaces = " (used instead of the bundled release of that date)" if summary.replaces_bundled else ""
+    print(f"CT {summary.date}: {summary.codelists:,} codelists, {summary.terms:,} terms -> {summary.source}{replaces}")
+    return ExitStatus.OK
+
+
+def cmd_ct_list(args: argparse.Namespace) -> int:
+    """List the CT releases that study.yaml's 'ct:' and 'validate --ct' can name: bundled and imported."""
+    from daybreak_sdtm import api
+
+    rows = []
+    for r in api.ct_list(store=args.store):
+        origin = "imported (replaces bundled)" if r.replaces_bundled else r.origin
+        rows.append((r.date, origin, r.codelists, r.terms, str(r.source)))
+    _print_table(rows, ("release", "origin", "codelists", "terms", "file"), sys.stdout)
+    return ExitStatus.OK
+
+
 def _path(text: str) -> Path:
     return Path(text)
 
@@ -260,7 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mapping spec folder: adds its protocol checks, epochs and value-level codelists "
                         "(default: the copy of the specs a package written by convert carries in DIR/mapping)")
     p.add_argument("--sdtmig", default=None, metavar="VERSION", help="SDTMIG version of specs/ (default: the study's)")
-    p.add_argument("--ct", default=None, metavar="DATE", help="CT package date of specs/ (default: the study's)")
+    p.add_argument("--ct", default=None, metavar="DATE",
+                   help="CT release date, bundled or imported with 'ct import' (default: the study's; 'ct list' lists them)")
     p.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="error",
                    help="lowest severity that makes the exit status 1 (default: error)")
     p.add_argument("--format", choices=("text", "json", "html", "junit"), default="text", help="report format (default: text)")
@@ -306,6 +337,24 @@ def build_parser() -> argparse.ArgumentParser:
                         "its manifest.json (default: the bundled sample export, when it is that one)")
 
     add("list-derivations", cmd_list_derivations, "list the derivations mapping specs can name")
+
+    ct = sub.add_parser("ct", help="CDISC controlled terminology releases: import, list",
+                        description="CDISC SDTM controlled terminology releases, bundled and imported.",
+                        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ct_sub = ct.add_subparsers(dest="ct_command", metavar="COMMAND")
+    ct_sub.required = True
+    store_help = "user store folder (default: $DAYBREAK_SDTM_HOME, else ~/.local/share/daybreak-sdtm)"
+    p = ct_sub.add_parser("import", help="check and store an NCI EVS SDTM Terminology file",
+                          description=cmd_ct_import.__doc__, epilog=EXIT_CODES,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(func=cmd_ct_import)
+    p.add_argument("file", type=_path, metavar="FILE", help="'SDTM Terminology.txt' as NCI EVS publishes it (.txt or .txt.gz)")
+    p.add_argument("--date", default=None, metavar="YYYY-MM-DD", help="release date (default: the date in FILE's name)")
+    p.add_argument("--store", type=_path, default=None, metavar="DIR", help=store_help)
+    p = ct_sub.add_parser("list", help="list the CT releases there are", description=cmd_ct_list.__doc__,
+                          epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(func=cmd_ct_list)
+    p.add_argument("--store", type=_path, default=None, metavar="DIR", help=store_help)
     return parser
 
 

@@ -135,6 +135,7 @@ def lint(study_dir: Path, export_dir: Path | None) -> list[SpecError]:
     from daybreak_sdtm.codec import DEFAULT_ENCODING
     from daybreak_sdtm.resources import specs_dir
     from daybreak_sdtm.spec import check_study_spec, load_study
+    from daybreak_sdtm.spec.check import study_standards
     from daybreak_sdtm.standards import read_standards
 
     try:
@@ -148,7 +149,10 @@ def lint(study_dir: Path, export_dir: Path | None) -> list[SpecError]:
         load_protocol(study.file)
     except SpecErrors as exc:
         errors.extend(exc.errors)
-    standards = read_standards(specs_dir(), study.sdtmig, study.ct)
+    try:
+        standards = study_standards(study, read_standards(specs_dir(), study.sdtmig, study.ct))
+    except SpecErrors as exc:
+        return sorted(errors + list(exc.errors), key=lambda e: (e.where.file, e.where.line, e.where.col, e.key))
     headers = export_headers(export_dir, study.encoding or DEFAULT_ENCODING) if export_dir is not None else None
     errors.extend(check_study_spec(study, standards, headers))
     return sorted(errors, key=lambda e: (e.where.file, e.where.line, e.where.col, e.key))

@@ -37,9 +37,8 @@ _PRECISIONS = (4, 7, 10, 16, 19)
 def iso_variables(ds: Dataset, ctx: CheckContext) -> list[tuple[str, str]]:
     """(variable, regex) of every ISO 8601 variable of the dataset (by SDTMIG format, else by name)."""
     found = []
-    metas = {v.name: v for v in ctx.standards.domain_variables(ds.name)}
     for col in ds.frame.columns:
-        meta = metas.get(col)
+        meta = ctx.standards.variable(ds.name, col)
         is_iso = (meta is not None and meta.format == "ISO 8601") or (meta is None and col.endswith("DTC"))
         if not is_iso or ds.frame[col].dtype != object:
             continue

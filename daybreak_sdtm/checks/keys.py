@@ -72,9 +72,9 @@ def supp_parent_exists(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         if not ds.is_supp or not {"USUBJID", "IDVAR", "IDVARVAL"} <= set(ds.frame.columns):
             continue
         frame = ds.frame
-        parent = pkg.get(ds.domain)
+        parent = pkg.get(ds.parent_name)
         if parent is None:
-            yield ds.finding("DB303", Severity.ERROR, "RDOMAIN", f"parent dataset {ds.domain} is not in the package")
+            yield ds.finding("DB303", Severity.ERROR, "RDOMAIN", f"parent dataset {ds.parent_name} is not in the package")
             continue
         idvar_codes, idvars = ds.codes("IDVAR")
         # Blank IDVAR relates the qualifier to the subject (DM-level); the subject must then exist.
@@ -84,7 +84,7 @@ def supp_parent_exists(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         bad = subject_level & ds.per_value("USUBJID", lambda v: ~v.isin(known_subjects))
         unknown_idvar = pd.Series(idvars, dtype=object).ne("") & ~pd.Series(idvars, dtype=object).isin(list(parent.frame.columns))
         yield from ds.findings("DB303", Severity.ERROR, np.flatnonzero(unknown_idvar.to_numpy()[idvar_codes]), "IDVAR",
-                               f"IDVAR names no variable of {ds.domain}")
+                               f"IDVAR names no variable of {ds.parent_name}")
         named = np.unique(idvar_codes[~(subject_level | unknown_idvar.to_numpy()[idvar_codes])])
         usubjid, idvarval = frame["USUBJID"].to_numpy(dtype=object), ds.per_value("IDVARVAL", lambda v: v.str.strip())
         for code in sorted(named.tolist(), key=lambda c: idvars[c]):
@@ -93,7 +93,7 @@ def supp_parent_exists(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
             have = (parent.frame["USUBJID"].to_numpy(dtype=object), parent.text(idvars[code]).to_numpy(dtype=object))
             bad[rows[~pairs_in(wanted, have)]] = True
         yield from ds.findings("DB303", Severity.ERROR, np.flatnonzero(bad), "IDVARVAL",
-                               f"no {ds.domain} record of this subject has IDVAR = IDVARVAL")
+                               f"no {ds.parent_name} record of this subject has IDVAR = IDVARVAL")
 
 
 def pairs_in(pairs: tuple[np.ndarray, np.ndarray], among: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

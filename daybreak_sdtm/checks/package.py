@@ -18,6 +18,7 @@ import pandas as pd
 from daybreak_sdtm.errors import DaybreakError
 from daybreak_sdtm.findings import Finding, Severity
 from daybreak_sdtm.read_xpt import Fallback, read_xpt
+from daybreak_sdtm.standards.model import domain_code
 from daybreak_sdtm.text import text_codes
 
 # Values shown in a finding are cut here: a finding names a value, it does not copy a document.
@@ -140,7 +141,12 @@ class Dataset:
 
     @property
     def domain(self) -> str:
-        """The domain the records belong to: AE for SUPPAE (RDOMAIN), else the dataset name."""
+        """The domain the records belong to: AE for SUPPAE (RDOMAIN), LB for LBCH and SUPPLBCH."""
+        return domain_code(self.name)
+
+    @property
+    def parent_name(self) -> str:
+        """The dataset a SUPP-- dataset qualifies (LBCH for SUPPLBCH); the dataset itself otherwise."""
         return self.name[4:] if self.is_supp else self.name
 
     @property
@@ -151,7 +157,7 @@ class Dataset:
     @property
     def seq_name(self) -> str:
         """The --SEQ variable's name (``AESEQ``), "" when the dataset has none."""
-        name = f"{self.name}SEQ"
+        name = f"{self.domain}SEQ"
         return name if name in self.frame.columns else ""
 
     def text(self, variable: str) -> pd.Series:

@@ -90,8 +90,9 @@ def variable_type(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     handling per variable (1.8 s for the 150 variables of the sample package).
     """
     for ds in pkg.datasets.values():
-        for meta in ctx.standards.domain_variables(ds.name):
-            if meta.name not in ds.frame.columns:
+        for col in ds.frame.columns:
+            meta = ctx.standards.variable(ds.name, col)  # the IG's or one the domain's class allows
+            if meta is None:
                 continue
             stored_num = ds.frame[meta.name].dtype != object
             if stored_num != meta.is_numeric:
@@ -243,7 +244,8 @@ def dataset_described(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """A dataset the bundled SDTMIG metadata does not describe is checked only by package-wide rules.
 
     Not a defect of the data: a note that variable-level checks (DB101-DB106, DB201) did not run
-    for it. Fix: add the domain to specs/sdtmig, or accept the note.
+    for it. Fix: for a sponsor domain, declare its class in its spec (``class:``, ``label:``) and
+    validate with ``--study``; or accept the note.
     """
     for ds in pkg.datasets.values():
         if ctx.standards.dataset(ds.name) is None:
@@ -252,19 +254,21 @@ def dataset_described(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
 
 
 @check("DB112", "structure.variable_in_sdtmig", severity=Severity.WARNING,
-       references=("SDTMIG 3.4 section 8.4 (non-standard variables go to SUPP--)",))
+       references=("SDTMIG 3.4 section 8.4 (non-standard variables go to SUPP--)",
+                   "SDTMIG 3.4 section 2.5 (variables of the SDTM general observation classes)"))
 def variable_in_sdtmig(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
-    """Every variable of a standard domain is one SDTMIG defines for it.
+    """Every variable of a standard domain is one SDTMIG defines for it or its SDTM class allows.
 
+    Variables of the domain's general observation class that the IG's table does not list
+    (AEDTC in AE, VISITNUM in EX) are allowed (SDTMIG 3.4 section 2.5, SDTM v2.0 section 3.1).
     Anti-pattern: AEIRAE as a column of AE.
     Fix: put sponsor variables in SUPP-- (QNAM = the variable name).
     """
     for ds in pkg.datasets.values():
-        known = {v.name for v in ctx.standards.domain_variables(ds.name)}
-        if not known:
+        if not ctx.standards.domain_variables(ds.name):
             continue
         for col in ds.frame.columns:
-            if col not in known:
+            if ctx.standards.variable(ds.name, col) is None:
                 yield ds.finding("DB112", Severity.WARNING, col, f"{col} is not an SDTMIG {ds.name} variable")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from daybreak_sdtm.derive import DERIVATIONS, DerivationDef, Kind, VarRef
 from daybreak_sdtm.derive.assign import template_columns
 from daybreak_sdtm.derive.registry import suggest
-from daybreak_sdtm.errors import Location, SpecError
+from daybreak_sdtm.errors import Location, SpecError, SpecErrors, StandardsError
 from daybreak_sdtm.spec.model import DomainSpec, StudySpec, VariableSpec
 from daybreak_sdtm.standards import Codelist, Standards
 
@@ -317,6 +317,21 @@ class ResolvedStudy:
     variables: dict[str, list[ResolvedVariable]]
     supplemental: dict[str, list[tuple[Any, ResolvedVariable]]]
     errors: list[SpecError]
+
+
+def study_standards(study: StudySpec, standards: Standards) -> Standards:
+    """The standards plus the study's custom domains (domain specs with ``class:``), SDTMIG 3.4 section 2.6."""
+    errors: list[SpecError] = []
+    for dom in study.domains:
+        if not dom.klass:
+            continue
+        try:
+            standards = standards.with_custom_domain(dom.name, dom.klass, dom.label, keys=dom.keys)
+        except StandardsError as exc:
+            errors.append(SpecError(dom.class_where or dom.where, "class", str(exc)))
+    if errors:
+        raise SpecErrors(errors)
+    return standards
 
 
 def check_study_spec(

@@ -263,12 +263,17 @@ def load_domain(path: Path) -> DomainSpec:
     top = reader.mapping(tree, Location(_display(path), 1, 1), "<file>")
     if top is None:
         raise SpecErrors(reader.errors)
-    reader.unknown_keys(top, ("domain", "source", "keys", "variables", "supplemental", "description"), "<file>")
+    reader.unknown_keys(top, ("domain", "class", "label", "source", "keys", "variables", "supplemental", "description"),
+                        "<file>")
     domain = reader.text(top, "domain", "domain")
     source = _source(reader, top.get("source"), reader.at(top, "source") if "source" in top else reader.at(top))
     if "source" not in top:
         reader.error(reader.at(top), "source", "missing required key 'source'")
     keys = tuple(_value_list(top["keys"])) if "keys" in top else ()
+    klass = reader.text(top, "class", "class", required=False)
+    label = reader.text(top, "label", "label", required=False)
+    if klass and not label:
+        reader.error(reader.at(top, "class"), "label", "a custom domain (one with class:) needs its dataset label: label:")
 
     variables: list[VariableSpec] = []
     var_node = reader.mapping(top.get("variables"), reader.at(top, "variables") if "variables" in top else reader.at(top), "variables")
@@ -305,6 +310,9 @@ def load_domain(path: Path) -> DomainSpec:
         variables=tuple(variables),
         supplemental=tuple(supps),
         keys=keys,
+        klass=klass,
+        label=label,
+        class_where=reader.at(top, "class") if "class" in top else None,
     )
 
 

@@ -91,6 +91,10 @@ class DomainSpec:
     variables: tuple[VariableSpec, ...]
     supplemental: tuple[SuppSpec, ...] = ()
     keys: tuple[str, ...] = ()  # overrides the IG keys when given
+    # A custom (sponsor) domain declares its general observation class and label (SDTMIG 3.4 section 2.6).
+    klass: str = ""
+    label: str = ""
+    class_where: Location | None = None  # where ``class:`` is written
 
     def variable(self, name: str) -> VariableSpec | None:
         """The spec of one variable, if mapped."""

@@ -36,7 +36,7 @@ def _load_cases() -> list[Any]:
 
 @pytest.fixture(scope="module")
 def standards() -> Standards:
-    return read_standards(specs_dir(), "3.4", "2025-09-26")
+    return read_standards(specs_dir(), "3.4", "2025-03-28")
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

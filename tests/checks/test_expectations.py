@@ -18,7 +18,7 @@ from daybreak_sdtm.standards import read_standards
 
 @pytest.fixture(scope="module")
 def ctx() -> CheckContext:
-    std = read_standards(specs_dir(), "3.4", "2025-09-26")
+    std = read_standards(specs_dir(), "3.4", "2025-03-28")
     # As the Daybreak-01 spec says: RSSTRESC of NEWLIND uses NY, every other test ONCRSR.
     return CheckContext(std, value_codelists={("RS", "RSSTRESC"): (({"RSTESTCD": ("NEWLIND",)}, "C66742"), ({}, "C96785"))})
 
@@ -50,7 +50,7 @@ def test_no_network_and_nothing_printed(tmp_path: Path) -> None:
         "from daybreak_sdtm.checks.package import package_of\n"
         "from daybreak_sdtm.resources import specs_dir\n"
         "from daybreak_sdtm.standards import read_standards\n"
-        "std = read_standards(specs_dir(), '3.4', '2025-09-26')\n"
+        "std = read_standards(specs_dir(), '3.4', '2025-03-28')\n"
         "r = validate_package(package_of({'DM': pd.DataFrame({'USUBJID': ['A', 'A'], 'SEX': ['X', 'F']})}), CheckContext(std))\n"
         "assert any(f.rule == 'DB301' for f in r.findings)\n",
         encoding="utf-8")

@@ -60,7 +60,7 @@ def test_creation_time_is_the_conversion_timestamp(define_doc: etree._ElementTre
 
 def test_standards_name_sdtmig_and_the_ct_package(define_doc: etree._ElementTree) -> None:
     stds = {(s.get("Name"), s.get("Type"), s.get("Version")) for s in xp(define_doc, "//def:Standards/def:Standard")}
-    assert stds == {("SDTMIG", "IG", "3.4"), ("CDISC/NCI", "CT", "2025-09-26")}
+    assert stds == {("SDTMIG", "IG", "3.4"), ("CDISC/NCI", "CT", "2025-03-28")}
 
 
 def test_a_tampered_define_is_reported_with_line_numbers(package: Path) -> None:
@@ -216,10 +216,11 @@ def test_codelists_have_nci_aliases_and_extended_values(define_doc: etree._Eleme
     extended = {i.get("CodedValue") for i in xp(epoch, "*[@def:ExtendedValue='Yes']")}
     assert extended == {"CONSOLIDATION TREATMENT", "MAINTENANCE TREATMENT"}
     screening = xp(epoch, "*[@CodedValue='SCREENING']")[0]
-    assert xp(screening, "string(odm:Alias/@Name)") == "C48262"
-    # Term codes the CT files leave empty (unverified) get no Alias rather than a made-up one.
+    assert xp(screening, "string(odm:Alias/@Name)") == "C202487"  # SCREENING's code in CT 2025-03-28
+    # RDOMAIN's codelist: every term used, each with its NCI code.
     domain = xp(define_doc, "//odm:CodeList[@OID='CL.DOMAIN']")[0]
-    assert xp(domain, "*/odm:Alias") == []
+    codes = {i.get("CodedValue"): xp(i, "string(odm:Alias/@Name)") for i in xp(domain, "odm:CodeListItem|odm:EnumeratedItem")}
+    assert codes == {"AE": "C49562", "DM": "C49572", "PR": "C102700", "RS": "C107097"}
     assert xp(define_doc, "//odm:ExternalCodeList[@Dictionary='MedDRA']/@Version") == ["28.0"]
     sponsor = xp(define_doc, "//odm:CodeList[@OID='CL.AETOXGR']")[0]
     assert [i.get("CodedValue") for i in xp(sponsor, "odm:EnumeratedItem")] == ["1", "2", "3", "4", "5"]
