@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from daybreak_sdtm import progress
 from daybreak_sdtm.build import BuildResult, build_study
 from daybreak_sdtm.errors import DaybreakError, WriteError
 from daybreak_sdtm.resources import default_export_dir, default_study_dir, specs_dir
@@ -80,12 +81,14 @@ def convert(
     out_dir: Path = Path("sdtm-out"),
     timestamp: str | None = None,
     fail_on: str = "error",
+    max_per_rule: int | None = None,
 ) -> ConvertResult:
     """Convert a raw export into an SDTM package in ``out_dir`` (all or nothing).
 
     The built tables are validated first: findings at or above ``fail_on`` (note, warning, error,
     never) leave ``out_dir`` untouched and come back in ``report`` with ``published=False``;
-    otherwise the package is published with validation.json and validation.html inside it.
+    otherwise the package is published with validation.json (every finding) and validation.html
+    (at most ``max_per_rule`` findings detailed per rule) inside it.
     """
     from daybreak_sdtm.findings import Report, Severity
     from daybreak_sdtm.suites import warm
@@ -133,7 +136,8 @@ def convert(
         with stage("write_xpt"):
             # The validated frames are the written form (text as str objects, numbers as float64),
             # so the files are written from them: what was checked is what is written.
-            for name, ds in validation.pkg.datasets.items():
+            for i, (name, ds) in enumerate(validation.pkg.datasets.items(), 1):
+                progress.step(f"{name.lower()}.xpt", i, len(validation.pkg.datasets))
                 write_xpt(name, ds.frame, standards, tmp / f"{name.lower()}.xpt", created)
         with stage("provenance"):
             write_provenance(result, tmp, manifest)
@@ -147,7 +151,7 @@ def convert(
         if report.exit_status(threshold):
             raise _Unpublished
         with stage("reports"):
-            write_reports(report, tmp, f"{study.studyid} SDTM validation report")
+            write_reports(report, tmp, f"{study.studyid} SDTM validation report", max_per_rule)
 
     try:
         publish(out_dir, fill)
