@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import subprocess
+import tempfile
 import tracemalloc
 from pathlib import Path
 
@@ -227,3 +230,28 @@ def test_validate_report_into_a_missing_folder_is_an_error(broken_export: Path, 
     assert main(["validate", str(out), "--format", "json", "-o", str(missing)]) == 3
     assert f"error: {missing}: cannot write the report" in capsys.readouterr().err
     assert not missing.parent.exists()
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_capped_html_report_renders_in_headless_chromium(tmp_path: Path) -> None:
+    if CHROMIUM is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is required in CI (apt-get install -y chromium)")
+        pytest.skip("chromium not installed: apt-get install -y chromium")
+    page = tmp_path / "validation.html"
+    with page.open("w", encoding="utf-8") as out:
+        write_html(BIG, out, max_per_rule=25, full_report="validation.json")
+    with tempfile.TemporaryDirectory() as profile:
+        done = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                               f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+                              capture_output=True, text=True, timeout=120)
+    dom = _parse(done.stdout)
+    findings = dom.get_element_by_id("findings")
+    assert len(findings.find_class("error")) + len(findings.find_class("warning")) == 25 + 25 + 2
+    assert [tr.text_content() for tr in findings.find_class("more")] == [
+        "1478 more DB106 finding(s) not shown (of 1503); every finding is in validation.json",
+        "1515 more DB201 finding(s) not shown (of 1540); every finding is in validation.json"]
+    assert "52 of 3045 findings shown" in dom.get_element_by_id("shown").text_content()
