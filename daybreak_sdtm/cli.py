@@ -93,19 +93,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from daybreak_sdtm.timing import stage
 
     threshold = Severity.parse(args.fail_on)
+    failing = threshold if threshold is not Severity.NEVER else Severity.ERROR  # what fails a JUnit testcase
     with _progress(args):
         report = api.validate(args.dir, args.define, args.study, args.sdtmig, args.ct).report
         if args.output is not None:
             with stage("reports"):
                 _write_report_file(args.output, lambda out: write_report(
-                    report, args.format, out, threshold=threshold if threshold is not Severity.NEVER else Severity.ERROR,
-                    max_per_rule=args.max_per_rule))
+                    report, args.format, out, threshold=failing, max_per_rule=args.max_per_rule))
     if args.output is not None:
         print(render_summary(report))
         print(f"{args.format} report -> {args.output}")
     else:
-        write_report(report, args.format, sys.stdout, max_per_rule=args.max_per_rule,
-                     threshold=threshold if threshold is not Severity.NEVER else Severity.ERROR)
+        write_report(report, args.format, sys.stdout, threshold=failing, max_per_rule=args.max_per_rule)
     return report.exit_status(threshold)
 
 
