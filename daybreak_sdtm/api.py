@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from daybreak_sdtm import progress
 from daybreak_sdtm.build import BuildResult, build_study
 from daybreak_sdtm.codec import DEFAULT_ENCODING
 from daybreak_sdtm.errors import DaybreakError, WriteError
@@ -87,12 +88,14 @@ def convert(
     timestamp: str | None = None,
     fail_on: str = "error",
     encoding: str | None = None,
+    max_per_rule: int | None = None,
 ) -> ConvertResult:
     """Convert a raw export into an SDTM package in ``out_dir`` (all or nothing).
 
     The built tables are validated first: findings at or above ``fail_on`` (note, warning, error,
     never) leave ``out_dir`` untouched and come back in ``report`` with ``published=False``;
-    otherwise the package is published with validation.json and validation.html inside it.
+    otherwise the package is published with validation.json (every finding) and validation.html
+    (at most ``max_per_rule`` findings detailed per rule) inside it.
     ``encoding`` is the raw export's text encoding (default: the study's ``export: encoding:``,
     else UTF-8). A dataset with no records is not written; define.xml describes it with
     def:HasNoData and the summary and reconciliation.json say why it is empty.
@@ -153,7 +156,8 @@ def convert(
         with stage("write_xpt"):
             # The validated frames are the written form (text as str objects, numbers as float64),
             # so the files are written from them: what was checked is what is written.
-            for name, ds in validation.pkg.datasets.items():
+            for i, (name, ds) in enumerate(validation.pkg.datasets.items(), 1):
+                progress.step(f"{name.lower()}.xpt", i, len(validation.pkg.datasets))
                 write_xpt(name, ds.frame, standards, tmp / f"{name.lower()}.xpt", created)
         with stage("provenance"):
             write_provenance(result, tmp)
@@ -168,7 +172,7 @@ def convert(
         if report.exit_status(threshold):
             raise _Unpublished
         with stage("reports"):
-            write_reports(report, tmp, f"{study.studyid} SDTM validation report")
+            write_reports(report, tmp, f"{study.studyid} SDTM validation report", max_per_rule)
 
     try:
         cleaned = publish(out_dir, fill, manifest, protected)

@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TextIO
 
@@ -23,7 +24,9 @@ EXIT_CODES = """exit status:
   1  findings at or above --fail-on
   2  usage error (bad options)
   3  unusable input: missing or malformed export, spec or standards
-  4  the package could not be written"""
+  4  the package could not be written
+  130  interrupted (Ctrl-C)"""
+INTERRUPTED = 130  # 128 + SIGINT, as shells report a process ended by Ctrl-C
 
 
 def _print_table(rows: Sequence[Sequence[object]], headers: Sequence[str], out: TextIO) -> None:
@@ -36,6 +39,13 @@ def _print_table(rows: Sequence[Sequence[object]], headers: Sequence[str], out: 
             print("  ".join("-" * w for w in widths), file=out)
 
 
+def _progress(args: argparse.Namespace) -> AbstractContextManager[object]:
+    """A progress line on stderr for the command's work when stderr is a terminal and --quiet is not given."""
+    from daybreak_sdtm import progress
+
+    return progress.showing(progress.for_terminal(sys.stderr, args.command, args.quiet))
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     """Convert a raw export into an SDTM package."""
     from daybreak_sdtm.suites import warm
@@ -43,17 +53,20 @@ def cmd_convert(args: argparse.Namespace) -> int:
     warm()  # before the heavy imports below: great-expectations loads in a worker meanwhile
     from daybreak_sdtm import api
 
-    result = api.convert(args.study, args.export, args.out, timestamp=args.timestamp, fail_on=args.fail_on,
-                         encoding=args.encoding)
+    with _progress(args):
+        result = api.convert(args.study, args.export, args.out, timestamp=args.timestamp, fail_on=args.fail_on,
+                             encoding=args.encoding, max_per_rule=args.max_per_rule)
     for line in result.cleaned:
         print(f"note: {line}", file=sys.stderr)
     for warning in result.build.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if not result.published and result.report is not None:
-        from daybreak_sdtm.findings import Severity
+        from daybreak_sdtm.findings import DEFAULT_TEXT_EXAMPLES, Severity
         from daybreak_sdtm.report import render_text
 
-        sys.stdout.write(render_text(result.report, Severity.parse(args.fail_on)))
+        limit = DEFAULT_TEXT_EXAMPLES if args.max_per_rule is None else args.max_per_rule
+        hint = "--max-per-rule N shows more; --fail-on never publishes the package with every finding in validation.json"
+        sys.stdout.write(render_text(result.report, Severity.parse(args.fail_on), limit, hint))
         print(f"findings at or above --fail-on {args.fail_on}: nothing was published to {result.out_dir}", file=sys.stderr)
         return ExitStatus.FINDINGS
     print(f"{result.study.studyid}: SDTMIG {result.standards.sdtmig_version}, CT {result.standards.ct_version} -> {result.out_dir}")
@@ -78,29 +91,41 @@ def cmd_validate(args: argparse.Namespace) -> int:
     warm()  # before the heavy imports below: great-expectations loads in a worker meanwhile
     from daybreak_sdtm import api
     from daybreak_sdtm.findings import Severity
-    from daybreak_sdtm.report import RENDERERS, render_summary, render_text
+    from daybreak_sdtm.report import render_summary, write_report
+    from daybreak_sdtm.timing import stage
 
-    result = api.validate(args.dir, args.define, args.study, args.sdtmig, args.ct, encoding=args.encoding)
+    threshold = Severity.parse(args.fail_on)
+    failing = threshold if threshold is not Severity.NEVER else Severity.ERROR  # what fails a JUnit testcase
+    with _progress(args):
+        result = api.validate(args.dir, args.define, args.study, args.sdtmig, args.ct, encoding=args.encoding)
+        report = result.report
+        if args.output is not None:
+            with stage("reports"):
+                _write_report_file(args.output, lambda out: write_report(
+                    report, args.format, out, threshold=failing, max_per_rule=args.max_per_rule))
     for note in result.notes:
         print(note, file=sys.stderr)
-    threshold = Severity.parse(args.fail_on)
-    report = result.report
-    if args.format == "text":
-        text = render_text(report)
-    elif args.format == "junit":
-        text = RENDERERS["junit"](report, threshold if threshold is not Severity.NEVER else Severity.ERROR)
-    else:
-        text = RENDERERS[args.format](report)
     if args.output is not None:
-        try:
-            args.output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise DaybreakError(f"{args.output}: cannot write the report ({exc.strerror})") from None
         print(render_summary(report))
         print(f"{args.format} report -> {args.output}")
     else:
-        sys.stdout.write(text)
+        write_report(report, args.format, sys.stdout, threshold=failing, max_per_rule=args.max_per_rule)
     return report.exit_status(threshold)
+
+
+def _write_report_file(path: Path, write: Callable[[TextIO], None]) -> None:
+    """Stream a report into ``path``: written beside it under a temporary name and renamed into place,
+    so an interrupted or failed run never leaves half a report where a whole one was."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8") as out:
+            write(out)
+        os.replace(partial, path)
+    except OSError as exc:
+        raise DaybreakError(f"{path}: cannot write the report ({exc.strerror})") from None
+    finally:
+        if partial.exists():
+            partial.unlink()
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
@@ -163,7 +188,8 @@ def cmd_sample_export(args: argparse.Namespace) -> int:
 
     if args.subjects < 1:
         raise DaybreakError("--subjects must be at least 1")
-    counts = api.sample_export(args.dir, subjects=args.subjects, seed=args.seed)
+    with _progress(args):
+        counts = api.sample_export(args.dir, subjects=args.subjects, seed=args.seed)
     print(f"Daybreak-01 sample export, {args.subjects} subjects, seed {args.seed} -> {args.dir}")
     _print_table(sorted(counts.items()), ("form", "records"), sys.stdout)
     return ExitStatus.OK
@@ -250,6 +276,27 @@ def _timestamp_option(parser: argparse.ArgumentParser, where: str) -> None:
                         help=f"creation time written into {where} (default: SOURCE_DATE_EPOCH if set, else now)")
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def _report_options(parser: argparse.ArgumentParser, where: str) -> None:
+    parser.add_argument("--max-per-rule", type=_count, default=None, metavar="N",
+                        help=f"findings detailed per rule in {where}, each rule with its exact counts "
+                             f"(default: 5 in text, 100 in HTML); JSON and JUnit list every finding")
+
+
+def _quiet_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress line on stderr (it is shown only when stderr is a terminal)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(
@@ -281,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "'never' publishes with validation.json/html beside the data")
     p.add_argument("--encoding", type=_encoding, default=None, metavar="CODEC",
                    help="text encoding of the raw export, e.g. cp1252 (default: study.yaml export: encoding:, else utf-8)")
+    _report_options(p, "the findings printed and validation.html")
+    _quiet_option(p)
 
     p = add("validate", cmd_validate, "validate an SDTM package folder of XPT files")
     p.add_argument("dir", type=_path, metavar="DIR", help="package folder holding the .xpt files")
@@ -299,6 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding", type=_encoding, default=None, metavar="CODEC",
                    help="text encoding of the XPT files, e.g. cp1252 (default: utf-8, and Windows-1252 for a "
                         "file whose text is not UTF-8, reported as DB113)")
+    _report_options(p, "text and HTML reports")
+    _quiet_option(p)
 
     p = add("lint", cmd_lint, "check mapping specs without converting")
     p.add_argument("study_dir", type=_path, nargs="?", default=None, metavar="STUDY_DIR",
@@ -326,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder to write the CSV forms into: a new or empty one, or an earlier sample export")
     p.add_argument("--subjects", type=int, default=32, metavar="N", help="number of subjects (default: 32)")
     p.add_argument("--seed", type=int, default=20251004, metavar="S", help="random seed (default: 20251004)")
+    _quiet_option(p)
 
     p = add("trace", cmd_trace, "show where an SDTM record came from in the raw export")
     p.add_argument("dataset", metavar="DATASET", help="dataset name, e.g. AE or SUPPAE")
@@ -368,9 +420,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
         return int(exc.exit_status)
-    except KeyboardInterrupt:
-        print("interrupted; nothing was published", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:  # Ctrl-C: a temporary package or report is removed on the way out
+        print("interrupted", file=sys.stderr)
+        return INTERRUPTED
     except BrokenPipeError:  # output piped into `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ExitStatus.OK

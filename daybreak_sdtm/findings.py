@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
@@ -73,10 +73,85 @@ class Finding:
         return (self.dataset, self.row if self.row is not None else 0, self.rule, self.variable, self.message)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dictionary; the key order is the documented one."""
-        data = asdict(self)
-        data["severity"] = str(self.severity)
-        return data
+        """Plain JSON-ready dictionary; the key order is the documented one (that of the fields)."""
+        return {"rule": self.rule, "severity": str(self.severity), "dataset": self.dataset, "variable": self.variable,
+                "row": self.row, "message": self.message, "usubjid": self.usubjid, "seq": self.seq,
+                "value": self.value, "source": self.source, "spec": self.spec}
+
+
+DEFAULT_TEXT_EXAMPLES = 5  # findings shown per rule in the terminal report
+DEFAULT_HTML_DETAILS = 100  # findings detailed per rule in the HTML report
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    """The findings of one rule, counted exactly, with at most a few of them kept as examples.
+
+    Attributes:
+        rule: The check id.
+        severity: The highest severity among the rule's findings.
+        by_severity: Number of findings per severity, highest first.
+        by_dataset: Number of findings per dataset ("" for package-level findings), by name.
+        examples: Findings to show, in report order, drawn from every dataset in turn.
+    """
+
+    rule: str
+    severity: Severity
+    by_severity: dict[Severity, int]
+    by_dataset: dict[str, int]
+    examples: tuple[Finding, ...]
+
+    @property
+    def total(self) -> int:
+        """Number of findings of the rule."""
+        return sum(self.by_severity.values())
+
+    @property
+    def not_shown(self) -> int:
+        """Findings of the rule that are not among the examples."""
+        return self.total - len(self.examples)
+
+
+def group_by_rule(findings: Iterable[Finding], examples: int) -> list[RuleGroup]:
+    """Findings grouped by rule, most severe rules first, then by rule id.
+
+    One pass, and memory in the number of rules and datasets, not of findings: each group keeps
+    exact counts and at most ``examples`` findings, taken from its datasets in turn (the first
+    findings of each dataset in report order) so that a rule broken in several datasets shows
+    each of them.
+    """
+    limit = max(0, examples)
+    severities: dict[str, Counter[Severity]] = {}
+    datasets: dict[str, Counter[str]] = {}
+    firsts: dict[str, dict[str, list[Finding]]] = {}
+    for f in findings:
+        if f.rule not in severities:
+            severities[f.rule], datasets[f.rule], firsts[f.rule] = Counter(), Counter(), {}
+        severities[f.rule][f.severity] += 1
+        datasets[f.rule][f.dataset] += 1
+        kept = firsts[f.rule].setdefault(f.dataset, [])
+        if len(kept) < limit:
+            kept.append(f)
+    groups = []
+    for rule, counts in severities.items():
+        queues = [firsts[rule][name] for name in sorted(firsts[rule])]
+        chosen = sorted(_fair(queues, limit), key=Finding.sort_key)
+        groups.append(RuleGroup(rule, max(counts), dict(sorted(counts.items(), reverse=True)),
+                                dict(sorted(datasets[rule].items())), tuple(chosen)))
+    return sorted(groups, key=lambda g: (-g.severity, g.rule))
+
+
+def _fair(queues: list[list[Finding]], limit: int) -> list[Finding]:
+    """Up to ``limit`` findings taken from the queues in turn, one from each per round."""
+    chosen: list[Finding] = []
+    depth = 0
+    while len(chosen) < limit:
+        taken = [q[depth] for q in queues if depth < len(q)]
+        if not taken:
+            break
+        chosen.extend(taken[: limit - len(chosen)])
+        depth += 1
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -104,6 +179,10 @@ class Report:
     def exit_status(self, fail_on: Severity = Severity.ERROR) -> ExitStatus:
         """``FINDINGS`` when any finding is at or above ``fail_on``, else ``OK``."""
         return ExitStatus.FINDINGS if self.at_or_above(fail_on) else ExitStatus.OK
+
+    def by_rule(self, examples: int, threshold: Severity = Severity.NOTE) -> list[RuleGroup]:
+        """The findings at or above ``threshold`` grouped by rule (``group_by_rule``)."""
+        return group_by_rule((f for f in self.findings if f.severity >= threshold), examples)
 
     def summary(self) -> dict[str, Any]:
         """Counts by severity, rule and dataset (the ``summary`` object of the JSON report)."""

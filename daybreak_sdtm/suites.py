@@ -87,10 +87,14 @@ class _Worker:
         package_root = str(Path(__file__).resolve().parent.parent)  # importable as the parent imports it
         # After the caller's own PYTHONPATH, which comes first in this process too.
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), package_root]))}
-        code = f"from daybreak_sdtm.suites import serve; serve({to_child}, {from_child})"
+        # Ctrl-C is the parent's to handle (it stops the worker on its way out): the worker runs in
+        # a process group of its own, which a terminal's Ctrl-C does not reach, and ignores SIGINT
+        # from its first line, so an interrupted command never shows a traceback of the worker's.
+        code = ("import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                f"from daybreak_sdtm.suites import serve; serve({to_child}, {from_child})")
         try:
             self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(to_child, from_child), env=env,
-                                            stdin=subprocess.DEVNULL, close_fds=True)
+                                            stdin=subprocess.DEVNULL, close_fds=True, process_group=0)
         except OSError:
             os.close(from_parent)
             os.close(to_parent)

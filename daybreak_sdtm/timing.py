@@ -12,20 +12,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from daybreak_sdtm import progress
+
 # A ContextVar rather than a module global so that threads or nested collectors never mix numbers.
 _active: ContextVar[dict[str, float] | None] = ContextVar("daybreak_timings", default=None)
 
 
 @contextmanager
 def stage(name: str) -> Iterator[None]:
-    """Add the wall time of the enclosed block to stage ``name`` of the active collector, if any."""
+    """Add the wall time of the enclosed block to stage ``name`` of the active collector, if any,
+    and tell the progress display, if any, that the stage runs (``daybreak_sdtm.progress``)."""
     start = time.perf_counter()
+    progress.entered(name)
     try:
         yield
     finally:
         timings = _active.get()
         if timings is not None:
             timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+        progress.left(name)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from daybreak_sdtm.errors import SpecError, SpecErrors
+from daybreak_sdtm.timing import stage
 
 if TYPE_CHECKING:
     from daybreak_sdtm.build import BuildResult
@@ -115,17 +116,26 @@ def validate_dir(package_dir: Path, define: Path | None, study: StudySpec | None
     from daybreak_sdtm.suites import suite_runner
 
     start = time.perf_counter()
-    pkg = read_package(package_dir, define, encoding)
-    report = validate_package(pkg, check_context(standards, study), suites=suite_runner())
+    with stage("read"):
+        pkg = read_package(package_dir, define, encoding)
+    with stage("validate"):
+        report = validate_package(pkg, check_context(standards, study), suites=suite_runner())
     return ValidateResult(report, pkg, standards, time.perf_counter() - start)
 
 
-def write_reports(report: Report, folder: Path, title: str = "SDTM validation report") -> None:
-    """Write validation.json and validation.html into ``folder`` (the package being published)."""
-    from daybreak_sdtm.report import render_html, render_json
+def write_reports(report: Report, folder: Path, title: str = "SDTM validation report",
+                  max_per_rule: int | None = None) -> None:
+    """Write validation.json (every finding) and validation.html (details capped at ``max_per_rule``
+    per rule, default ``DEFAULT_HTML_DETAILS``, linking to validation.json) into ``folder`` (the
+    package being published), each streamed as it is made."""
+    from daybreak_sdtm.findings import DEFAULT_HTML_DETAILS
+    from daybreak_sdtm.report import write_html, write_json
 
-    (folder / REPORT_JSON).write_text(render_json(report), encoding="utf-8")
-    (folder / REPORT_HTML).write_text(render_html(report, title), encoding="utf-8")
+    with (folder / REPORT_JSON).open("w", encoding="utf-8") as out:
+        write_json(report, out)
+    with (folder / REPORT_HTML).open("w", encoding="utf-8") as out:
+        write_html(report, out, title, DEFAULT_HTML_DETAILS if max_per_rule is None else max_per_rule,
+                   full_report=REPORT_JSON)
 
 
 def lint(study_dir: Path, export_dir: Path | None) -> list[SpecError]:

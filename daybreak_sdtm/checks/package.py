@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from daybreak_sdtm import progress
 from daybreak_sdtm.errors import DaybreakError
 from daybreak_sdtm.findings import Finding, Severity
 from daybreak_sdtm.read_xpt import Fallback, read_xpt
@@ -352,7 +353,8 @@ def read_package(folder: Path, define: Path | None = None, encoding: str | None 
     if define is not None and not define.is_file():
         raise PackageError(f"{define}: define.xml not found")
     datasets: dict[str, Dataset] = {}
-    for path in paths:
+    for i, path in enumerate(paths, 1):
+        progress.step(path.name, i, len(paths))
         ds = read_xpt_dataset(path, encoding)
         if ds.name in datasets:
             raise PackageError(f"{path}: dataset {ds.name} is also in {datasets[ds.name].file}")

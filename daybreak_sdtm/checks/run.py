@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from daybreak_sdtm import progress
 from daybreak_sdtm.checks.package import Package
 from daybreak_sdtm.checks.registry import CHECKS, CheckContext, CheckDef
 from daybreak_sdtm.findings import Finding, Report
@@ -36,6 +37,7 @@ class Validation:
         start = time.perf_counter()
         findings = list(self.findings)
         if any(self._plans.values()):
+            progress.step("great-expectations suites")
             outcomes = self._runner.collect()
             for name, ds in self.pkg.datasets.items():
                 findings.extend(findings_of(ds, self._plans[name], outcomes.get(name, ())))
@@ -77,9 +79,10 @@ def start_validation(pkg: Package, ctx: CheckContext, *, only: Iterable[str] | N
 
     start = time.perf_counter()
     findings: list[Finding] = []
-    for item in selected:
-        if item.kind == "check":
-            findings.extend(item.fn(pkg, ctx))
+    checks = [item for item in selected if item.kind == "check"]
+    for i, item in enumerate(checks, 1):
+        progress.step(f"{item.code} {item.name}", i, len(checks))
+        findings.extend(item.fn(pkg, ctx))
     timings["checks"] = time.perf_counter() - start
     # The suites have their frames and our checks have run: the caches that served them go
     # (about 1 GiB at 100,000 subjects) before the caller writes the package.

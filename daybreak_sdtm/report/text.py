@@ -1,12 +1,15 @@
-"""The terminal report: one line per finding (file:line:col first when the spec is known), then a summary."""
+"""The terminal report: findings grouped by rule (exact counts, a few example lines each), then a summary.
+
+An example line starts with the spec's file:line:col when it is known, so an editor can jump to it.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from daybreak_sdtm.findings import Finding, Report, Severity
+from daybreak_sdtm.findings import DEFAULT_TEXT_EXAMPLES, Finding, Report, RuleGroup, Severity
 
-MAX_LINES = 200  # beyond this the terminal shows counts; the JSON/HTML reports keep everything
+MORE_HINT = "--max-per-rule N shows more; --format json lists every finding"
 
 
 def finding_line(f: Finding) -> str:
@@ -24,6 +27,17 @@ def finding_line(f: Finding) -> str:
     return f"{f.spec}: {text}" if f.spec else text
 
 
+def group_header(group: RuleGroup) -> str:
+    """``DB106 range.value_in_range: 199971 error(s); EX 199971`` (the check's name when it is registered)."""
+    from daybreak_sdtm.checks import CHECKS
+
+    check = CHECKS.get(group.rule)
+    name = f"{group.rule} {check.name}" if check is not None else group.rule
+    severities = ", ".join(f"{n} {sev}(s)" for sev, n in group.by_severity.items())
+    datasets = ", ".join(f"{ds or 'package'} {n}" for ds, n in group.by_dataset.items())
+    return f"{name}: {severities}; {datasets}"
+
+
 def render_summary(report: Report) -> str:
     """Counts by severity, and by rule and dataset for the findings present."""
     s = report.summary()
@@ -35,11 +49,23 @@ def render_summary(report: Report) -> str:
     return "\n".join(lines)
 
 
-def render_text(report: Report, threshold: Severity = Severity.NOTE) -> str:
-    """Finding lines at or above ``threshold`` (at most MAX_LINES), then the summary."""
-    shown = [f for f in report.findings if f.severity >= threshold]
-    lines = [finding_line(f) for f in shown[:MAX_LINES]]
-    if len(shown) > MAX_LINES:
-        lines.append(f"... and {len(shown) - MAX_LINES} more (use --format json or html for all)")
-    lines.append(render_summary(report))
-    return "\n".join(lines) + "\n"
+def render_text(report: Report, threshold: Severity = Severity.NOTE, max_per_rule: int = DEFAULT_TEXT_EXAMPLES,
+                more_hint: str = MORE_HINT) -> str:
+    """The findings at or above ``threshold`` by rule: a header with the rule's exact counts per
+    severity and dataset, at most ``max_per_rule`` finding lines, and how many are not shown; then
+    the summary of every finding.
+
+    Args:
+        report: The validation report.
+        threshold: Lowest severity listed (the summary counts every finding).
+        max_per_rule: Finding lines shown per rule.
+        more_hint: Where the findings not shown can be seen, said after their count.
+    """
+    blocks = []
+    for group in report.by_rule(max_per_rule, threshold):
+        lines = [group_header(group), *(finding_line(f) for f in group.examples)]
+        if group.not_shown:
+            lines.append(f"... {group.not_shown} more {group.rule} finding(s) not shown ({more_hint})")
+        blocks.append("\n".join(lines))
+    blocks.append(render_summary(report))
+    return "\n\n".join(blocks) + "\n"

@@ -23,6 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from daybreak_sdtm import progress
+from daybreak_sdtm.timing import stage
+
 __all__ = ["CUTOFF", "FORMS", "STUDY", "generate_export"]
 
 STUDY = "DAYBREAK-01"
@@ -908,12 +911,15 @@ def generate_export(out_dir: Path, subjects: int = 32, seed: int = 20251004) -> 
     if subjects < 1:
         raise ValueError(f"subjects must be positive, got {subjects}")
     rng = np.random.Generator(np.random.PCG64(seed))
-    forms = _simulate(int(subjects), rng)
+    with stage("simulate"):
+        forms = _simulate(int(subjects), rng)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    for name in FORMS:
-        df = forms[name]
-        df.to_csv(out / f"{name}.csv", index=False, lineterminator="\n", encoding="utf-8")
-        counts[name] = len(df)
+    with stage("write_forms"):
+        for i, name in enumerate(FORMS, 1):
+            progress.step(f"{name}.csv", i, len(FORMS))
+            df = forms[name]
+            df.to_csv(out / f"{name}.csv", index=False, lineterminator="\n", encoding="utf-8")
+            counts[name] = len(df)
     return counts

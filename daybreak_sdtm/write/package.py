@@ -231,6 +231,24 @@ def _locked(folder: Path) -> Iterator[None]:
         os.close(fd)
 
 
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back for the two renames that swap a package in (POSIX), so an
+    interrupt never falls between them; a signal that came meanwhile is delivered just after."""
+    import signal
+
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - no POSIX signal masks
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _abandoned(folder: Path) -> bool:
     """Whether no live run holds the folder's lock."""
     try:
@@ -299,7 +317,7 @@ def publish(out_dir: Path, fill: Callable[[Path], None], manifest: Mapping[str, 
             if out_dir.exists():
                 old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=parent))
                 old.rmdir()
-                with _locked(out_dir):
+                with _locked(out_dir), _signals_held():
                     os.replace(out_dir, old)
                     os.replace(tmp, out_dir)
                 shutil.rmtree(old, ignore_errors=True)

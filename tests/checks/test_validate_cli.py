@@ -115,7 +115,8 @@ def test_convert_stops_on_findings_and_publishes_nothing(old_export: Path, tmp_p
     assert not out.exists()
     text = capsys.readouterr().out
     # The finding names the raw record and the spec line that produced the value.
-    line = next(x for x in text.splitlines() if "DB106" in x)
+    assert "DB106 structure.value_in_range: 1 error(s); DM 1" in text.splitlines()
+    line = next(x for x in text.splitlines() if "DB106 error:" in x)
     assert "DB106 error: DM.AGE row" in line and line.endswith("[dm.csv record 2]")
     assert line.startswith((default_study_dir() / "dm.yaml").as_posix() + ":")
 
