@@ -25,6 +25,7 @@ import pandas as pd
 
 from daybreak_sdtm import __version__
 from daybreak_sdtm.derive import VarRef
+from daybreak_sdtm.derive.registry import written_values
 from daybreak_sdtm.errors import DaybreakError, ExitStatus, SpecError, SpecErrors
 from daybreak_sdtm.spec.check import ResolvedVariable, resolve_domain
 from daybreak_sdtm.spec.model import DomainSpec, StudySpec, SuppSpec
@@ -32,8 +33,6 @@ from daybreak_sdtm.standards import Codelist, Standards
 
 # Define-XML wants datasets grouped by observation class, in the order SDTMIG presents them.
 CLASS_ORDER = ("TRIAL DESIGN", "SPECIAL PURPOSE", "INTERVENTIONS", "EVENTS", "FINDINGS", "FINDINGS ABOUT", "RELATIONSHIP")
-# MedDRA-coded text variables of an events domain, by suffix (AEDECOD, AELLT, ...).
-MEDDRA_SUFFIXES = ("DECOD", "LLT", "HLT", "HLGT", "BODSYS", "SOC")
 # Document keys of study.yaml with a conventional title; other keys are titled by their name.
 DOCUMENT_TITLES = {
     "acrf": "Annotated CRF",
@@ -447,8 +446,7 @@ class _Builder:
         used = text_values(values) if not pd.api.types.is_numeric_dtype(values) else []
         if not used:
             return ""
-        domain = dataset[4:] if dataset.startswith("SUPP") else dataset
-        if self.study.meddra_version and any(var == f"{domain}{s}" for s in MEDDRA_SUFFIXES):
+        if self.study.meddra_version and self._meddra_coded(dataset, var):
             return self.codes.use_external("CL.MEDDRA", "MedDRA", "MedDRA", self.study.meddra_version)
         if var in ("ARMCD", "ACTARMCD") and self.study.arms:
             arms = {a.armcd: a.arm for a in self.study.arms}
@@ -460,14 +458,21 @@ class _Builder:
         codelist = item.codelist if item is not None else None
         if codelist is None and ig_code and ";" not in ig_code:
             codelist = self.standards.codelist(ig_code)
-        if codelist is not None and codelist.code == "ISO3166":
-            return self.codes.use_external("CL.ISO3166", codelist.name, "ISO 3166", "")
+        if codelist is not None and codelist.dictionary:
+            return self.codes.use_external(f"CL.{oid_part(codelist.code)}", codelist.name, codelist.dictionary, "")
         if codelist is not None:
             return self.codes.use_ct(codelist, used)
         declared = self._declared_values(item)
         if declared is not None:
             return self.codes.use_sponsor(f"CL.{oid_part(var)}", label, {v: v for v in self._ordered(used, declared)})
         return ""
+
+    def _meddra_coded(self, dataset: str, var: str) -> bool:
+        """Whether SDTMIG says the variable holds MedDRA terms or codes (its value domain, or its notes)."""
+        meta = self.standards.variable(self.standards.dataset_domain(dataset), var)
+        if meta is None:
+            return False
+        return "MedDRA" in meta.value_domain or ("MedDRA" in meta.notes and "ictionary" in meta.notes)
 
     @staticmethod
     def _ordered(used: list[str], declared: list[str]) -> list[str]:
@@ -477,15 +482,11 @@ class _Builder:
 
     @staticmethod
     def _declared_values(item: ResolvedVariable | None) -> list[str] | None:
-        """The finite value set a sponsor spec writes (a ``map``, or ``then``/``otherwise``), if any."""
+        """The finite value set a spec's derivation chooses between (its declared choices), if any."""
         if item is None or item.cases:
             return None
-        params = item.params
-        if isinstance(params.get("map"), Mapping):
-            return [v for v in params["map"].values() if v]
-        if "then" in params:
-            return [v for v in (params.get("then"), params.get("otherwise")) if v]
-        return None
+        choices = written_values(item.derivation, item.params, choices_only=True)
+        return [v for _, v in choices if v] if choices else None
 
     # -- items
 

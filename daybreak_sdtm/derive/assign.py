@@ -96,14 +96,14 @@ def assign_ct(ctx: Context, *, source: str, codelist: Codelist, map: dict[str, s
     return on_distinct(ctx.raw[source], lambda raw: compute_ct(compute_text(raw), codelist, map, source))
 
 
-@derivation("hardcode_no_ct", {"value": Param(Kind.VALUE, doc="the value of every record")}, origin="Assigned")
+@derivation("hardcode_no_ct", {"value": Param(Kind.VALUE, doc="the value of every record", term=True)}, origin="Assigned")
 def hardcode_no_ct(ctx: Context, *, value: str) -> pd.Series:
     """Set the same value on every record."""
     return pd.Series(value, index=ctx.raw.index, dtype=object)
 
 
 @derivation("hardcode_ct", {
-    "value": Param(Kind.VALUE, doc="a submission value of the codelist"),
+    "value": Param(Kind.VALUE, doc="a submission value of the codelist", term=True),
     "codelist": Param(Kind.CODELIST, required=False, doc="defaults to the variable's SDTMIG codelist"),
 }, origin="Assigned")
 def hardcode_ct(ctx: Context, *, value: str, codelist: Codelist) -> pd.Series:
@@ -119,7 +119,7 @@ def template_columns(template: str) -> list[str]:
     return _FIELD.findall(template)
 
 
-@derivation("derive_template", {"template": Param(Kind.VALUE, doc="text with {RAW_COLUMN} placeholders")})
+@derivation("derive_template", {"template": Param(Kind.TEMPLATE, doc="text with {RAW_COLUMN} placeholders")})
 def derive_template(ctx: Context, *, template: str) -> pd.Series:
     """Fill a text template from raw columns, e.g. ``"CYCLE {CYCLE}"``; blank when a placeholder is blank."""
     parts = _FIELD.split(template)
@@ -137,7 +137,7 @@ def derive_template(ctx: Context, *, template: str) -> pd.Series:
 
 @derivation("derive_flag", {
     "source": Param(Kind.RAW, doc="raw column; the flag is set where it holds a value"),
-    "value": Param(Kind.VALUE, required=False, doc="flag value, Y by default"),
+    "value": Param(Kind.VALUE, required=False, doc="flag value, Y by default", term=True),
 })
 def derive_flag(ctx: Context, *, source: str, value: str = "Y") -> pd.Series:
     """``Y`` (or ``value``) where the raw column is filled, blank elsewhere (e.g. DTHFL from a death date)."""
@@ -147,8 +147,8 @@ def derive_flag(ctx: Context, *, source: str, value: str = "Y") -> pd.Series:
 @derivation("derive_if_any", {
     "sources": Param(Kind.RAWS, doc="raw columns to look at"),
     "equals": Param(Kind.VALUE, doc="collected value searched for (several separated by |)"),
-    "then": Param(Kind.VALUE, doc="value when any column holds it"),
-    "otherwise": Param(Kind.VALUE, required=False, doc="value when none does and some column is filled"),
+    "then": Param(Kind.VALUE, doc="value when any column holds it", choice=True),
+    "otherwise": Param(Kind.VALUE, required=False, doc="value when none does and some column is filled", choice=True),
 })
 def derive_if_any(ctx: Context, *, sources: list[str], equals: str, then: str, otherwise: str = "") -> pd.Series:
     """``then`` when any of the columns holds ``equals``; ``otherwise`` when none does; blank when all are blank."""
@@ -163,8 +163,10 @@ def derive_if_any(ctx: Context, *, sources: list[str], equals: str, then: str, o
     "sources": Param(Kind.RAWS, doc="raw columns, one per study treatment"),
     "codelist": Param(Kind.CODELIST, required=False, doc="defaults to the variable's SDTMIG codelist"),
     "map": Param(Kind.MAP, required=False, doc="collected value -> submission value"),
-    "ignore": Param(Kind.VALUE, required=False, doc="submission value that does not count (e.g. NOT APPLICABLE)"),
-    "several": Param(Kind.VALUE, doc="value when the columns disagree (e.g. MULTIPLE)"),
+    "ignore": Param(Kind.VALUE, required=False, doc="submission value that does not count (e.g. NOT APPLICABLE)",
+                    term=True),
+    "several": Param(Kind.VALUE, doc="value when the columns disagree (e.g. MULTIPLE)", choice=True,
+                     allows=("MULTIPLE",)),
 })
 def derive_common_ct(
     ctx: Context,

@@ -122,8 +122,8 @@ def _reference_reads(params: Mapping[str, Any], study: StudySpec, domain: str) -
 
 
 @derivation("derive_study_day", {
-    "date": Param(Kind.VAR, doc="ISO 8601 date variable of this domain, e.g. AESTDTC"),
-    "reference": Param(Kind.VAR, required=False, doc="subject reference date, DM.RFSTDTC by default"),
+    "date": Param(Kind.DATE_VAR, doc="ISO 8601 date variable of this domain, e.g. AESTDTC"),
+    "reference": Param(Kind.DATE_VAR, required=False, doc="subject reference date, DM.RFSTDTC by default"),
 }, needs=("USUBJID",), reads=_reference_reads)
 def derive_study_day(ctx: Context, *, date: VarRef, reference: VarRef | None = None) -> pd.Series:
     """--DY from a date and the subject's reference start date; blank when either is partial."""
@@ -161,7 +161,7 @@ def compute_epoch_starts(ctx: Context) -> list[tuple[str, pd.Series]]:
 
 
 @derivation("derive_epoch", {
-    "date": Param(Kind.VAR, doc="ISO 8601 date variable of this domain"),
+    "date": Param(Kind.DATE_VAR, doc="ISO 8601 date variable of this domain"),
 }, needs=("USUBJID",), reads=_epoch_reads)
 def derive_epoch(ctx: Context, *, date: VarRef) -> pd.Series:
     """The epoch the date falls in: the last epoch (study-file order) whose subject start is on or before it.

@@ -32,7 +32,7 @@ def derive_number(ctx: Context, *, source: str, map: dict[str, str] | None = Non
 
 @derivation("derive_if_blank", {
     "variable": Param(Kind.VAR, doc="variable of this domain, e.g. ARMCD"),
-    "then": Param(Kind.VALUE, doc="value where that variable is blank (e.g. NOT ASSIGNED)"),
+    "then": Param(Kind.VALUE, doc="value where that variable is blank (e.g. NOT ASSIGNED)", choice=True),
 })
 def derive_if_blank(ctx: Context, *, variable: VarRef, then: str) -> pd.Series:
     """``then`` where another variable of the record is blank, blank elsewhere (e.g. ARMNRS beside ARMCD)."""

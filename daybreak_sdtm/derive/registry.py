@@ -27,7 +27,9 @@ class Kind(Enum):
 
     RAW = "raw column"  # a column of the domain's raw rows
     RAWS = "list of raw columns"
+    TEMPLATE = "text with {RAW_COLUMN} placeholders"  # reads the raw columns it names
     VAR = "SDTM variable"  # AESTDTC (this domain) or DM.RFSTDTC (another)
+    DATE_VAR = "ISO 8601 date variable"  # an SDTM variable whose SDTMIG format is ISO 8601
     VALUE = "text value"
     NUMBER = "number"
     MAP = "mapping of collected to submission values"
@@ -39,11 +41,49 @@ class Kind(Enum):
 
 @dataclass(frozen=True)
 class Param:
-    """One declared parameter of a derivation."""
+    """One declared parameter of a derivation, and what lint and define.xml may know of it.
+
+    Attributes:
+        kind: What the spec value is (decides how it is checked and typed).
+        required: Whether the spec must give it.
+        doc: One line for ``list-derivations``.
+        term: The value is written into the variable (or, for ``compared``, compared with values
+            written): lint checks it against the variable's codelist and SDTMIG type.
+        choice: The value is one of the finite set the derivation chooses between; define.xml
+            lists that set as the variable's codelist when no CT codelist applies. A ``MAP`` is
+            always a choice (its values).
+        allows: Values accepted besides the codelist's (MULTIPLE, SDTMIG 4.2.8.3).
+    """
 
     kind: Kind
     required: bool = True
     doc: str = ""
+    term: bool = False
+    choice: bool = False
+    allows: tuple[str, ...] = ()
+
+    @property
+    def writes_terms(self) -> bool:
+        """Whether lint checks its value(s) as values of the variable."""
+        return self.term or self.choice or self.kind is Kind.MAP
+
+
+def written_values(deriv: DerivationDef, params: Mapping[str, Any], *, choices_only: bool = False) -> list[tuple[str, str]]:
+    """(parameter, value) for every value a resolved derivation writes into its variable, per its declaration.
+
+    ``choices_only``: just the values it chooses between (a map's values, then/otherwise, ...).
+    """
+    out: list[tuple[str, str]] = []
+    for name, param in deriv.params.items():
+        wanted = (param.choice or param.kind is Kind.MAP) if choices_only else param.writes_terms
+        value = params.get(name)
+        if not wanted or value is None:
+            continue
+        if isinstance(value, Mapping):
+            out += [(name, str(v)) for v in value.values()]
+        elif isinstance(value, str):
+            out.append((name, value))
+    return out
 
 
 @dataclass(frozen=True)

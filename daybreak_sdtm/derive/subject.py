@@ -45,7 +45,7 @@ def _subject_extreme(ctx: Context, variable: VarRef, filter: Any, last: bool) ->
 
 
 _SUBJECT_DATE_PARAMS = {
-    "variable": Param(Kind.VAR, doc="ISO 8601 variable of another domain, e.g. EX.EXSTDTC"),
+    "variable": Param(Kind.DATE_VAR, doc="ISO 8601 variable of another domain, e.g. EX.EXSTDTC"),
     "filter": Param(Kind.WHERE, required=False, doc="only that domain's records matching these values"),
 }
 
@@ -98,8 +98,8 @@ def derive_subject_value(ctx: Context, *, variable: VarRef, filter: Any = None, 
 @derivation("derive_subject_exists", {
     "domain": Param(Kind.DOMAIN, doc="domain whose records are looked for"),
     "filter": Param(Kind.WHERE, required=False, doc="only records matching these values count"),
-    "then": Param(Kind.VALUE, doc="value when the subject has such a record"),
-    "otherwise": Param(Kind.VALUE, doc="value when not"),
+    "then": Param(Kind.VALUE, doc="value when the subject has such a record", choice=True),
+    "otherwise": Param(Kind.VALUE, doc="value when not", choice=True),
 }, needs=("USUBJID",), reads=_filter_reads)
 def derive_subject_exists(ctx: Context, *, domain: str, then: str, otherwise: str, filter: Any = None) -> pd.Series:
     """``then`` for subjects with a (matching) record in another domain, ``otherwise`` for the rest."""

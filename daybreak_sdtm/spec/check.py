@@ -14,7 +14,7 @@ from typing import Any
 
 from daybreak_sdtm.derive import DERIVATIONS, DerivationDef, Kind, VarRef
 from daybreak_sdtm.derive.assign import template_columns
-from daybreak_sdtm.derive.registry import suggest
+from daybreak_sdtm.derive.registry import suggest, written_values
 from daybreak_sdtm.errors import Location, SpecError, SpecErrors, StandardsError
 from daybreak_sdtm.spec.model import DomainSpec, StudySpec, VariableSpec
 from daybreak_sdtm.standards import Codelist, Standards
@@ -22,7 +22,6 @@ from daybreak_sdtm.standards import Codelist, Standards
 # XPT v5 and SDTMIG limits on names and labels (FDA Technical Conformance Guide).
 MAX_NAME, MAX_LABEL = 8, 40
 _QNAM = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
-IG_MULTIPLE = "MULTIPLE"
 SUPP_QORIG = ("CRF", "Collected", "Derived", "Assigned", "Protocol", "Predecessor", "eDT")
 
 
@@ -103,10 +102,16 @@ def resolve_variable(
             for col in names:
                 raw_columns.append(str(col))
             params[name] = [str(c) for c in names] if param.kind is Kind.RAWS else str(value)
-        elif param.kind is Kind.VAR:
+        elif param.kind in (Kind.VAR, Kind.DATE_VAR):
             ref = _var_ref(str(value), domain.name)
             reads.append(ref)
             params[name] = ref
+        elif param.kind is Kind.TEMPLATE:
+            if isinstance(value, (dict, list)):
+                errors.append(SpecError(loc, key, f"expected a {param.kind.value}"))
+                continue
+            params[name] = str(value)
+            raw_columns.extend(template_columns(params[name]))
         elif param.kind is Kind.MAP:
             if not isinstance(value, dict):
                 errors.append(SpecError(loc, key, "expected a mapping of collected value: submission value"))
@@ -143,8 +148,6 @@ def resolve_variable(
         else:
             params["when"] = {str(k): tuple(str(x) for x in (v if isinstance(v, list) else [v])) for k, v in when.items()}
             raw_columns.extend(params["when"])
-    if var.derivation == "derive_template" and "template" in params:
-        raw_columns.extend(template_columns(params["template"]))
     if deriv.reads is not None:
         reads.extend(deriv.reads(params, study, domain.name))
 
@@ -163,7 +166,7 @@ def resolve_variable(
                                         f"codelist {code!r} is not in CT package {standards.ct_version}"))
             else:
                 params["codelist"] = codelist
-                _check_terms(var, params, codelist, errors)
+                _check_terms(var, deriv, params, codelist, errors)
 
     if columns is not None:
         for col in raw_columns:
@@ -211,21 +214,14 @@ def _resolve_cases(
     return ResolvedVariable(var, cases[0].derivation, {}, tuple(dict.fromkeys(reads)), raw_columns, None, tuple(cases))
 
 
-def _check_terms(var: VariableSpec, params: dict[str, Any], codelist: Codelist, errors: list[SpecError]) -> None:
+def _check_terms(var: VariableSpec, deriv: DerivationDef, params: dict[str, Any], codelist: Codelist,
+                 errors: list[SpecError]) -> None:
     """Values a spec writes must be submission values unless the codelist is extensible."""
     if codelist.extensible:
         return
-    written: list[tuple[str, str]] = []
-    if var.derivation == "hardcode_ct" and "value" in params:
-        written.append(("value", params["value"]))
-    for value in (params.get("map") or {}).values():
-        written.append(("map", value))
-    for key in ("several", "ignore"):
-        if params.get(key):
-            written.append((key, params[key]))
-    for param, value in written:
-        # SDTMIG 3.4 section 4.2.8.3: MULTIPLE stands for several values of a non-result qualifier.
-        if value == IG_MULTIPLE and param == "several":
+    for param, value in written_values(deriv, params):
+        # A parameter may declare values beyond the codelist (MULTIPLE, SDTMIG 3.4 section 4.2.8.3).
+        if value in deriv.params[param].allows:
             continue
         if value and value not in codelist.submission_values:
             errors.append(SpecError(var.located(param), f"{var.name}.{param}",
@@ -247,18 +243,18 @@ def _check_types(item: ResolvedVariable, meta: Any, domain: DomainSpec, standard
     for case in item.cases or (item,):
         var = case.spec
         if meta.is_numeric:
-            written = [("value", case.params["value"])] if isinstance(case.params.get("value"), str) else []
-            written += [("map", v) for v in (case.params.get("map") or {}).values()]
-            for param, value in written:
+            for param, value in written_values(case.derivation, case.params):
                 if value and not _is_number(value):
                     errors.append(SpecError(var.located(param), f"{var.name}.{param}",
                                             f"{value!r} is not a number, but {var.name} is Num in SDTMIG"))
-        if case.derivation.name == "derive_study_day":
-            ref = case.params.get("date")
-            target = standards.variable(ref.domain, ref.name) if isinstance(ref, VarRef) else None
+        for param_name, param in case.derivation.params.items():
+            ref = case.params.get(param_name)
+            if param.kind is not Kind.DATE_VAR or not isinstance(ref, VarRef):
+                continue
+            target = standards.variable(ref.domain, ref.name)
             if target is not None and target.format != "ISO 8601":
-                errors.append(SpecError(var.located("date"), f"{var.name}.date",
-                                        f"{ref} is not an ISO 8601 date variable (study days count from dates)"))
+                errors.append(SpecError(var.located(param_name), f"{var.name}.{param_name}",
+                                        f"{ref} is not an ISO 8601 date variable ({param.doc})"))
 
 
 def resolve_domain(

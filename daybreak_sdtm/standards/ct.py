@@ -172,7 +172,7 @@ def iso3166_codelist() -> Codelist:
              country.name)
         for country in sorted(pycountry.countries, key=lambda c: c.alpha_3)
     )
-    return Codelist(ISO3166, "ISO 3166-1 alpha-3", ISO3166, False, terms)
+    return Codelist(ISO3166, "ISO 3166-1 alpha-3", ISO3166, False, terms, dictionary="ISO 3166")
 
 
 class CompiledTerminology(CodelistTable):

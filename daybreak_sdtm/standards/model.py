@@ -162,6 +162,9 @@ class Codelist:
     synonyms: tuple[str, ...] = field(default=(), compare=False)
     definition: str = field(default="", compare=False, repr=False)
     preferred_term: str = field(default="", compare=False)
+    # An external dictionary standing in for a codelist ("ISO 3166"): define.xml names it as an
+    # ExternalCodeList rather than listing its terms.
+    dictionary: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         # Case-insensitive match on submission values, synonyms and NCI preferred terms, so

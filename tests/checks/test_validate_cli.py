@@ -204,6 +204,12 @@ def test_html_report_renders_in_headless_chromium(package: Path, tmp_path: Path)
      "'adult' is not a number, but AGE is Num in SDTMIG"),
     ("DMDY: {derivation: derive_study_day, date: DMDTC}", "DMDY: {derivation: derive_study_day, date: SEX}",
      "DM.SEX is not an ISO 8601 date variable"),
+    # Every parameter a derivation declares as a date variable is checked, not only the study day's.
+    ("RFXSTDTC: {derivation: derive_subject_first, variable: EX.EXSTDTC}",
+     "RFXSTDTC: {derivation: derive_subject_first, variable: EX.EXTRT}", "EX.EXTRT is not an ISO 8601 date variable"),
+    # Terms are checked wherever a derivation declares that a parameter writes one.
+    ("AGEU: {derivation: hardcode_ct, value: YEARS}", "AGEU: {derivation: hardcode_ct, value: YRS}",
+     "'YRS' is not a submission value of non-extensible codelist AGEU"),
 ])
 def test_lint_type_mismatches(tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, message: str) -> None:
     study = tmp_path / "study"
@@ -215,3 +221,16 @@ def test_lint_type_mismatches(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["lint", str(study)]) == 3
     out = capsys.readouterr().out
     assert f"{dm.as_posix()}:" in out and message in out
+
+
+def test_lint_reads_the_raw_columns_a_template_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    study = tmp_path / "study"
+    shutil.copytree(default_study_dir(), study)
+    ex = study / "ex.yaml"
+    text = ex.read_text(encoding="utf-8")
+    old = 'template: "{FOLDER}-{TRT}-D{DAY}"'
+    assert old in text
+    ex.write_text(text.replace(old, 'template: "{FOLDR}-{TRT}-D{DAY}"'), encoding="utf-8")
+    assert main(["lint", str(study), "--export", str(default_export_dir())]) == 3
+    out = capsys.readouterr().out
+    assert f"{ex.as_posix()}:" in out and "raw column 'FOLDR' not in form 'ex'" in out
