@@ -13,65 +13,65 @@ import numpy as np
 import pandas as pd
 
 from daybreak_sdtm.derive.assign import compute_text, on_distinct
+from daybreak_sdtm.derive.date_formats import (
+    DEFAULT_FORMAT,
+    DateFormat,
+    compile_format,
+    matching_formats,
+    parse_dates,
+    parse_times,
+    pivot_year,
+)
 from daybreak_sdtm.derive.registry import Context, Kind, Param, RowProblems, VarRef, derivation
 
 if TYPE_CHECKING:
     from daybreak_sdtm.spec.model import StudySpec
 
-MONTHS = {m: f"{i:02d}" for i, m in enumerate(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)}
-_EDC_DATE = r"^(?P<d>\d{1,2}|UN|UK|--)-(?P<m>[A-Za-z]{3}|UNK|UN|---)-(?P<y>\d{4})$"
-_ISO_DATE = r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2}))?)?$"
-_TIME = r"^(?P<h>[01]\d|2[0-3]):(?P<mi>[0-5]\d)(?::(?P<s>[0-5]\d))?$"
+def compute_iso_date(raw: pd.Series, column: str, fmt: DateFormat | None = None, pivot: int | None = None) -> pd.Series:
+    """Raw date texts -> ISO 8601, partials truncated (``date_formats`` says which texts are dates).
 
+    Args:
+        raw: The raw column.
+        column: Its name, for messages.
+        fmt: The declared pattern (``DD-MMM-YYYY`` when None).
+        pivot: Last year of the window two-digit years fall in (the current year when None).
 
-def compute_iso_date(raw: pd.Series, column: str) -> pd.Series:
-    """EDC (``05-MAR-2026``, ``UN-MAR-2026``) or ISO (``2026-03-05``) text -> ISO 8601, partials truncated.
-
-    Raises RowProblems for text that is not a date, or not a real calendar date (31-FEB-2026).
+    Raises RowProblems for text that is not a date in the pattern (naming the patterns it would
+    fit), or not a real calendar date (31-FEB-2026).
     """
+    fmt = fmt or compile_format(DEFAULT_FORMAT)
+    year = pivot if pivot is not None else pivot_year("")
     # A study has far fewer distinct dates than records: strip and parse each distinct text once.
-    return on_distinct(raw, lambda text: _iso_dates(compute_text(text).astype(object), column))
+    return on_distinct(raw, lambda text: _iso_dates(compute_text(text).astype(object), column, fmt, year))
 
 
-def _iso_dates(text: pd.Series, column: str) -> pd.Series:
+def _iso_dates(text: pd.Series, column: str, fmt: DateFormat, pivot: int) -> pd.Series:
     """compute_iso_date on distinct values."""
-    edc = text.str.extract(_EDC_DATE)
-    iso = text.str.extract(_ISO_DATE)
-    is_edc, is_iso = edc["y"].notna(), iso["y"].notna()
-    year = edc["y"].where(is_edc, iso["y"])
-    month_txt = edc["m"].str.upper().map(MONTHS)
-    month = month_txt.where(is_edc, iso["m"])
-    day = edc["d"].str.zfill(2).where(edc["d"].str.isdigit().fillna(False), None).where(is_edc, iso["d"])
-    bad_month = is_edc & month_txt.isna() & ~edc["m"].str.upper().isin(["UNK", "UN", "---"]).fillna(False)
-    malformed = text.ne("") & ~(is_edc | is_iso) | bad_month
-    if malformed.any():
-        pos = np.flatnonzero(malformed.to_numpy())
-        raise RowProblems(pos, text.iloc[pos].tolist(), "not a date (expected DD-MMM-YYYY, UN/UNK for unknown parts)", column)
-    year = year.fillna("")
-    month = month.fillna("").where(year.ne(""), "")
-    day = day.fillna("").where(month.ne(""), "")  # no day without its month
-    complete = day.ne("")
-    full = year + "-" + month + "-" + day
-    parsed = pd.to_datetime(full.where(complete, None), format="%Y-%m-%d", errors="coerce")
-    impossible = complete & parsed.isna() | month.ne("") & ~month.isin(list(MONTHS.values()))
-    if impossible.any():
-        pos = np.flatnonzero(impossible.to_numpy())
+    parsed = parse_dates(text, fmt, pivot)
+    if parsed.bad.any():
+        pos = np.flatnonzero(parsed.bad.to_numpy())
+        example = str(text.iat[pos[0]])
+        fits = matching_formats(example)
+        hint = (f"; values such as {example!r} read as {' or '.join(fits)}: declare the export's date format "
+                "(study.yaml export: date_format:, or format: on the variable)") if fits else ""
+        raise RowProblems(pos, text.iloc[pos].tolist(),
+                          f"not a date in the format {fmt.pattern} (UN/UNK for unknown parts){hint}", column)
+    if parsed.impossible.any():
+        pos = np.flatnonzero(parsed.impossible.to_numpy())
         raise RowProblems(pos, text.iloc[pos].tolist(), "not a calendar date", column)
-    return pd.Series(
-        np.where(complete, full, np.where(month.ne(""), year + "-" + month, year)),
-        index=text.index,
-        dtype=object,
-    )
+    return parsed.iso
 
 
 @derivation("derive_iso8601", {
-    "source": Param(Kind.RAW, doc="raw date column (DD-MMM-YYYY as EDCs export it, or YYYY-MM-DD)"),
-    "time": Param(Kind.RAW, required=False, doc="raw time column (HH:MM or HH:MM:SS)"),
+    "source": Param(Kind.RAW, doc="raw date column (in the study's date format; ISO 8601 text is always read)"),
+    "time": Param(Kind.RAW, required=False, doc="raw time column (HH:MM, HH:MM:SS, or 12-hour with AM/PM)"),
+    "format": Param(Kind.DATE_FORMAT, required=False,
+                    doc="this column's date format, e.g. MM/DD/YYYY (default: study.yaml export: date_format:)"),
 }, origin="Collected")
-def derive_iso8601(ctx: Context, *, source: str, time: str = "") -> pd.Series:
+def derive_iso8601(ctx: Context, *, source: str, time: str = "", format: str = "") -> pd.Series:
     """ISO 8601 date (and time, when the date is complete) with partial dates truncated, not imputed."""
-    date = compute_iso_date(ctx.raw[source], source)
+    fmt = compile_format(format or ctx.study.date_format or DEFAULT_FORMAT)
+    date = compute_iso_date(ctx.raw[source], source, fmt, pivot_year(ctx.study.cutoff))
     if not time:
         return date
     hhmm = on_distinct(ctx.raw[time], lambda raw: _hhmm(compute_text(raw), time))
@@ -82,12 +82,11 @@ def derive_iso8601(ctx: Context, *, source: str, time: str = "") -> pd.Series:
 
 def _hhmm(clock: pd.Series, column: str) -> pd.Series:
     """Stripped time texts -> ``HH:MM[:SS]`` ("" for blank); RowProblems for text that is not a time."""
-    parts = clock.str.extract(_TIME)
-    bad = clock.ne("") & parts["h"].isna()
+    text, bad = parse_times(clock)
     if bad.any():
         pos = np.flatnonzero(bad.to_numpy())
-        raise RowProblems(pos, clock.iloc[pos].tolist(), "not a time (expected HH:MM)", column)
-    return (parts["h"] + ":" + parts["mi"] + (":" + parts["s"]).fillna("")).fillna("")
+        raise RowProblems(pos, clock.iloc[pos].tolist(), "not a time (expected HH:MM, HH:MM:SS or h:MM AM/PM)", column)
+    return text
 
 
 def compute_days(dtc: pd.Series) -> pd.Series:

@@ -14,6 +14,7 @@ from typing import Any
 
 from daybreak_sdtm.derive import DERIVATIONS, DerivationDef, Kind, VarRef
 from daybreak_sdtm.derive.assign import template_columns
+from daybreak_sdtm.derive.date_formats import KNOWN_FORMATS, DateFormatError, check_format
 from daybreak_sdtm.derive.registry import suggest, written_values
 from daybreak_sdtm.errors import Location, SpecError, SpecErrors, StandardsError
 from daybreak_sdtm.spec.model import DomainSpec, StudySpec, VariableSpec
@@ -106,6 +107,12 @@ def resolve_variable(
             ref = _var_ref(str(value), domain.name)
             reads.append(ref)
             params[name] = ref
+        elif param.kind is Kind.DATE_FORMAT:
+            try:
+                params[name] = check_format(str(value))
+            except DateFormatError as exc:
+                errors.append(SpecError(loc, key, str(exc), f"e.g. {', '.join(KNOWN_FORMATS[:4])}"))
+                continue
         elif param.kind is Kind.TEMPLATE:
             if isinstance(value, (dict, list)):
                 errors.append(SpecError(loc, key, f"expected a {param.kind.value}"))

@@ -351,7 +351,15 @@ def load_study(folder: Path) -> StudySpec:
     study, standards, export = section("study"), section("standards"), section("export")
     reader.unknown_keys(study, ("studyid", "title", "protocol", "meddra"), "study")
     reader.unknown_keys(standards, ("sdtmig", "ct"), "standards")
-    reader.unknown_keys(export, ("subject", "cutoff", "encoding"), "export")
+    reader.unknown_keys(export, ("subject", "cutoff", "encoding", "date_format"), "export")
+    date_format = ""
+    if export.get("date_format") is not None:
+        from daybreak_sdtm.derive.date_formats import DateFormatError, check_format
+
+        try:
+            date_format = check_format(reader.text(export, "date_format", "export"))
+        except DateFormatError as exc:
+            reader.error(reader.at(export, "date_format", value=True), "export.date_format", str(exc))
     encoding = ""
     if export.get("encoding") is not None:
         try:
@@ -425,6 +433,7 @@ def load_study(folder: Path) -> StudySpec:
         subject_column=reader.text(export, "subject", "export"),
         cutoff=reader.text(export, "cutoff", "export", required=False),
         encoding=encoding,
+        date_format=date_format,
     )
     if reader.errors:
         raise SpecErrors(reader.errors)

@@ -156,6 +156,7 @@ class StudySpec:
     # Forms the export may lack because nothing was collected on them (form -> reason); a domain
     # mapped from one that is missing is empty, described in define.xml with def:HasNoData.
     forms_not_collected: dict[str, str] = field(default_factory=dict)
+    date_format: str = ""  # export.date_format: the raw dates' pattern (derive.date_formats); "" = DD-MMM-YYYY
     encoding: str = ""  # export.encoding: the raw export's text encoding (a Python codec name); "" = UTF-8
 
     def files(self) -> tuple[Path, ...]:

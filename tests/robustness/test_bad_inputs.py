@@ -97,7 +97,7 @@ def test_invalid_bytes_are_refused(ws: Workspace, capsys: pytest.CaptureFixture[
 @pytest.mark.parametrize(("value", "problem"), [
     ("31-FEB-2026", "not a calendar date"),
     ("2026-13-01", "not a calendar date"),
-    ("last week", "not a date (expected DD-MMM-YYYY, UN/UNK for unknown parts)"),
+    ("last week", "not a date in the format DD-MMM-YYYY (UN/UNK for unknown parts)"),
 ])
 def test_impossible_or_malformed_dates(ws: Workspace, capsys: pytest.CaptureFixture[str], value: str, problem: str) -> None:
     ws.set_cell("ae", 7, "AESTDAT", value)

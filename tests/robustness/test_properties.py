@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from daybreak_sdtm.derive import RowProblems
-from daybreak_sdtm.derive.dates import MONTHS, compute_iso_date
+from daybreak_sdtm.derive.date_formats import MONTHS
+from daybreak_sdtm.derive.dates import compute_iso_date
 from daybreak_sdtm.errors import DaybreakError
 from daybreak_sdtm.resources import default_study_dir
 from daybreak_sdtm.spec import load_study
