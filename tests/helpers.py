@@ -47,3 +47,18 @@ def make_ctx(
     for name, cols in (others or {}).items():
         frames[name] = pd.DataFrame(cols)
     return DomainContext(domain, raw_frame, frames, study or make_study(), None, keys)  # type: ignore[arg-type]
+
+
+def edited_study(tmp_path: Path, spec: str, old: str, new: str) -> tuple[Path, Path]:
+    """A copy of the bundled study with ``old`` replaced by ``new`` in one spec file: (study folder, that file)."""
+    import shutil
+
+    from daybreak_sdtm.resources import default_study_dir
+
+    study = tmp_path / "study"
+    shutil.copytree(default_study_dir(), study)
+    path = study / spec
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {spec}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return study, path

@@ -17,6 +17,7 @@ from daybreak_sdtm.checks.protocol import load_protocol
 from daybreak_sdtm.cli import main
 from daybreak_sdtm.errors import SpecErrors
 from daybreak_sdtm.resources import default_export_dir, default_study_dir
+from tests.helpers import edited_study
 
 TS = ["--timestamp", "2026-10-01T00:00:00"]
 
@@ -224,13 +225,7 @@ def test_lint_type_mismatches(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_lint_reads_the_raw_columns_a_template_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    study = tmp_path / "study"
-    shutil.copytree(default_study_dir(), study)
-    ex = study / "ex.yaml"
-    text = ex.read_text(encoding="utf-8")
-    old = 'template: "{FOLDER}-{TRT}-D{DAY}"'
-    assert old in text
-    ex.write_text(text.replace(old, 'template: "{FOLDR}-{TRT}-D{DAY}"'), encoding="utf-8")
+    study, ex = edited_study(tmp_path, "ex.yaml", 'template: "{FOLDER}-{TRT}-D{DAY}"', 'template: "{FOLDR}-{TRT}-D{DAY}"')
     assert main(["lint", str(study), "--export", str(default_export_dir())]) == 3
     out = capsys.readouterr().out
     assert f"{ex.as_posix()}:" in out and "raw column 'FOLDR' not in form 'ex'" in out

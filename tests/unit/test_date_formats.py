@@ -20,6 +20,7 @@ from daybreak_sdtm.derive.date_formats import (
 from daybreak_sdtm.derive.dates import compute_iso_date
 from daybreak_sdtm.derive.registry import RowProblems
 from daybreak_sdtm.resources import default_export_dir, default_study_dir
+from tests.helpers import edited_study
 
 
 def iso(pattern: str, *values: str, pivot: int = 2026) -> list[str]:
@@ -115,13 +116,8 @@ def test_a_study_in_us_dates_converts_to_the_same_package(tmp_path: Path, capsys
 
 
 def test_a_date_format_is_checked_at_its_spec_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    study = tmp_path / "study"
-    shutil.copytree(default_study_dir(), study)
-    ae = study / "ae.yaml"
-    text = ae.read_text(encoding="utf-8")
     old = "derivation: derive_iso8601, source: AESTDAT"
-    assert old in text
-    ae.write_text(text.replace(old, old + ", format: DD-MM"), encoding="utf-8")
+    study, ae = edited_study(tmp_path, "ae.yaml", old, old + ", format: DD-MM")
     assert main(["lint", str(study)]) == 3
     out = capsys.readouterr().out
     assert f"{ae.as_posix()}:" in out and "date format 'DD-MM' has no year" in out
