@@ -93,7 +93,9 @@ def convert(
     """Convert a raw export into an SDTM package in ``out_dir`` (all or nothing).
 
     The built tables are validated first: findings at or above ``fail_on`` (note, warning, error,
-    never) leave ``out_dir`` untouched and come back in ``report`` with ``published=False``;
+    never), or any of the FDA's technical rejection criteria failed by the package as written
+    (DB7xx, whatever ``fail_on`` says), leave ``out_dir`` untouched and come back in ``report``
+    with ``published=False``;
     otherwise the package is published with validation.json (every finding) and validation.html
     (at most ``max_per_rule`` findings detailed per rule) inside it.
     ``encoding`` is the raw export's text encoding (default: the study's ``export: encoding:``,
@@ -102,7 +104,8 @@ def convert(
     """
     from daybreak_sdtm.findings import Report, Severity
     from daybreak_sdtm.suites import warm
-    from daybreak_sdtm.validation import start_build_validation, write_reports
+    from daybreak_sdtm.checks.submission import preflight
+    from daybreak_sdtm.validation import check_context, start_build_validation, write_reports
     from daybreak_sdtm.write import dataset_label, write_xpt, xpt_problems
     from daybreak_sdtm.write.package import Protected, check_target, copy_files, folder_digest, publish
     from daybreak_sdtm.write.define_files import write_define, written_datasets
@@ -169,7 +172,13 @@ def convert(
             write_define(tmp, study, standards, created, written_datasets(frames, standards), no_data=result.empty)
         with stage("validate"):
             report = validation.finish()
-        if report.exit_status(threshold):
+        with stage("preflight"):
+            # The FDA's technical rejection criteria, on the package as written: a package they
+            # reject is never published, whatever --fail-on says.
+            rejected = preflight(tmp, check_context(standards, study))
+        if rejected:
+            report = Report.of([*report.findings, *rejected], report.datasets, report.timings)
+        if rejected or report.exit_status(threshold):
             raise _Unpublished
         with stage("reports"):
             write_reports(report, tmp, f"{study.studyid} SDTM validation report", max_per_rule)
