@@ -47,6 +47,7 @@ class ConvertResult:
     standards: Standards
     report: Report | None = None  # validation of the built tables
     published: bool = True  # False when findings at or above --fail-on stopped the publication
+    rejected: bool = False  # the package fails an FDA technical rejection criterion (DB7xx): never published
     cleaned: tuple[str, ...] = ()  # what was cleaned up of earlier interrupted runs
 
 
@@ -149,9 +150,10 @@ def convert(
     with stage("validate"):
         validation = start_build_validation(result, study, standards)
     report: Report | None = None
+    rejected = False
 
     def fill(tmp: Path) -> None:
-        nonlocal report
+        nonlocal report, rejected
         if Report.of(validation.findings).exit_status(threshold):
             with stage("validate"):
                 report = validation.finish()  # failed already: nothing to write
@@ -175,9 +177,10 @@ def convert(
         with stage("preflight"):
             # The FDA's technical rejection criteria, on the package as written: a package they
             # reject is never published, whatever --fail-on says.
-            rejected = preflight(tmp, check_context(standards, study))
-        if rejected:
-            report = Report.of([*report.findings, *rejected], report.datasets, report.timings)
+            findings = preflight(tmp, check_context(standards, study))
+        if findings:
+            rejected = True
+            report = Report.of([*report.findings, *findings], report.datasets, report.timings)
         if rejected or report.exit_status(threshold):
             raise _Unpublished
         with stage("reports"):
@@ -186,7 +189,7 @@ def convert(
     try:
         cleaned = publish(out_dir, fill, manifest, protected)
     except _Unpublished:
-        return ConvertResult(out_dir, tuple(summaries), result, study, standards, report, published=False)
+        return ConvertResult(out_dir, tuple(summaries), result, study, standards, report, published=False, rejected=rejected)
     return ConvertResult(out_dir, tuple(summaries), result, study, standards, report, cleaned=tuple(cleaned))
 
 

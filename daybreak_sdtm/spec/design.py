@@ -312,8 +312,7 @@ def _visit_source(reader: _Reader, item: Any, where: Location) -> VisitSourceSpe
                                end=_text(reader, entry, "end", what))
     if "end" in entry:
         reader.error(reader.at(entry, "end"), what, "end: goes with from:, a domain's records")
-    return VisitSourceSpec(_text(reader, entry, "date", what, required=True),
-                           reader.at(entry, "date", value=True) if "date" in entry else reader.at(entry),
+    return VisitSourceSpec(_text(reader, entry, "date", what, required=True), reader.at(entry, "VISIT", value=True),
                            visit=_text(reader, entry, "VISIT", what))
 
 
