@@ -198,6 +198,25 @@ def sv_reads(study: StudySpec) -> set[tuple[str, str]]:
     return reads
 
 
+def _first_per_group(groups: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """Positions of the record of lowest rank in each group (ties: the earlier record), groups in order.
+
+    Integer codes ordered by one stable ``np.lexsort``, where sorting the text itself would
+    compare millions of strings at a large study's scale.
+    """
+    order = np.lexsort((ranks, groups))
+    sorted_groups = groups[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = sorted_groups[1:] != sorted_groups[:-1]
+    return order[first]
+
+
+def _text_ranks(values: pd.Series) -> np.ndarray:
+    """Each value's rank in the text order of the distinct values (ISO 8601 text: time order)."""
+    codes, _ = pd.factorize(values, sort=True)
+    return codes.astype(np.int64)
+
+
 def _subject_starts(rule: EpochStart, frames: Mapping[str, pd.DataFrame], lineages: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Each subject's start date by an element's rule: USUBJID, the ISO 8601 text, and its source record."""
     dom, var = _ref(rule.variable)
@@ -206,19 +225,22 @@ def _subject_starts(rule: EpochStart, frames: Mapping[str, pd.DataFrame], lineag
     for name, values in rule.filters.items():
         mask &= frame[name].isin(values)
     values = frame[var].fillna("").astype(str)
-    mask &= values.ne("")
-    picked = pd.DataFrame({"USUBJID": frame["USUBJID"][mask].astype(str), "value": values[mask],
-                           SRC_FILE: lineages[dom][SRC_FILE].to_numpy()[mask.to_numpy()],
-                           SRC_ROW: lineages[dom][SRC_ROW].to_numpy()[mask.to_numpy()]})
+    keep = (mask & values.ne("")).to_numpy()
+    values = values[keep]
+    subjects = frame["USUBJID"].astype(str)[keep]
     # ISO 8601 text sorts as time does at equal precision; a date sorts before a datetime of its
     # day, which is right for "first": the date's day begins first.
-    picked = picked.sort_values(["USUBJID", "value"], ascending=[True, rule.how != "last"], kind="stable")
-    picked = picked.drop_duplicates("USUBJID")
+    ranks = _text_ranks(values)
+    subject_codes, _ = pd.factorize(subjects)
+    picked = _first_per_group(subject_codes, -ranks if rule.how == "last" else ranks)
+    rows = np.flatnonzero(keep)[picked]
+    starts = pd.DataFrame({"USUBJID": subjects.to_numpy()[picked], "value": values.to_numpy()[picked],
+                           SRC_FILE: lineages[dom][SRC_FILE].to_numpy()[rows], SRC_ROW: lineages[dom][SRC_ROW].to_numpy()[rows]})
     if rule.how == "day_after":
-        days = compute_days(picked["value"]) + pd.Timedelta(days=1)
-        picked["value"] = days.dt.strftime("%Y-%m-%d").fillna("")
-        picked = picked[picked["value"].ne("")]
-    return picked.reset_index(drop=True)
+        days = compute_days(starts["value"]) + pd.Timedelta(days=1)
+        starts["value"] = days.dt.strftime("%Y-%m-%d").fillna("")
+        starts = starts[starts["value"].ne("")]
+    return starts.reset_index(drop=True)
 
 
 def subject_elements(study: StudySpec, standards: Standards, frames: Mapping[str, pd.DataFrame],
@@ -259,7 +281,8 @@ def subject_elements(study: StudySpec, standards: Standards, frames: Mapping[str
     if study.cutoff:
         late |= long["DAY"] > pd.Timestamp(study.cutoff)
     long = long[~late.fillna(False)]
-    long = long.sort_values(["USUBJID", "DAY", "TAETORD"], kind="stable", na_position="last").reset_index(drop=True)
+    long["_subject"] = pd.factorize(long["USUBJID"], sort=True)[0]  # sorted on codes, not on text
+    long = long.sort_values(["_subject", "DAY", "TAETORD"], kind="stable", na_position="last").reset_index(drop=True)
     # Off the arm's path: an element the arm does not plan, or one that starts after an element
     # the arm plans later (the subject has moved on): an unplanned element in the epoch in effect.
     subject = long["USUBJID"]
@@ -318,9 +341,15 @@ def subject_visits(study: StudySpec, standards: Standards, frames: Mapping[str, 
         }))
     long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         columns=["USUBJID", "VISITNUM", "VISIT", "START", "END", SRC_FILE, SRC_ROW])
-    long = long.sort_values(["USUBJID", "VISITNUM", "START"], kind="stable")
-    first = long.drop_duplicates(["USUBJID", "VISITNUM"]).reset_index(drop=True)
-    last_end = long.groupby(["USUBJID", "VISITNUM"], sort=True)["END"].max().reset_index(drop=True)
+    # One record per subject and visit: the earliest start (its source is the visit's) and the
+    # latest end, found on integer codes rather than by sorting the text of millions of records.
+    subject_codes, _ = pd.factorize(long["USUBJID"], sort=True)
+    visit_codes, _ = pd.factorize(long["VISITNUM"], sort=True)
+    groups = subject_codes.astype(np.int64) * (int(visit_codes.max(initial=0)) + 1) + visit_codes
+    first_rows = _first_per_group(groups, _text_ranks(long["START"]))
+    last_rows = _first_per_group(groups, -_text_ranks(long["END"]))
+    first = long.iloc[first_rows].reset_index(drop=True)
+    last_end = long["END"].iloc[last_rows].reset_index(drop=True)
     dm = frames["DM"]
     ref = dm.set_index(dm["USUBJID"].astype(str))["RFSTDTC"].astype(str) if "RFSTDTC" in dm.columns else pd.Series(dtype=str)
     reference = first["USUBJID"].map(ref).fillna("")
