@@ -43,7 +43,6 @@ from daybreak_sdtm.spec.model import (
     ArmSpec,
     CriterionSpec,
     ElementSpec,
-    EpochStart,
     SummaryParameterSpec,
     SummaryValue,
     TrialDesignSpec,
