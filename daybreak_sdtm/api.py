@@ -47,6 +47,7 @@ class ConvertResult:
     standards: Standards
     report: Report | None = None  # validation of the built tables
     published: bool = True  # False when findings at or above --fail-on stopped the publication
+    rejected: bool = False  # the package fails an FDA technical rejection criterion (DB7xx): never published
     cleaned: tuple[str, ...] = ()  # what was cleaned up of earlier interrupted runs
 
 
@@ -93,7 +94,9 @@ def convert(
     """Convert a raw export into an SDTM package in ``out_dir`` (all or nothing).
 
     The built tables are validated first: findings at or above ``fail_on`` (note, warning, error,
-    never) leave ``out_dir`` untouched and come back in ``report`` with ``published=False``;
+    never), or any of the FDA's technical rejection criteria failed by the package as written
+    (DB7xx, whatever ``fail_on`` says), leave ``out_dir`` untouched and come back in ``report``
+    with ``published=False``;
     otherwise the package is published with validation.json (every finding) and validation.html
     (at most ``max_per_rule`` findings detailed per rule) inside it.
     ``encoding`` is the raw export's text encoding (default: the study's ``export: encoding:``,
@@ -102,7 +105,8 @@ def convert(
     """
     from daybreak_sdtm.findings import Report, Severity
     from daybreak_sdtm.suites import warm
-    from daybreak_sdtm.validation import start_build_validation, write_reports
+    from daybreak_sdtm.checks.submission import preflight
+    from daybreak_sdtm.validation import check_context, start_build_validation, write_reports
     from daybreak_sdtm.write import dataset_label, write_xpt, xpt_problems
     from daybreak_sdtm.write.package import Protected, check_target, copy_files, folder_digest, publish
     from daybreak_sdtm.write.define_files import write_define, written_datasets
@@ -146,9 +150,10 @@ def convert(
     with stage("validate"):
         validation = start_build_validation(result, study, standards)
     report: Report | None = None
+    rejected = False
 
     def fill(tmp: Path) -> None:
-        nonlocal report
+        nonlocal report, rejected
         if Report.of(validation.findings).exit_status(threshold):
             with stage("validate"):
                 report = validation.finish()  # failed already: nothing to write
@@ -169,7 +174,14 @@ def convert(
             write_define(tmp, study, standards, created, written_datasets(frames, standards), no_data=result.empty)
         with stage("validate"):
             report = validation.finish()
-        if report.exit_status(threshold):
+        with stage("preflight"):
+            # The FDA's technical rejection criteria, on the package as written: a package they
+            # reject is never published, whatever --fail-on says.
+            findings = preflight(tmp, check_context(standards, study))
+        if findings:
+            rejected = True
+            report = Report.of([*report.findings, *findings], report.datasets, report.timings)
+        if rejected or report.exit_status(threshold):
             raise _Unpublished
         with stage("reports"):
             write_reports(report, tmp, f"{study.studyid} SDTM validation report", max_per_rule)
@@ -177,7 +189,7 @@ def convert(
     try:
         cleaned = publish(out_dir, fill, manifest, protected)
     except _Unpublished:
-        return ConvertResult(out_dir, tuple(summaries), result, study, standards, report, published=False)
+        return ConvertResult(out_dir, tuple(summaries), result, study, standards, report, published=False, rejected=rejected)
     return ConvertResult(out_dir, tuple(summaries), result, study, standards, report, cleaned=tuple(cleaned))
 
 

@@ -24,8 +24,23 @@ from daybreak_sdtm.errors import DataErrors, RawDataError, SpecError, SpecErrors
 from daybreak_sdtm.raw import READERS, SRC_FILE, SRC_ROW, find_form, read_form
 from daybreak_sdtm.spec import DomainSpec, StudySpec
 from daybreak_sdtm.spec.check import ResolvedVariable, resolve_study
+from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS
 from daybreak_sdtm.standards import Standards
 from daybreak_sdtm.text import non_ascii
+from daybreak_sdtm.trial_design import (
+    SE_NODE,
+    SV_NODE,
+    DesignTable,
+    se_reads,
+    subject_elements,
+    subject_visits,
+    sv_reads,
+    trial_arms,
+    trial_criteria,
+    trial_elements,
+    trial_summary,
+    trial_visits,
+)
 from daybreak_sdtm.timing import stage
 
 # Text variables are held as pandas' Arrow-backed strings: a few bytes per value, where a Python
@@ -41,7 +56,7 @@ class DomainTable:
     name: str
     frame: pd.DataFrame  # SDTM variables only, in SDTMIG order
     lineage: pd.DataFrame  # _src_file, _src_row per record, aligned with frame
-    spec: DomainSpec
+    spec: DomainSpec | None  # None for a trial design dataset (TS ... TI from study.yaml, SE and SV from the data)
     variables: dict[str, ResolvedVariable] = field(default_factory=dict)
     parent: str = ""  # "AE" for SUPPAE
 
@@ -395,6 +410,12 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
         if item.derivation.runs_last:
             deps |= {(d, n) for (d, n), other in items.items() if d == dom and not other.derivation.runs_last}
         graph[(dom, name)] = deps
+    design = study.trial_design
+    if design is not None:
+        if any(e.start is not None for e in design.elements):
+            graph[SE_NODE] = se_reads(study)
+        if design.subject_visits:
+            graph[SV_NODE] = sv_reads(study)
     try:
         order = list(TopologicalSorter(graph).static_order())
     except CycleError as exc:
@@ -411,7 +432,20 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
             del raw[col]
     problems: list[str] = []
     failed: set[tuple[str, str]] = set()
+    design_tables: dict[str, DesignTable] = {}
     for node in order:
+        if node in (SE_NODE, SV_NODE):
+            if graph[node] & failed:
+                failed.add(node)
+                continue
+            lineages = {name: raw[[SRC_FILE, SRC_ROW]] for name, raw in raws.items()}
+            if node == SE_NODE:
+                table = subject_elements(study, standards, frames, lineages)
+            else:
+                table = subject_visits(study, standards, frames, lineages)
+            frames[table.name] = table.frame  # what derive_epoch reads
+            design_tables[table.name] = table
+            continue
         try:
             item = items[node]
             dom, name = node
@@ -437,6 +471,10 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
         problems.extend(_check_orphans(study, frames, raws))
     if problems:
         raise DataErrors(problems)
+    if design is not None:
+        declared = [trial_summary(study, standards, frames), trial_arms(study, standards), trial_elements(study, standards),
+                    trial_visits(study, standards), trial_criteria(study, standards)]
+        design_tables.update({t.name: t for t in declared})
 
     # SUPP-- records first, while every domain's raw rows and unsorted variables are there to read;
     # then the raw rows go (lineage keeps only where each record came from) before the sorted
@@ -458,6 +496,10 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
     raws.clear()
 
     tables: dict[str, DomainTable] = {}
+    for name in DESIGN_DATASETS:
+        if name in design_tables:
+            table = design_tables.pop(name)
+            tables[name] = DomainTable(name, table.frame, table.lineage, None)
     for dom in study.domains:
         frame, source = frames[dom.name], sources.pop(dom.name)
         # The IG's order; a variable the domain's class allows goes where the class puts it.
@@ -474,6 +516,11 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
                                        {i.spec.name: i for i in resolved[dom.name]})
         if dom.name in supp_tables:
             tables[f"SUPP{dom.name}"] = supp_tables.pop(dom.name)
+    for name in SUBJECT_DESIGN_DATASETS:
+        if name in design_tables:
+            frames.pop(name, None)
+            table = design_tables.pop(name)
+            tables[name] = DomainTable(name, table.frame, table.lineage, None)
     result = BuildResult(tables, forms_read, exclusions, dict(study.forms_not_mapped), form_files, warnings,
                          missing, unused_records={d: n for d, n in unused_records.items() if n})
     _explain_empty(result)
@@ -484,6 +531,12 @@ def _explain_empty(result: BuildResult) -> None:
     """Say why each dataset without records has none, and warn about each empty domain (not written)."""
     for name, table in result.tables.items():
         if len(table.frame):
+            continue
+        if table.spec is None:
+            why = ("the trial design declares no records for it" if name in DESIGN_DATASETS
+                   else "no subject has a dated record for it")
+            result.empty[name] = why
+            result.warnings.append(f"{why}: {name} is empty and is not written (define.xml describes it with def:HasNoData)")
             continue
         if table.parent:
             parent = result.tables[table.parent]
@@ -555,6 +608,8 @@ def _raw_releases(order: list[tuple[str, str]], items: dict[tuple[str, str], Res
     """
     last: dict[tuple[str, str], tuple[str, str]] = {}
     for node in order:
+        if node not in items:
+            continue  # the trial design's SE and SV read built variables, not raw columns
         for col in _all_raw_columns(items[node]):
             last[(node[0], col)] = node
     kept = {(dom, col) for dom, pairs in supps.items() for _, item in pairs for col in _all_raw_columns(item)}
@@ -627,7 +682,7 @@ def _check_orphans(study: StudySpec, frames: dict[str, pd.DataFrame], raws: dict
     known = set(frames["DM"]["USUBJID"])
     lines = []
     for dom, frame in frames.items():
-        if dom == "DM" or "USUBJID" not in frame:
+        if dom == "DM" or "USUBJID" not in frame or dom not in raws:
             continue
         orphan = ~frame["USUBJID"].isin(known)
         for pos in np.flatnonzero(orphan.to_numpy()).tolist():

@@ -66,8 +66,12 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
         limit = DEFAULT_TEXT_EXAMPLES if args.max_per_rule is None else args.max_per_rule
         hint = "--max-per-rule N shows more; --fail-on never publishes the package with every finding in validation.json"
-        sys.stdout.write(render_text(result.report, Severity.parse(args.fail_on), limit, hint))
-        print(f"findings at or above --fail-on {args.fail_on}: nothing was published to {result.out_dir}", file=sys.stderr)
+        # A package the FDA would reject is never published: its errors are shown whatever --fail-on says.
+        shown = min(Severity.parse(args.fail_on), Severity.ERROR) if result.rejected else Severity.parse(args.fail_on)
+        sys.stdout.write(render_text(result.report, shown, limit, hint))
+        why = ("the package fails the FDA technical rejection criteria (DB7xx)" if result.rejected
+               else f"findings at or above --fail-on {args.fail_on}")
+        print(f"{why}: nothing was published to {result.out_dir}", file=sys.stderr)
         return ExitStatus.FINDINGS
     print(f"{result.study.studyid}: SDTMIG {result.standards.sdtmig_version}, CT {result.standards.ct_version} -> {result.out_dir}")
     _print_table([(d.name, d.records, d.variables, d.file) if d.file else (d.name, 0, "-", f"not written: {d.not_written}")

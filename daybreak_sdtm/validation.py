@@ -59,9 +59,18 @@ def check_context(standards: Standards, study: StudySpec | None = None) -> Check
         standards,
         protocol=load_protocol(study.file),
         studyid=study.studyid,
-        declared_terms={"EPOCH": frozenset(e.epoch for e in study.epochs)},
+        declared_terms=declared_terms(study),
         value_codelists=value_codelists,
     )
+
+
+def declared_terms(study: StudySpec) -> dict[str, frozenset[str]]:
+    """Sponsor terms the study declares for extensible codelists: its epochs (the arms' or ``epochs:``)
+    and the references of its trial summary values (TSVCDREF: ISO 8601, ClinicalTrials.gov)."""
+    epochs = {e.epoch for e in study.epochs} | {ae.epoch for arm in study.arms for ae in arm.elements}
+    design = study.trial_design
+    references = {p.tsvcdref for p in design.summary if p.tsvcdref} if design is not None else set()
+    return {"EPOCH": frozenset(epochs), "DICTNAM": frozenset(references)}
 
 
 def package_of_build(result: BuildResult, standards: Standards, *, adopt: bool = False) -> Package:
@@ -102,11 +111,16 @@ def start_build_validation(result: BuildResult, study: StudySpec, standards: Sta
     The tables adopt their written form (``package_of_build``): from here on they hold the
     frames that were validated and that the XPT files, the define and the lineage are made of.
     """
+    from daybreak_sdtm.checks import CHECKS
     from daybreak_sdtm.checks.run import start_validation
+    from daybreak_sdtm.checks.submission import rejection_checks
     from daybreak_sdtm.suites import suite_runner
 
+    # The rejection criteria are about the files of the package (ts.xpt, dm.xpt, define.xml):
+    # convert runs them on the package it writes (``checks.submission.preflight``), not on tables.
+    only = [code for code in CHECKS if code not in rejection_checks()]
     return start_validation(package_of_build(result, standards, adopt=True), check_context(standards, study),
-                            suites=suite_runner())
+                            only=only, suites=suite_runner())
 
 
 def validate_dir(package_dir: Path, define: Path | None, study: StudySpec | None, standards: Standards,

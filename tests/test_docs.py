@@ -49,3 +49,13 @@ def test_the_spec_excerpt_is_taken_from_the_real_spec() -> None:
 def test_every_derivation_named_in_the_readme_exists() -> None:
     named = set(re.findall(r"`((?:assign|hardcode|derive)_[a-z_0-9]+)`", README))
     assert named and named <= set(DERIVATIONS), named - set(DERIVATIONS)
+
+
+def test_the_trial_design_excerpt_is_taken_from_the_real_study() -> None:
+    excerpt = README.split("From `mappings/daybreak-01/study.yaml`:", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    real = (ROOT / "mappings" / "daybreak-01" / "study.yaml").read_text(encoding="utf-8")
+    lines = [re.sub(r"\s+#.*$", "", line).rstrip() for line in excerpt.splitlines()]
+    assert len([code for code in lines if code.strip()]) > 30
+    for code in lines:
+        if code and not code.lstrip().startswith("#"):
+            assert code in real, f"README trial design line not in study.yaml: {code!r}"

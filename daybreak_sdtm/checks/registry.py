@@ -7,8 +7,8 @@ Two kinds share one registry so that ``list-checks`` and ``explain`` show them a
   expectations, which ``checks.expectations`` runs in one suite per dataset.
 
 Ids are ``DB`` + 3 digits; the first digit is the family (1 structure, 2 terminology, 3 keys,
-4 dates, 5 metadata/define, 6 protocol). Published CORE / FDA ids are cited in ``references``,
-never borrowed as our own ids.
+4 dates, 5 metadata/define, 6 protocol, 7 submission: the FDA's technical rejection criteria).
+Published CORE / FDA ids are cited in ``references``, never borrowed as our own ids.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from daybreak_sdtm.findings import Severity
 if TYPE_CHECKING:
     from daybreak_sdtm.standards import Standards
 
-_ID = re.compile(r"^DB[1-6]\d\d$")
-FAMILIES = {"1": "structure", "2": "terminology", "3": "keys", "4": "dates", "5": "metadata", "6": "protocol"}
+_ID = re.compile(r"^DB[1-7]\d\d$")
+FAMILIES = {"1": "structure", "2": "terminology", "3": "keys", "4": "dates", "5": "metadata", "6": "protocol",
+            "7": "submission"}
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ CHECKS: dict[str, CheckDef] = {}
 
 def _register(code: str, name: str, severity: Severity, references: tuple[str, ...], kind: str) -> Callable[[Any], Any]:
     if not _ID.match(code):
-        raise RuntimeError(f"check id {code!r} must be DB followed by a family digit 1-6 and two digits")
+        raise RuntimeError(f"check id {code!r} must be DB followed by a family digit 1-7 and two digits")
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         if code in CHECKS:

@@ -28,6 +28,7 @@ from daybreak_sdtm.derive import VarRef
 from daybreak_sdtm.derive.registry import written_values
 from daybreak_sdtm.errors import DaybreakError, ExitStatus, SpecError, SpecErrors
 from daybreak_sdtm.spec.check import ResolvedVariable, resolve_domain
+from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS
 from daybreak_sdtm.spec.model import DomainSpec, StudySpec, SuppSpec
 from daybreak_sdtm.standards import Codelist, Standards
 
@@ -551,11 +552,15 @@ def no_data_dataset(name: str, study: StudySpec, standards: Standards) -> Packag
     spec's variables in SDTMIG order (SUPP--: the SUPPQUAL variables), no records, no file."""
     parent = name[4:] if name.startswith("SUPP") else ""
     dom = study.domain(parent or name)
-    if dom is None:
+    design = study.trial_design is not None and name in (*DESIGN_DATASETS, *SUBJECT_DESIGN_DATASETS)
+    if dom is None and not design:
         raise DefineError(f"dataset {name} has no mapping spec in {study.file}")
-    if parent:
+    if design:
+        names = [v.name for v in standards.domain_variables(name) if v.core in ("Req", "Exp")]
+    elif parent:
         names = ["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL"]
     else:
+        assert dom is not None
         mapped = {v.name for v in dom.variables}
         names = [v.name for v in standards.domain_variables(name) if v.name in mapped]
     from daybreak_sdtm.write.xpt import dataset_label, variable_labels
@@ -594,6 +599,9 @@ def build_define(study: StudySpec, standards: Standards, datasets: Sequence[Pack
         return (CLASS_ORDER.index(klass) if klass in CLASS_ORDER else len(CLASS_ORDER), ds.name)
 
     for ds in sorted(datasets, key=rank):
+        if study.trial_design is not None and ds.name in (*DESIGN_DATASETS, *SUBJECT_DESIGN_DATASETS):
+            groups.append(_design_group(b, ds, no_data.get(ds.name)))
+            continue
         is_supp = ds.name.startswith("SUPP") and ds.name[4:] in specs
         dom_name = ds.name[4:] if is_supp else ds.name
         if dom_name not in specs:
@@ -673,6 +681,72 @@ def build_define(study: StudySpec, standards: Standards, datasets: Sequence[Pack
         comments=tuple(sorted(b.comments.values(), key=lambda c: c.oid)),
         documents=b.documents,
         comment_oid=mdv_comment,
+    )
+
+
+# How SE and SV variables are derived (Define-XML MethodDefs), by variable.
+_DESIGN_METHODS = {
+    ("SE", "SESTDTC"): "The date the element's start rule (trial_design: elements: start:) reads for the subject; "
+                       "elements a subject never reached have no record",
+    ("SE", "SEENDTC"): "SESTDTC of the subject's next element; for the last element DM.RFPENDTC (blank while the "
+                       "subject is in the study)",
+    ("SE", "ETCD"): "The element whose start rule dated the record; UNPLAN when the subject's actual arm (DM.ACTARMCD) "
+                    "does not plan it there",
+    ("SE", "TAETORD"): "The element's order in the subject's actual arm (TA); blank for an unplanned element",
+    ("SE", "EPOCH"): "The element's epoch in TA; for an unplanned element, the epoch in effect when it started",
+    ("SE", "SESEQ"): "Order of the subject's elements by start date",
+    ("SE", "SESTDY"): "Days from DM.RFSTDTC to SESTDTC, no day 0",
+    ("SE", "SEENDY"): "Days from DM.RFSTDTC to SEENDTC, no day 0",
+    ("SV", "SVSTDTC"): "Earliest date of the subject's records of the visit (trial_design: subject_visits:)",
+    ("SV", "SVENDTC"): "Latest date of the subject's records of the visit (trial_design: subject_visits:)",
+    ("SV", "SVPRESP"): "Y for a visit the trial design plans (TV)",
+    ("SV", "SVOCCUR"): "Y: the subject has dated records of the visit",
+    ("SV", "SVSTDY"): "Days from DM.RFSTDTC to SVSTDTC, no day 0",
+    ("SV", "SVENDY"): "Days from DM.RFSTDTC to SVENDTC, no day 0",
+}
+
+
+def _design_group(b: _Builder, ds: PackageDataset, no_data: str | None) -> ItemGroup:
+    """A dataset made from the trial design: TS ... TI as the protocol declares them (origin Protocol),
+    SE and SV derived from the subjects' records by the design's rules."""
+    meta = b.standards.dataset(ds.name)
+    if meta is None:
+        raise DefineError(f"{ds.file}: dataset {ds.name} is not in SDTMIG {b.standards.sdtmig_version}")
+    subject_level = ds.name in SUBJECT_DESIGN_DATASETS
+    keys = tuple(k for k in meta.keys if k in ds.frame.columns)
+    refs: list[ItemRef] = []
+    for order, var in enumerate(ds.frame.columns, start=1):
+        vmeta = b.standards.variable(ds.name, var)
+        oid = f"IT.{ds.name}.{var}"
+        method_oid = ""
+        if var in ("STUDYID", "DOMAIN"):
+            origin = b.origin("Assigned")
+        elif var == "USUBJID" or (subject_level and var in ("VISITNUM", "VISIT", "VISITDY", "ELEMENT")):
+            origin = b.origin("Predecessor", predecessor="DM.USUBJID" if var == "USUBJID" else f"TV.{var}"
+                              if ds.name == "SV" else "TE.ELEMENT")
+        elif subject_level:
+            origin = b.origin("Derived")
+            text = _DESIGN_METHODS.get((ds.name, var), f"Derived from the trial design for {ds.name}.{var}")
+            method_oid = b.method(f"MT.{ds.name}.{var}", f"Algorithm to derive {ds.name}.{var}", text)
+        else:
+            origin = b.origin("Protocol")
+        item_def = b.item_def(ds, var, oid, var, ds.labels.get(var) or (vmeta.label if vmeta else var), ds.frame[var], None,
+                              origin, vmeta.codelist if vmeta else "", vmeta.format if vmeta else "", length=ds.widths.get(var))
+        if item_def.data_type in ("text", "datetime", "durationDatetime") and ds.widths.get(var) is not None:
+            item_def = _replace(item_def, length=ds.widths[var])
+        b.items.append(item_def)
+        refs.append(ItemRef(oid, order, bool(vmeta and vmeta.core == "Req"), keys.index(var) + 1 if var in keys else None,
+                            vmeta.role if vmeta else "", method_oid))
+    source = ("Derived from the subjects' records by the trial design's rules (study.yaml trial_design:)." if subject_level
+              else "From the protocol, as the study's trial design declares it (study.yaml trial_design:).")
+    leaf: Leaf | None = Leaf(f"LF.{ds.name}", ds.file, ds.file)
+    if no_data is not None:
+        source = f"{source} No records: {no_data}; the dataset is not submitted."
+        leaf = None
+    return ItemGroup(
+        oid=f"IG.{ds.name}", name=ds.name, domain=ds.name, label=ds.label or meta.label, klass=meta.klass,
+        structure=meta.structure, repeating=meta.repeating, reference_data=meta.reference_data, item_refs=tuple(refs),
+        leaf=leaf, records=len(ds.frame), keys=keys, comment_oid=b.comment(f"COM.{ds.name}", source),
     )
 
 

@@ -134,6 +134,8 @@ def derive_study_day(ctx: Context, *, date: VarRef, reference: VarRef | None = N
 
 
 def _epoch_reads(params: Mapping[str, Any], study: StudySpec, domain: str) -> list[VarRef]:
+    if _from_elements(study):
+        return [VarRef("SE", "*")]  # the subject elements, made from the trial design before EPOCH
     refs = []
     for epoch in study.epochs:
         dom, _, name = epoch.start.variable.partition(".")
@@ -159,14 +161,24 @@ def compute_epoch_starts(ctx: Context) -> list[tuple[str, pd.Series]]:
     return starts
 
 
+def _from_elements(study: StudySpec) -> bool:
+    return study.trial_design is not None and any(e.start is not None for e in study.trial_design.elements)
+
+
 @derivation("derive_epoch", {
     "date": Param(Kind.DATE_VAR, doc="ISO 8601 date variable of this domain"),
 }, needs=("USUBJID",), reads=_epoch_reads)
 def derive_epoch(ctx: Context, *, date: VarRef) -> pd.Series:
-    """The epoch the date falls in: the last epoch (study-file order) whose subject start is on or before it.
+    """The epoch of the subject's element (SE) the date falls in, a partial date's whole interval included.
 
-    Blank when the date is partial or precedes every epoch start.
+    With a trial design, the subject's elements (SE) and their arm's epochs (TA) decide: a date
+    is in the element that started last on or before it, until the last element's end; a
+    partial date (2026-03) gets an epoch when every day it may be falls in that same epoch.
+    Without one, the study file's ``epochs:`` decide: the last epoch whose subject start is on or
+    before a complete date. Blank otherwise (before the first element, after the last one ended).
     """
+    if _from_elements(ctx.study):
+        return epoch_from_elements(ctx.column(date), ctx.sdtm["USUBJID"], ctx.frame("SE"))
     when = compute_days(ctx.column(date)).to_numpy()
     result = np.full(len(when), "", dtype=object)
     for name, per_subject in compute_epoch_starts(ctx):
@@ -174,3 +186,91 @@ def derive_epoch(ctx: Context, *, date: VarRef) -> pd.Series:
         # NaT compares false with anything: a partial date or a subject without that start stays out.
         result = np.where(when >= start, name, result)
     return pd.Series(result, index=ctx.sdtm.index, dtype=object)
+
+
+_EPOCH_SPAN = 1 << 20  # days per subject in the combined (subject, day) key; ISO dates lie far within
+
+
+def interval_days(dtc: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """First and last possible day (days since 1970-01-01) of ISO 8601 values; -1 where unknown.
+
+    A complete date (or date-time) is its day; ``2026-03`` is 1 to 31 March; ``2026`` the year.
+    Computed once per distinct value.
+    """
+    codes, distinct = pd.factorize(dtc.fillna("").astype(str), use_na_sentinel=True)
+    text = pd.Series(np.append(np.asarray(distinct, dtype=object), ""), dtype=object)
+    day = pd.to_datetime(text.str.slice(0, 10).where(text.str.len() >= 10), format="%Y-%m-%d", errors="coerce")
+    month = pd.to_datetime(text.where(text.str.len() == 7), format="%Y-%m", errors="coerce")
+    year = pd.to_datetime(text.where(text.str.len() == 4), format="%Y", errors="coerce")
+    first = day.fillna(month).fillna(year)
+    last = day.fillna(month + pd.offsets.MonthEnd(0)).fillna(year + pd.offsets.YearEnd(0))
+    epoch = pd.Timestamp("1970-01-01")
+    lo = ((first - epoch).dt.days).fillna(-1).to_numpy(dtype=np.int64)
+    hi = ((last - epoch).dt.days).fillna(-1).to_numpy(dtype=np.int64)
+    return lo[codes], hi[codes]
+
+
+def epoch_from_elements(dtc: pd.Series, usubjid: pd.Series, se: pd.DataFrame) -> pd.Series:
+    """Each record's EPOCH from its subject's elements (SE: USUBJID, SESTDTC, SEENDTC, EPOCH).
+
+    Elements follow each other (one ends when the next starts); a date on the day of a change
+    belongs to the element that starts that day. A partial date gets the epoch when its first
+    and last possible days are in elements of one unbroken run of that epoch.
+    """
+    result = np.full(len(dtc), "", dtype=object)
+    if se.empty or not len(dtc):
+        return pd.Series(result, index=dtc.index, dtype=object)
+    se = se.assign(_start=interval_days(se["SESTDTC"])[0]).sort_values(["USUBJID", "_start"], kind="stable")
+    se = se[se["_start"] >= 0]
+    subjects = pd.Index(pd.unique(se["USUBJID"].astype(str).to_numpy()))
+    se_subject = subjects.get_indexer(se["USUBJID"].astype(str))
+    start = se["_start"].to_numpy(dtype=np.int64)
+    keys = se_subject.astype(np.int64) * _EPOCH_SPAN + start
+    # Where each element ends: the next element's start; the subject's last element at its SEENDTC.
+    last_of_subject = np.append(se_subject[1:] != se_subject[:-1], True)
+    end_text_hi = interval_days(se["SEENDTC"])[1]
+    end = np.where(last_of_subject, np.where(end_text_hi >= 0, end_text_hi, np.iinfo(np.int64).max // 2),
+                   np.append(start[1:], 0))
+    epochs = se["EPOCH"].astype(str).to_numpy(dtype=object)
+    # Runs of one epoch within a subject: an interval whose ends fall in one run has that epoch.
+    change = np.ones(len(epochs), dtype=bool)
+    change[1:] = (se_subject[1:] != se_subject[:-1]) | (epochs[1:] != epochs[:-1])
+    run = np.cumsum(change)
+
+    record_subject = subjects.get_indexer(usubjid.astype(str))
+    lo, hi = interval_days(dtc)
+
+    def element_at(day: np.ndarray) -> np.ndarray:
+        key = record_subject.astype(np.int64) * _EPOCH_SPAN + day
+        at = np.searchsorted(keys, key, side="right") - 1
+        ok = (record_subject >= 0) & (day >= 0) & (at >= 0)
+        at_safe = np.where(ok, at, 0)
+        ok &= se_subject[at_safe] == record_subject
+        ok &= day <= end[at_safe]
+        return np.where(ok, at_safe, -1)
+
+    first, last = element_at(lo), element_at(hi)
+    found = (first >= 0) & (last >= 0)
+    found[found] = run[first[found]] == run[last[found]]
+    result[found] = epochs[first[found]]
+    return pd.Series(result, index=dtc.index, dtype=object)
+
+
+@derivation("derive_visitnum", {
+    "visit": Param(Kind.VAR, doc="the VISIT variable of this domain"),
+})
+def derive_visitnum(ctx: Context, *, visit: VarRef) -> pd.Series:
+    """VISITNUM of the record's VISIT among the trial design's planned visits (TV).
+
+    Refuses a visit the trial design does not plan, so VISITNUM and VISIT always agree with TV.
+    """
+    design = ctx.study.trial_design
+    numbers = {v.visit: v.visitnum for v in (design.visits if design is not None else ())}
+    names = ctx.column(visit).fillna("").astype(str)
+    result = names.map(numbers).astype("float64")
+    unknown = names.ne("") & result.isna()
+    if unknown.any():
+        pos = np.flatnonzero(unknown.to_numpy())
+        raise RowProblems(pos, names.iloc[pos].tolist(), "visit not among the trial design's visits (trial_design: "
+                          "visits: in study.yaml)", str(visit))
+    return result

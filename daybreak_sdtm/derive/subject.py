@@ -35,11 +35,14 @@ def _subject_extreme(ctx: Context, variable: VarRef, filter: Any, last: bool) ->
     values = frame[variable.name].astype(str)
     values = values[values.ne("")]
     # ISO 8601 text sorts chronologically at equal precision; compare on the date part so a
-    # datetime and a bare date of the same day tie, and keep the fuller text of the two.
+    # datetime and a bare date of the same day tie. Of the two, the bare date is the earlier
+    # value (its day begins before any time of it) and the later one (it ends after): RFXSTDTC
+    # is "equal to the earliest value of EXSTDTC" (SDTMIG 3.4 DM; CORE-000239), so when
+    # gemcitabine has no time on the day tislelizumab was infused at 08:30, it is that date.
     key = values.str.slice(0, 10)
     order = pd.DataFrame({"USUBJID": frame.loc[values.index, "USUBJID"], "key": key, "value": values,
                           "len": values.str.len()})
-    order = order.sort_values(["USUBJID", "key", "len"], ascending=[True, not last, False], kind="stable")
+    order = order.sort_values(["USUBJID", "key", "len"], ascending=[True, not last, True], kind="stable")
     picked = order.drop_duplicates("USUBJID").set_index("USUBJID")["value"]
     return ctx.per_subject(picked).fillna("").astype(object)
 

@@ -17,6 +17,7 @@ from daybreak_sdtm.derive.assign import template_columns
 from daybreak_sdtm.derive.date_formats import KNOWN_FORMATS, DateFormatError, check_format
 from daybreak_sdtm.derive.registry import suggest, written_values
 from daybreak_sdtm.errors import Location, SpecError, SpecErrors, StandardsError
+from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS, check_trial_design
 from daybreak_sdtm.spec.model import DomainSpec, StudySpec, VariableSpec
 from daybreak_sdtm.standards import Codelist, Standards
 
@@ -182,6 +183,8 @@ def resolve_variable(
                                         suggest(col, sorted(columns))))
     for ref in reads:
         other = study.domain(ref.domain)
+        if other is None and ref.domain in SUBJECT_DESIGN_DATASETS and study.trial_design is not None:
+            continue  # SE and SV are made from the trial design, before anything that reads them
         if other is None:
             errors.append(SpecError(where, var.name, f"reads {ref}, but domain {ref.domain} is not mapped in this study"))
         elif other.variable(ref.name) is None:
@@ -354,6 +357,9 @@ def resolve_study(
     headers = headers or {}
     names = [d.name for d in study.domains]
     for dom in study.domains:
+        if study.trial_design is not None and dom.name in (*SUBJECT_DESIGN_DATASETS, *DESIGN_DATASETS):
+            errors.append(SpecError(dom.where, "domain", f"{dom.name} is made from the trial design (study.yaml "
+                                    "trial_design:); it has no domain spec of its own"))
         if names.count(dom.name) > 1:
             errors.append(SpecError(dom.where, "domain", f"domain {dom.name} is mapped by more than one spec"))
         if headers and dom.source.form not in headers and dom.source.form not in study.forms_not_collected:
@@ -384,6 +390,7 @@ def resolve_study(
             errors.append(SpecError(arm.where, "ARMCD", "ARMCD must have 1 to 20 characters"))
         if len(arm.arm) > 200:
             errors.append(SpecError(arm.where, "ARM", "ARM must have at most 200 characters"))
+    errors.extend(check_trial_design(study, standards))
     for epoch in study.epochs:
         dom_name, dot, var_name = epoch.start.variable.partition(".")
         other = study.domain(dom_name)

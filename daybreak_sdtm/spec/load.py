@@ -340,7 +340,7 @@ def load_study(folder: Path) -> StudySpec:
     if top is None:
         raise SpecErrors(reader.errors)
     reader.unknown_keys(top, ("study", "standards", "export", "arms", "epochs", "forms_not_mapped", "forms_not_collected",
-                              "columns_not_mapped", "domains", "documents", "protocol_checks"), "<file>")  # protocol_checks: checks/protocol.py
+                              "columns_not_mapped", "domains", "documents", "protocol_checks", "trial_design"), "<file>")  # protocol_checks: checks/protocol.py
 
     def section(key: str) -> CommentedMap:
         if key not in top:
@@ -383,6 +383,19 @@ def load_study(folder: Path) -> StudySpec:
             if "start" not in entry:
                 reader.error(reader.at(entry), "epochs", "missing required key 'start'")
             epochs.append(EpochSpec(reader.text(entry, "EPOCH", "epochs"), _epoch_start(reader, entry.get("start"), start_where), reader.at(entry)))
+
+    design = None
+    if "trial_design" in top:
+        from daybreak_sdtm.spec.design import load_trial_design
+
+        design, design_arms = load_trial_design(reader, top["trial_design"], reader.at(top, "trial_design", value=True), folder)
+        if "arms" in top:
+            reader.error(reader.at(top, "arms"), "arms", "the study declares its arms under trial_design: arms:, with their "
+                         "elements; remove this section")
+        arms = list(design_arms)
+        if "epochs" in top:
+            reader.error(reader.at(top, "epochs"), "epochs", "with a trial design, each record's EPOCH comes from the "
+                         "subject's elements (SE) and the arms' epochs (TA); remove this section")
 
     not_mapped = plain(top.get("forms_not_mapped") or {})
     if not isinstance(not_mapped, dict):
@@ -438,6 +451,7 @@ def load_study(folder: Path) -> StudySpec:
     if reader.errors:
         raise SpecErrors(reader.errors)
     return StudySpec(
+        trial_design=design,
         folder=folder,
         file=path,
         arms=tuple(arms),

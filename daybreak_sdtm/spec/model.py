@@ -105,6 +105,17 @@ class DomainSpec:
 
 
 @dataclass(frozen=True)
+class ArmElementSpec:
+    """One planned element of an arm, in order (a TA record)."""
+
+    etcd: str
+    epoch: str
+    where: Location
+    branch: str = ""  # TABRANCH: the outcome of this element that assigns the subject to the arm
+    transition: str = ""  # TATRANS: when the subject does not go on to the next element
+
+
+@dataclass(frozen=True)
 class ArmSpec:
     """A planned arm of the trial design."""
 
@@ -112,6 +123,7 @@ class ArmSpec:
     arm: str
     description: str
     where: Location
+    elements: tuple[ArmElementSpec, ...] = ()  # the arm's path (TA), when the study declares a trial design
 
 
 @dataclass(frozen=True)
@@ -131,6 +143,109 @@ class EpochSpec:
     epoch: str
     start: EpochStart
     where: Location
+
+
+@dataclass(frozen=True)
+class SummaryValue:
+    """A TS value computed from the built domains: ``count`` of distinct values, ``first`` or ``last``."""
+
+    how: str  # "count", "first", "last"
+    variable: str  # DOMAIN.VARIABLE
+    where: Location
+
+
+@dataclass(frozen=True)
+class SummaryParameterSpec:
+    """One trial summary parameter value (a TS record) as the study declares it."""
+
+    tsparmcd: str
+    tsval: str
+    where: Location
+    tsparm: str = ""  # from CT (C67152) when not given
+    tsgrpid: str = ""
+    tsvalnf: str = ""  # ISO 21090 null flavor, when there is no value
+    tsvalcd: str = ""
+    tsvcdref: str = ""
+    tsvcdver: str = ""
+    codelist: str = ""  # the CDISC codelist of a coded value, when SDTMIG's TS appendix names none
+    computed: SummaryValue | None = None  # TSVAL computed from the data (ACTSUB)
+
+
+@dataclass(frozen=True)
+class ElementSpec:
+    """A planned element (a TE record) and where each subject's actual start of it is read (SE)."""
+
+    etcd: str
+    element: str
+    testrl: str
+    teenrl: str
+    tedur: str
+    start: EpochStart | None
+    where: Location
+
+
+@dataclass(frozen=True)
+class VisitSpec:
+    """A planned visit (a TV record)."""
+
+    visitnum: float
+    visit: str
+    tvstrl: str
+    where: Location
+    visitdy: float | None = None
+    armcd: str = ""
+    tvenrl: str = ""
+
+
+@dataclass(frozen=True)
+class CriterionSpec:
+    """An inclusion or exclusion criterion (a TI record)."""
+
+    ietestcd: str
+    ietest: str
+    iecat: str
+    where: Location
+    iescat: str = ""
+    tirl: str = ""
+    tivers: str = ""
+
+
+@dataclass(frozen=True)
+class VisitSourceSpec:
+    """Where subjects' actual visits (SV) are read: records of a domain carrying VISITNUM/VISIT and
+    a date (``variable``), or one planned visit (``visit``) dated by a subject-level variable."""
+
+    variable: str  # DOMAIN.VARIABLE: the date
+    where: Location
+    visit: str = ""  # "" for a domain's records with their own VISITNUM/VISIT
+    end: str = ""  # DOMAIN.VARIABLE: the records' end date, when it differs from the start
+
+
+@dataclass(frozen=True)
+class TrialDesignSpec:
+    """The trial design of study.yaml: TS, TE, TA (with the study's arms), TV, TI and how SE/SV are derived."""
+
+    where: Location
+    summary: tuple[SummaryParameterSpec, ...] = ()
+    elements: tuple[ElementSpec, ...] = ()
+    visits: tuple[VisitSpec, ...] = ()
+    criteria: tuple[CriterionSpec, ...] = ()
+    subject_visits: tuple[VisitSourceSpec, ...] = ()
+    file: Path | None = None  # a trial design file of its own, when study.yaml names one
+
+    def element(self, etcd: str) -> ElementSpec | None:
+        """A planned element by code."""
+        for element in self.elements:
+            if element.etcd == etcd:
+                return element
+        return None
+
+    def visit(self, name: str) -> VisitSpec | None:
+        """A planned visit by name."""
+        for visit in self.visits:
+            if visit.visit == name:
+                return visit
+        return None
 
 
 @dataclass(frozen=True)
@@ -158,10 +273,12 @@ class StudySpec:
     forms_not_collected: dict[str, str] = field(default_factory=dict)
     date_format: str = ""  # export.date_format: the raw dates' pattern (derive.date_formats); "" = DD-MMM-YYYY
     encoding: str = ""  # export.encoding: the raw export's text encoding (a Python codec name); "" = UTF-8
+    trial_design: TrialDesignSpec | None = None  # study.yaml trial_design: (TS, TA, TE, TV, TI; SE, SV)
 
     def files(self) -> tuple[Path, ...]:
-        """The spec files of the study: study.yaml and each domain spec it lists."""
-        return (self.file, *dict.fromkeys(d.file for d in self.domains))
+        """The spec files of the study: study.yaml, its trial design file if any and each domain spec it lists."""
+        design = (self.trial_design.file,) if self.trial_design is not None and self.trial_design.file else ()
+        return (self.file, *design, *dict.fromkeys(d.file for d in self.domains))
 
     def domain(self, name: str) -> DomainSpec | None:
         """One domain spec by domain name."""

@@ -80,7 +80,8 @@ def not_written(package_dir: Path) -> dict[str, str]:
         data = json.loads((package_dir / RECONCILIATION_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    entries = [*data.get("domains", []), *data.get("supplemental", [])] if isinstance(data, dict) else []
+    entries = ([*data.get("domains", []), *data.get("supplemental", []), *data.get("trial_design", [])]
+               if isinstance(data, dict) else [])
     return {str(e.get("domain") or e.get("dataset")): str(e["not_written"])
             for e in entries if isinstance(e, dict) and e.get("not_written")}
 

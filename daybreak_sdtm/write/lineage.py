@@ -38,7 +38,7 @@ def lineage_frame(result: BuildResult) -> pd.DataFrame:
         parts.append(pd.DataFrame({
             "DATASET": name,
             "RECORD": range(1, len(frame) + 1),
-            "USUBJID": frame["USUBJID"].to_numpy(),
+            "USUBJID": frame["USUBJID"].to_numpy() if "USUBJID" in frame.columns else "",
             "SEQ": seq.to_numpy(),
             "QNAM": frame["QNAM"].to_numpy() if table.parent else "",
             "SOURCE_FILE": table.lineage[SRC_FILE].to_numpy(),
@@ -71,7 +71,7 @@ def lineage_table(result: BuildResult) -> pa.Table:
         seq_col = "IDVARVAL" if table.parent else f"{name}SEQ"
         parts["DATASET"].append(pa.repeat(name, rows))
         parts["RECORD"].append(pa.array(np.arange(1, rows + 1, dtype=np.int64)))
-        parts["USUBJID"].append(text_array(frame["USUBJID"]))
+        parts["USUBJID"].append(text_array(frame["USUBJID"]) if "USUBJID" in frame.columns else pa.repeat("", rows))
         parts["SEQ"].append(_seq_array(frame[seq_col]) if seq_col in frame.columns else pa.repeat("", rows))
         parts["QNAM"].append(text_array(frame["QNAM"]) if table.parent else pa.repeat("", rows))
         parts["SOURCE_FILE"].append(text_array(table.lineage[SRC_FILE]))
@@ -127,11 +127,18 @@ def reconciliation(result: BuildResult) -> dict[str, Any]:
     ``source_records_not_used`` counts the source records none of whose records was kept, and
     ``not_written`` says why a dataset with no records is not in the package (else null). A
     form the export lacks (allowed by study.yaml) has ``file`` null and ``missing`` saying why.
+    ``trial_design`` lists the datasets made from the trial design (TS, TA, ... from study.yaml,
+    SE and SV from the records that date subjects' elements and visits) and the files they came from.
     """
     domains = []
     balanced = True
     joined: dict[str, list[str]] = {}
+    design = []
     for name, table in result.tables.items():
+        if table.spec is None:
+            design.append({"dataset": name, "records": len(table.frame), "not_written": result.empty.get(name),
+                           "made_from": sorted(set(table.lineage[SRC_FILE].astype(str)))})
+            continue
         if table.parent:
             continue
         src = table.spec.source
@@ -169,7 +176,7 @@ def reconciliation(result: BuildResult) -> dict[str, Any]:
         })
     supplemental = [{"dataset": n, "parent": t.parent, "records": len(t.frame), "not_written": result.empty.get(n)}
                     for n, t in result.tables.items() if t.parent]
-    return {"forms": forms, "domains": domains, "supplemental": supplemental, "balanced": balanced}
+    return {"forms": forms, "domains": domains, "supplemental": supplemental, "trial_design": design, "balanced": balanced}
 
 
 def write_provenance(result: BuildResult, folder: Path) -> None:

@@ -78,8 +78,9 @@ def _without_variable(package: Path, tmp_path: Path, dataset: str, variable: str
     frame = frame.drop(columns=[variable])
     pyreadstat.write_xport(frame, str(path), file_label=meta.file_label, table_name=meta.table_name,
                            column_labels={c: labels[c] for c in frame.columns}, file_format_version=5)
-    for name in ("define.xml", "define.html"):  # it would now disagree with the data (DB501)
-        (copy / name).unlink()
+    from daybreak_sdtm import api
+
+    api.define(package_dir=copy)  # described anew: the old define would disagree with the data (DB501)
     return copy
 
 

@@ -130,7 +130,7 @@ def test_variables_match_the_xpt_files(package: Path, define_doc: etree._Element
                     assert (values == values.round()).all(), where
                     assert int(item.get("Length")) == max([len(str(abs(int(v)))) for v in values] or [1]), where
             else:
-                assert item.get("DataType") in ("text", "datetime"), where
+                assert item.get("DataType") in ("text", "datetime", "durationDatetime"), where
                 assert int(item.get("Length")) == meta.variable_storage_width[var], where
 
 

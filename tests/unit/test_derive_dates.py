@@ -96,3 +96,36 @@ def test_epoch_is_the_last_started_epoch_and_skips_epochs_never_entered() -> Non
     ctx = make_ctx("AE", sdtm=ae, others={"DM": dm, "PR": pr}, study=study)
     assert derive_epoch(ctx, date=VarRef("AE", "AESTDTC")).tolist() == [
         "SCREENING", "CONSOLIDATION TREATMENT", "TREATMENT", "TREATMENT", "FOLLOW-UP", "", ""]
+
+
+def test_epoch_from_subject_elements_takes_partial_dates_only_within_one_epoch() -> None:
+    from daybreak_sdtm.derive.dates import epoch_from_elements
+
+    se = pd.DataFrame({
+        "USUBJID": ["S1"] * 4 + ["S2"] * 2,
+        "SESTDTC": ["2026-01-05", "2026-01-20T08:30", "2026-03-10", "2026-03-31", "2026-01-01", "2026-02-01"],
+        "SEENDTC": ["2026-01-20T08:30", "2026-03-10", "2026-03-31", "", "2026-02-01", "2026-02-14"],
+        "EPOCH": ["SCREENING", "TREATMENT", "TREATMENT", "FOLLOW-UP", "SCREENING", "TREATMENT"],
+    })
+    records = [
+        ("S1", "2026-01-04", ""),             # before the first element
+        ("S1", "2026-01-20", "TREATMENT"),    # the day an element starts belongs to it
+        ("S1", "2026-01-19T23:00", "SCREENING"),
+        ("S1", "2026-01", ""),                # January holds screening and treatment days
+        ("S1", "2026-02", "TREATMENT"),       # within one element
+        ("S1", "2026-03", ""),                # two treatment elements, then follow-up on the 31st
+        ("S1", "2026-04", "FOLLOW-UP"),       # the last element has no end yet
+        ("S1", "2026", ""),
+        ("S2", "2026-02-14", "TREATMENT"),    # the last element's end day is in it
+        ("S2", "2026-02-15", ""),             # after the subject's last element ended
+        ("S2", "2026-02", ""),                # part of February is after the last element ended
+        ("S3", "2026-02-01", ""),             # no elements
+        ("S1", "", ""),
+    ]
+    frame = pd.DataFrame(records, columns=["USUBJID", "DTC", "EPOCH"])
+    got = epoch_from_elements(frame["DTC"], frame["USUBJID"], se)
+    assert got.tolist() == frame["EPOCH"].tolist()
+
+    # Two elements of one epoch in a row: a month across them has that epoch.
+    se2 = se.assign(SESTDTC=["2026-01-05", "2026-01-20", "2026-03-10", "2026-05-01", "2026-01-01", "2026-02-01"])
+    assert epoch_from_elements(pd.Series(["2026-03"]), pd.Series(["S1"]), se2).tolist() == ["TREATMENT"]

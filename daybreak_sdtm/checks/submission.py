@@ -1,0 +1,120 @@
+"""DB7xx: the FDA's technical rejection criteria for study data: what makes the agency refuse a package.
+
+The FDA checks each electronic submission against its Technical Rejection Criteria for Study
+Data before anyone reads it; a study that fails one is rejected as a whole. These checks say so
+first. ``validate`` runs them on the package folder; ``convert`` runs them (``preflight``) on the
+package it has just written into its temporary folder, XPT files and define.xml included, and
+never publishes one they reject, whatever ``--fail-on`` says.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from daybreak_sdtm.checks.package import Package, read_xpt_dataset
+from daybreak_sdtm.checks.registry import CHECKS, CheckContext, check
+from daybreak_sdtm.findings import Finding, Severity
+
+_TRC = "FDA Technical Rejection Criteria for Study Data (technical rejection criteria, eCTD validation)"
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DEFINE_XML = "define.xml"
+
+
+def _file(folder: Path, name: str) -> bool:
+    return (folder / name).is_file()
+
+
+@check("DB701", "submission.trial_summary_start_date", severity=Severity.ERROR,
+       references=(f"{_TRC}, criterion 1734: Trial Summary (ts.xpt) with the study start date (TSPARMCD = SSTDTC)",
+                   "FDA Study Data Technical Conformance Guide section 4.1.1.3 (Trial Summary dataset)",
+                   "SDTMIG 3.4 section 7.6.1 (Trial Summary, SSTDTC)"))
+def trial_summary_start_date(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
+    """The package holds a Trial Summary dataset, ts.xpt, with a TSPARMCD = SSTDTC record whose TSVAL is a date.
+
+    FDA criterion 1734: a study without ts.xpt, or whose TS has no study start date (SSTDTC) as a
+    complete ISO 8601 date (YYYY-MM-DD) that exists on the calendar, is rejected.
+    Anti-pattern: no TS at all; SSTDTC given as "2025-10" or "04OCT2025".
+    Fix: declare the trial design in study.yaml (``trial_design: summary:`` with
+    ``{TSPARMCD: SSTDTC, TSVAL: "2025-10-04", TSVCDREF: ISO 8601}``); convert writes ts.xpt from it.
+    """
+    ts = pkg.get("TS")
+    if pkg.folder is not None and not _file(pkg.folder, "ts.xpt"):
+        yield Finding("DB701", Severity.ERROR, "TS", "", None,
+                      "ts.xpt is not in the package: FDA rejects a study without its Trial Summary (criterion 1734)")
+        return
+    if ts is None:
+        yield Finding("DB701", Severity.ERROR, "TS", "", None,
+                      "the package has no Trial Summary (TS): FDA rejects a study without ts.xpt (criterion 1734)")
+        return
+    frame = ts.frame
+    if "TSPARMCD" not in frame.columns or "TSVAL" not in frame.columns:
+        yield ts.finding("DB701", Severity.ERROR, "TSPARMCD", "TS has no TSPARMCD/TSVAL: it cannot give the study start "
+                         "date SSTDTC that FDA requires (criterion 1734)")
+        return
+    rows = np.flatnonzero(frame["TSPARMCD"].astype(str).eq("SSTDTC").to_numpy())
+    if not len(rows):
+        yield ts.finding("DB701", Severity.ERROR, "TSPARMCD", "TS has no TSPARMCD = SSTDTC record: FDA rejects a study "
+                         "without its study start date (criterion 1734)")
+        return
+    values = frame["TSVAL"].astype(str).to_numpy()
+    bad = [pos for pos in rows.tolist() if not _is_date(values[pos])]
+    if len(bad) == len(rows):
+        yield from ts.findings("DB701", Severity.ERROR, bad, "TSVAL",
+                               "TSVAL of SSTDTC is not a complete ISO 8601 date (YYYY-MM-DD): FDA rejects it (criterion 1734)")
+
+
+def _is_date(text: str) -> bool:
+    import datetime as dt
+
+    if not _DATE.match(text):
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+@check("DB702", "submission.dm_and_define", severity=Severity.ERROR,
+       references=(f"{_TRC}, criterion 1736: Demographics (dm.xpt) and define.xml",
+                   "FDA Study Data Technical Conformance Guide sections 4.1.1 and 4.1.4.1 (DM, define.xml)"))
+def dm_and_define(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
+    """The package holds the Demographics dataset, dm.xpt, and its define.xml.
+
+    FDA criterion 1736: an SDTM study without dm.xpt or without define.xml is rejected.
+    Checked on a package folder by its files (``validate DIR``; a define named with ``--define``
+    counts), and by ``convert`` on the package it has written, before publishing it.
+    Anti-pattern: a package folder of XPT files whose define.xml was left behind.
+    Fix: map the DM domain; keep define.xml beside the datasets (``daybreak-sdtm define`` makes it).
+    """
+    folder = pkg.folder
+    has_dm = _file(folder, "dm.xpt") if folder is not None else "DM" in pkg.datasets
+    if not has_dm:
+        yield Finding("DB702", Severity.ERROR, "DM", "", None,
+                      "dm.xpt is not in the package: FDA rejects a study without Demographics (criterion 1736)")
+    has_define = pkg.define is not None or (folder is not None and _file(folder, DEFINE_XML))
+    if not has_define:
+        yield Finding("DB702", Severity.ERROR, DEFINE_XML, "", None,
+                      "define.xml is not in the package: FDA rejects a study without it (criterion 1736)")
+
+
+def rejection_checks() -> tuple[str, ...]:
+    """The ids of the checks that implement the FDA's technical rejection criteria."""
+    return tuple(code for code, item in sorted(CHECKS.items()) if item.family == "submission")
+
+
+def preflight(folder: Path, ctx: CheckContext) -> list[Finding]:
+    """The rejection checks on a package folder as written (its ts.xpt read back, its files listed).
+
+    ``convert`` runs this on its temporary folder, once the XPT files and define.xml are there.
+    """
+    datasets = {}
+    if _file(folder, "ts.xpt"):
+        ts = read_xpt_dataset(folder / "ts.xpt")
+        datasets[ts.name] = ts
+    pkg = Package(datasets, folder, folder / DEFINE_XML if _file(folder, DEFINE_XML) else None)
+    return [f for code in rejection_checks() for f in CHECKS[code].fn(pkg, ctx)]
