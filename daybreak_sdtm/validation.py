@@ -36,13 +36,18 @@ class ValidateResult:
     notes: tuple[str, ...] = ()  # what the user should know of how the package was read (the study used, ...)
 
 
-def check_context(standards: Standards, study: StudySpec | None = None) -> CheckContext:
-    """Standards plus, when the study is known, its protocol rules, epochs and value-level codelists."""
+def check_context(standards: Standards, study: StudySpec | None = None, declared: str = "") -> CheckContext:
+    """Standards plus, when the study is known, its protocol rules, epochs and value-level codelists.
+
+    ``declared`` is the SDTMIG version the package declares (default: the version checked against).
+    """
     from daybreak_sdtm.checks import CheckContext
     from daybreak_sdtm.checks.protocol import load_protocol
+    from daybreak_sdtm.checks.registry import EpochRule
 
+    declared = declared or standards.sdtmig_version
     if study is None:
-        return CheckContext(standards)
+        return CheckContext(standards, declared_sdtmig=declared)
     value_codelists: dict[tuple[str, str], tuple[tuple[dict[str, tuple[str, ...]], str], ...]] = {}
     for dom in study.domains:
         for var in dom.variables:
@@ -61,6 +66,10 @@ def check_context(standards: Standards, study: StudySpec | None = None) -> Check
         studyid=study.studyid,
         declared_terms={"EPOCH": frozenset(e.epoch for e in study.epochs)},
         value_codelists=value_codelists,
+        declared_sdtmig=declared,
+        epochs=tuple(EpochRule(e.epoch, *e.start.variable.partition(".")[::2], how=e.start.how,
+                               filters=dict(e.start.filters))
+                     for e in study.epochs if e.start.variable),
     )
 
 
@@ -110,16 +119,21 @@ def start_build_validation(result: BuildResult, study: StudySpec, standards: Sta
 
 
 def validate_dir(package_dir: Path, define: Path | None, study: StudySpec | None, standards: Standards,
-                 encoding: str | None = None) -> ValidateResult:
-    """Validate an SDTM package folder of XPT files (ours or anyone's), their text in ``encoding`` if declared."""
+                 encoding: str | None = None, declared: str = "") -> ValidateResult:
+    """Validate an SDTM package folder of XPT files (ours or anyone's), their text in ``encoding`` if declared.
+
+    ``declared`` is the SDTMIG version the package declares (default: that of ``standards``); the
+    report's summary says which metadata it was checked against.
+    """
     from daybreak_sdtm.checks import read_package, validate_package
     from daybreak_sdtm.suites import suite_runner
 
     start = time.perf_counter()
     with stage("read"):
         pkg = read_package(package_dir, define, encoding)
+    ctx = check_context(standards, study, declared)
     with stage("validate"):
-        report = validate_package(pkg, check_context(standards, study), suites=suite_runner())
+        report = validate_package(pkg, ctx, suites=suite_runner())
     return ValidateResult(report, pkg, standards, time.perf_counter() - start)
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from daybreak_sdtm.checks.package import Package, PackageError
+from daybreak_sdtm.checks import roles
 from daybreak_sdtm.checks.registry import CheckContext, check
+from daybreak_sdtm.checks.versions import LABEL
 from daybreak_sdtm.findings import Finding, Severity
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
@@ -125,4 +130,81 @@ def variable_label(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
             # A variable no IG table lists (one its class allows, a sponsor domain's) has only the
             # class's generic label, which a sponsor may word for the domain (SDTMIG 3.4 section 2.6 h).
             if meta is not None and not meta.model_allowed and label and label != meta.label:
-                yield ds.finding("DB502", Severity.WARNING, col, f"label {label!r} differs from SDTMIG's {meta.label!r}")
+                change = ctx.difference(ds, col, LABEL)
+                if change is not None and change.detail == label:
+                    yield ds.finding("DB502", Severity.NOTE, col,
+                                     f"label {label!r} differs from SDTMIG {ctx.standards.sdtmig_version}'s {meta.label!r}: "
+                                     f"it is SDTMIG {ctx.declared_sdtmig}'s, which the package declares ({change.why})")
+                else:
+                    yield ds.finding("DB502", Severity.WARNING, col, f"label {label!r} differs from SDTMIG's {meta.label!r}")
+
+
+def _dictionary(ctx: CheckContext, name: str) -> str:
+    """The DICTNAM term code a TSVCDREF value names (submission value, CT synonym or alias), "" when none."""
+    if name in roles.DICTIONARY_ALIASES:
+        return roles.DICTIONARY_ALIASES[name]
+    codelist = ctx.standards.codelist(roles.DICTIONARY_NAME)
+    if codelist is None:
+        return ""
+    for item in codelist.terms:
+        if name == item.submission_value or name in item.synonyms:
+            return item.code
+    return ""
+
+
+@check("DB503", "metadata.dictionary_version", severity=Severity.WARNING,
+       references=("SDTMIG 3.4 TS assumptions (TSVCDREF, TSVCDVER)",
+                   "CDISC conformance rule CG0266 / CORE-000153 (TSVCDVER without TSVCDREF)",
+                   "CDISC conformance rule CG0289 / CORE-000761 (TSVCDVER of CDISC CT is a published version)",
+                   "FDA Study Data Technical Conformance Guide (versions of dictionaries used)"))
+def dictionary_version(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
+    """A Trial Summary value coded with a versioned terminology (TSVCDREF: CDISC CT, MedDRA, SNOMED,
+    UNII, MED-RT, WHODrug, LOINC...) names the version in TSVCDVER; TSVCDVER is never given without TSVCDREF.
+
+    The terminology is found through CT's Dictionary Name codelist (DICTNAM), by submission value
+    or synonym ("NDF-RT" is MED-RT), and "CDISC" as SDTMIG 3.2 writes CDISC CT. ISO 3166 and
+    ISO 8601 are cited without a version. A version without its terminology is an error (CG0266),
+    a terminology without its version a warning.
+    Anti-pattern: TSPARMCD = TCNTRL, TSVALCD = C49648, TSVCDREF = "CDISC CT", TSVCDVER blank.
+    Fix: give the release (TSVCDVER = "2025-03-28" for CDISC CT, "26.1" for MedDRA).
+    """
+    ts = pkg.get(roles.TRIAL_SUMMARY)
+    if ts is None or not {"TSVCDREF", "TSVCDVER"} <= set(ts.frame.columns):
+        return
+    ref, ver = ts.text("TSVCDREF"), ts.text("TSVCDVER")
+    orphan = (ver.ne("") & ref.eq("")).to_numpy()
+    yield from ts.findings("DB503", Severity.ERROR, np.flatnonzero(orphan), "TSVCDVER",
+                           "TSVCDVER is given but TSVCDREF, the terminology it is a version of, is blank")
+    versioned = ref.map(lambda name: _dictionary(ctx, name) in roles.VERSIONED_DICTIONARIES if name else False)
+    bad = (versioned & ver.eq("")).to_numpy()
+    yield from ts.findings("DB503", Severity.WARNING, np.flatnonzero(bad), "TSVCDVER",
+                           [f"TSVCDVER is blank: {r} is published in versions; say which one TSVALCD is from"
+                            for r in ref.to_numpy()[bad]])
+
+
+@check("DB504", "metadata.trial_summary_parameters", severity=Severity.ERROR,
+       references=("FDA Study Data Technical Conformance Guide section 4.1.1.3 (Study Start Date in TS)",
+                   "FDA validator rule SD2232 (FDAC300: missing SSTDTC)",
+                   "CDISC conformance rule CG0285 / CORE-000505 (SSTDTC in ISO 8601)"))
+def trial_summary_parameters(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
+    """A Trial Summary dataset holds the parameters FDA requires: the Study Start Date (TSPARMCD SSTDTC), an ISO 8601 date.
+
+    The parameter is CT's TSPARMCD term C69208, by NCI code. Checked when TS is in the package.
+    Anti-pattern: TS without an SSTDTC record; TSVAL = "06JUL2012" for SSTDTC.
+    Fix: add the record with the first subject's date of informed consent (FDA's study start date).
+    """
+    from daybreak_sdtm.checks.dates import DATETIME_RE
+
+    ts = pkg.get(roles.TRIAL_SUMMARY)
+    if ts is None or "TSPARMCD" not in ts.frame.columns:
+        return
+    code = roles.term(ctx, roles.TS_PARAMETER_CODE, roles.STUDY_START_DATE, "SSTDTC")
+    rows = np.flatnonzero(ts.text("TSPARMCD").eq(code).to_numpy())
+    if not len(rows):
+        yield ts.finding("DB504", Severity.ERROR, "TSPARMCD",
+                         f"no {code} (Study Start Date) record: FDA requires the study start date in TS")
+        return
+    if "TSVAL" in ts.frame.columns:
+        values = ts.text("TSVAL")
+        bad = [p for p in rows.tolist() if not re.match(DATETIME_RE, values.iat[p]) or len(values.iat[p]) < 10]
+        yield from ts.findings("DB504", Severity.ERROR, bad, "TSVAL", f"TSVAL of {code} is not an ISO 8601 date")

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from daybreak_sdtm import progress
+from daybreak_sdtm.checks.roles import DEMOGRAPHICS
 from daybreak_sdtm.errors import DaybreakError
 from daybreak_sdtm.findings import Finding, Severity
 from daybreak_sdtm.read_xpt import Fallback, read_xpt
@@ -254,7 +255,7 @@ class Package:
 
     def subjects(self) -> pd.DataFrame:
         """DM indexed by USUBJID (first record per subject), empty when DM is missing."""
-        dm = self.datasets.get("DM")
+        dm = self.datasets.get(DEMOGRAPHICS)
         if dm is None or "USUBJID" not in dm.frame.columns:
             return pd.DataFrame()
         return dm.frame.drop_duplicates("USUBJID").set_index("USUBJID")
@@ -265,7 +266,7 @@ class Package:
         Looked up once per distinct USUBJID and spread by code; made once per dataset and shared
         by every check that reads DM values per record (``subject_values``).
         """
-        dm = self.datasets.get("DM")
+        dm = self.datasets.get(DEMOGRAPHICS)
         if dm is None or "USUBJID" not in dm.frame.columns or "USUBJID" not in ds.frame.columns:
             return np.full(len(ds.frame), -1, dtype=np.int64)
         made_of, rows = self._subject_rows.get(ds.name, ((None, None), np.zeros(0, dtype=np.int64)))
@@ -280,7 +281,7 @@ class Package:
 
     def subject_values(self, ds: Dataset, variable: str) -> pd.Series:
         """DM's ``variable`` for each record of ``ds`` ("" when the subject or DM is missing)."""
-        dm = self.datasets.get("DM")
+        dm = self.datasets.get(DEMOGRAPHICS)
         picked = np.full(len(ds.frame), "", dtype=object)
         if dm is not None and variable in dm.frame.columns:
             rows = self.subject_rows(ds)
