@@ -252,22 +252,22 @@ def validate(
     The SDTMIG version the package declares is ``sdtmig``, else the one its define.xml declares,
     else the study's, else 3.4 (``declared_sdtmig``); it is checked against the bundled metadata of
     that version, or of SDTMIG 3.4 when that version is not bundled, and what differs between the
-    two is reported as notes. CT is ``ct``, else the study's (the bundled study's when there is none).
+    two is reported as notes. CT is ``ct``, else the study's, else the newest bundled release.
     """
     import dataclasses
 
+    from daybreak_sdtm.standards.store import bundled_dates
     from daybreak_sdtm.suites import warm
     from daybreak_sdtm.validation import validate_dir
 
     warm()  # great-expectations starts loading in a worker process while the package is read
     source = package_study(package_dir, study_dir)
     study = load_study(source.folder) if source.folder is not None else None
-    base = study or load_study(default_study_dir())
     if define is None and (package_dir / "define.xml").is_file():
         define = package_dir / "define.xml"
     declared, how = declared_sdtmig(sdtmig, define, study)
     checked = declared if declared in bundled_sdtmig() else DEFAULT_SDTMIG
-    standards = read_standards(specs_dir(), checked, ct or base.ct)
+    standards = read_standards(specs_dir(), checked, ct or (study.ct if study is not None else bundled_dates(specs_dir())[-1]))
     if study is not None:
         standards = study_standards(study, standards)
     result = validate_dir(package_dir, define, study, standards, encoding, declared=declared)

@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from daybreak_sdtm.checks.package import Package, PackageError
 from daybreak_sdtm.checks import roles
 from daybreak_sdtm.checks.registry import CheckContext, check
 from daybreak_sdtm.checks.versions import LABEL
 from daybreak_sdtm.findings import Finding, Severity
+from daybreak_sdtm.text import text_byte_lengths
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS = "http://www.cdisc.org/ns/def/v2.1"  # def:HasNoData is new in Define-XML 2.1
@@ -103,7 +105,8 @@ def define_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
                 yield ds.finding("DB501", Severity.ERROR, col,
                                  f"define.xml DataType {item.data_type!r} does not match the stored {'Num' if numeric else 'Char'} type")
             if not numeric and item.length is not None and len(ds.frame):
-                longest = int(ds.frame[col].str.encode("utf-8").str.len().max())
+                # Judged on the column's distinct values (its factorisation), in Arrow's kernel.
+                longest = int(text_byte_lengths(pd.Series(ds.codes(col)[1], dtype=object)).max())
                 if longest > item.length:
                     yield ds.finding("DB501", Severity.ERROR, col,
                                      f"define.xml Length {item.length} is shorter than the longest value ({longest} bytes)")

@@ -208,11 +208,19 @@ class Dataset:
         shown_arr = shown.to_numpy() if shown is not None else None
         srcs = self.sources
         qnams = frame["QNAM"].to_numpy() if self.is_supp and variable == "QVAL" and "QNAM" in frame.columns else None
+        variable_spec = self.specs.get(variable, "")
+        shown_of: dict[object, str] = {}  # a value is made into its shown text once
         for i, pos in enumerate(rows.tolist()):
             seq = seqs[pos] if seqs is not None else None
-            spec = self.specs.get(variable, "")
-            if qnams is not None:
-                spec = self.qnam_specs.get(str(qnams[pos]), spec)
+            spec = variable_spec if qnams is None else self.qnam_specs.get(str(qnams[pos]), variable_spec)
+            value = ""
+            if shown_arr is not None:
+                raw = shown_arr[pos]
+                value = shown_of.get(raw) if isinstance(raw, str) else None  # type: ignore[assignment]
+                if value is None:
+                    value = _shown(raw)
+                    if isinstance(raw, str):
+                        shown_of[raw] = value
             yield Finding(
                 rule=rule,
                 severity=severity,
@@ -222,7 +230,7 @@ class Dataset:
                 message=message if isinstance(message, str) else message[i],
                 usubjid=str(usubjid[pos]) if usubjid is not None else "",
                 seq=int(seq) if seq is not None and seq == seq else None,
-                value=_shown(shown_arr[pos]) if shown_arr is not None else "",
+                value=value,
                 source=str(srcs[pos]) if srcs is not None else "",
                 spec=spec,
             )

@@ -14,6 +14,7 @@ from daybreak_sdtm.checks.registry import CheckContext, check, expectation
 from daybreak_sdtm.checks.versions import VALUES
 from daybreak_sdtm.findings import Finding, Severity
 from daybreak_sdtm.standards import Codelist, Standards, VariableMeta
+from daybreak_sdtm.text import text_codes
 
 # SDTMIG 3.4 section 4.2.8.3: MULTIPLE stands for several values of a non-result qualifier.
 IG_MULTIPLE = "MULTIPLE"
@@ -185,6 +186,9 @@ def _codelists_of(std: Standards, ds: Dataset, variable: str) -> list[Codelist]:
     return [c for c in found if c is not None and c.terms]
 
 
+_CATEGORIES: dict[tuple[int, str], tuple[object, dict[str, tuple[Codelist, Codelist]]]] = {}
+
+
 def _category_codelists(std: Standards, ds: Dataset) -> dict[str, tuple[Codelist, Codelist]]:
     """--CAT value -> (short name codelist, name codelist) that CT publishes for that category.
 
@@ -192,7 +196,11 @@ def _category_codelists(std: Standards, ds: Dataset) -> dict[str, tuple[Codelist
     category term: QSCAT "DAD" (synonym DAD01) has DAD01TC and DAD01TN. Only --CAT values that are
     terms of the variable's own codelist count.
     """
+    made = _CATEGORIES.get((id(std), ds.domain))
+    if made is not None and made[0] is std:
+        return made[1]
     found: dict[str, tuple[Codelist, Codelist]] = {}
+    _CATEGORIES[(id(std), ds.domain)] = (std, found)
     for codelist in _codelists_of(std, ds, f"{ds.domain}CAT"):
         for item in codelist.terms:
             for synonym in item.synonyms:
@@ -201,6 +209,26 @@ def _category_codelists(std: Standards, ds: Dataset) -> dict[str, tuple[Codelist
                     found[item.submission_value] = (short, name)
                     break
     return found
+
+
+def _distinct_rows(ds: Dataset, variables: list[str]) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """The distinct value combinations of char variables, and each record's index among them.
+
+    Made from the dataset's own factorisations (``Dataset.codes``): one integer key per record.
+    """
+    coded = [ds.codes(v) if ds.frame[v].dtype == object else text_codes(ds.text(v)) for v in variables]
+    key = np.zeros(len(ds.frame), dtype=np.int64)
+    for codes, table in coded:
+        key = key * (len(table) + 1) + (np.where(codes < 0, len(table) - 1, codes))
+    rows, uniques = pd.factorize(key)
+    distinct = []
+    for k in uniques.tolist():
+        combo = []
+        for codes, table in reversed(coded):
+            k, at = divmod(k, len(table) + 1)
+            combo.append(str(table[at]))
+        distinct.append(tuple(reversed(combo)))
+    return rows, distinct
 
 
 def _codes(codelists: list[Codelist], value: str) -> list[str]:
@@ -235,14 +263,12 @@ def paired_terms(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
             own = (_codelists_of(std, ds, short_var), _codelists_of(std, ds, name_var))
             if not (own[0] and own[1]) and not (by_category and short_suffix == "TESTCD" and category in ds.frame.columns):
                 continue
-            cats = ds.text(category) if category in ds.frame.columns and short_suffix == "TESTCD" else None
-            parts = [ds.text(short_var), ds.text(name_var)] + ([cats] if cats is not None else [])
-            keys = pd.MultiIndex.from_arrays([p.to_numpy(dtype=object) for p in parts])
-            rows, distinct = pd.factorize(keys)
+            with_category = category in ds.frame.columns and short_suffix == "TESTCD"
+            rows, distinct = _distinct_rows(ds, [short_var, name_var] + ([category] if with_category else []))
             bad_of: dict[int, tuple[str, str]] = {}
             for i, combo in enumerate(distinct):
                 short, name = combo[0], combo[1]
-                cat = combo[2] if cats is not None else ""
+                cat = combo[2] if with_category else ""
                 if not short and not name:
                     continue
                 lists = by_category.get(cat) if cat else None
