@@ -29,8 +29,7 @@ SERIOUSNESS_CRITERIA = ("SCAN", "SCONG", "SDISAB", "SDTH", "SHOSP", "SLIFE", "SO
        references=("SDTMIG 3.4 AE assumptions (AESER and the seriousness criteria)",
                    "CDISC conformance rules CG0041, CG0042 / CORE-000022, CORE-000266"))
 def seriousness_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
-    """An event is serious (--SER = Y) when any seriousness criterion (--SCAN, --SCONG, --SDISAB,
-    --SDTH, --SHOSP, --SLIFE, --SOD, --SMIE) is Y.
+    """An event with a seriousness criterion Y (--SCAN, --SCONG, --SDISAB, --SDTH, --SHOSP, --SLIFE, --SOD, --SMIE) is not --SER = N.
 
     Any Events dataset with --SER and at least one criterion; Y and N are the NY codelist's terms.
     Anti-pattern: AESER = N with AESHOSP = Y (a hospitalisation is a serious event).

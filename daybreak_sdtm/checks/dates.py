@@ -384,14 +384,14 @@ def _by_study_epochs(pkg: Package, ds: Dataset, date_var: str, starts: list[tupl
 
 
 @check("DB406", "dates.epoch_consistent", severity=Severity.ERROR,
-       references=("SDTMIG 3.4 section 4.4.9 (use of EPOCH and TAETORD)", "SDTMIG 3.4 section 5.3 (SE: subject elements)",
+       references=("SDTMIG 3.4 section 4.4 (timing variables: EPOCH)", "SDTMIG 3.4 Subject Elements (SE) and Trial Arms (TA)",
                    "CDISC conformance rule CG0009 / CORE-000271 (EPOCH in TA.EPOCH)",
                    "CDISC conformance rule CG0218 / CORE-000097 (EPOCH consistent with SE)"))
 def epoch_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """EPOCH is the epoch the subject was in on the record's date, as the trial design records it.
 
-    The date is --DTC for Findings and --STDTC for Events, Interventions and SV (SDTMIG 3.4 section
-    4.4.9); only dates with a day are judged. With SE, EPOCH is the epoch of the subject's element
+    The date is --DTC for Findings and --STDTC for Events, Interventions and SV; only dates with a
+    day are judged. With SE, EPOCH is the epoch of the subject's element
     covering that day (either element's on the day one ends and the next starts; a day outside every
     element is not judged). Without SE but with TA, EPOCH is one of the epochs TA gives the subject's
     arm (ACTARMCD, else ARMCD). Without either, and with the study known (``--study``), EPOCH is the

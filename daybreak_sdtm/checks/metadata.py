@@ -161,9 +161,9 @@ def _dictionary(ctx: CheckContext, name: str) -> str:
                    "CDISC conformance rule CG0289 / CORE-000761 (TSVCDVER of CDISC CT is a published version)",
                    "FDA Study Data Technical Conformance Guide (versions of dictionaries used)"))
 def dictionary_version(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
-    """A Trial Summary value coded with a versioned terminology (TSVCDREF: CDISC CT, MedDRA, SNOMED,
-    UNII, MED-RT, WHODrug, LOINC...) names the version in TSVCDVER; TSVCDVER is never given without TSVCDREF.
+    """A TS value coded with a versioned terminology (TSVCDREF) gives its TSVCDVER; TSVCDVER is never given without TSVCDREF.
 
+    Versioned terminologies: CDISC CT, MedDRA, SNOMED, UNII, MED-RT, WHODrug, LOINC, ICD, CTCAE...
     The terminology is found through CT's Dictionary Name codelist (DICTNAM), by submission value
     or synonym ("NDF-RT" is MED-RT), and "CDISC" as SDTMIG 3.2 writes CDISC CT. ISO 3166 and
     ISO 8601 are cited without a version. A version without its terminology is an error (CG0266),
@@ -186,11 +186,11 @@ def dictionary_version(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
 
 
 @check("DB504", "metadata.trial_summary_parameters", severity=Severity.ERROR,
-       references=("FDA Study Data Technical Conformance Guide section 4.1.1.3 (Study Start Date in TS)",
+       references=("FDA Study Data Technical Conformance Guide (Trial Summary: Study Start Date)",
                    "FDA validator rule SD2232 (FDAC300: missing SSTDTC)",
                    "CDISC conformance rule CG0285 / CORE-000505 (SSTDTC in ISO 8601)"))
 def trial_summary_parameters(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
-    """A Trial Summary dataset holds the parameters FDA requires: the Study Start Date (TSPARMCD SSTDTC), an ISO 8601 date.
+    """A Trial Summary dataset holds the parameter FDA requires, the Study Start Date (TSPARMCD SSTDTC), as an ISO 8601 date.
 
     The parameter is CT's TSPARMCD term C69208, by NCI code. Checked when TS is in the package.
     Anti-pattern: TS without an SSTDTC record; TSVAL = "06JUL2012" for SSTDTC.

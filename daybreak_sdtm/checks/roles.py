@@ -18,15 +18,15 @@ if TYPE_CHECKING:
     from daybreak_sdtm.checks.package import Dataset
     from daybreak_sdtm.checks.registry import CheckContext
 
-# SDTMIG 3.4 section 5.2: one record per subject, the subject's reference dates and arms.
+# SDTMIG 3.4 Demographics (DM): one record per subject, the subject's reference dates and arms.
 DEMOGRAPHICS = "DM"
 # SDTMIG 3.4 DM assumptions: RFXSTDTC and RFXENDTC are the first and last study treatment in EX.
 EXPOSURE = "EX"
-# SDTMIG 3.4 section 5.3: the elements each subject passed through, with their epochs and dates.
+# SDTMIG 3.4 Subject Elements (SE): the elements each subject passed through, with their epochs and dates.
 SUBJECT_ELEMENTS = "SE"
-# SDTMIG 3.4 section 7.2: the planned arms, their elements in order and the epoch of each.
+# SDTMIG 3.4 Trial Arms (TA): the planned arms, their elements in order and the epoch of each.
 TRIAL_ARMS = "TA"
-# SDTMIG 3.4 section 7.6: trial summary parameters (TSPARMCD, TSVAL, TSVCDREF, TSVCDVER).
+# SDTMIG 3.4 Trial Summary (TS): trial summary parameters (TSPARMCD, TSVAL, TSVCDREF, TSVCDVER).
 TRIAL_SUMMARY = "TS"
 
 # NCI codes of codelists and terms the checks compare with (CDISC SDTM CT).
@@ -62,7 +62,7 @@ def timing_variable(ds: Dataset, ctx: CheckContext) -> str:
     """The date that places a record in time: --DTC for Findings, --STDTC for Events, Interventions
     and the special-purpose datasets that have one (SV); "" when the dataset has no such variable.
 
-    SDTMIG 3.4 section 4.4.9 (EPOCH): a finding is placed by its collection date, an event or an
+    SDTMIG 3.4 timing variable assumptions (EPOCH): a finding is placed by its collection date, an event or an
     intervention by its start.
     """
     klass = dataset_class(ds, ctx)

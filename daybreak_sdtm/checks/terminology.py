@@ -126,8 +126,14 @@ def value_in_codelist(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     Severity: error for a non-extensible codelist; warning for an extensible one, where sponsor
     terms are allowed but should be checked (terms the study declares, such as its epochs, pass).
     MULTIPLE passes for non-result qualifiers, and a number written as text passes in a result
-    qualifier (LBSTRESC = "6.84"). When the mapping spec gives value-level codelists
-    (RSSTRESC of RSTESTCD = NEWLIND uses NY), each case is checked against its own codelist.
+    qualifier, with the comparator of a result beyond a limit (LBSTRESC = "6.84", "<2.2204").
+    When the mapping spec gives value-level codelists (RSSTRESC of RSTESTCD = NEWLIND uses NY),
+    each case is checked against its own codelist.
+    A value CT still records as a name of one of the codelist's terms (a CDISC synonym or NCI
+    preferred term: "sec" for s), or as a term of the codelist of the same variable in another
+    domain (QSCAT "ADAS-COG" is now an FTCAT term), or that the package's declared SDTMIG names
+    (TSVCDREF "CDISC" in 3.2), gets a message saying so; for a package that declares an older
+    SDTMIG than the one checked, such a value of an extensible codelist is a note.
     DOMAIN/RDOMAIN are DB107's business.
     Engine: great-expectations ``ExpectColumnValuesToBeInSet`` per coded variable, with a pandas
     ``row_condition`` per value-level case (blank values pass).
