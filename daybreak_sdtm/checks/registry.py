@@ -77,8 +77,10 @@ class CheckContext:
 
     @property
     def difference_applies(self) -> bool:
-        """Whether the package declares an SDTMIG version other than the one checked against."""
-        return bool(self.declared_sdtmig) and self.declared_sdtmig != self.standards.sdtmig_version
+        """Whether the package declares an SDTMIG version older than the one checked against."""
+        from daybreak_sdtm.checks.versions import is_older
+
+        return is_older(self.declared_sdtmig, self.standards.sdtmig_version)
 
     @property
     def versions_note(self) -> str:

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from daybreak_sdtm.standards.model import CLASS_SOURCES
+
 # The SDTMIG versions a package may declare: those whose differences from the bundled 3.4 are described here.
 KNOWN_SDTMIG = ("3.2", "3.3", "3.4")
 DEFAULT_SDTMIG = "3.4"
@@ -111,14 +113,23 @@ def difference(declared: str, checked: str, dataset: str, domain: str, klass: st
     if not declared or declared == checked:
         return None
     generic = "--" + variable[len(domain):] if domain and variable.startswith(domain) else ""
+    classes = CLASS_SOURCES.get(klass, (klass,)) if klass else ()  # Findings About takes the Findings variables
     for item in DIFFERENCES:
         if item.kind != kind or declared not in item.versions:
             continue
         if item.dataset == domain and item.variable == variable:
             return item
-        if klass and item.dataset == klass and generic and item.variable == generic:
+        if item.dataset in classes and generic and item.variable == generic:
             return item
     return None
+
+
+def is_older(declared: str, checked: str) -> bool:
+    """Whether SDTMIG ``declared`` precedes ``checked`` ("3.1.2" < "3.2" < "3.4"); False when either is not a version."""
+    try:
+        return tuple(int(p) for p in declared.split(".")) < tuple(int(p) for p in checked.split("."))
+    except ValueError:
+        return False
 
 
 def declared_in_define(path: Path) -> str:
