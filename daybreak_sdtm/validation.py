@@ -17,6 +17,7 @@ from daybreak_sdtm.timing import stage
 if TYPE_CHECKING:
     from daybreak_sdtm.build import BuildResult
     from daybreak_sdtm.checks import CheckContext, Package
+    from daybreak_sdtm.checks.registry import EpochRule
     from daybreak_sdtm.checks.run import Validation
     from daybreak_sdtm.findings import Report
     from daybreak_sdtm.spec import StudySpec
@@ -43,8 +44,6 @@ def check_context(standards: Standards, study: StudySpec | None = None, declared
     """
     from daybreak_sdtm.checks import CheckContext
     from daybreak_sdtm.checks.protocol import load_protocol
-    from daybreak_sdtm.checks.registry import EpochRule
-
     declared = declared or standards.sdtmig_version
     if study is None:
         return CheckContext(standards, declared_sdtmig=declared)
@@ -67,10 +66,17 @@ def check_context(standards: Standards, study: StudySpec | None = None, declared
         declared_terms={"EPOCH": frozenset(e.epoch for e in study.epochs)},
         value_codelists=value_codelists,
         declared_sdtmig=declared,
-        epochs=tuple(EpochRule(e.epoch, *e.start.variable.partition(".")[::2], how=e.start.how,
-                               filters=dict(e.start.filters))
+        epochs=tuple(_epoch_rule(e.epoch, e.start.variable, e.start.how, e.start.filters)
                      for e in study.epochs if e.start.variable),
     )
+
+
+def _epoch_rule(epoch: str, start: str, how: str, filters: dict[str, tuple[str, ...]]) -> EpochRule:
+    """study.yaml's ``start: DOMAIN.VARIABLE`` (with ``first``/``day_after`` and ``where``) as the checks read it."""
+    from daybreak_sdtm.checks.registry import EpochRule
+
+    dataset, _, variable = start.partition(".")
+    return EpochRule(epoch, dataset, variable, how, dict(filters))
 
 
 def package_of_build(result: BuildResult, standards: Standards, *, adopt: bool = False) -> Package:

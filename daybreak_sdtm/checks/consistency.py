@@ -29,9 +29,10 @@ SERIOUSNESS_CRITERIA = ("SCAN", "SCONG", "SDISAB", "SDTH", "SHOSP", "SLIFE", "SO
        references=("SDTMIG 3.4 AE assumptions (AESER and the seriousness criteria)",
                    "CDISC conformance rules CG0041, CG0042 / CORE-000022, CORE-000266"))
 def seriousness_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
-    """An event with a seriousness criterion Y (--SCAN, --SCONG, --SDISAB, --SDTH, --SHOSP, --SLIFE, --SOD, --SMIE) is not --SER = N.
+    """An event with a seriousness criterion Y (--SCAN, --SCONG, --SDISAB, --SDTH, --SHOSP, --SLIFE, --SOD, --SMIE) is serious.
 
-    Any Events dataset with --SER and at least one criterion; Y and N are the NY codelist's terms.
+    --SER = N or blank with a criterion Y is reported, in any Events dataset with --SER and at
+    least one criterion; Y and N are the NY codelist's terms.
     Anti-pattern: AESER = N with AESHOSP = Y (a hospitalisation is a serious event).
     Fix: correct AESER or the criterion in the source; the two are collected together.
     """
@@ -42,9 +43,10 @@ def seriousness_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]
         if dataset_class(ds, ctx) != EVENTS or ser not in ds.frame.columns or not criteria:
             continue
         met = pd.DataFrame({c: ds.text(c).eq(yes) for c in criteria})
-        bad = (ds.text(ser).eq(no) & met.any(axis=1)).to_numpy()
-        names = met.to_numpy()[bad]
-        messages = [f"{ser} = {no} but {', '.join(c for c, m in zip(criteria, row) if m)} = {yes}" for row in names]
+        serious = ds.text(ser)
+        bad = (serious.isin([no, ""]) & met.any(axis=1)).to_numpy()
+        messages = [f"{ser} {'= ' + given if given else 'is blank'} but {', '.join(c for c, m in zip(criteria, row) if m)} = {yes}"
+                    for given, row in zip(serious.to_numpy()[bad], met.to_numpy()[bad])]
         yield from ds.findings("DB203", Severity.ERROR, np.flatnonzero(bad), ser, messages)
 
 
