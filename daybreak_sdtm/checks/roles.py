@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from daybreak_sdtm.standards.model import EVENTS, FINDINGS, FINDINGS_ABOUT, INTERVENTIONS
+from daybreak_sdtm.standards.model import FINDINGS, FINDINGS_ABOUT
 
 if TYPE_CHECKING:
     from daybreak_sdtm.checks.package import Dataset
@@ -66,12 +66,9 @@ def timing_variable(ds: Dataset, ctx: CheckContext) -> str:
     intervention by its start.
     """
     klass = dataset_class(ds, ctx)
-    if klass in (FINDINGS, FINDINGS_ABOUT):
-        name = f"{ds.domain}DTC"
-    elif klass in (EVENTS, INTERVENTIONS) or klass:
-        name = f"{ds.domain}STDTC"
-    else:
+    if not klass:
         return ""
+    name = f"{ds.domain}DTC" if klass in (FINDINGS, FINDINGS_ABOUT) else f"{ds.domain}STDTC"
     return name if name in ds.frame.columns else ""
 
 
