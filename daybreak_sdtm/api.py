@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from daybreak_sdtm import progress
 from daybreak_sdtm.build import BuildResult, build_study
+from daybreak_sdtm.checks.versions import DEFAULT_SDTMIG, KNOWN_SDTMIG
 from daybreak_sdtm.codec import DEFAULT_ENCODING
 from daybreak_sdtm.errors import DaybreakError, WriteError
 from daybreak_sdtm.resources import default_export_dir, default_study_dir, specs_dir
@@ -260,23 +261,55 @@ def validate(
     ``encoding`` is the XPT files' text encoding; undeclared, text that is not UTF-8 is read as
     Windows-1252 and reported (DB113).
 
-    Standards default to the study's SDTMIG and CT versions (the bundled study's when there is no
-    study); ``sdtmig``/``ct`` override them.
+    The SDTMIG version the package declares is ``sdtmig``, else the one its define.xml declares,
+    else the study's, else 3.4 (``declared_sdtmig``); it is checked against the bundled metadata of
+    that version, or of SDTMIG 3.4 when that version is not bundled, and what differs between the
+    two is reported as notes. CT is ``ct``, else the study's, else the newest bundled release.
     """
     import dataclasses
 
+    from daybreak_sdtm.standards.store import bundled_dates
     from daybreak_sdtm.suites import warm
     from daybreak_sdtm.validation import validate_dir
 
     warm()  # great-expectations starts loading in a worker process while the package is read
     source = package_study(package_dir, study_dir)
     study = load_study(source.folder) if source.folder is not None else None
-    base = study or load_study(default_study_dir())
-    standards = read_standards(specs_dir(), sdtmig or base.sdtmig, ct or base.ct)
+    if define is None and (package_dir / "define.xml").is_file():
+        define = package_dir / "define.xml"
+    declared, how = declared_sdtmig(sdtmig, define, study)
+    checked = declared if declared in bundled_sdtmig() else DEFAULT_SDTMIG
+    standards = read_standards(specs_dir(), checked, ct or (study.ct if study is not None else bundled_dates(specs_dir())[-1]))
     if study is not None:
         standards = study_standards(study, standards)
-    result = validate_dir(package_dir, define, study, standards, encoding)
-    return dataclasses.replace(result, notes=(*result.notes, source.how))
+    result = validate_dir(package_dir, define, study, standards, encoding, declared=declared)
+    line = f"standards: {result.report.standards} (SDTMIG {declared} {how})"
+    if declared not in KNOWN_SDTMIG:
+        line += f"; what differs between SDTMIG {declared} and {checked} is not known here, so nothing is reported as a version difference"
+    return dataclasses.replace(result, notes=(*result.notes, source.how, line))
+
+
+def bundled_sdtmig() -> list[str]:
+    """The SDTMIG versions whose metadata is bundled (``specs/sdtmig/<version>/``)."""
+    root = specs_dir() / "sdtmig"
+    return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+
+def declared_sdtmig(sdtmig: str | None, define: Path | None, study: StudySpec | None) -> tuple[str, str]:
+    """The SDTMIG version a package declares and where that was read: ``--sdtmig``, else the
+    define.xml (Define-XML 2.0 MetaDataVersion def:StandardVersion, 2.1 def:Standards), else the
+    study's specs, else 3.4."""
+    from daybreak_sdtm.checks.versions import declared_in_define
+
+    if sdtmig:
+        return sdtmig, "from --sdtmig"
+    if define is not None and define.is_file():
+        found = declared_in_define(define)
+        if found:
+            return found, f"declared in {define.name}"
+    if study is not None:
+        return study.sdtmig, "from the study's specs"
+    return DEFAULT_SDTMIG, "by default: the package declares no version"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from daybreak_sdtm import __version__
 from daybreak_sdtm.errors import DaybreakError, ExitStatus
 
 FAIL_ON_CHOICES = ("note", "warning", "error", "never")  # daybreak_sdtm.findings.FAIL_ON_CHOICES, without its import
+KNOWN_SDTMIG = ("3.2", "3.3", "3.4")  # daybreak_sdtm.checks.versions.KNOWN_SDTMIG, without importing the checks
 
 EXIT_CODES = """exit status:
   0  success
@@ -342,7 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", type=_path, default=None, metavar="DIR",
                    help="mapping spec folder: adds its protocol checks, epochs and value-level codelists "
                         "(default: the copy of the specs a package written by convert carries in DIR/mapping)")
-    p.add_argument("--sdtmig", default=None, metavar="VERSION", help="SDTMIG version of specs/ (default: the study's)")
+    p.add_argument("--sdtmig", default=None, choices=KNOWN_SDTMIG, metavar="VERSION",
+                   help=f"SDTMIG version the package follows, one of {', '.join(KNOWN_SDTMIG)} (default: the version "
+                        "its define.xml declares, else the study's, else 3.4); it is checked against the bundled "
+                        "SDTMIG 3.4 metadata and what differs between the versions is reported as notes")
     p.add_argument("--ct", default=None, metavar="DATE",
                    help="CT release date, bundled or imported with 'ct import' (default: the study's; 'ct list' lists them)")
     p.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="error",

@@ -27,7 +27,7 @@ class Severity(IntEnum):
     def parse(cls, text: str) -> Severity:
         """``"warning"`` -> ``Severity.WARNING`` (case-insensitive)."""
         try:
-            return cls[text.strip().upper()]
+            return cls[str(text).strip().upper()]
         except KeyError:
             raise ValueError(f"unknown severity {text!r}; use note, warning, error or never") from None
 
@@ -161,6 +161,8 @@ class Report:
     findings: tuple[Finding, ...]
     datasets: tuple[str, ...] = ()  # datasets validated, for summaries and JUnit suites
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+    # Which standards the package was checked against ("declared SDTMIG 3.2; checked against SDTMIG 3.4 metadata, CT ...").
+    standards: str = ""
 
     @classmethod
     def of(cls, findings: Iterable[Finding], datasets: Iterable[str] = (), timings: dict[str, float] | None = None) -> Report:
@@ -189,6 +191,7 @@ class Report:
         by_rule: Counter[str] = Counter(f.rule for f in self.findings)
         by_dataset: Counter[str] = Counter(f.dataset for f in self.findings)
         return {
+            "standards": self.standards,
             "datasets": list(self.datasets),
             "total": len(self.findings),
             "error": self.count(Severity.ERROR),

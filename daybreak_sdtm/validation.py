@@ -17,6 +17,7 @@ from daybreak_sdtm.timing import stage
 if TYPE_CHECKING:
     from daybreak_sdtm.build import BuildResult
     from daybreak_sdtm.checks import CheckContext, Package
+    from daybreak_sdtm.checks.registry import EpochRule
     from daybreak_sdtm.checks.run import Validation
     from daybreak_sdtm.findings import Report
     from daybreak_sdtm.spec import StudySpec
@@ -36,13 +37,16 @@ class ValidateResult:
     notes: tuple[str, ...] = ()  # what the user should know of how the package was read (the study used, ...)
 
 
-def check_context(standards: Standards, study: StudySpec | None = None) -> CheckContext:
-    """Standards plus, when the study is known, its protocol rules, epochs and value-level codelists."""
+def check_context(standards: Standards, study: StudySpec | None = None, declared: str = "") -> CheckContext:
+    """Standards plus, when the study is known, its protocol rules, epochs and value-level codelists.
+
+    ``declared`` is the SDTMIG version the package declares (default: the version checked against).
+    """
     from daybreak_sdtm.checks import CheckContext
     from daybreak_sdtm.checks.protocol import load_protocol
-
+    declared = declared or standards.sdtmig_version
     if study is None:
-        return CheckContext(standards)
+        return CheckContext(standards, declared_sdtmig=declared)
     value_codelists: dict[tuple[str, str], tuple[tuple[dict[str, tuple[str, ...]], str], ...]] = {}
     for dom in study.domains:
         for var in dom.variables:
@@ -61,6 +65,9 @@ def check_context(standards: Standards, study: StudySpec | None = None) -> Check
         studyid=study.studyid,
         declared_terms=declared_terms(study),
         value_codelists=value_codelists,
+        declared_sdtmig=declared,
+        epochs=tuple(_epoch_rule(e.epoch, e.start.variable, e.start.how, e.start.filters)
+                     for e in study.epochs if e.start.variable),
     )
 
 
@@ -71,6 +78,14 @@ def declared_terms(study: StudySpec) -> dict[str, frozenset[str]]:
     design = study.trial_design
     references = {p.tsvcdref for p in design.summary if p.tsvcdref} if design is not None else set()
     return {"EPOCH": frozenset(epochs), "DICTNAM": frozenset(references)}
+
+
+def _epoch_rule(epoch: str, start: str, how: str, filters: dict[str, tuple[str, ...]]) -> EpochRule:
+    """study.yaml's ``start: DOMAIN.VARIABLE`` (with ``first``/``day_after`` and ``where``) as the checks read it."""
+    from daybreak_sdtm.checks.registry import EpochRule
+
+    dataset, _, variable = start.partition(".")
+    return EpochRule(epoch, dataset, variable, how, dict(filters))
 
 
 def package_of_build(result: BuildResult, standards: Standards, *, adopt: bool = False) -> Package:
@@ -124,16 +139,21 @@ def start_build_validation(result: BuildResult, study: StudySpec, standards: Sta
 
 
 def validate_dir(package_dir: Path, define: Path | None, study: StudySpec | None, standards: Standards,
-                 encoding: str | None = None) -> ValidateResult:
-    """Validate an SDTM package folder of XPT files (ours or anyone's), their text in ``encoding`` if declared."""
+                 encoding: str | None = None, declared: str = "") -> ValidateResult:
+    """Validate an SDTM package folder of XPT files (ours or anyone's), their text in ``encoding`` if declared.
+
+    ``declared`` is the SDTMIG version the package declares (default: that of ``standards``); the
+    report's summary says which metadata it was checked against.
+    """
     from daybreak_sdtm.checks import read_package, validate_package
     from daybreak_sdtm.suites import suite_runner
 
     start = time.perf_counter()
     with stage("read"):
         pkg = read_package(package_dir, define, encoding)
+    ctx = check_context(standards, study, declared)
     with stage("validate"):
-        report = validate_package(pkg, check_context(standards, study), suites=suite_runner())
+        report = validate_package(pkg, ctx, suites=suite_runner())
     return ValidateResult(report, pkg, standards, time.perf_counter() - start)
 
 

@@ -6,7 +6,16 @@ great-expectations is imported only when expectations run (``checks.expect``).
 
 from __future__ import annotations
 
-from daybreak_sdtm.checks import dates, keys, metadata, protocol, structure, submission, terminology  # noqa: F401  (registration)
+from daybreak_sdtm.checks import (  # noqa: F401  (registration)
+    consistency,
+    dates,
+    keys,
+    metadata,
+    protocol,
+    structure,
+    submission,
+    terminology,
+)
 from daybreak_sdtm.checks.package import Dataset, Package, PackageError, read_package
 from daybreak_sdtm.checks.registry import CHECKS, CheckContext, CheckDef, get_check
 from daybreak_sdtm.checks.run import validate_package

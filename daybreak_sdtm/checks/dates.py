@@ -15,7 +15,10 @@ import pandas as pd
 
 from daybreak_sdtm.checks.expect import Expect
 from daybreak_sdtm.checks.package import Dataset, Package
-from daybreak_sdtm.checks.registry import CheckContext, check, expectation
+from daybreak_sdtm.checks.registry import CheckContext, EpochRule, check, expectation
+from daybreak_sdtm.checks import roles
+from daybreak_sdtm.checks.roles import DEMOGRAPHICS, EXPOSURE, SUBJECT_ELEMENTS, TRIAL_ARMS, dataset_class, timing_variable
+from daybreak_sdtm.standards.model import EVENTS
 from daybreak_sdtm.findings import Finding, Severity
 from daybreak_sdtm.text import text_codes
 
@@ -148,7 +151,7 @@ def subject_dates(pkg: Package, ds: Dataset, variable: str) -> pd.Series:
 
     DM's dates are parsed once per distinct value, then spread through each record's subject.
     """
-    dm = pkg.get("DM")
+    dm = pkg.get(DEMOGRAPHICS)
     if dm is None or variable not in dm.frame.columns or dm.frame[variable].dtype != object:
         return complete_dates(subject_values(pkg, ds, variable).astype(str))
     dates = complete_dates(dm.frame[variable], dm.codes(variable))
@@ -200,34 +203,45 @@ def study_day_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
 
 
 @check("DB405", "dates.reference_dates_match_ex", severity=Severity.ERROR,
-       references=("SDTMIG 3.4 DM assumptions (RFSTDTC, RFXSTDTC, RFXENDTC)",))
+       references=("SDTMIG 3.4 DM assumptions (RFSTDTC, RFXSTDTC, RFXENDTC)",
+                   "CDISC conformance rule CG0148 / CORE-000239 (RFXSTDTC is the earliest EXSTDTC)",
+                   "CDISC conformance rule CG0147 / CORE-000238 (RFXENDTC is the latest EXSTDTC or EXENDTC)"))
 def reference_dates_match_ex(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
-    """DM.RFXSTDTC is the subject's first EXSTDTC and RFXENDTC the last EXENDTC; RFSTDTC is set for treated subjects.
+    """DM.RFXSTDTC is the subject's first EXSTDTC and RFXENDTC the latest EXSTDTC or EXENDTC; RFSTDTC is set for treated subjects.
 
-    Compared at the common precision; a subject without EX records has no RFXSTDTC/RFXENDTC.
+    Compared at the common precision; a subject without EX records has no RFXSTDTC/RFXENDTC. An EX
+    record without EXENDTC counts with its EXSTDTC, so an RFXENDTC before a later dose's start is
+    reported, and so is a blank RFXENDTC for a treated subject.
     Anti-pattern: RFXENDTC left at the induction's last dose while maintenance continued.
     Fix: derive them from EX (``derive_subject_first`` / ``derive_subject_last``).
     """
-    dm, ex = pkg.get("DM"), pkg.get("EX")
+    dm, ex = pkg.get(DEMOGRAPHICS), pkg.get(EXPOSURE)
     if dm is None or ex is None or "USUBJID" not in dm.frame.columns or "EXSTDTC" not in ex.frame.columns:
         return
     exf = ex.frame
     start = exf["EXSTDTC"].where(exf["EXSTDTC"].ne(""))
     end = exf["EXENDTC"].where(exf["EXENDTC"].ne(""), start) if "EXENDTC" in exf.columns else start
     first = _per_subject_extreme(start, exf["USUBJID"], "min")
-    last = _per_subject_extreme(end, exf["USUBJID"], "max")
+    last = _per_subject_extreme(pd.concat([start, end], ignore_index=True),
+                                pd.concat([exf["USUBJID"], exf["USUBJID"]], ignore_index=True), "max")
     subjects = dm.frame["USUBJID"]
-    for var, per_subject in (("RFXSTDTC", first), ("RFXENDTC", last)):
+    for var, per_subject, what in (("RFXSTDTC", first, "first EXSTDTC"), ("RFXENDTC", last, "latest EXSTDTC or EXENDTC")):
         if var not in dm.frame.columns:
             continue
         want = subjects.map(per_subject).fillna("").astype(str)
         have = dm.frame[var]
-        differs = after(have, want) | after(want, have)
-        missing = have.eq("") & want.ne("")
-        extra = have.ne("") & want.eq("")
-        bad = differs | missing.to_numpy() | extra.to_numpy()
-        messages = [f"{var} should be {w!r} (from EX)" if w else f"{var} is set but the subject has no EX record"
-                    for w in want.to_numpy()[bad]]
+        early, late = after(want, have), after(have, want)
+        missing = (have.eq("") & want.ne("")).to_numpy()
+        extra = (have.ne("") & want.eq("")).to_numpy()
+        bad = early | late | missing | extra
+        messages = []
+        for h, w, is_early, is_missing in zip(have.to_numpy()[bad], want.to_numpy()[bad], early[bad], missing[bad]):
+            if is_missing:
+                messages.append(f"{var} is blank but the subject has EX records ({what} {w})")
+            elif not w:
+                messages.append(f"{var} is set but the subject has no EX record")
+            else:
+                messages.append(f"{var} should be {w!r}, the subject's {what}: {h} is {'before' if is_early else 'after'} it")
         yield from dm.findings("DB405", Severity.ERROR, np.flatnonzero(bad), var, messages)
     if "RFSTDTC" in dm.frame.columns:
         bad = (dm.frame["RFSTDTC"].eq("") & subjects.isin(first.dropna().index)).to_numpy()
@@ -253,96 +267,238 @@ def _per_subject_extreme(values: pd.Series, subjects: pd.Series, how: str) -> pd
                      dtype=object)
 
 
-def record_date(ds: Dataset) -> str:
-    """The variable that dates a record: --DTC, else --STDTC ("" when neither)."""
-    for suffix in ("DTC", "STDTC"):
-        if f"{ds.domain}{suffix}" in ds.frame.columns:
-            return f"{ds.domain}{suffix}"
-    return ""
+def _days(ds: Dataset, variable: str) -> tuple[np.ndarray, np.ndarray]:
+    """A date variable as (codes, table of days): ``table[codes]`` is each record's day
+    (YYYY-MM-DD, compared as text), "" where the value is partial, blank or not a date."""
+    codes, table = ds.codes(variable) if ds.frame[variable].dtype == object else text_codes(ds.text(variable))
+    day = pd.Series(table, dtype=object).astype(str).str[:10]
+    day = day.where(day.str.match(r"^\d{4}-\d{2}-\d{2}$", na=False), "")
+    return codes, day.to_numpy(dtype=object)
+
+
+def _combinations(ds: Dataset, date_var: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """The distinct (USUBJID, day, EPOCH) of a dataset's records with a day and an EPOCH, and for
+    each record its row in them (-1: not judged). EPOCH is judged once per combination."""
+    subj_codes, subj_table = ds.codes("USUBJID")
+    day_codes, day_table = _days(ds, date_var)
+    epoch_codes, epoch_table = ds.codes("EPOCH")
+    judged = (day_table[day_codes] != "") & (epoch_table[epoch_codes] != "") & (subj_table[subj_codes] != "")
+    key = (subj_codes.astype(np.int64) * (len(day_table) + 1) + day_codes) * (len(epoch_table) + 1) + epoch_codes
+    distinct, inverse = np.unique(np.where(judged, key, -1), return_inverse=True)
+    keep = distinct >= 0
+    rest, epoch = np.divmod(distinct[keep], len(epoch_table) + 1)
+    subj, day = np.divmod(rest, len(day_table) + 1)
+    combos = pd.DataFrame({"USUBJID": subj_table[subj], "day": day_table[day], "EPOCH": epoch_table[epoch]})
+    position = np.full(len(distinct), -1, dtype=np.int64)
+    position[keep] = np.arange(int(keep.sum()))
+    return combos, position[inverse]
+
+
+def _spread(ds: Dataset, rows: np.ndarray, bad: np.ndarray, messages: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Records whose combination is bad, with the combination's message."""
+    flagged = np.zeros(len(rows), dtype=bool)
+    judged = rows >= 0
+    flagged[judged] = bad[rows[judged]]
+    positions = np.flatnonzero(flagged)
+    return positions, [messages[r] for r in rows[positions].tolist()]
+
+
+def _by_elements(ds: Dataset, date_var: str, se: Dataset) -> Iterator[Finding]:
+    """EPOCH against the subject's SE elements that cover the record's day (either of two on a boundary day)."""
+    frame = se.frame
+    elements = pd.DataFrame({"USUBJID": frame["USUBJID"].to_numpy(dtype=object),
+                             "start": se.text("SESTDTC").str[:10].to_numpy(dtype=object),
+                             "end": se.text("SEENDTC").str[:10].to_numpy(dtype=object),
+                             "epoch": se.text("EPOCH").to_numpy(dtype=object)})
+    elements = elements[elements["start"].str.match(r"^\d{4}-\d{2}-\d{2}$") & elements["epoch"].ne("")]
+    combos, rows = _combinations(ds, date_var)
+    if not len(combos) or not len(elements):
+        return
+    pairs = combos.reset_index().merge(elements, on="USUBJID")
+    covers = (pairs["start"] <= pairs["day"]) & ((pairs["end"] >= pairs["day"]) | ~pairs["end"].str.match(r"^\d{4}-\d{2}-\d{2}$"))
+    covering = pairs[covers].groupby("index")["epoch"].agg(lambda e: tuple(dict.fromkeys(e)))
+    expected = [covering.get(i) for i in range(len(combos))]
+    bad = np.array([isinstance(want, tuple) and got not in want for got, want in zip(combos["EPOCH"], expected)])
+    messages = ["" if not isinstance(want, tuple) else
+                f"EPOCH should be {' or '.join(repr(w) for w in want)}: on {day} ({date_var}) the subject's "
+                f"{'element is' if len(want) == 1 else 'elements are'} in that epoch in SE"
+                for want, day in zip(expected, combos["day"])]
+    positions, texts = _spread(ds, rows, bad, messages)
+    yield from ds.findings("DB406", Severity.ERROR, positions, "EPOCH", texts)
+
+
+def _in_arm(pkg: Package, ds: Dataset, ta: Dataset) -> Iterator[Finding]:
+    """Without SE: EPOCH is one of the epochs TA gives the subject's arm (ACTARMCD, else ARMCD), or of any arm."""
+    arms = ta.frame.groupby(ta.text("ARMCD"))["EPOCH"].agg(lambda e: tuple(dict.fromkeys(v for v in e if v)))
+    every = tuple(dict.fromkeys(v for v in ta.text("EPOCH") if v))
+    actual, planned = pkg.subject_values(ds, "ACTARMCD"), pkg.subject_values(ds, "ARMCD")
+    arm = actual.where(actual.ne(""), planned).to_numpy(dtype=object)
+    epochs = ds.text("EPOCH").to_numpy(dtype=object)
+    allowed = [arms.get(a, every) for a in arm]
+    bad = np.array([bool(e) and e not in want for e, want in zip(epochs, allowed)], dtype=bool)
+    positions = np.flatnonzero(bad)
+    messages = [f"EPOCH should be one of the epochs TA gives arm {arm[p]!r}: {', '.join(allowed[p])}" if arm[p] in arms
+                else f"EPOCH should be one of the epochs of TA: {', '.join(every)}" for p in positions.tolist()]
+    yield from ds.findings("DB406", Severity.ERROR, positions, "EPOCH", messages)
+
+
+def epoch_starts(pkg: Package, rules: tuple[EpochRule, ...]) -> list[tuple[str, pd.Series]]:
+    """Each declared epoch's start day per subject (Series of datetimes by USUBJID), in the study's order.
+
+    An epoch whose start dataset or variable is not in the package has no start for anyone.
+    """
+    starts = []
+    for rule in rules:
+        source = pkg.get(rule.dataset)
+        if source is None or rule.variable not in source.frame.columns or "USUBJID" not in source.frame.columns:
+            starts.append((rule.epoch, pd.Series(dtype="datetime64[ns]")))
+            continue
+        frame = source.frame
+        mask = np.ones(len(frame), dtype=bool)
+        for var, values in rule.filters.items():
+            mask &= source.text(var).isin(values).to_numpy() if var in frame.columns else False
+        dates = complete_dates(source.text(rule.variable)).where(mask)
+        per_subject = dates.groupby(frame["USUBJID"].to_numpy(dtype=object)).min()
+        if rule.how == "day_after":
+            per_subject = per_subject + pd.Timedelta(days=1)
+        starts.append((rule.epoch, per_subject))
+    return starts
+
+
+def _by_study_epochs(pkg: Package, ds: Dataset, date_var: str, starts: list[tuple[str, pd.Series]]) -> Iterator[Finding]:
+    """Without SE or TA: the epoch is the last of the study's epochs (in order) whose subject start is on or before the day."""
+    combos, rows = _combinations(ds, date_var)
+    if not len(combos):
+        return
+    when = pd.to_datetime(combos["day"], format="%Y-%m-%d", errors="coerce").to_numpy()
+    expected = np.full(len(combos), "", dtype=object)
+    for name, per_subject in starts:
+        start = pd.Series(per_subject.reindex(combos["USUBJID"]).to_numpy(), dtype="datetime64[ns]").to_numpy()
+        expected = np.where(when >= start, name, expected)  # NaT never compares true: no start, not entered
+    got = combos["EPOCH"].to_numpy(dtype=object)
+    bad = (expected != "") & (got != expected)
+    messages = [f"EPOCH should be {want!r}: the study's epochs (study.yaml) put {day} ({date_var}) in it for this subject"
+                for want, day in zip(expected, combos["day"])]
+    positions, texts = _spread(ds, rows, bad, messages)
+    yield from ds.findings("DB406", Severity.ERROR, positions, "EPOCH", texts)
 
 
 @check("DB406", "dates.epoch_consistent", severity=Severity.ERROR,
-       references=("SDTMIG 3.4 section 4.4 (EPOCH)", "SDTMIG 3.4 DM assumptions (RFXSTDTC, RFXENDTC)"))
+       references=("SDTMIG 3.4 section 4.4 (timing variables: EPOCH)", "SDTMIG 3.4 Subject Elements (SE) and Trial Arms (TA)",
+                   "CDISC conformance rule CG0009 / CORE-000271 (EPOCH in TA.EPOCH)",
+                   "CDISC conformance rule CG0218 / CORE-000097 (EPOCH consistent with SE)"))
 def epoch_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
-    """EPOCH agrees with the record's date and the subject's treatment dates.
+    """EPOCH is the epoch the subject was in on the record's date, as the trial design records it.
 
-    SCREENING is before the first treatment (RFXSTDTC); a ... TREATMENT epoch lies within the
-    treatment period (RFXSTDTC to RFXENDTC); FOLLOW-UP is after the last treatment. Compared by day.
-    Anti-pattern: an AE dated a week before the first dose with EPOCH = INDUCTION TREATMENT.
-    Fix: derive EPOCH from the date with ``derive_epoch``.
+    The date is --DTC for Findings and --STDTC for Events, Interventions and SV; only dates with a
+    day are judged. With SE, EPOCH is the epoch of the subject's element
+    covering that day (either element's on the day one ends and the next starts; a day outside every
+    element is not judged). Without SE but with TA, EPOCH is one of the epochs TA gives the subject's
+    arm (ACTARMCD, else ARMCD). Without either, and with the study known (``--study``), EPOCH is the
+    last of study.yaml's ``epochs:`` whose start for the subject is on or before the day. Else
+    EPOCH is not judged. The message names the EPOCH expected.
+    Anti-pattern: a questionnaire dated on the screening visit with EPOCH = TREATMENT.
+    Fix: derive EPOCH from the record's date and the subject's elements (``derive_epoch``).
     """
+    se, ta = pkg.get(SUBJECT_ELEMENTS), pkg.get(TRIAL_ARMS)
+    se_ok = se is not None and {"USUBJID", "SESTDTC", "EPOCH"} <= set(se.frame.columns)
+    ta_ok = ta is not None and {"ARMCD", "EPOCH"} <= set(ta.frame.columns)
+    starts: list[tuple[str, pd.Series]] | None = None
     for ds in pkg.datasets.values():
-        date_var = record_date(ds)
-        if ds.name == "DM" or "EPOCH" not in ds.frame.columns or not date_var:
+        if ds.is_supp or ds is se or ds is ta or "EPOCH" not in ds.frame.columns or "USUBJID" not in ds.frame.columns:
             continue
-        # Days are compared as text (their first 10 characters), here as ranks in the text order
-        # of the distinct days, each record reaching its subject's DM days through its DM row.
-        day, start, end = _day_ranks(ds, date_var, pkg, ("RFXSTDTC", "RFXENDTC"))
-        treating = ds.per_value("EPOCH", lambda e: e.str.contains("TREATMENT", regex=False))
-        screening = ds.per_value("EPOCH", lambda e: e.eq("SCREENING"))
-        follow_up = ds.per_value("EPOCH", lambda e: e.eq("FOLLOW-UP"))
-        full, has_start, has_end = day >= 0, start >= 0, end >= 0
-        bad = full & (
-            (treating & has_start & (day < start))
-            | (treating & has_end & (day > end))
-            | (screening & has_start & (day >= start))
-            | (follow_up & has_end & (day <= end))
-        )
-        yield from ds.findings("DB406", Severity.ERROR, np.flatnonzero(bad), "EPOCH",
-                               f"EPOCH does not match {date_var} and the subject's RFXSTDTC/RFXENDTC")
+        date_var = timing_variable(ds, ctx)
+        if se_ok and date_var:
+            assert se is not None
+            yield from _by_elements(ds, date_var, se)
+        elif ta_ok:
+            assert ta is not None
+            yield from _in_arm(pkg, ds, ta)
+        elif ctx.epochs and date_var:
+            starts = epoch_starts(pkg, ctx.epochs) if starts is None else starts
+            yield from _by_study_epochs(pkg, ds, date_var, starts)
 
 
-def _day_ranks(ds: Dataset, variable: str, pkg: Package, subject_variables: tuple[str, ...]) -> list[np.ndarray]:
-    """Per record of ``ds``: the rank of the day (first 10 characters) of ``variable``, then of each DM variable.
-
-    Ranks follow the text order of all these days together, so comparing ranks compares the
-    days as text; -1 marks a value shorter than a day (or a subject without DM record or variable).
-    """
-    dm = pkg.get("DM")
-    present = [v for v in subject_variables if dm is not None and v in dm.frame.columns]
-    tables = [ds.codes(variable)[1]] + [dm.codes(v)[1] for v in present]  # type: ignore[union-attr]
-    days = [pd.Series(t, dtype=object).astype(str).str[:10] for t in tables]
-    ranks, _ = pd.factorize(pd.concat(days, ignore_index=True).to_numpy(dtype=object), sort=True)
-    ranked, at = [], 0
-    for d in days:
-        ranked.append(np.where(d.str.len().eq(10).to_numpy(), ranks[at:at + len(d)], -1))
-        at += len(d)
-    result = [ranked[0][ds.codes(variable)[0]]]
-    rows = pkg.subject_rows(ds)
-    for var in subject_variables:
-        if var not in present:
-            result.append(np.full(len(ds.frame), -1, dtype=np.int64))
-            continue
-        per_dm_row = ranked[1 + present.index(var)][dm.codes(var)[0]]  # type: ignore[union-attr]
-        found = rows >= 0
-        spread = np.full(len(rows), -1, dtype=np.int64)
-        spread[found] = per_dm_row[rows[found]]
-        result.append(spread)
-    return result
+def _events_with(pkg: Package, ctx: CheckContext, *suffixes: str) -> Iterator[Dataset]:
+    """The Events datasets (not SUPP--) that hold every --variable named by ``suffixes`` and USUBJID."""
+    for ds in pkg.datasets.values():
+        if dataset_class(ds, ctx) == EVENTS and "USUBJID" in ds.frame.columns \
+                and all(f"{ds.domain}{s}" in ds.frame.columns for s in suffixes):
+            yield ds
 
 
 @check("DB407", "dates.death_consistent", severity=Severity.ERROR,
-       references=("SDTMIG 3.4 AE assumptions (AEOUT, AESDTH)", "SDTMIG 3.4 DM assumptions (DTHFL, DTHDTC)"))
+       references=("SDTMIG 3.4 AE assumptions (AEOUT, AESDTH)", "SDTMIG 3.4 DM assumptions (DTHFL, DTHDTC)",
+                   "CDISC conformance rule CG0134 / CORE-000254 (AEOUT = FATAL needs DM.DTHFL = Y)",
+                   "FDA Business Rule FB2004 (DTHFL = Y when DTHDTC is given)"))
 def death_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
-    """An AE with outcome FATAL belongs to a subject with DTHFL = Y; DTHFL = Y exactly when DTHDTC is given.
+    """An event with outcome FATAL (--OUT, any Events dataset) belongs to a subject with DTHFL = Y; DTHFL = Y exactly when DTHDTC is given.
 
     Anti-pattern: AEOUT = FATAL for a subject whose DM has no death date.
     Fix: complete the death report (DM.DTHDTC, DTHFL) or correct the outcome.
     """
-    dm = pkg.get("DM")
+    dm = pkg.get(DEMOGRAPHICS)
     if dm is None:
         return
     frame = dm.frame
+    yes, fatal = roles.yes(ctx), roles.term(ctx, roles.OUTCOME, roles.FATAL, "FATAL")
     if {"DTHFL", "DTHDTC"} <= set(frame.columns):
-        flag_no_date = frame["DTHFL"].eq("Y") & frame["DTHDTC"].eq("")
-        date_no_flag = frame["DTHDTC"].ne("") & frame["DTHFL"].ne("Y")
+        flag_no_date = frame["DTHFL"].eq(yes) & frame["DTHDTC"].eq("")
+        date_no_flag = frame["DTHDTC"].ne("") & frame["DTHFL"].ne(yes)
         yield from dm.findings("DB407", Severity.ERROR, np.flatnonzero(flag_no_date.to_numpy()), "DTHDTC",
-                               "DTHFL = Y but DTHDTC is blank")
+                               f"DTHFL = {yes} but DTHDTC is blank")
         yield from dm.findings("DB407", Severity.ERROR, np.flatnonzero(date_no_flag.to_numpy()), "DTHFL",
-                               "DTHDTC is given but DTHFL is not Y")
-    ae = pkg.get("AE")
-    if ae is not None and "AEOUT" in ae.frame.columns and "DTHFL" in frame.columns:
-        died = subject_values(pkg, ae, "DTHFL").eq("Y")
-        bad = (ae.frame["AEOUT"].eq("FATAL") & ~died).to_numpy()
-        yield from ae.findings("DB407", Severity.ERROR, np.flatnonzero(bad), "AEOUT",
-                               "AEOUT = FATAL but DM.DTHFL is not Y for this subject")
+                               f"DTHDTC is given but DTHFL is not {yes}")
+    if "DTHFL" not in frame.columns:
+        return
+    for ds in _events_with(pkg, ctx, "OUT"):
+        out = f"{ds.domain}OUT"
+        died = subject_values(pkg, ds, "DTHFL").eq(yes)
+        bad = (ds.text(out).eq(fatal) & ~died).to_numpy()
+        yield from ds.findings("DB407", Severity.ERROR, np.flatnonzero(bad), out,
+                               f"{out} = {fatal} but DM.DTHFL is not {yes} for this subject")
+
+
+@check("DB408", "dates.end_with_outcome", severity=Severity.WARNING,
+       references=("SDTMIG 3.4 AE assumptions (AEOUT, AEENDTC)",
+                   "FDA Business Rule FB3409 / CORE-000657 (no AEENDTC when AEOUT = NOT RECOVERED/NOT RESOLVED)"))
+def end_with_outcome(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
+    """An event whose outcome says it had not ended (--OUT NOT RECOVERED/NOT RESOLVED or RECOVERING/RESOLVING) has no --ENDTC.
+
+    Any Events dataset with --OUT and --ENDTC; the outcomes are the OUT codelist's terms C49494
+    and C49496, by NCI code.
+    Anti-pattern: AEOUT = NOT RECOVERED/NOT RESOLVED with AEENDTC = 2013-01-02.
+    Fix: an event with an end date has recovered (or is fatal, or recovered with sequelae):
+    correct the outcome or the end date.
+    """
+    ongoing = {roles.term(ctx, roles.OUTCOME, roles.NOT_RECOVERED, "NOT RECOVERED/NOT RESOLVED"),
+               roles.term(ctx, roles.OUTCOME, roles.RECOVERING, "RECOVERING/RESOLVING")}
+    for ds in _events_with(pkg, ctx, "OUT", "ENDTC"):
+        out, end = f"{ds.domain}OUT", f"{ds.domain}ENDTC"
+        outcome = ds.text(out)
+        bad = (outcome.isin(ongoing) & ds.text(end).ne("")).to_numpy()
+        yield from ds.findings("DB408", Severity.WARNING, np.flatnonzero(bad), end,
+                               [f"{end} is given but {out} = {o}: the event had not ended" for o in outcome.to_numpy()[bad]])
+
+
+@check("DB409", "dates.fatal_end_is_death", severity=Severity.WARNING,
+       references=("SDTMIG 3.4 AE assumptions (AEOUT = FATAL)",
+                   "FDA Business Rule FB0612 / CORE-000841 (AEENDTC of a fatal AE equals DM.DTHDTC)"))
+def fatal_end_is_death(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
+    """An event with outcome FATAL ends on the subject's date of death: --ENDTC equals DM.DTHDTC at their common precision.
+
+    Any Events dataset with --OUT and --ENDTC; FATAL is the OUT codelist's term C48275. A blank
+    --ENDTC or DTHDTC is not compared (DB407 reports a death without date).
+    Anti-pattern: AEOUT = FATAL, AEENDTC = 2014-10-31, DM.DTHDTC = 2014-11-01.
+    Fix: correct the end date of the event or the date of death.
+    """
+    fatal = roles.term(ctx, roles.OUTCOME, roles.FATAL, "FATAL")
+    for ds in _events_with(pkg, ctx, "OUT", "ENDTC"):
+        out, end = f"{ds.domain}OUT", f"{ds.domain}ENDTC"
+        death = subject_values(pkg, ds, "DTHDTC")
+        ends = ds.text(end)
+        judged = (ds.text(out).eq(fatal) & ends.ne("") & death.ne("")).to_numpy()
+        bad = judged & (after(ends, death) | after(death, ends))
+        yield from ds.findings("DB409", Severity.WARNING, np.flatnonzero(bad), end,
+                               [f"{end} of a fatal event should be the subject's DM.DTHDTC {d}"
+                                for d in death.to_numpy()[bad]])

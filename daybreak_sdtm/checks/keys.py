@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from daybreak_sdtm.checks.roles import DEMOGRAPHICS
 from daybreak_sdtm.checks.expect import Expect
 from daybreak_sdtm.checks.package import Dataset, Package
 from daybreak_sdtm.checks.registry import CheckContext, check, expectation
@@ -27,7 +28,7 @@ def unique_natural_keys(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     ``ExpectCompoundColumnsToBeUnique`` (others).
     """
     cols = set(ds.frame.columns)
-    if ds.name == "DM":
+    if ds.name == DEMOGRAPHICS:
         if "USUBJID" in cols:
             yield Expect("DB301", Severity.ERROR, "USUBJID", "ExpectColumnValuesToBeUnique", {"column": "USUBJID"},
                          "USUBJID {value!r} has more than one DM record")
@@ -47,13 +48,13 @@ def subject_in_dm(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     Anti-pattern: AE records of a screen failure who was never added to DM.
     Fix: add the subject to DM, or remove the orphan records.
     """
-    dm = pkg.get("DM")
+    dm = pkg.get(DEMOGRAPHICS)
     if dm is None or "USUBJID" not in dm.frame.columns:
-        yield Finding("DB302", Severity.ERROR, "DM", "USUBJID", None, "the package has no DM dataset with USUBJID")
+        yield Finding("DB302", Severity.ERROR, DEMOGRAPHICS, "USUBJID", None, f"the package has no {DEMOGRAPHICS} dataset with USUBJID")
         return
     known = pd.Index(dm.frame["USUBJID"].unique())
     for ds in pkg.datasets.values():
-        if ds.name == "DM" or "USUBJID" not in ds.frame.columns:
+        if ds.name == DEMOGRAPHICS or "USUBJID" not in ds.frame.columns:
             continue
         bad = ds.positions_where("USUBJID", lambda usubjid: ~usubjid.isin(known) & usubjid.ne(""))
         yield from ds.findings("DB302", Severity.ERROR, bad, "USUBJID", "subject is not in DM")

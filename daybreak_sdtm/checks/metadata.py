@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from daybreak_sdtm.checks.package import Package, PackageError
+from daybreak_sdtm.checks import roles
 from daybreak_sdtm.checks.registry import CheckContext, check
+from daybreak_sdtm.checks.versions import LABEL
 from daybreak_sdtm.findings import Finding, Severity
+from daybreak_sdtm.text import text_byte_lengths
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS = "http://www.cdisc.org/ns/def/v2.1"  # def:HasNoData is new in Define-XML 2.1
@@ -98,7 +105,8 @@ def define_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
                 yield ds.finding("DB501", Severity.ERROR, col,
                                  f"define.xml DataType {item.data_type!r} does not match the stored {'Num' if numeric else 'Char'} type")
             if not numeric and item.length is not None and len(ds.frame):
-                longest = int(ds.frame[col].str.encode("utf-8").str.len().max())
+                # Judged on the column's distinct values (its factorisation), in Arrow's kernel.
+                longest = int(text_byte_lengths(pd.Series(ds.codes(col)[1], dtype=object)).max())
                 if longest > item.length:
                     yield ds.finding("DB501", Severity.ERROR, col,
                                      f"define.xml Length {item.length} is shorter than the longest value ({longest} bytes)")
@@ -125,4 +133,54 @@ def variable_label(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
             # A variable no IG table lists (one its class allows, a sponsor domain's) has only the
             # class's generic label, which a sponsor may word for the domain (SDTMIG 3.4 section 2.6 h).
             if meta is not None and not meta.model_allowed and label and label != meta.label:
-                yield ds.finding("DB502", Severity.WARNING, col, f"label {label!r} differs from SDTMIG's {meta.label!r}")
+                change = ctx.difference(ds, col, LABEL)
+                if change is not None and change.detail == label:
+                    yield ds.finding("DB502", Severity.NOTE, col,
+                                     f"label {label!r} differs from SDTMIG {ctx.standards.sdtmig_version}'s {meta.label!r}: "
+                                     f"it is SDTMIG {ctx.declared_sdtmig}'s, which the package declares ({change.why})")
+                else:
+                    yield ds.finding("DB502", Severity.WARNING, col, f"label {label!r} differs from SDTMIG's {meta.label!r}")
+
+
+def _dictionary(ctx: CheckContext, name: str) -> str:
+    """The DICTNAM term code a TSVCDREF value names (submission value, CT synonym or alias), "" when none."""
+    if name in roles.DICTIONARY_ALIASES:
+        return roles.DICTIONARY_ALIASES[name]
+    codelist = ctx.standards.codelist(roles.DICTIONARY_NAME)
+    if codelist is None:
+        return ""
+    for item in codelist.terms:
+        if name == item.submission_value or name in item.synonyms:
+            return item.code
+    return ""
+
+
+@check("DB503", "metadata.dictionary_version", severity=Severity.WARNING,
+       references=("SDTMIG 3.4 TS assumptions (TSVCDREF, TSVCDVER)",
+                   "CDISC conformance rule CG0266 / CORE-000153 (TSVCDVER without TSVCDREF)",
+                   "CDISC conformance rule CG0289 / CORE-000761 (TSVCDVER of CDISC CT is a published version)",
+                   "FDA Study Data Technical Conformance Guide (versions of dictionaries used)"))
+def dictionary_version(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
+    """A TS value coded with a versioned terminology (TSVCDREF) gives its TSVCDVER; TSVCDVER is never given without TSVCDREF.
+
+    Versioned terminologies: CDISC CT, MedDRA, SNOMED, MED-RT, WHODrug, LOINC, ICD, CTCAE... (UNII
+    identifiers are assigned once and never change, so UNII needs no version).
+    The terminology is found through CT's Dictionary Name codelist (DICTNAM), by submission value
+    or synonym ("NDF-RT" is MED-RT), and "CDISC" as SDTMIG 3.2 writes CDISC CT. ISO 3166 and
+    ISO 8601 are cited without a version. A version without its terminology is an error (CG0266),
+    a terminology without its version a warning.
+    Anti-pattern: TSPARMCD = TCNTRL, TSVALCD = C49648, TSVCDREF = "CDISC CT", TSVCDVER blank.
+    Fix: give the release (TSVCDVER = "2025-03-28" for CDISC CT, "26.1" for MedDRA).
+    """
+    ts = pkg.get(roles.TRIAL_SUMMARY)
+    if ts is None or not {"TSVCDREF", "TSVCDVER"} <= set(ts.frame.columns):
+        return
+    ref, ver = ts.text("TSVCDREF"), ts.text("TSVCDVER")
+    orphan = (ver.ne("") & ref.eq("")).to_numpy()
+    yield from ts.findings("DB503", Severity.ERROR, np.flatnonzero(orphan), "TSVCDVER",
+                           "TSVCDVER is given but TSVCDREF, the terminology it is a version of, is blank")
+    versioned = ref.map(lambda name: _dictionary(ctx, name) in roles.VERSIONED_DICTIONARIES if name else False)
+    bad = (versioned & ver.eq("")).to_numpy()
+    yield from ts.findings("DB503", Severity.WARNING, np.flatnonzero(bad), "TSVCDVER",
+                           [f"TSVCDVER is blank: {r} is published in versions; say which one TSVALCD is from"
+                            for r in ref.to_numpy()[bad]])

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from daybreak_sdtm import progress
+from daybreak_sdtm.checks.roles import DEMOGRAPHICS
 from daybreak_sdtm.errors import DaybreakError
 from daybreak_sdtm.findings import Finding, Severity
 from daybreak_sdtm.read_xpt import Fallback, read_xpt
@@ -207,11 +208,19 @@ class Dataset:
         shown_arr = shown.to_numpy() if shown is not None else None
         srcs = self.sources
         qnams = frame["QNAM"].to_numpy() if self.is_supp and variable == "QVAL" and "QNAM" in frame.columns else None
+        variable_spec = self.specs.get(variable, "")
+        shown_of: dict[object, str] = {}  # a value is made into its shown text once
         for i, pos in enumerate(rows.tolist()):
             seq = seqs[pos] if seqs is not None else None
-            spec = self.specs.get(variable, "")
-            if qnams is not None:
-                spec = self.qnam_specs.get(str(qnams[pos]), spec)
+            spec = variable_spec if qnams is None else self.qnam_specs.get(str(qnams[pos]), variable_spec)
+            value = ""
+            if shown_arr is not None:
+                raw = shown_arr[pos]
+                value = shown_of.get(raw) if isinstance(raw, str) else None  # type: ignore[assignment]
+                if value is None:
+                    value = _shown(raw)
+                    if isinstance(raw, str):
+                        shown_of[raw] = value
             yield Finding(
                 rule=rule,
                 severity=severity,
@@ -221,7 +230,7 @@ class Dataset:
                 message=message if isinstance(message, str) else message[i],
                 usubjid=str(usubjid[pos]) if usubjid is not None else "",
                 seq=int(seq) if seq is not None and seq == seq else None,
-                value=_shown(shown_arr[pos]) if shown_arr is not None else "",
+                value=value,
                 source=str(srcs[pos]) if srcs is not None else "",
                 spec=spec,
             )
@@ -254,7 +263,7 @@ class Package:
 
     def subjects(self) -> pd.DataFrame:
         """DM indexed by USUBJID (first record per subject), empty when DM is missing."""
-        dm = self.datasets.get("DM")
+        dm = self.datasets.get(DEMOGRAPHICS)
         if dm is None or "USUBJID" not in dm.frame.columns:
             return pd.DataFrame()
         return dm.frame.drop_duplicates("USUBJID").set_index("USUBJID")
@@ -265,7 +274,7 @@ class Package:
         Looked up once per distinct USUBJID and spread by code; made once per dataset and shared
         by every check that reads DM values per record (``subject_values``).
         """
-        dm = self.datasets.get("DM")
+        dm = self.datasets.get(DEMOGRAPHICS)
         if dm is None or "USUBJID" not in dm.frame.columns or "USUBJID" not in ds.frame.columns:
             return np.full(len(ds.frame), -1, dtype=np.int64)
         made_of, rows = self._subject_rows.get(ds.name, ((None, None), np.zeros(0, dtype=np.int64)))
@@ -280,7 +289,7 @@ class Package:
 
     def subject_values(self, ds: Dataset, variable: str) -> pd.Series:
         """DM's ``variable`` for each record of ``ds`` ("" when the subject or DM is missing)."""
-        dm = self.datasets.get("DM")
+        dm = self.datasets.get(DEMOGRAPHICS)
         picked = np.full(len(ds.frame), "", dtype=object)
         if dm is not None and variable in dm.frame.columns:
             rows = self.subject_rows(ds)

@@ -38,6 +38,7 @@ import pandas as pd
 from daybreak_sdtm.checks.dates import after, complete_dates
 from daybreak_sdtm.checks.package import Dataset, Package
 from daybreak_sdtm.checks.registry import CheckContext, check
+from daybreak_sdtm.checks.roles import DEMOGRAPHICS
 from daybreak_sdtm.errors import Location, SpecError, SpecErrors
 from daybreak_sdtm.findings import Finding, Severity
 
@@ -297,7 +298,7 @@ def protocol_record_count(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         domain = rule.params["domain"]
         ds = pkg.get(domain)
         if ds is None or (not len(subjects.index)):
-            yield _missing(rule, domain if ds is None else "DM")
+            yield _missing(rule, domain if ds is None else DEMOGRAPHICS)
             continue
         sel = _mask(pkg, domain, rule.params.get("where"), ds)
         frame = ds.frame[sel]

@@ -22,11 +22,33 @@ from typing import TYPE_CHECKING, Any
 from daybreak_sdtm.findings import Severity
 
 if TYPE_CHECKING:
+    from daybreak_sdtm.checks.package import Dataset
+    from daybreak_sdtm.checks.versions import Difference
     from daybreak_sdtm.standards import Standards
 
 _ID = re.compile(r"^DB[1-7]\d\d$")
 FAMILIES = {"1": "structure", "2": "terminology", "3": "keys", "4": "dates", "5": "metadata", "6": "protocol",
             "7": "submission"}
+
+
+@dataclass(frozen=True)
+class EpochRule:
+    """One epoch a study declares (study.yaml ``epochs:``, in order) and where a subject's start of it is read.
+
+    Attributes:
+        epoch: The EPOCH value.
+        dataset: The dataset holding the start (``DM``).
+        variable: The variable (``RFXSTDTC``).
+        how: ``value`` (the subject's value), ``first`` (the subject's earliest in the dataset,
+            among the records ``filters`` selects) or ``day_after`` (the day after the subject's value).
+        filters: Variable -> values a record must hold to count (``first`` only).
+    """
+
+    epoch: str
+    dataset: str
+    variable: str
+    how: str = "value"
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -40,6 +62,34 @@ class CheckContext:
     declared_terms: dict[str, frozenset[str]] = field(default_factory=dict)
     # Value-level codelists from the mapping spec: (dataset, variable) -> ((where, codelist code), ...).
     value_codelists: dict[tuple[str, str], tuple[tuple[dict[str, tuple[str, ...]], str], ...]] = field(default_factory=dict)
+    # The SDTMIG version the package declares ("" when unknown); checks report what differs between
+    # it and the version of ``standards`` as notes (``checks.versions``).
+    declared_sdtmig: str = ""
+    # The study's epochs in order, with their start rules (no SE dataset: DB406 judges EPOCH by them).
+    epochs: tuple[EpochRule, ...] = ()
+
+    def difference(self, ds: Dataset, variable: str, kind: str) -> Difference | None:
+        """Where SDTMIG differs for ``variable`` of ``ds`` between the declared version and the one checked."""
+        from daybreak_sdtm.checks.versions import difference
+
+        meta = self.standards.dataset(ds.name)
+        return difference(self.declared_sdtmig, self.standards.sdtmig_version, ds.name, ds.domain,
+                          meta.klass if meta is not None else "", variable, kind)
+
+    @property
+    def difference_applies(self) -> bool:
+        """Whether the package declares an SDTMIG version older than the one checked against."""
+        from daybreak_sdtm.checks.versions import is_older
+
+        return is_older(self.declared_sdtmig, self.standards.sdtmig_version)
+
+    @property
+    def versions_note(self) -> str:
+        """How the package's declared SDTMIG relates to the metadata it is checked against."""
+        checked = self.standards.sdtmig_version
+        if self.declared_sdtmig and self.declared_sdtmig != checked:
+            return f"declared SDTMIG {self.declared_sdtmig}; checked against SDTMIG {checked} metadata"
+        return f"SDTMIG {checked}"
 
 
 @dataclass(frozen=True)

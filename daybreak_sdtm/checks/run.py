@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -24,8 +25,9 @@ class Validation:
     """
 
     def __init__(self, pkg: Package, plans: dict[str, list[Expect]], runner: SuiteRunner, findings: list[Finding],
-                 timings: dict[str, float]) -> None:
+                 timings: dict[str, float], standards: str = "") -> None:
         self.pkg, self._plans, self._runner, self.findings, self._timings = pkg, plans, runner, findings, timings
+        self._standards = standards
         self._report: Report | None = None
 
     def finish(self) -> Report:
@@ -42,7 +44,7 @@ class Validation:
             for name, ds in self.pkg.datasets.items():
                 findings.extend(findings_of(ds, self._plans[name], outcomes.get(name, ())))
         self._timings["expectations"] = self._timings.get("expectations", 0.0) + time.perf_counter() - start
-        self._report = Report.of(findings, self.pkg.datasets, self._timings)
+        self._report = dataclasses.replace(Report.of(findings, self.pkg.datasets, self._timings), standards=self._standards)
         return self._report
 
 
@@ -87,7 +89,7 @@ def start_validation(pkg: Package, ctx: CheckContext, *, only: Iterable[str] | N
     # The suites have their frames and our checks have run: the caches that served them go
     # (about 1 GiB at 100,000 subjects) before the caller writes the package.
     pkg.drop_caches()
-    return Validation(pkg, plans, runner, findings, timings)
+    return Validation(pkg, plans, runner, findings, timings, f"{ctx.versions_note}, CT {ctx.standards.ct_version}")
 
 
 def validate_package(pkg: Package, ctx: CheckContext, *, only: Iterable[str] | None = None,

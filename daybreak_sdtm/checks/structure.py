@@ -11,9 +11,11 @@ from collections.abc import Iterator
 
 import pandas as pd
 
+from daybreak_sdtm.checks.roles import DEMOGRAPHICS
 from daybreak_sdtm.checks.expect import Expect
 from daybreak_sdtm.checks.package import Dataset, Package
 from daybreak_sdtm.checks.registry import CheckContext, check, expectation
+from daybreak_sdtm.checks.versions import ADDED, REMOVED
 from daybreak_sdtm.codec import bytes_are
 from daybreak_sdtm.findings import Finding, Severity
 from daybreak_sdtm.text import non_ascii, text_byte_lengths
@@ -43,9 +45,7 @@ def required_variables_present(ds: Dataset, ctx: CheckContext) -> Iterator[Expec
     Engine: great-expectations ``ExpectTableColumnsToMatchSet(exact_match=False)``, one per dataset.
     """
     names = [v.name for v in ctx.standards.domain_variables(ds.name) if v.core == "Req"]
-    if names:
-        yield Expect("DB101", Severity.ERROR, "", "ExpectTableColumnsToMatchSet",
-                     {"column_set": names, "exact_match": False}, "required variable {missing} is missing")
+    yield from _columns_expected(ds, ctx, "DB101", Severity.ERROR, names, "required")
 
 
 @expectation("DB102", "structure.required_variables_populated", severity=Severity.ERROR,
@@ -73,9 +73,25 @@ def expected_variables_present(ds: Dataset, ctx: CheckContext) -> Iterator[Expec
     Engine: great-expectations ``ExpectTableColumnsToMatchSet(exact_match=False)``.
     """
     names = [v.name for v in ctx.standards.domain_variables(ds.name) if v.core == "Exp"]
-    if names:
-        yield Expect("DB103", Severity.WARNING, "", "ExpectTableColumnsToMatchSet",
-                     {"column_set": names, "exact_match": False}, "expected variable {missing} is missing")
+    yield from _columns_expected(ds, ctx, "DB103", Severity.WARNING, names, "expected")
+
+
+def _columns_expected(ds: Dataset, ctx: CheckContext, code: str, severity: Severity, names: list[str],
+                      core: str) -> Iterator[Expect]:
+    """One column-set expectation for ``names``; a variable the package's declared SDTMIG does not
+    have yet (LBLOBXFL for 3.2) gets one of its own whose finding is a note saying why."""
+    current, newer = [], []
+    for name in names:
+        change = ctx.difference(ds, name, ADDED)
+        (newer if change is not None else current).append((name, change))
+    if current:
+        yield Expect(code, severity, "", "ExpectTableColumnsToMatchSet",
+                     {"column_set": [n for n, _ in current], "exact_match": False}, f"{core} variable {{missing}} is missing")
+    for name, change in newer:
+        assert change is not None
+        yield Expect(code, Severity.NOTE, "", "ExpectTableColumnsToMatchSet", {"column_set": [name], "exact_match": False},
+                     f"{core} variable {{missing}} is missing: {change.why}; the package declares SDTMIG "
+                     f"{ctx.declared_sdtmig}, which does not have it")
 
 
 @check("DB104", "structure.variable_type", severity=Severity.ERROR,
@@ -157,7 +173,7 @@ def studyid_domain_values(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """
     expected_study = ctx.studyid
     if not expected_study:
-        dm = pkg.get("DM")
+        dm = pkg.get(DEMOGRAPHICS)
         if dm is not None and "STUDYID" in dm.frame.columns and len(dm.frame):
             expected_study = str(dm.frame["STUDYID"].mode().iat[0])
     for ds in pkg.datasets.values():
@@ -269,7 +285,14 @@ def variable_in_sdtmig(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
             continue
         for col in ds.frame.columns:
             if ctx.standards.variable(ds.name, col) is None:
-                yield ds.finding("DB112", Severity.WARNING, col, f"{col} is not an SDTMIG {ds.name} variable")
+                change = ctx.difference(ds, col, REMOVED)
+                if change is not None:
+                    yield ds.finding("DB112", Severity.NOTE, col,
+                                     f"{col} is not an SDTMIG {ctx.standards.sdtmig_version} {ds.domain} variable: "
+                                     f"{change.why}; the package declares SDTMIG {ctx.declared_sdtmig}, which has it")
+                else:
+                    yield ds.finding("DB112", Severity.WARNING, col,
+                                     f"{col} is not an SDTMIG {ctx.standards.sdtmig_version} {ds.domain} variable")
 
 
 @check("DB113", "structure.text_encoding", severity=Severity.WARNING,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from daybreak_sdtm.checks import roles
 from daybreak_sdtm.checks.package import Package, read_xpt_dataset
 from daybreak_sdtm.checks.registry import CHECKS, CheckContext, check
 from daybreak_sdtm.findings import Finding, Severity
@@ -31,6 +32,8 @@ def _file(folder: Path, name: str) -> bool:
 @check("DB701", "submission.trial_summary_start_date", severity=Severity.ERROR,
        references=(f"{_TRC}, criterion 1734: Trial Summary (ts.xpt) with the study start date (TSPARMCD = SSTDTC)",
                    "FDA Study Data Technical Conformance Guide section 4.1.1.3 (Trial Summary dataset)",
+                   "FDA validator rule SD2232 (FDAC300: missing SSTDTC)",
+                   "CDISC conformance rule CG0285 / CORE-000505 (SSTDTC in ISO 8601)",
                    "SDTMIG 3.4 section 7.6.1 (Trial Summary, SSTDTC)"))
 def trial_summary_start_date(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """The package holds a Trial Summary dataset, ts.xpt, with a TSPARMCD = SSTDTC record whose TSVAL is a date.
@@ -41,7 +44,8 @@ def trial_summary_start_date(pkg: Package, ctx: CheckContext) -> Iterator[Findin
     Fix: declare the trial design in study.yaml (``trial_design: summary:`` with
     ``{TSPARMCD: SSTDTC, TSVAL: "2025-10-04", TSVCDREF: ISO 8601}``); convert writes ts.xpt from it.
     """
-    ts = pkg.get("TS")
+    ts = pkg.get(roles.TRIAL_SUMMARY)
+    start_date = roles.term(ctx, roles.TS_PARAMETER_CODE, roles.STUDY_START_DATE, "SSTDTC")
     if pkg.folder is not None and not _file(pkg.folder, "ts.xpt"):
         yield Finding("DB701", Severity.ERROR, "TS", "", None,
                       "ts.xpt is not in the package: FDA rejects a study without its Trial Summary (criterion 1734)")
@@ -55,7 +59,7 @@ def trial_summary_start_date(pkg: Package, ctx: CheckContext) -> Iterator[Findin
         yield ts.finding("DB701", Severity.ERROR, "TSPARMCD", "TS has no TSPARMCD/TSVAL: it cannot give the study start "
                          "date SSTDTC that FDA requires (criterion 1734)")
         return
-    rows = np.flatnonzero(frame["TSPARMCD"].astype(str).eq("SSTDTC").to_numpy())
+    rows = np.flatnonzero(frame["TSPARMCD"].astype(str).eq(start_date).to_numpy())
     if not len(rows):
         yield ts.finding("DB701", Severity.ERROR, "TSPARMCD", "TS has no TSPARMCD = SSTDTC record: FDA rejects a study "
                          "without its study start date (criterion 1734)")

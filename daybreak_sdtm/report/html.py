@@ -45,7 +45,8 @@ def write_html(report: Report, out: TextIO, title: str = "SDTM validation report
               f"<p id='totals'><span class='error'>{s['error']} error(s)</span>, "
               f"<span class='warning'>{s['warning']} warning(s)</span>, <span class='note'>{s['note']} note(s)</span> "
               f"in {len(s['datasets'])} dataset(s): {escape(', '.join(s['datasets']))}</p>\n"
-              "<h2>Summary by rule and dataset</h2>\n<table id='summary'><tr><th>rule</th><th>severity</th>"
+              + (f"<p id='standards'>Checked against: {escape(s['standards'])}</p>\n" if s["standards"] else "")
+              + "<h2>Summary by rule and dataset</h2>\n<table id='summary'><tr><th>rule</th><th>severity</th>"
               "<th>dataset</th><th>findings</th></tr>\n")
     pairs = Counter((f.rule, str(f.severity), f.dataset) for f in report.findings)
     for (rule, sev, dataset), n in sorted(pairs.items()):

@@ -420,22 +420,31 @@ def load_study(folder: Path) -> StudySpec:
     if "columns_not_mapped" in top:
         col_map = reader.mapping(top["columns_not_mapped"], reader.at(top, "columns_not_mapped"), "columns_not_mapped")
         columns_not_mapped = {str(k): _value_list(v) for k, v in (col_map or {}).items()}
-    domain_files = _value_list(top["domains"]) if "domains" in top else ()
+    listed = top.get("domains")
+    domain_files: tuple[str, ...] = ()
+    if isinstance(listed, (CommentedSeq, list)) and all(isinstance(v, str) for v in listed):
+        domain_files = tuple(str(v) for v in listed)
+    elif listed is not None and not isinstance(listed, (CommentedMap, CommentedSeq, list)):
+        domain_files = _value_list(listed)
     if not domain_files:
-        reader.error(reader.at(top), "domains", "list the domain spec files, e.g. domains: [dm.yaml, ae.yaml]")
+        where = reader.at(top, "domains", value=True) if "domains" in top else reader.at(top)
+        reader.error(where, "domains", "list the domain spec files, e.g. domains: [dm.yaml, ae.yaml]")
 
     domains: list[DomainSpec] = []
     for i, name in enumerate(domain_files):
-        spec_path = (folder / name).resolve()
-        if folder.resolve() not in spec_path.parents:
-            reader.error(reader.at(top["domains"], i), "domains", f"{name!r} is outside the study folder")
-            continue
+        where = reader.at(top["domains"], i) if isinstance(listed, (CommentedSeq, list)) else reader.at(top, "domains")
         try:
+            spec_path = (folder / name).resolve()
+            if folder.resolve() not in spec_path.parents:
+                reader.error(where, "domains", f"{name!r} is outside the study folder")
+                continue
             domains.append(load_domain(folder / name))
         except SpecErrors as exc:
             reader.errors.extend(exc.errors)
         except SpecError as exc:
             reader.errors.append(exc)
+        except OSError as exc:
+            reader.error(where, "domains", f"{name!r} cannot be read as a spec file ({exc.strerror or exc})")
     fields = dict(
         studyid=reader.text(study, "studyid", "study"),
         title=reader.text(study, "title", "study", required=False),

@@ -1,11 +1,14 @@
 """Every check's behaviour stated as data: tests/checks/cases/<ID>.yaml, one passing and one failing case at least.
 
 A case gives small datasets as rows (numbers become Num variables, text Char), optional protocol
-rules (loaded through the real ``protocol_checks:`` loader), an optional define.xml, optionally
+rules (loaded through the real ``protocol_checks:`` loader), the study's ``epochs:`` (EPOCH, dataset,
+variable, how, where), the SDTMIG version the package declares (``declared_sdtmig``), an optional
+define.xml, optionally
 ``xpt:`` (the datasets are written as XPT files, ``replace`` swaps bytes in them, and they are read
 back with the ``encoding`` given), and the
 findings the check must produce, as ``{dataset, variable, row}`` (row is the 1-based record, or
-null for a dataset-level finding). Only findings of the case's check are compared.
+null for a dataset-level finding), with ``severity`` when the case is about it (then every expected
+finding states it). Only findings of the case's check are compared.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from ruamel.yaml import YAML
 from daybreak_sdtm.checks import CHECKS, CheckContext, validate_package
 from daybreak_sdtm.checks.package import Package, package_of, read_package
 from daybreak_sdtm.checks.protocol import load_protocol
+from daybreak_sdtm.checks.registry import EpochRule
 from daybreak_sdtm.resources import specs_dir
 from daybreak_sdtm.standards import Standards, read_standards
 
@@ -79,16 +83,22 @@ def run_case(code: str, case: dict[str, Any], standards: Standards, tmp_path: Pa
     if "define" in case:
         pkg.define = tmp_path / "define.xml"
         pkg.define.write_text(case["define"], encoding="utf-8")
+    epochs = tuple(EpochRule(e["EPOCH"], e["dataset"], e["variable"], e.get("how", "value"),
+                             {k: tuple(v) for k, v in e.get("where", {}).items()}) for e in case.get("epochs", []))
     ctx = CheckContext(standards, protocol=protocol, studyid=case.get("studyid", ""),
-                       declared_terms={k: frozenset(v) for k, v in case.get("declared_terms", {}).items()})
+                       declared_terms={k: frozenset(v) for k, v in case.get("declared_terms", {}).items()},
+                       declared_sdtmig=case.get("declared_sdtmig", ""), epochs=epochs)
     report = validate_package(pkg, ctx, only=[code])
-    return [{"dataset": f.dataset, "variable": f.variable, "row": f.row} for f in report.findings if f.rule == code]
+    return [{"dataset": f.dataset, "variable": f.variable, "row": f.row, "severity": str(f.severity)}
+            for f in report.findings if f.rule == code]
 
 
 @pytest.mark.parametrize(("code", "case"), _load_cases())
 def test_check_case(code: str, case: dict[str, Any], standards: Standards, tmp_path: Path) -> None:
     found = run_case(code, case, standards, tmp_path)
     expected = case["expect"]
+    if not any("severity" in e for e in expected):  # a case states severities when they are its point
+        found = [{k: v for k, v in f.items() if k != "severity"} for f in found]
     key = lambda d: (d["dataset"], d["variable"], -1 if d["row"] is None else d["row"])  # noqa: E731
     assert sorted(found, key=key) == sorted(expected, key=key)
 

@@ -72,6 +72,10 @@ def seeded(clean: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Repor
         f.loc[3, "AETOXGR"] = "7"  # not a CTCAE grade
         f.loc[4, "AETERM"] = "NAUS\u00c9E"  # not ASCII
         f.loc[5, "AESEV" if "AESEV" in f.columns else "AESER"] = "Maybe"
+        f.loc[epoch_row, "EPOCH"] = "SCREENING"  # dated in treatment by the study's epochs
+    dated = ae.index[(ae.index > 5) & ae["EPOCH"].ne("SCREENING") & ae["EPOCH"].ne("") & ae["AESTDTC"].str.len().ge(10)]
+    epoch_row = int(dated[0])
+    facts["epoch_row"], facts["epoch"] = epoch_row + 1, ae.loc[epoch_row, "EPOCH"]
     rewrite(pkg, "ae", edit_ae)
     facts["ae_sev_var"] = "AESEV" if "AESEV" in ae.columns else "AESER"
 
@@ -139,3 +143,12 @@ def test_seeded_protocol_violations(seeded: tuple[Report, dict[str, object]]) ->
     assert has(report, "DB601", "PR", "RTFXN", int(facts["rtfxn_pr_row"]))  # type: ignore[arg-type]
     assert has(report, "DB303", "SUPPPR", "IDVARVAL", int(facts["supp_orphan_row"]))  # type: ignore[arg-type]
     assert report.exit_status(Severity.ERROR) == 1
+
+
+def test_seeded_epoch_defect(seeded: tuple[Report, dict[str, object]]) -> None:
+    # Without SE or TA in the package, EPOCH is judged by the study's epochs (study.yaml), and
+    # the finding names the epoch the record's AESTDTC falls in.
+    report, facts = seeded
+    found = [f for f in report.findings if f.rule == "DB406"]
+    assert [(f.dataset, f.row) for f in found] == [("AE", facts["epoch_row"])]
+    assert f"EPOCH should be {facts['epoch']!r}" in found[0].message

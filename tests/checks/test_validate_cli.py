@@ -230,3 +230,46 @@ def test_lint_reads_the_raw_columns_a_template_names(tmp_path: Path, capsys: pyt
     assert main(["lint", str(study), "--export", str(default_export_dir())]) == 3
     out = capsys.readouterr().out
     assert f"{ex.as_posix()}:" in out and "raw column 'FOLDR' not in form 'ex'" in out
+
+
+def test_validate_declared_sdtmig(package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The package's define.xml declares SDTMIG 3.4; --sdtmig 3.2 says the package follows 3.2,
+    # which is checked against the bundled 3.4 metadata: stderr, JSON and HTML say so.
+    out = tmp_path / "report.json"
+    assert main(["validate", str(package), "--sdtmig", "3.2", "--format", "json", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "standards: declared SDTMIG 3.2; checked against SDTMIG 3.4 metadata, CT 2025-03-28 (SDTMIG 3.2 from --sdtmig)" in err
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["summary"]["standards"] == "declared SDTMIG 3.2; checked against SDTMIG 3.4 metadata, CT 2025-03-28"
+    page = tmp_path / "report.html"
+    assert main(["validate", str(package), "--sdtmig", "3.2", "--format", "html", "-o", str(page)]) == 0
+    assert "Checked against: declared SDTMIG 3.2; checked against SDTMIG 3.4 metadata" in page.read_text(encoding="utf-8")
+    assert main(["validate", str(package)]) == 0
+    assert "standards: SDTMIG 3.4, CT 2025-03-28 (SDTMIG 3.4 declared in define.xml)" in capsys.readouterr().err
+
+
+def test_validate_sdtmig_of_a_define_2_0(package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Define-XML 2.0 declares the IG on MetaDataVersion (def:StandardName, def:StandardVersion).
+    copy = tmp_path / "pkg"
+    copy.mkdir()
+    shutil.copyfile(package / "dm.xpt", copy / "dm.xpt")
+    (copy / "define.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" '
+        'xmlns:def="http://www.cdisc.org/ns/def/v2.0"><Study OID="S"><MetaDataVersion OID="M" Name="M" '
+        'def:DefineVersion="2.0.0" def:StandardName="SDTM-IG" def:StandardVersion="3.3">'
+        '<ItemGroupDef OID="IG.DM" Name="DM" SASDatasetName="DM"/></MetaDataVersion></Study></ODM>', encoding="utf-8")
+    main(["validate", str(copy), "-q"])
+    assert "standards: declared SDTMIG 3.3; checked against SDTMIG 3.4 metadata" in capsys.readouterr().err
+
+
+def test_validate_sdtmig_not_known_is_a_usage_error(package: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", str(package), "--sdtmig", "3.1.2"])
+    assert exc.value.code == 2 and "invalid choice: '3.1.2' (choose from '3.2', '3.3', '3.4')" in capsys.readouterr().err
+
+
+def test_cli_knows_the_versions_the_checks_know() -> None:
+    from daybreak_sdtm import cli
+    from daybreak_sdtm.checks.versions import KNOWN_SDTMIG
+
+    assert cli.KNOWN_SDTMIG == KNOWN_SDTMIG
