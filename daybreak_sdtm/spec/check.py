@@ -14,8 +14,7 @@ from typing import Any
 
 from daybreak_sdtm.derive import DERIVATIONS, DerivationDef, Kind, VarRef
 from daybreak_sdtm.derive.assign import template_columns
-from daybreak_sdtm.derive.registry import suggest
-from daybreak_sdtm.errors import Location, SpecError, SpecErrors, StandardsError
+from daybreak_sdtm.errors import Location, SpecError, SpecErrors, StandardsError, suggest
 from daybreak_sdtm.spec.model import DomainSpec, StudySpec, VariableSpec
 from daybreak_sdtm.standards import Codelist, Standards
 
