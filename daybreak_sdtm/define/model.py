@@ -29,6 +29,7 @@ from daybreak_sdtm.errors import DaybreakError, ExitStatus, SpecError, SpecError
 from daybreak_sdtm.spec.check import ResolvedVariable, resolve_domain
 from daybreak_sdtm.spec.model import DomainSpec, StudySpec, SuppSpec
 from daybreak_sdtm.standards import Codelist, Standards
+from daybreak_sdtm.standards.labels import dataset_label, variable_labels
 
 # Define-XML wants datasets grouped by observation class, in the order SDTMIG presents them.
 CLASS_ORDER = ("TRIAL DESIGN", "SPECIAL PURPOSE", "INTERVENTIONS", "EVENTS", "FINDINGS", "FINDINGS ABOUT", "RELATIONSHIP")
@@ -447,7 +448,7 @@ class _Builder:
         used = text_values(values) if not pd.api.types.is_numeric_dtype(values) else []
         if not used:
             return ""
-        domain = dataset[4:] if dataset.startswith("SUPP") else dataset
+        domain = dataset.removeprefix("SUPP")
         if self.study.meddra_version and any(var == f"{domain}{s}" for s in MEDDRA_SUFFIXES):
             return self.codes.use_external("CL.MEDDRA", "MedDRA", "MedDRA", self.study.meddra_version)
         if var in ("ARMCD", "ACTARMCD") and self.study.arms:
@@ -557,8 +558,6 @@ def no_data_dataset(name: str, study: StudySpec, standards: Standards) -> Packag
     else:
         mapped = {v.name for v in dom.variables}
         names = [v.name for v in standards.domain_variables(name) if v.name in mapped]
-    from daybreak_sdtm.write.xpt import dataset_label, variable_labels
-
     columns: dict[str, pd.Series] = {}
     widths: dict[str, int] = {}
     for var in names:
@@ -637,7 +636,7 @@ def build_define(study: StudySpec, standards: Standards, datasets: Sequence[Pack
             leaf = None
         comment = b.comment(f"COM.{ds.name}", text) if text else ""
         groups.append(ItemGroup(
-            oid=f"IG.{ds.name}", name=ds.name, domain=ds.name if not is_supp else ds.name,
+            oid=f"IG.{ds.name}", name=ds.name, domain=ds.name,
             label=ds.label or meta.label, klass=meta.klass, structure=meta.structure,
             repeating=meta.repeating, reference_data=meta.reference_data, item_refs=tuple(refs),
             leaf=leaf, records=len(ds.frame), keys=keys, comment_oid=comment,
@@ -683,7 +682,7 @@ def _supp_item(b: _Builder, ds: PackageDataset, dom: DomainSpec, supps: list[tup
                var: str, oid: str, label: str, values: pd.Series, vmeta: Any) -> tuple[Origin | None, ItemDef, str]:
     """A SUPP-- variable: fixed columns are assigned or copied from the parent; QVAL has one item per QNAM."""
     parent = dom.name
-    if var in ("USUBJID",):
+    if var == "USUBJID":
         origin: Origin | None = b.origin("Predecessor", predecessor=f"{parent}.USUBJID")
     elif var == "IDVARVAL":
         origin = b.origin("Predecessor", predecessor=f"{parent}.{parent}SEQ")
