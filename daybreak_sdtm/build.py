@@ -195,7 +195,7 @@ def _assemble_rows(dom: DomainSpec, forms: Mapping[str, pd.DataFrame], subject: 
                                f"is not in form {src.form!r}, which the {dom.name} spec joins it to")
         joined = other.drop(columns=[SRC_FILE, SRC_ROW]).add_prefix(f"{join.form}.")
         rows = rows.merge(joined, how="left", left_on=subject, right_on=f"{join.form}.{subject}", sort=False)
-        rows = rows.fillna({c: "" for c in joined.columns})
+        rows = rows.fillna(dict.fromkeys(joined.columns, ""))
     if src.variants:
         parts = []
         for i, variant in enumerate(src.variants):
@@ -241,7 +241,7 @@ def _problem_lines(problem: RowProblems, item: ResolvedVariable, domain: str, ra
     records = raw[SRC_ROW].to_numpy()
     variants = raw["_variant"].to_numpy() if "_variant" in raw.columns else None
     lines = []
-    for pos, value in zip(problem.positions.tolist(), problem.values):
+    for pos, value in zip(problem.positions.tolist(), problem.values, strict=True):
         col = column
         if variants is not None and column in dom.source.variants[variants[pos]].columns:
             # Name the export's own column, not the spec's common name for the unpivoted ones.
@@ -379,7 +379,7 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
     # the caller's own, made by build_study for this call): the assembled rows hold all that the
     # derivations read, and keeping both doubles the peak memory of a large export.
     forms_read = {name: len(f) for name, f in forms.items()}
-    forms_read.update({form: 0 for form in missing})
+    forms_read.update(dict.fromkeys(missing, 0))
     form_files = {name: (form_files or {}).get(name) or (str(f[SRC_FILE].iat[0]) if len(f) else name)
                   for name, f in forms.items() if name not in missing}
     warnings += _unused_columns(study, forms, resolved, supps)
@@ -655,7 +655,7 @@ def _build_supp(dom: DomainSpec, supps: list, ctx: DomainContext, raw: pd.DataFr
     seq_name = f"{dom.name}SEQ"
     parent = ctx.sdtm
     positions, numbers, qvals = [], [], []
-    for number, (supp, item) in enumerate(supps):
+    for number, (_supp, item) in enumerate(supps):
         try:
             qval = _evaluate(item, ctx, numeric=False)
         except RowProblems as problem:

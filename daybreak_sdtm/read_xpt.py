@@ -116,7 +116,7 @@ def _read(path: Path, shown: str, encoding: str | None) -> tuple[pd.DataFrame, A
         return pyreadstat.read_xport(str(path), encoding=encoding)
     except UnicodeDecodeError:
         raise
-    except Exception as exc:  # pyreadstat raises its own ReadstatError, or OSError/ValueError
+    except Exception as exc:  # noqa: BLE001 (pyreadstat raises its own ReadstatError, or OSError/ValueError)
         raise XptError(f"{shown}: not a readable SAS transport (XPT) file ({exc})") from None
 
 

@@ -31,7 +31,7 @@ def test_every_command_is_in_the_readme_and_has_help(command: str, capsys: pytes
 
 
 def test_readme_starts_with_the_install_and_test_commands() -> None:
-    blocks = re.findall(r"```sh\n(.*?)\n```", README, flags=re.S)
+    blocks = re.findall(r"```sh\n(.*?)\n```", README, flags=re.DOTALL)
     assert blocks[0].endswith("daybreak-sdtm convert") and "pip install ." in blocks[0]
     assert "pytest" in blocks[1]
     assert blocks[1].strip() in (ROOT / ".ci" / "run").read_text(encoding="utf-8")

@@ -37,7 +37,7 @@ def on_distinct(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.S
         out = fn(pd.Series(uniques, dtype=values.dtype))
     except RowProblems as problem:
         # Error path only: name every record holding a refused value, in record order.
-        by_code = dict(zip(problem.positions.tolist(), problem.values))
+        by_code = dict(zip(problem.positions.tolist(), problem.values, strict=True))
         positions = np.flatnonzero(np.isin(codes, problem.positions))
         raise RowProblems(positions, [by_code[c] for c in codes[positions].tolist()], problem.message,
                           problem.column) from None

@@ -406,7 +406,7 @@ def _simulate(n: int, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     # Fatal adverse events: a fixed small share of subjects, chosen among those
     # with at least a few weeks of maintenance before the cut-off.
     eligible = m1 + 25 <= CUTOFF_DAY - 15
-    n_fatal = min(int(eligible.sum()), max(1, int(round(n * 0.035))))
+    n_fatal = min(int(eligible.sum()), max(1, round(n * 0.035)))
     fatal_rank = np.argsort(np.where(eligible, rng.random(n), np.inf), kind="stable")
     fatal = np.zeros(n, dtype=bool)
     fatal[fatal_rank[:n_fatal]] = True
@@ -713,7 +713,7 @@ def _ae_form(rng, subj, *, ic, fd, last_c, last_gp, pr, rt_start, rt_last_end, o
     meddra = load_meddra()
     keys = list(meddra["TERMKEY"])
     key_idx = {k: i for i, k in enumerate(keys)}
-    prof = [dict(zip(_PROFILE_FIELDS, _AE_PROFILES[k])) for k in keys]
+    prof = [dict(zip(_PROFILE_FIELDS, _AE_PROFILES[k], strict=True)) for k in keys]
 
     # General AEs: 2..9 per subject, more with longer follow-up.
     months = (obs_end - fd) / 30.44

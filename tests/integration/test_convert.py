@@ -83,8 +83,8 @@ def test_supp_records_point_at_parent_records(package: Path) -> None:
     ae, supp = read(package, "ae"), read(package, "suppae")
     assert set(supp.QNAM) >= {"AERELTIS", "AERELGEM", "AERELCIS", "AERELRT", "AEIRAE"}
     assert (supp.IDVAR == "AESEQ").all()
-    keys = set(zip(ae.USUBJID, ae.AESEQ.astype(int).astype(str)))
-    assert set(zip(supp.USUBJID, supp.IDVARVAL)) <= keys
+    keys = set(zip(ae.USUBJID, ae.AESEQ.astype(int).astype(str), strict=True))
+    assert set(zip(supp.USUBJID, supp.IDVARVAL, strict=True)) <= keys
 
 
 def test_labels_and_names_are_the_igs(package: Path) -> None:
@@ -98,7 +98,7 @@ def test_labels_and_names_are_the_igs(package: Path) -> None:
         assert meta.file_label == label
         order = [v.name for v in standards.domain_variables(name)]
         assert list(frame.columns) == sorted(frame.columns, key=order.index), f"{name} not in IG order"
-        for col, col_label in zip(frame.columns, meta.column_labels):
+        for col, col_label in zip(frame.columns, meta.column_labels, strict=True):
             assert col_label == standards.variable(name, col).label
 
 
