@@ -364,7 +364,7 @@ def trace(dataset: str, usubjid: str, seq: str | None, package_dir: Path, export
             forms[form] = read_form(export_dir, form, encoding)
         raw = forms[form]
         record = int(hit.SOURCE_RECORD)
-        raw_values = {k: str(v) for k, v in raw.iloc[record - 1].items() if not str(k).startswith("_src")}
+        raw_values = {str(k): str(v) for k, v in raw.iloc[record - 1].items() if not str(k).startswith("_src")}
         sdtm = {str(k): v for k, v in frame.iloc[int(hit.RECORD) - 1].items()}
         results.append(TraceResult(name, sdtm, ((str(hit.SOURCE_FILE), record, raw_values),)))
     return results

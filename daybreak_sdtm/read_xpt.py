@@ -136,9 +136,9 @@ def _data(path: Path, frame: pd.DataFrame, meta: Any, encoding: str, fallbacks: 
 def _distinct(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(codes, distinct values, which distinct values hold bytes above 0x7f) of a text column read as bytes."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    uniques = np.asarray(uniques, dtype=object)
-    high = np.fromiter((isinstance(v, str) and not v.isascii() for v in uniques), dtype=bool, count=len(uniques))
-    return codes, uniques, high
+    distinct = np.asarray(uniques, dtype=object)
+    high = np.fromiter((isinstance(v, str) and not v.isascii() for v in distinct), dtype=bool, count=len(distinct))
+    return codes, distinct, high
 
 
 def _first_record(codes: np.ndarray, code: int) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 from daybreak_sdtm.checks.package import Package, PackageError
 from daybreak_sdtm.checks.registry import CheckContext, check
 from daybreak_sdtm.findings import Finding, Severity
+from daybreak_sdtm.text import text_byte_lengths
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS = "http://www.cdisc.org/ns/def/v2.1"  # def:HasNoData is new in Define-XML 2.1
@@ -98,7 +99,7 @@ def define_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
                 yield ds.finding("DB501", Severity.ERROR, col,
                                  f"define.xml DataType {item.data_type!r} does not match the stored {'Num' if numeric else 'Char'} type")
             if not numeric and item.length is not None and len(ds.frame):
-                longest = int(ds.frame[col].str.encode("utf-8").str.len().max())
+                longest = int(text_byte_lengths(ds.frame[col]).max())
                 if longest > item.length:
                     yield ds.finding("DB501", Severity.ERROR, col,
                                      f"define.xml Length {item.length} is shorter than the longest value ({longest} bytes)")

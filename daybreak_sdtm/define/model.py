@@ -30,6 +30,7 @@ from daybreak_sdtm.spec.check import ResolvedVariable, resolve_domain
 from daybreak_sdtm.spec.model import DomainSpec, StudySpec, SuppSpec
 from daybreak_sdtm.standards import Codelist, Standards
 from daybreak_sdtm.standards.labels import dataset_label, variable_labels
+from daybreak_sdtm.text import text_byte_lengths
 
 # Define-XML wants datasets grouped by observation class, in the order SDTMIG presents them.
 CLASS_ORDER = ("TRIAL DESIGN", "SPECIAL PURPOSE", "INTERVENTIONS", "EVENTS", "FINDINGS", "FINDINGS ABOUT", "RELATIONSHIP")
@@ -295,7 +296,7 @@ def text_length(values: pd.Series) -> int:
         return 1
     if "".join(texts.tolist()).isascii():  # the common case: bytes are characters, no per-value encode
         return max(1, int(texts.str.len().max()))
-    return max(1, int(texts.str.encode("utf-8").str.len().max()))
+    return max(1, int(text_byte_lengths(texts).max()))
 
 
 def _positional(value: float) -> str:
@@ -456,8 +457,8 @@ class _Builder:
             return self.codes.use_sponsor("CL.ARMCD", "Planned and Actual Arm Code",
                                           {v: arms.get(v, v) for v in self._ordered(used, list(arms))})
         if var in ("ARM", "ACTARM") and self.study.arms:
-            arms = [a.arm for a in self.study.arms]
-            return self.codes.use_sponsor("CL.ARM", "Planned and Actual Arm", {v: v for v in self._ordered(used, arms)})
+            arm_names = [a.arm for a in self.study.arms]
+            return self.codes.use_sponsor("CL.ARM", "Planned and Actual Arm", {v: v for v in self._ordered(used, arm_names)})
         codelist = item.codelist if item is not None else None
         if codelist is None and ig_code and ";" not in ig_code:
             codelist = self.standards.codelist(ig_code)
@@ -740,7 +741,7 @@ def _case_value_list(b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str,
     frame = ds.frame
     taken = np.zeros(len(frame), dtype=bool)
     condition_vars: list[str] = []
-    refs = []
+    refs: list[ItemRef] = []
     for index, case in enumerate(item.cases, start=1):
         where = case.spec.case_where
         mask = ~taken
@@ -799,7 +800,7 @@ def _dose_value_list(b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str,
     units = frame[f"{prefix}DOSU"].astype(str)
     if len(set(text_values(units))) < 2:
         return ""
-    refs = []
+    refs: list[ItemRef] = []
     for treatment in sorted(text_values(trt)):
         mask = (trt == treatment).to_numpy()
         unit = ", ".join(sorted(text_values(units[mask]))) or "no unit"
@@ -838,9 +839,9 @@ def _codelists(b: _Builder) -> tuple[CodeList, ...]:
             comment = b.comment(f"COM.{oid}", f"{', '.join(extended)}: not a term of this non-extensible CDISC codelist{why}.")
         nci = codelist.code if re.match(r"^C\d+$", codelist.code) else ""
         out.append(CodeList(oid, codelist.name, "text", tuple(items), nci, STD_CT, codelist.extensible, comment_oid=comment))
-    for oid, (name, values, data_type) in b.codes.sponsor.items():
-        items = tuple(CodeListItem(v, d, "", False, i) for i, (v, d) in enumerate(values.items(), start=1))
-        out.append(CodeList(oid, name, data_type, items))
+    for oid, (name, decodes, data_type) in b.codes.sponsor.items():
+        sponsor_items = tuple(CodeListItem(v, d, "", False, i) for i, (v, d) in enumerate(decodes.items(), start=1))
+        out.append(CodeList(oid, name, data_type, sponsor_items))
     for oid, (name, dictionary, version) in b.codes.external.items():
         out.append(CodeList(oid, name, "text", dictionary=dictionary, dictionary_version=version))
     return tuple(sorted(out, key=lambda c: c.oid))

@@ -331,7 +331,7 @@ def _epoch_start(reader: _Reader, node: Any, where: Location) -> EpochStart:
 
 def load_study(folder: Path) -> StudySpec:
     """Load ``folder/study.yaml`` and the domain specs it lists; report every problem at once."""
-    from daybreak_sdtm.spec.protocol import read_protocol_checks  # spec.protocol reads with _Reader
+    from daybreak_sdtm.spec.protocol import read_protocol_checks  # imported here: it builds on this module
 
     path = folder / STUDY_FILE
     tree = load_yaml(path)

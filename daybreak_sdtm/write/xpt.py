@@ -63,11 +63,12 @@ def write_xpt(name: str, frame: pd.DataFrame, standards: Standards, path: Path, 
     """Write one dataset as XPT v5 with its label, variable labels and a fixed creation stamp."""
     import pyreadstat
 
+    labels: dict[str, str | None] = dict(variable_labels(name, frame, standards))
     pyreadstat.write_xport(
         xpt_frame(frame),
         str(path),
         file_label=dataset_label(name, standards),
-        column_labels=variable_labels(name, frame, standards),
+        column_labels=labels,
         table_name=name,
         file_format_version=5,
     )
