@@ -119,9 +119,14 @@ PAUSE = textwrap.dedent('''
     import os
 
     if os.environ.get("PAUSE_AT"):
+        import signal
         import sys
         import time
         from contextlib import contextmanager
+
+        # As started from a terminal: a shell's background job (``.ci/run &``) starts with SIGINT
+        # ignored, which Python and its children keep.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
         from daybreak_sdtm import timing
 
