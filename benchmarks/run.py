@@ -159,7 +159,7 @@ def measure(cache: Path, subjects: int) -> dict[str, Any]:
     timings_file = cache / f"timings-{subjects}.json"
     # --timestamp fixes the creation time; SOURCE_DATE_EPOCH would override it.
     env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
-    wall, status, rss = run_child(
+    wall, _status, rss = run_child(
         [sys.executable, "-c", CONVERT_CHILD, str(timings_file), "convert", "--export", str(export),
          "--out", str(package), "--timestamp", TIMESTAMP, "--fail-on", "never"], env=env)
     child = json.loads(timings_file.read_text())
@@ -275,9 +275,9 @@ def table(results: list[dict[str, Any]]) -> str:
     head = ["subjects", [f"{r['subjects']:,}" for r in results]]
     width = max(len(label) for label, _ in [*lines, head])
     cols = [max(len(head[1][i]), *(len(v[i]) for _, v in lines)) for i in range(len(results))]
-    out = [f"{head[0]:<{width}}  " + "  ".join(v.rjust(c) for v, c in zip(head[1], cols))]
+    out = [f"{head[0]:<{width}}  " + "  ".join(v.rjust(c) for v, c in zip(head[1], cols, strict=True))]
     out.append("-" * width + "  " + "  ".join("-" * c for c in cols))
-    out += [f"{label:<{width}}  " + "  ".join(v.rjust(c) for v, c in zip(values, cols)) for label, values in lines]
+    out += [f"{label:<{width}}  " + "  ".join(v.rjust(c) for v, c in zip(values, cols, strict=True)) for label, values in lines]
     return "\n".join(out)
 
 

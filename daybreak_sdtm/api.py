@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections.abc import Iterable
@@ -57,7 +58,7 @@ def resolve_timestamp(timestamp: str | None = None) -> dt.datetime:
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
         try:
-            return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc)
+            return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
         except (ValueError, OverflowError, OSError):
             raise DaybreakError(f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds") from None
     if timestamp:
@@ -65,8 +66,8 @@ def resolve_timestamp(timestamp: str | None = None) -> dt.datetime:
             value = dt.datetime.fromisoformat(timestamp)
         except ValueError:
             raise DaybreakError(f"--timestamp {timestamp!r} is not an ISO 8601 date-time (e.g. 2026-09-30T00:00:00)") from None
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def load(study_dir: Path | None = None) -> tuple[StudySpec, Standards]:
@@ -109,9 +110,9 @@ def convert(
     from daybreak_sdtm.checks.submission import preflight
     from daybreak_sdtm.validation import check_context, start_build_validation, write_reports
     from daybreak_sdtm.write import dataset_label, write_xpt, xpt_problems
-    from daybreak_sdtm.write.package import Protected, check_target, copy_files, folder_digest, publish
     from daybreak_sdtm.write.define_files import write_define, written_datasets
     from daybreak_sdtm.write.lineage import write_provenance
+    from daybreak_sdtm.write.package import Protected, check_target, copy_files, folder_digest, publish
 
     created = resolve_timestamp(timestamp)
     threshold = Severity.parse(fail_on)
@@ -408,9 +409,9 @@ def trace(dataset: str, usubjid: str, seq: str | None, package_dir: Path, export
             forms[form] = read_form(export_dir, form, encoding)
         raw = forms[form]
         record = int(hit.SOURCE_RECORD)
-        raw_values = {k: str(v) for k, v in raw.iloc[record - 1].items() if not str(k).startswith("_src")}
-        sdtm = {k: v for k, v in frame.iloc[int(hit.RECORD) - 1].items()}
-        results.append(TraceResult(name, sdtm, ((hit.SOURCE_FILE, record, raw_values),)))
+        raw_values = {str(k): str(v) for k, v in raw.iloc[record - 1].items() if not str(k).startswith("_src")}
+        sdtm = {str(k): v for k, v in frame.iloc[int(hit.RECORD) - 1].items()}
+        results.append(TraceResult(name, sdtm, ((str(hit.SOURCE_FILE), record, raw_values),)))
     return results
 
 
@@ -485,10 +486,8 @@ def ct_import(file: Path, date: str | None = None, store: Path | None = None) ->
     when = release_date(file, date)
     terminology = read_nci(file)  # every layout problem, with its line, before anything is stored
     release = store_release(file, when, store)
-    try:
+    with contextlib.suppress(OSError):  # the compiled copy is made on first use instead
         compile_terminology(terminology, compiled_path(release, store), source=release.source)
-    except OSError:
-        pass  # the compiled copy is made on first use instead
     return _ct_summary(release, store, bundled_dates(specs_dir()))
 
 

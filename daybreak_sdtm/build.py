@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ from daybreak_sdtm.derive import RowProblems, VarRef
 from daybreak_sdtm.derive.assign import on_distinct
 from daybreak_sdtm.errors import DataErrors, RawDataError, SpecError, SpecErrors
 from daybreak_sdtm.raw import READERS, SRC_FILE, SRC_ROW, find_form, read_form
-from daybreak_sdtm.spec import DomainSpec, StudySpec
+from daybreak_sdtm.spec import DomainSpec, StudySpec, SuppSpec
 from daybreak_sdtm.spec.check import ResolvedVariable, resolve_study
 from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS
 from daybreak_sdtm.standards import Standards
@@ -45,7 +46,7 @@ from daybreak_sdtm.timing import stage
 
 # Text variables are held as pandas' Arrow-backed strings: a few bytes per value, where a Python
 # str object takes about 60; at 100,000 subjects that is what keeps a conversion within memory.
-TEXT = "str"
+TEXT: Final = "str"
 SUPP_COLUMNS = ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL")
 
 
@@ -210,7 +211,7 @@ def _assemble_rows(dom: DomainSpec, forms: Mapping[str, pd.DataFrame], subject: 
                                f"is not in form {src.form!r}, which the {dom.name} spec joins it to")
         joined = other.drop(columns=[SRC_FILE, SRC_ROW]).add_prefix(f"{join.form}.")
         rows = rows.merge(joined, how="left", left_on=subject, right_on=f"{join.form}.{subject}", sort=False)
-        rows = rows.fillna({c: "" for c in joined.columns})
+        rows = rows.fillna(dict.fromkeys(joined.columns, ""))
     if src.variants:
         parts = []
         for i, variant in enumerate(src.variants):
@@ -250,15 +251,15 @@ def _assemble_rows(dom: DomainSpec, forms: Mapping[str, pd.DataFrame], subject: 
 
 
 def _problem_lines(problem: RowProblems, item: ResolvedVariable, domain: str, raw: pd.DataFrame,
-                   dom: DomainSpec) -> list[str]:
+                   dom: DomainSpec | None) -> list[str]:
     column = problem.column or (item.raw_columns[0] if item.raw_columns else "")
     files = raw[SRC_FILE].to_numpy()
     records = raw[SRC_ROW].to_numpy()
     variants = raw["_variant"].to_numpy() if "_variant" in raw.columns else None
     lines = []
-    for pos, value in zip(problem.positions.tolist(), problem.values):
+    for pos, value in zip(problem.positions.tolist(), problem.values, strict=True):
         col = column
-        if variants is not None and column in dom.source.variants[variants[pos]].columns:
+        if variants is not None and dom is not None and column in dom.source.variants[variants[pos]].columns:
             # Name the export's own column, not the spec's common name for the unpivoted ones.
             col = dom.source.variants[variants[pos]].columns[column] or column
         lines.append(f"{files[pos]} record {records[pos]} column {col}: {problem.message}: {value!r} "
@@ -310,11 +311,11 @@ def _evaluate_cases(item: ResolvedVariable, ctx: DomainContext, numeric: bool) -
             continue
         sub = ctx.subset(mask)
         try:
-            values = _evaluate(case, sub, numeric)
+            case_values = _evaluate(case, sub, numeric)
         except RowProblems as problem:
             positions = np.flatnonzero(mask)[problem.positions]
             raise RowProblems(positions, problem.values, problem.message, problem.column) from None
-        result.iloc[np.flatnonzero(mask)] = values.to_numpy()
+        result.iloc[np.flatnonzero(mask)] = case_values.to_numpy()
         taken |= mask
     return result
 
@@ -394,22 +395,22 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
     # the caller's own, made by build_study for this call): the assembled rows hold all that the
     # derivations read, and keeping both doubles the peak memory of a large export.
     forms_read = {name: len(f) for name, f in forms.items()}
-    forms_read.update({form: 0 for form in missing})
+    forms_read.update(dict.fromkeys(missing, 0))
     form_files = {name: (form_files or {}).get(name) or (str(f[SRC_FILE].iat[0]) if len(f) else name)
                   for name, f in forms.items() if name not in missing}
     warnings += _unused_columns(study, forms, resolved, supps)
     forms.clear()
     frames = {name: pd.DataFrame(index=raw.index) for name, raw in raws.items()}
-    keys = {d.name: d.keys or (standards.dataset(d.name).keys if standards.dataset(d.name) else ()) for d in study.domains}
+    keys = {d.name: d.keys or (ig.keys if (ig := standards.dataset(d.name)) else ()) for d in study.domains}
     contexts = {d.name: DomainContext(d.name, raws[d.name], frames, study, standards, keys[d.name]) for d in study.domains}
 
     items = {(dom, item.spec.name): item for dom, vs in resolved.items() for item in vs}
     graph: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    for (dom, name), item in items.items():
-        deps = {(r.domain, r.name) for r in item.reads if (r.domain, r.name) != (dom, name)}
+    for (domain, name), item in items.items():
+        deps = {(r.domain, r.name) for r in item.reads if (r.domain, r.name) != (domain, name)}
         if item.derivation.runs_last:
-            deps |= {(d, n) for (d, n), other in items.items() if d == dom and not other.derivation.runs_last}
-        graph[(dom, name)] = deps
+            deps |= {(d, n) for (d, n), other in items.items() if d == domain and not other.derivation.runs_last}
+        graph[(domain, name)] = deps
     design = study.trial_design
     if design is not None:
         if any(e.start is not None for e in design.elements):
@@ -448,19 +449,19 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
             continue
         try:
             item = items[node]
-            dom, name = node
+            domain, name = node
             if graph[node] & failed:
                 failed.add(node)
                 continue
-            meta = standards.variable(dom, name)
+            meta = standards.variable(domain, name)
             try:
-                frames[dom][name] = _evaluate(item, contexts[dom], bool(meta and meta.is_numeric))
+                frames[domain][name] = _evaluate(item, contexts[domain], bool(meta and meta.is_numeric))
             except RowProblems as problem:
-                problems.extend(_problem_lines(problem, item, dom, raws[dom], study.domain(dom)))
+                problems.extend(_problem_lines(problem, item, domain, raws[domain], study.domain(domain)))
                 failed.add(node)
                 continue
             if name == "USUBJID":
-                subject_problems = _check_subjects(dom, frames, raws, keys[dom])
+                subject_problems = _check_subjects(domain, frames, raws, keys[domain])
                 if subject_problems:  # nothing keyed by subject can be derived from ambiguous subjects
                     problems.extend(subject_problems)
                     failed.add(node)
@@ -507,10 +508,10 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
         sort_by = [c for c in ("STUDYID", "USUBJID", f"{dom.name}SEQ") if c in frame.columns]
         if f"{dom.name}SEQ" not in frame.columns:
             sort_by = [k for k in keys[dom.name] if k in frame.columns]
-        order = _stable_order(frame, sort_by) if sort_by else np.arange(len(frame))
+        row_order = _stable_order(frame, sort_by) if sort_by else np.arange(len(frame))
         # Positional takes of the needed columns, not label lookups of the whole frame.
-        lineage = source.take(order).reset_index(drop=True)
-        sorted_frame = frame[ordered].take(order).reset_index(drop=True)
+        lineage = source.take(row_order).reset_index(drop=True)
+        sorted_frame = frame[ordered].take(row_order).reset_index(drop=True)
         del frames[dom.name], frame, source  # the unsorted variables are no longer read
         tables[dom.name] = DomainTable(dom.name, sorted_frame, lineage, dom,
                                        {i.spec.name: i for i in resolved[dom.name]})
@@ -567,7 +568,7 @@ def _forms_read_by(study: StudySpec, form: str) -> list[DomainSpec]:
 
 
 def _empty_form(form: str, study: StudySpec, resolved: dict[str, list[ResolvedVariable]],
-                supps: dict[str, list]) -> pd.DataFrame:
+                supps: dict[str, list[tuple[SuppSpec, ResolvedVariable]]]) -> pd.DataFrame:
     """A form with no records and every column the specs read of it: what an empty export of it would be."""
     columns = {study.subject_column}
     for dom in _forms_read_by(study, form):
@@ -588,7 +589,7 @@ def _empty_form(form: str, study: StudySpec, resolved: dict[str, list[ResolvedVa
 
 
 def _raw_releases(order: list[tuple[str, str]], items: dict[tuple[str, str], ResolvedVariable],
-                  supps: dict[str, list], subject: str,
+                  supps: dict[str, list[tuple[SuppSpec, ResolvedVariable]]], subject: str,
                   columns: dict[str, list[str]]) -> dict[tuple[str, str], list[str]]:
     """When each domain's raw columns can be dropped: after the last variable (in ``order``) reading them.
 
@@ -626,7 +627,7 @@ def _raw_releases(order: list[tuple[str, str]], items: dict[tuple[str, str], Res
 
 
 def _unused_columns(study: StudySpec, forms: Mapping[str, pd.DataFrame], resolved: dict[str, list[ResolvedVariable]],
-                    supps: dict[str, list]) -> list[str]:
+                    supps: dict[str, list[tuple[SuppSpec, ResolvedVariable]]]) -> list[str]:
     """Warn about export columns no spec reads and the study file does not list as not mapped."""
     used: dict[str, set[str]] = {name: {study.subject_column} for name in forms}
     for dom in study.domains:
@@ -650,7 +651,8 @@ def _unused_columns(study: StudySpec, forms: Mapping[str, pd.DataFrame], resolve
         listed = set(study.columns_not_mapped.get(name, ()))
         for col in frame.columns:
             if col not in used[name] and col not in listed and col not in (SRC_FILE, SRC_ROW):
-                warnings.append(f"{frame[SRC_FILE].iat[0] if len(frame) else name}: column {col} is not mapped "
+                file = str(frame[SRC_FILE].iat[0]) if len(frame) else name
+                warnings.append(f"{file}: column {col} is not mapped "
                                 f"(list it under columns_not_mapped in {study.file.name} if that is intended)")
     return warnings
 
@@ -691,7 +693,7 @@ def _check_orphans(study: StudySpec, frames: dict[str, pd.DataFrame], raws: dict
     return lines
 
 
-def _supp_raw(raw: pd.DataFrame, supps: list, subject: str) -> pd.DataFrame:
+def _supp_raw(raw: pd.DataFrame, supps: list[tuple[SuppSpec, ResolvedVariable]], subject: str) -> pd.DataFrame:
     """The raw columns a domain's SUPP-- derivations read (and where each record came from).
 
     Only these are handed on, so the rest of the domain's raw rows can be released beforehand.
@@ -700,7 +702,7 @@ def _supp_raw(raw: pd.DataFrame, supps: list, subject: str) -> pd.DataFrame:
     return raw[[c for c in raw.columns if c in wanted]]
 
 
-def _build_supp(dom: DomainSpec, supps: list, ctx: DomainContext, raw: pd.DataFrame, problems: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _build_supp(dom: DomainSpec, supps: list[tuple[SuppSpec, ResolvedVariable]], ctx: DomainContext, raw: pd.DataFrame, problems: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """SUPP-- records: one per parent record and QNAM with a non-blank value, pointing at --SEQ.
 
     Each record is held as (parent position, QNAM number) and its QVAL; the table's columns are
@@ -710,7 +712,7 @@ def _build_supp(dom: DomainSpec, supps: list, ctx: DomainContext, raw: pd.DataFr
     seq_name = f"{dom.name}SEQ"
     parent = ctx.sdtm
     positions, numbers, qvals = [], [], []
-    for number, (supp, item) in enumerate(supps):
+    for number, (_supp, item) in enumerate(supps):
         try:
             qval = _evaluate(item, ctx, numeric=False)
         except RowProblems as problem:

@@ -31,10 +31,10 @@ INTERRUPTED = 130  # 128 + SIGINT, as shells report a process ended by Ctrl-C
 
 
 def _print_table(rows: Sequence[Sequence[object]], headers: Sequence[str], out: TextIO) -> None:
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
     numeric = [all(isinstance(r[j], int) or r[j] == "-" for r in rows) and bool(rows) for j in range(len(headers))]
     for i, row in enumerate([headers, *rows]):
-        cells = (str(v).rjust(w) if numeric[j] else str(v).ljust(w) for j, (v, w) in enumerate(zip(row, widths)))
+        cells = (str(v).rjust(w) if numeric[j] else str(v).ljust(w) for j, (v, w) in enumerate(zip(row, widths, strict=True)))
         print("  ".join(cells).rstrip(), file=out)
         if i == 0:
             print("  ".join("-" * w for w in widths), file=out)

@@ -10,6 +10,8 @@ Three kinds of failure are kept apart:
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -51,6 +53,12 @@ class RecordRef:
     def __str__(self) -> str:
         text = f"{self.file} record {self.record}"
         return f"{text} column {self.column}" if self.column else text
+
+
+def suggest(name: str, known: Sequence[str]) -> str:
+    """A 'did you mean' hint for a misspelt name ("" when nothing known is close)."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"did you mean {close[0]!r}?" if close else ""
 
 
 class DaybreakError(Exception):

@@ -116,7 +116,7 @@ def _read(path: Path, shown: str, encoding: str | None) -> tuple[pd.DataFrame, A
         return pyreadstat.read_xport(str(path), encoding=encoding)
     except UnicodeDecodeError:
         raise
-    except Exception as exc:  # pyreadstat raises its own ReadstatError, or OSError/ValueError
+    except Exception as exc:  # noqa: BLE001 (pyreadstat raises its own ReadstatError, or OSError/ValueError)
         raise XptError(f"{shown}: not a readable SAS transport (XPT) file ({exc})") from None
 
 
@@ -136,9 +136,9 @@ def _data(path: Path, frame: pd.DataFrame, meta: Any, encoding: str, fallbacks: 
 def _distinct(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(codes, distinct values, which distinct values hold bytes above 0x7f) of a text column read as bytes."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    uniques = np.asarray(uniques, dtype=object)
-    high = np.fromiter((isinstance(v, str) and not v.isascii() for v in uniques), dtype=bool, count=len(uniques))
-    return codes, uniques, high
+    distinct = np.asarray(uniques, dtype=object)
+    high = np.fromiter((isinstance(v, str) and not v.isascii() for v in distinct), dtype=bool, count=len(distinct))
+    return codes, distinct, high
 
 
 def _first_record(codes: np.ndarray, code: int) -> int:

@@ -17,6 +17,7 @@ itself when its pipe closes.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import os
 import subprocess
@@ -229,10 +230,8 @@ def _give_back_memory() -> None:
     import gc
 
     gc.collect()
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: the allocator keeps what it keeps
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: the allocator keeps what it keeps
-        pass
 
 
 def _thread_lock_for_tqdm() -> None:
@@ -291,7 +290,7 @@ def serve(read_fd: int, write_fd: int) -> None:
         from daybreak_sdtm.checks.expect import GxRunner
 
         runner = GxRunner()
-    except Exception:
+    except Exception:  # noqa: BLE001 (whatever stops gx is the answer to every request, reported to the parent)
         broken = traceback.format_exc()
     results: dict[int, dict[str, list[Outcome]]] = {}
     errors: dict[int, str] = {}
@@ -307,7 +306,7 @@ def serve(read_fd: int, write_fd: int) -> None:
             name, frame, expects = rest
             try:
                 results.setdefault(request, {})[name] = _run(runner, name, frame, expects)
-            except Exception:  # reported to the parent, which raises it
+            except Exception:  # noqa: BLE001 (reported to the parent, which raises it)
                 errors[request] = traceback.format_exc()
             del frame, rest, message  # the frame's memory goes now, not when the next one arrives
             if inbox.empty():

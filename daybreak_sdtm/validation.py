@@ -43,7 +43,6 @@ def check_context(standards: Standards, study: StudySpec | None = None, declared
     ``declared`` is the SDTMIG version the package declares (default: the version checked against).
     """
     from daybreak_sdtm.checks import CheckContext
-    from daybreak_sdtm.checks.protocol import load_protocol
     declared = declared or standards.sdtmig_version
     if study is None:
         return CheckContext(standards, declared_sdtmig=declared)
@@ -61,7 +60,7 @@ def check_context(standards: Standards, study: StudySpec | None = None, declared
             value_codelists[(dom.name, var.name)] = tuple(cases)
     return CheckContext(
         standards,
-        protocol=load_protocol(study.file),
+        protocol=study.protocol_checks,
         studyid=study.studyid,
         declared_terms=declared_terms(study),
         value_codelists=value_codelists,
@@ -98,7 +97,7 @@ def package_of_build(result: BuildResult, standards: Standards, *, adopt: bool =
     """
     from daybreak_sdtm.checks.package import Dataset, Package, Sources, normalise_coded
     from daybreak_sdtm.raw import SRC_FILE, SRC_ROW
-    from daybreak_sdtm.write.xpt import dataset_label, variable_labels
+    from daybreak_sdtm.standards.labels import dataset_label, variable_labels
 
     datasets = {}
     for name, table in result.tables.items():
@@ -175,7 +174,6 @@ def write_reports(report: Report, folder: Path, title: str = "SDTM validation re
 def lint(study_dir: Path, export_dir: Path | None) -> list[SpecError]:
     """Every problem of a study's mapping specs, without converting; [] when the specs are sound."""
     from daybreak_sdtm.build import export_headers
-    from daybreak_sdtm.checks.protocol import load_protocol
     from daybreak_sdtm.codec import DEFAULT_ENCODING
     from daybreak_sdtm.resources import specs_dir
     from daybreak_sdtm.spec import check_study_spec, load_study
@@ -188,25 +186,18 @@ def lint(study_dir: Path, export_dir: Path | None) -> list[SpecError]:
         return list(exc.errors)
     except SpecError as exc:
         return [exc]
-    errors: list[SpecError] = []
-    try:
-        load_protocol(study.file)
-    except SpecErrors as exc:
-        errors.extend(exc.errors)
     try:
         standards = study_standards(study, read_standards(specs_dir(), study.sdtmig, study.ct))
     except SpecErrors as exc:
-        return sorted(errors + list(exc.errors), key=lambda e: (e.where.file, e.where.line, e.where.col, e.key))
+        return list(exc.errors)
     headers = export_headers(export_dir, study.encoding or DEFAULT_ENCODING) if export_dir is not None else None
-    errors.extend(check_study_spec(study, standards, headers))
-    return sorted(errors, key=lambda e: (e.where.file, e.where.line, e.where.col, e.key))
+    return sorted(check_study_spec(study, standards, headers), key=lambda e: (e.where.file, e.where.line, e.where.col, e.key))
 
 
 def explain(code: str) -> str:
     """A check's documentation: id, name, severity, docstring, references."""
     from daybreak_sdtm.checks import CHECKS, get_check
-    from daybreak_sdtm.derive.registry import suggest
-    from daybreak_sdtm.errors import DaybreakError
+    from daybreak_sdtm.errors import DaybreakError, suggest
 
     item = get_check(code)
     if item is None:

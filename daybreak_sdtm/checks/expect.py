@@ -83,13 +83,13 @@ class GxRunner:
     def _expectation(exp: Expect, index: int) -> Any:
         """The gx expectation object; a ``row_condition`` of (variable, values, is_in) terms becomes a Condition."""
         import great_expectations.expectations as gxe
-        from great_expectations.expectations.row_conditions import Column
+        from great_expectations.expectations.row_conditions import Column, Condition
 
         kwargs = dict(exp.kwargs)
         terms = kwargs.pop("row_condition", None)
         if terms:
             conditions = [Column(var).is_in(values) if is_in else Column(var).is_not_in(values) for var, values, is_in in terms]
-            condition = conditions[0]
+            condition: Condition = conditions[0]
             for more in conditions[1:]:
                 condition = condition & more
             kwargs["row_condition"] = condition
@@ -194,7 +194,7 @@ def gx_frame(ds: Dataset) -> pd.DataFrame:
     batch fingerprint then work on small integer codes and on each distinct value once, where
     an object column costs a Python string comparison or hash per record, per expectation.
     """
-    out = {}
+    out: dict[str, pd.Categorical | pd.Series] = {}
     for col in ds.frame.columns:
         values = ds.frame[col]
         if values.dtype == object:

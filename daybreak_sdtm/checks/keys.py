@@ -82,7 +82,7 @@ def supp_parent_exists(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         subject_level = ds.per_value("IDVAR", lambda v: v.eq(""))
         known_subjects = pd.Index(parent.frame["USUBJID"].unique() if "USUBJID" in parent.frame.columns else [],
                                   dtype=object)
-        bad = subject_level & ds.per_value("USUBJID", lambda v: ~v.isin(known_subjects))
+        bad = subject_level & ds.per_value("USUBJID", lambda v: ~v.isin(known_subjects))  # noqa: B023 (called at once)
         unknown_idvar = pd.Series(idvars, dtype=object).ne("") & ~pd.Series(idvars, dtype=object).isin(list(parent.frame.columns))
         yield from ds.findings("DB303", Severity.ERROR, np.flatnonzero(unknown_idvar.to_numpy()[idvar_codes]), "IDVAR",
                                f"IDVAR names no variable of {ds.parent_name}")

@@ -23,13 +23,14 @@ kind                    check  holds when
 ``DOMAIN.VAR`` may name a supplemental qualifier (``PR.RTFXN``): its QVAL is joined to the parent
 records through IDVAR/IDVARVAL. ``where`` is ``{VAR: value or [values]}`` on the same domain
 (QNAMs allowed). Nothing is evaluated: values are compared as text or as numbers.
+
+``load_study`` reads the rules with the rest of the study file (``daybreak_sdtm/spec/protocol.py``,
+``StudySpec.protocol_checks``): this module only evaluates them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,145 +40,11 @@ from daybreak_sdtm.checks.dates import after, complete_dates
 from daybreak_sdtm.checks.package import Dataset, Package
 from daybreak_sdtm.checks.registry import CheckContext, check
 from daybreak_sdtm.checks.roles import DEMOGRAPHICS
-from daybreak_sdtm.errors import Location, SpecError, SpecErrors
 from daybreak_sdtm.findings import Finding, Severity
+from daybreak_sdtm.spec.model import ProtocolRule
 
-SECTION = "protocol_checks"
-KINDS: dict[str, dict[str, tuple[str, bool]]] = {
-    # kind -> parameter -> (type, required)
-    "value": {"variable": ("var", True), "where": ("where", False), "min": ("number", False), "max": ("number", False),
-              "equals": ("number", False), "tolerance": ("number", False)},
-    "count": {"domain": ("domain", True), "where": ("where", False), "distinct": ("name", False),
-              "min": ("number", False), "max": ("number", False)},
-    "subject_value": {"variable": ("var", True), "where": ("where", False), "in": ("list", True), "required": ("flag", False)},
-    "only_when": {"domain": ("domain", True), "subject_has": ("selector", True)},
-    "date_order": {"first": ("selector", True), "then": ("selector", True)},
-    "date_span": {"start": ("var", True), "end": ("var", True), "per": ("name", False),
-                  "min_days": ("number", False), "max_days": ("number", False)},
-}
 CODES = {"value": "DB601", "count": "DB602", "subject_value": "DB603", "only_when": "DB604",
          "date_order": "DB605", "date_span": "DB606"}
-SELECTOR_KEYS = ("variable", "where", "in", "pick")
-
-
-@dataclass(frozen=True)
-class ProtocolRule:
-    """One declared protocol rule: its id, what the protocol says, its kind and parameters."""
-
-    id: str
-    kind: str
-    description: str
-    params: dict[str, Any]
-    where: Location
-    severity: Severity = Severity.ERROR
-
-    @property
-    def code(self) -> str:
-        """The registered check that evaluates this kind."""
-        return CODES[self.kind]
-
-
-def load_protocol(study_file: Path) -> tuple[ProtocolRule, ...]:
-    """Read ``protocol_checks:`` of a study file; every mistake is a SpecError at its file:line:col."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    from daybreak_sdtm.derive.registry import suggest
-    from daybreak_sdtm.spec.load import _Reader, load_yaml, plain
-
-    tree = load_yaml(study_file)
-    if not isinstance(tree, CommentedMap) or SECTION not in tree:
-        return ()
-    reader = _Reader(study_file)
-    items = tree[SECTION]
-    if not isinstance(items, CommentedSeq):
-        raise SpecErrors([SpecError(reader.at(tree, SECTION), SECTION, "expected a list of rules")])
-    rules: list[ProtocolRule] = []
-    seen: set[str] = set()
-    for i, item in enumerate(items):
-        where = reader.at(items, i)
-        entry = reader.mapping(item, where, SECTION)
-        if entry is None:
-            continue
-        kinds = [k for k in entry if str(k) in KINDS]
-        reader.unknown_keys(entry, ("id", "rule", "severity", *KINDS), SECTION)
-        rule_id = reader.text(entry, "id", SECTION)
-        what = f"{SECTION}.{rule_id or i + 1}"
-        if rule_id in seen:
-            reader.error(reader.at(entry, "id"), what, f"rule id {rule_id!r} is used twice")
-        seen.add(rule_id)
-        if len(kinds) != 1:
-            reader.error(where, what, f"give exactly one kind: {', '.join(KINDS)}")
-            continue
-        kind = str(kinds[0])
-        severity_text = reader.text(entry, "severity", what, required=False) or "error"
-        try:
-            severity = Severity.parse(severity_text)
-        except ValueError:
-            reader.error(reader.at(entry, "severity", value=True), f"{what}.severity", "expected note, warning or error")
-            severity = Severity.ERROR
-        body = reader.mapping(entry[kind], reader.at(entry, kind, value=True), f"{what}.{kind}")
-        if body is None:
-            continue
-        reader.unknown_keys(body, tuple(KINDS[kind]), f"{what}.{kind}")
-        params: dict[str, Any] = {}
-        for name, (typ, required) in KINDS[kind].items():
-            key = f"{what}.{kind}.{name}"
-            if name not in body:
-                if required:
-                    reader.error(reader.at(body), key, f"missing required key {name!r}")
-                continue
-            value, at = body[name], reader.at(body, name, value=True)
-            problem = _check_param(typ, value, reader, at, key)
-            if problem:
-                reader.error(at, key, problem, suggest(str(value), ("record", "subject")) if name == "per" else "")
-                continue
-            params[name] = plain(value)
-            if typ == "number":
-                params[name] = float(params[name])
-        if kind == "value" and "equals" not in params and "min" not in params and "max" not in params:
-            reader.error(reader.at(body), f"{what}.{kind}", "give min, max or equals")
-        if kind == "date_span" and params.get("per", "record") not in ("record", "subject"):
-            reader.error(reader.at(body, "per", value=True), f"{what}.{kind}.per", "per is 'record' or 'subject'")
-        rules.append(ProtocolRule(rule_id, kind, reader.text(entry, "rule", what, required=False), params, where, severity))
-    if reader.errors:
-        raise SpecErrors(reader.errors)
-    return tuple(rules)
-
-
-def _check_param(typ: str, value: Any, reader: Any, at: Location, key: str) -> str:
-    """Why a parameter value is not of its type ("" when it is)."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    if typ == "number":
-        try:
-            float(str(value))
-        except ValueError:
-            return f"expected a number, found {value!r}"
-        return "" if not isinstance(value, (bool, CommentedMap, CommentedSeq)) else f"expected a number, found {value!r}"
-    if typ == "var":
-        text = str(value)
-        return "" if isinstance(value, str) and text.count(".") == 1 and all(text.split(".")) else \
-            f"expected DOMAIN.VARIABLE, found {value!r}"
-    if typ in ("domain", "name"):
-        return "" if isinstance(value, str) and value.strip() else f"expected a name, found {value!r}"
-    if typ == "flag":
-        return "" if isinstance(value, bool) else "expected true or false"
-    if typ == "list":
-        return "" if isinstance(value, (CommentedSeq, list)) else "expected a list of values"
-    if typ == "where":
-        return "" if isinstance(value, CommentedMap) else "expected a mapping VARIABLE: value or [values]"
-    if typ == "selector":
-        if not isinstance(value, CommentedMap):
-            return "expected a mapping with variable (DOMAIN.VARIABLE), where, in, pick"
-        unknown = [str(k) for k in value if str(k) not in SELECTOR_KEYS]
-        if unknown:
-            return f"unknown key(s) {', '.join(unknown)}; use {', '.join(SELECTOR_KEYS)}"
-        if "variable" not in value:
-            return "missing required key 'variable'"
-        if str(value.get("pick", "first")) not in ("first", "last"):
-            return "pick is 'first' or 'last'"
-        return _check_param("var", value["variable"], reader, at, key)
-    return ""
 
 
 # Reading values -------------------------------------------------------------------------------
@@ -232,17 +99,17 @@ def _rule_findings(rule: ProtocolRule, ds: Dataset, positions: np.ndarray, varia
                    messages: list[str] | str, values: pd.Series | None = None) -> Iterator[Finding]:
     prefix = f"{rule.id}: "
     texts = prefix + messages if isinstance(messages, str) else [prefix + m for m in messages]
-    for f in ds.findings(rule.code, rule.severity, positions, variable, texts, values=values):
+    for f in ds.findings(CODES[rule.kind], rule.severity, positions, variable, texts, values=values):
         yield Finding(**{**f.__dict__, "spec": str(rule.where)})
 
 
 def _subject_finding(rule: ProtocolRule, dataset: str, variable: str, usubjid: str, message: str) -> Finding:
-    return Finding(rule.code, rule.severity, dataset, variable, None, f"{rule.id}: {message}", usubjid=usubjid,
+    return Finding(CODES[rule.kind], rule.severity, dataset, variable, None, f"{rule.id}: {message}", usubjid=usubjid,
                    spec=str(rule.where))
 
 
 def _missing(rule: ProtocolRule, what: str) -> Finding:
-    return Finding(rule.code, Severity.NOTE, "", "", None, f"{rule.id}: not checked, {what} is not in the package",
+    return Finding(CODES[rule.kind], Severity.NOTE, "", "", None, f"{rule.id}: not checked, {what} is not in the package",
                    spec=str(rule.where))
 
 
@@ -408,7 +275,7 @@ def protocol_date_order(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         both = first.index.intersection(then.index)
         bad = after(first[both], then[both])
         name = str(rule.params["then"]["variable"]).partition(".")[2]
-        for usubjid, a, b in zip(both[bad], first[both][bad], then[both][bad]):
+        for usubjid, a, b in zip(both[bad], first[both][bad], then[both][bad], strict=True):
             yield _subject_finding(rule, then_ds.name, name, str(usubjid),
                                    f"{name} {b} is before {rule.params['first']['variable']} {a} ({rule.description})")
 

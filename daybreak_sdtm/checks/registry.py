@@ -24,6 +24,7 @@ from daybreak_sdtm.findings import Severity
 if TYPE_CHECKING:
     from daybreak_sdtm.checks.package import Dataset
     from daybreak_sdtm.checks.versions import Difference
+    from daybreak_sdtm.spec.model import ProtocolRule
     from daybreak_sdtm.standards import Standards
 
 _ID = re.compile(r"^DB[1-7]\d\d$")
@@ -56,7 +57,7 @@ class CheckContext:
     """What checks may consult besides the data: standards, the study's protocol rules, define.xml."""
 
     standards: Standards
-    protocol: tuple[Any, ...] = ()  # daybreak_sdtm.checks.protocol.ProtocolRule
+    protocol: tuple[ProtocolRule, ...] = ()  # the study's protocol_checks:, evaluated by checks/protocol.py
     studyid: str = ""  # expected STUDYID when the study is known
     # Sponsor terms a study declares for an extensible codelist (its epochs, by codelist short name).
     declared_terms: dict[str, frozenset[str]] = field(default_factory=dict)

@@ -32,7 +32,7 @@ TOXICITY_GRADES = ["1", "2", "3", "4", "5"]  # CTCAE grades; AETOXGR is Char in 
 
 def _suffix(ds: Dataset, name: str) -> str:
     """``AETOXGR`` -> ``TOXGR`` for dataset AE (the generic --TOXGR name)."""
-    return name[len(ds.domain):] if name.startswith(ds.domain) else name
+    return name.removeprefix(ds.domain)
 
 
 @expectation("DB101", "structure.required_variables_present", severity=Severity.ERROR,
@@ -180,7 +180,7 @@ def studyid_domain_values(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         frame = ds.frame
         col = "RDOMAIN" if ds.is_supp else "DOMAIN"
         if col in frame.columns:
-            bad = ds.positions_where(col, lambda v: v.ne(ds.domain))
+            bad = ds.positions_where(col, lambda v: v.ne(ds.domain))  # noqa: B023 (called at once)
             yield from ds.findings("DB107", Severity.ERROR, bad, col, f"{col} must be {ds.domain!r} in dataset {ds.name}")
         if expected_study and "STUDYID" in frame.columns:
             bad = ds.positions_where("STUDYID", lambda v: v.ne(expected_study) & v.ne(""))

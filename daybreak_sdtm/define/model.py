@@ -31,6 +31,8 @@ from daybreak_sdtm.spec.check import ResolvedVariable, resolve_domain
 from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS
 from daybreak_sdtm.spec.model import DomainSpec, StudySpec, SuppSpec
 from daybreak_sdtm.standards import Codelist, Standards
+from daybreak_sdtm.standards.labels import dataset_label, variable_labels
+from daybreak_sdtm.text import text_byte_lengths
 
 # Define-XML wants datasets grouped by observation class, in the order SDTMIG presents them.
 CLASS_ORDER = ("TRIAL DESIGN", "SPECIAL PURPOSE", "INTERVENTIONS", "EVENTS", "FINDINGS", "FINDINGS ABOUT", "RELATIONSHIP")
@@ -294,7 +296,7 @@ def text_length(values: pd.Series) -> int:
         return 1
     if "".join(texts.tolist()).isascii():  # the common case: bytes are characters, no per-value encode
         return max(1, int(texts.str.len().max()))
-    return max(1, int(texts.str.encode("utf-8").str.len().max()))
+    return max(1, int(text_byte_lengths(texts).max()))
 
 
 def _positional(value: float) -> str:
@@ -454,8 +456,8 @@ class _Builder:
             return self.codes.use_sponsor("CL.ARMCD", "Planned and Actual Arm Code",
                                           {v: arms.get(v, v) for v in self._ordered(used, list(arms))})
         if var in ("ARM", "ACTARM") and self.study.arms:
-            arms = [a.arm for a in self.study.arms]
-            return self.codes.use_sponsor("CL.ARM", "Planned and Actual Arm", {v: v for v in self._ordered(used, arms)})
+            arm_names = [a.arm for a in self.study.arms]
+            return self.codes.use_sponsor("CL.ARM", "Planned and Actual Arm", {v: v for v in self._ordered(used, arm_names)})
         codelist = item.codelist if item is not None else None
         if codelist is None and ig_code and ";" not in ig_code:
             codelist = self.standards.codelist(ig_code)
@@ -563,8 +565,6 @@ def no_data_dataset(name: str, study: StudySpec, standards: Standards) -> Packag
         assert dom is not None
         mapped = {v.name for v in dom.variables}
         names = [v.name for v in standards.domain_variables(name) if v.name in mapped]
-    from daybreak_sdtm.write.xpt import dataset_label, variable_labels
-
     columns: dict[str, pd.Series] = {}
     widths: dict[str, int] = {}
     for var in names:
@@ -646,7 +646,7 @@ def build_define(study: StudySpec, standards: Standards, datasets: Sequence[Pack
             leaf = None
         comment = b.comment(f"COM.{ds.name}", text) if text else ""
         groups.append(ItemGroup(
-            oid=f"IG.{ds.name}", name=ds.name, domain=ds.name if not is_supp else ds.name,
+            oid=f"IG.{ds.name}", name=ds.name, domain=ds.name,
             label=ds.label or meta.label, klass=meta.klass, structure=meta.structure,
             repeating=meta.repeating, reference_data=meta.reference_data, item_refs=tuple(refs),
             leaf=leaf, records=len(ds.frame), keys=keys, comment_oid=comment,
@@ -758,7 +758,7 @@ def _supp_item(b: _Builder, ds: PackageDataset, dom: DomainSpec, supps: list[tup
                var: str, oid: str, label: str, values: pd.Series, vmeta: Any) -> tuple[Origin | None, ItemDef, str]:
     """A SUPP-- variable: fixed columns are assigned or copied from the parent; QVAL has one item per QNAM."""
     parent = dom.name
-    if var in ("USUBJID",):
+    if var == "USUBJID":
         origin: Origin | None = b.origin("Predecessor", predecessor=f"{parent}.USUBJID")
     elif var == "IDVARVAL":
         origin = b.origin("Predecessor", predecessor=f"{parent}.{parent}SEQ")
@@ -816,7 +816,7 @@ def _case_value_list(b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str,
     frame = ds.frame
     taken = np.zeros(len(frame), dtype=bool)
     condition_vars: list[str] = []
-    refs = []
+    refs: list[ItemRef] = []
     for index, case in enumerate(item.cases, start=1):
         where = case.spec.case_where
         mask = ~taken
@@ -875,7 +875,7 @@ def _dose_value_list(b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str,
     units = frame[f"{prefix}DOSU"].astype(str)
     if len(set(text_values(units))) < 2:
         return ""
-    refs = []
+    refs: list[ItemRef] = []
     for treatment in sorted(text_values(trt)):
         mask = (trt == treatment).to_numpy()
         unit = ", ".join(sorted(text_values(units[mask]))) or "no unit"
@@ -914,9 +914,9 @@ def _codelists(b: _Builder) -> tuple[CodeList, ...]:
             comment = b.comment(f"COM.{oid}", f"{', '.join(extended)}: not a term of this non-extensible CDISC codelist{why}.")
         nci = codelist.code if re.match(r"^C\d+$", codelist.code) else ""
         out.append(CodeList(oid, codelist.name, "text", tuple(items), nci, STD_CT, codelist.extensible, comment_oid=comment))
-    for oid, (name, values, data_type) in b.codes.sponsor.items():
-        items = tuple(CodeListItem(v, d, "", False, i) for i, (v, d) in enumerate(values.items(), start=1))
-        out.append(CodeList(oid, name, data_type, items))
+    for oid, (name, decodes, data_type) in b.codes.sponsor.items():
+        sponsor_items = tuple(CodeListItem(v, d, "", False, i) for i, (v, d) in enumerate(decodes.items(), start=1))
+        out.append(CodeList(oid, name, data_type, sponsor_items))
     for oid, (name, dictionary, version) in b.codes.external.items():
         out.append(CodeList(oid, name, "text", dictionary=dictionary, dictionary_version=version))
     return tuple(sorted(out, key=lambda c: c.oid))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -37,7 +38,7 @@ def on_distinct(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.S
         out = fn(pd.Series(uniques, dtype=values.dtype))
     except RowProblems as problem:
         # Error path only: name every record holding a refused value, in record order.
-        by_code = dict(zip(problem.positions.tolist(), problem.values))
+        by_code = dict(zip(problem.positions.tolist(), problem.values, strict=True))
         positions = np.flatnonzero(np.isin(codes, problem.positions))
         raise RowProblems(positions, [by_code[c] for c in codes[positions].tolist()], problem.message,
                           problem.column) from None
@@ -56,8 +57,8 @@ def compute_recode(values: pd.Series, mapping: dict[str, str], column: str, what
 
 def compute_ct(values: pd.Series, codelist: Codelist, mapping: dict[str, str] | None, column: str) -> pd.Series:
     """Recode collected values to a codelist's submission values (spec map first, then CT synonyms)."""
-    recoded = values.map(mapping) if mapping else pd.Series(np.nan, index=values.index, dtype=object)
-    by_ct = values.str.upper().map(codelist.lookup)
+    recoded: pd.Series = values.map(mapping) if mapping else pd.Series(np.nan, index=values.index, dtype=object)
+    by_ct: pd.Series = values.str.upper().map(codelist.lookup)
     result = recoded.fillna(by_ct)
     unmapped = values.ne("") & result.isna()
     if unmapped.any():
@@ -181,9 +182,11 @@ def derive_common_ct(
 
     Used for AEACN when an AE has an action per study drug (SDTMIG 3.4 AE assumption 5).
     """
-    coded = np.stack([on_distinct(ctx.raw[s], lambda raw, s=s: compute_ct(compute_text(raw), codelist, map, s))
-                      .to_numpy(dtype=object) for s in sources],
-                     axis=1)
+    def recode(raw: pd.Series, source: str) -> pd.Series:
+        return compute_ct(compute_text(raw), codelist, map, source)
+
+    coded = np.stack([on_distinct(ctx.raw[s], functools.partial(recode, source=s)).to_numpy(dtype=object)
+                      for s in sources], axis=1)
     counts = (coded != "") & (coded != ignore)
     has_any = counts.any(axis=1)
     first = coded[np.arange(len(coded)), counts.argmax(axis=1)]

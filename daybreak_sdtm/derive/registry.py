@@ -8,7 +8,6 @@ SDTM variables it reads, in this domain or another, and orders the work accordin
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -194,9 +193,3 @@ def derivation(
         return fn
 
     return register
-
-
-def suggest(name: str, known: Sequence[str]) -> str:
-    """A 'did you mean' hint for a misspelt name."""
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f"did you mean {close[0]!r}?" if close else ""

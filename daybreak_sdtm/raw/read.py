@@ -183,7 +183,7 @@ def read_sas7bdat(path: Path, encoding: str = DEFAULT_ENCODING) -> pd.DataFrame:
 
     try:
         frame, _ = pyreadstat.read_sas7bdat(str(path))
-    except Exception as exc:  # pyreadstat raises its own untyped errors for unreadable files
+    except Exception as exc:  # noqa: BLE001 (pyreadstat raises its own untyped errors for unreadable files)
         raise RawDataError(f"{path.name}: not a readable SAS7BDAT file ({exc})") from None
     return _as_text(frame)
 

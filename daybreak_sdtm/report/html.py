@@ -49,9 +49,8 @@ def write_html(report: Report, out: TextIO, title: str = "SDTM validation report
               + "<h2>Summary by rule and dataset</h2>\n<table id='summary'><tr><th>rule</th><th>severity</th>"
               "<th>dataset</th><th>findings</th></tr>\n")
     pairs = Counter((f.rule, str(f.severity), f.dataset) for f in report.findings)
-    for (rule, sev, dataset), n in sorted(pairs.items()):
-        out.write(f"<tr><td><a href='#{escape(rule)}'>{escape(rule)}</a></td><td class='{sev}'>{sev}</td>"
-                  f"<td>{escape(dataset)}</td><td>{n}</td></tr>\n")
+    out.writelines(f"<tr><td><a href='#{escape(rule)}'>{escape(rule)}</a></td><td class='{sev}'>{sev}</td>"
+                   f"<td>{escape(dataset)}</td><td>{n}</td></tr>\n" for (rule, sev, dataset), n in sorted(pairs.items()))
     out.write("</table>\n<h2>Findings</h2>\n")
 
     groups = report.by_rule(max_per_rule)

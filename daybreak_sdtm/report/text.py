@@ -45,7 +45,7 @@ def render_summary(report: Report) -> str:
              f"{len(s['datasets'])} dataset(s)"]
     pairs = Counter((f.rule, f.severity, f.dataset) for f in report.findings)
     for (rule, sev, dataset), n in sorted(pairs.items(), key=lambda kv: (-kv[0][1], kv[0][0], kv[0][2])):
-        lines.append(f"  {rule} {str(sev):<7} {dataset or '-':<8} {n}")
+        lines.append(f"  {rule} {sev!s:<7} {dataset or '-':<8} {n}")
     return "\n".join(lines)
 
 

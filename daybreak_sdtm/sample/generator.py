@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -86,8 +87,20 @@ _TABLE_END = _day("2031-01-01")
 # irae: probability it is flagged immune-related; ser: probability a grade >= 3
 # event is serious; verbatims: investigator wording ("{g}" = grade number).
 # ---------------------------------------------------------------------------
-_PROFILE_FIELDS = ("w_pre", "w_ind", "w_post", "grades", "dur", "rel_tis", "rel_chemo", "irae", "ser", "verbatims")
-_AE_PROFILES: dict[str, tuple] = {
+class _Profile(NamedTuple):
+    w_pre: float
+    w_ind: float
+    w_post: float
+    grades: tuple[float, ...]
+    dur: float
+    rel_tis: float
+    rel_chemo: float
+    irae: float
+    ser: float
+    verbatims: tuple[str, ...]
+
+
+_AE_PROFILES: dict[str, tuple[float, float, float, tuple[float, ...], float, float, float, float, float, tuple[str, ...]]] = {
     "NEUTROPENIA": (0, 14, 1, (.15, .35, .35, .15), 8, .3, .95, 0, .1,
                     ("Neutropenia", "neutropenia", "low neutrophil count", "Neutropenia grade {g}", "decreased neutrophils")),
     "LEUKOPENIA": (0, 10, 1, (.3, .4, .25, .05), 10, .3, .95, 0, .05,
@@ -406,7 +419,7 @@ def _simulate(n: int, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     # Fatal adverse events: a fixed small share of subjects, chosen among those
     # with at least a few weeks of maintenance before the cut-off.
     eligible = m1 + 25 <= CUTOFF_DAY - 15
-    n_fatal = min(int(eligible.sum()), max(1, int(round(n * 0.035))))
+    n_fatal = min(int(eligible.sum()), max(1, round(n * 0.035)))
     fatal_rank = np.argsort(np.where(eligible, rng.random(n), np.inf), kind="stable")
     fatal = np.zeros(n, dtype=bool)
     fatal[fatal_rank[:n_fatal]] = True
@@ -529,9 +542,11 @@ def _simulate(n: int, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     return forms
 
 
-def _ex_form(subj, n_ind, ind_valid, cyc_day, delayed, tis_time, gem_red, gem_reason, cis_red, cis_reason,
-             gem8_skip, gem8_skip_reason, gem8_red, gem8_reason, gem8_day, m_valid, m_day, m_delayed, m_time,
-             bsa_text) -> pd.DataFrame:
+def _ex_form(subj: dict[str, np.ndarray], n_ind: np.ndarray, ind_valid: np.ndarray, cyc_day: np.ndarray,
+             delayed: np.ndarray, tis_time: np.ndarray, gem_red: np.ndarray, gem_reason: np.ndarray,
+             cis_red: np.ndarray, cis_reason: np.ndarray, gem8_skip: np.ndarray, gem8_skip_reason: np.ndarray,
+             gem8_red: np.ndarray, gem8_reason: np.ndarray, gem8_day: np.ndarray, m_valid: np.ndarray,
+             m_day: np.ndarray, m_delayed: np.ndarray, m_time: np.ndarray, bsa_text: np.ndarray) -> pd.DataFrame:
     """Build the Study Drug Administration form (induction rows, then maintenance rows per subject)."""
     times = _time_table()
     # Induction rows.
@@ -613,7 +628,9 @@ def _time_table() -> np.ndarray:
     return np.strings.add(np.strings.add(hh, ":"), mm).astype(object)
 
 
-def _rs_form(rng, subj, c2_day, c2_sd, pi_day, cr, assess_day, pd_obs, wd_obs, death) -> pd.DataFrame:
+def _rs_form(rng: np.random.Generator, subj: dict[str, np.ndarray], c2_day: np.ndarray, c2_sd: np.ndarray,
+             pi_day: np.ndarray, cr: np.ndarray, assess_day: np.ndarray, pd_obs: np.ndarray, wd_obs: np.ndarray,
+             death: np.ndarray) -> pd.DataFrame:
     """Build the RECIST 1.1 tumour response form.
 
     ``death`` is the last day an assessment may fall before (death or onset of a fatal AE).
@@ -673,7 +690,9 @@ def _rs_form(rng, subj, c2_day, c2_sd, pi_day, cr, assess_day, pd_obs, wd_obs, d
     })
 
 
-def _rt_form(subj, pr, rt_start, rt_end, met_perm, met_seq, met_start, met_end, met_valid) -> pd.DataFrame:
+def _rt_form(subj: dict[str, np.ndarray], pr: np.ndarray, rt_start: np.ndarray, rt_end: np.ndarray,
+             met_perm: np.ndarray, met_seq: np.ndarray, met_start: np.ndarray, met_end: np.ndarray,
+             met_valid: np.ndarray) -> pd.DataFrame:
     """Build the radiotherapy form: primary, cervical nodes and 1-3 metastatic sites per PR subject."""
     n = len(pr)
     starts = np.concatenate([rt_start[:, None], rt_start[:, None], met_start], axis=1)
@@ -706,14 +725,16 @@ def _rt_form(subj, pr, rt_start, rt_end, met_perm, met_seq, met_start, met_end, 
     })
 
 
-def _ae_form(rng, subj, *, ic, fd, last_c, last_gp, pr, rt_start, rt_last_end, obs_end, eot_day, last_dose,
-             tox_obs, fatal, fatal_day, death, fatal_pneumonitis) -> pd.DataFrame:
+def _ae_form(rng: np.random.Generator, subj: dict[str, np.ndarray], *, ic: np.ndarray, fd: np.ndarray,
+             last_c: np.ndarray, last_gp: np.ndarray, pr: np.ndarray, rt_start: np.ndarray, rt_last_end: np.ndarray,
+             obs_end: np.ndarray, eot_day: np.ndarray, last_dose: np.ndarray, tox_obs: np.ndarray, fatal: np.ndarray,
+             fatal_day: np.ndarray, death: np.ndarray, fatal_pneumonitis: np.ndarray) -> pd.DataFrame:
     """Build the adverse event log."""
     n = len(ic)
     meddra = load_meddra()
     keys = list(meddra["TERMKEY"])
     key_idx = {k: i for i, k in enumerate(keys)}
-    prof = [dict(zip(_PROFILE_FIELDS, _AE_PROFILES[k])) for k in keys]
+    prof = [_Profile(*_AE_PROFILES[k]) for k in keys]
 
     # General AEs: 2..9 per subject, more with longer follow-up.
     months = (obs_end - fd) / 30.44
@@ -728,15 +749,15 @@ def _ae_form(rng, subj, *, ic, fd, last_c, last_gp, pr, rt_start, rt_last_end, o
     g_term = np.zeros(len(g_sidx), dtype=np.int64)
     for p, field in enumerate(("w_pre", "w_ind", "w_post")):
         rows = np.nonzero(phase == p)[0]
-        weights = np.array([pf[field] for pf in prof], dtype=float)
+        weights = np.array([getattr(pf, field) for pf in prof], dtype=float)
         g_term[rows] = _choice(rng, weights, len(rows))
 
     # Radiotherapy AEs: mucositis and dermatitis during or shortly after RT, PR subjects only.
     rt_subjects = pr & (rt_start <= CUTOFF_DAY)
     parts_s, parts_t, parts_on = [g_sidx], [g_term], [g_on]
-    for key, p in (("RADIATION_MUCOSITIS", 0.65), ("RADIATION_DERMATITIS", 0.55)):
+    for key, share in (("RADIATION_MUCOSITIS", 0.65), ("RADIATION_DERMATITIS", 0.55)):
         onset = rt_start + rng.integers(7, 22, n)
-        has = rt_subjects & (rng.random(n) < p) & (onset <= obs_end)
+        has = rt_subjects & (rng.random(n) < share) & (onset <= obs_end)
         idx = np.nonzero(has)[0]
         parts_s.append(idx)
         parts_t.append(np.full(len(idx), key_idx[key]))
@@ -763,13 +784,13 @@ def _ae_form(rng, subj, *, ic, fd, last_c, last_gp, pr, rt_start, rt_last_end, o
     is_tox, is_fatal = kind == 2, kind == 3
 
     # Per-term attributes as arrays indexed by term code.
-    grade_cdf = np.cumsum(np.array([pf["grades"] for pf in prof], dtype=float), axis=1)
+    grade_cdf = np.cumsum(np.array([pf.grades for pf in prof], dtype=float), axis=1)
     grade_cdf /= grade_cdf[:, -1:]
-    dur_mean = np.array([pf["dur"] for pf in prof], dtype=float)
-    rel_tis_p = np.array([pf["rel_tis"] for pf in prof])
-    rel_chemo_p = np.array([pf["rel_chemo"] for pf in prof])
-    irae_p = np.array([pf["irae"] for pf in prof])
-    ser_p = np.array([pf["ser"] for pf in prof])
+    dur_mean = np.array([pf.dur for pf in prof], dtype=float)
+    rel_tis_p = np.array([pf.rel_tis for pf in prof])
+    rel_chemo_p = np.array([pf.rel_chemo for pf in prof])
+    irae_p = np.array([pf.irae for pf in prof])
+    ser_p = np.array([pf.ser for pf in prof])
     sequelae_prone = np.isin(np.array(keys), ["PERIPHERAL_SENSORY_NEUROPATHY", "TINNITUS", "ALOPECIA"])
 
     u = rng.random(m)
@@ -839,7 +860,7 @@ def _ae_form(rng, subj, *, ic, fd, last_c, last_gp, pr, rt_start, rt_last_end, o
         rows = np.nonzero(term == t)[0]
         if len(rows) == 0:
             continue
-        variants = pf["verbatims"]
+        variants = pf.verbatims
         pick = np.minimum((v_choice[rows] * len(variants)).astype(np.int64), len(variants) - 1)
         for vi, text in enumerate(variants):
             vrows = rows[pick == vi]

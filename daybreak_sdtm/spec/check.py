@@ -15,8 +15,8 @@ from typing import Any
 from daybreak_sdtm.derive import DERIVATIONS, DerivationDef, Kind, VarRef
 from daybreak_sdtm.derive.assign import template_columns
 from daybreak_sdtm.derive.date_formats import KNOWN_FORMATS, DateFormatError, check_format
-from daybreak_sdtm.derive.registry import suggest, written_values
-from daybreak_sdtm.errors import Location, SpecError, SpecErrors, StandardsError
+from daybreak_sdtm.derive.registry import written_values
+from daybreak_sdtm.errors import Location, SpecError, SpecErrors, StandardsError, suggest
 from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS, check_trial_design
 from daybreak_sdtm.spec.model import DomainSpec, StudySpec, VariableSpec
 from daybreak_sdtm.standards import Codelist, Standards

@@ -16,7 +16,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from daybreak_sdtm.codec import codec_name
-from daybreak_sdtm.errors import Location, SpecError, SpecErrors
+from daybreak_sdtm.errors import Location, SpecError, SpecErrors, suggest
 from daybreak_sdtm.spec.model import (
     ArmSpec,
     DomainSpec,
@@ -115,8 +115,6 @@ class _Reader:
         return plain(value)
 
     def unknown_keys(self, node: CommentedMap, allowed: tuple[str, ...], what: str) -> None:
-        from daybreak_sdtm.derive.registry import suggest
-
         for key in node:
             if str(key) not in allowed:
                 self.error(self.at(node, key), what, f"unknown key {key!r}", suggest(str(key), allowed))
@@ -134,7 +132,7 @@ def _kind(node: Any) -> str:
 
 def plain(value: Any) -> Any:
     """YAML node -> plain Python: dicts, lists and strings (dates and numbers as text)."""
-    if isinstance(value, CommentedMap) or isinstance(value, dict):
+    if isinstance(value, (CommentedMap, dict)):
         return {plain(k): plain(v) for k, v in value.items()}
     if isinstance(value, (CommentedSeq, list)):
         return [plain(v) for v in value]
@@ -333,6 +331,8 @@ def _epoch_start(reader: _Reader, node: Any, where: Location) -> EpochStart:
 
 def load_study(folder: Path) -> StudySpec:
     """Load ``folder/study.yaml`` and the domain specs it lists; report every problem at once."""
+    from daybreak_sdtm.spec.protocol import read_protocol_checks  # imported here: it builds on this module
+
     path = folder / STUDY_FILE
     tree = load_yaml(path)
     reader = _Reader(path)
@@ -457,6 +457,7 @@ def load_study(folder: Path) -> StudySpec:
         encoding=encoding,
         date_format=date_format,
     )
+    protocol_checks = read_protocol_checks(reader, top)
     if reader.errors:
         raise SpecErrors(reader.errors)
     return StudySpec(
@@ -470,5 +471,6 @@ def load_study(folder: Path) -> StudySpec:
         columns_not_mapped=columns_not_mapped,
         domains=tuple(domains),
         documents={str(k): str(v) for k, v in (documents or {}).items()},
+        protocol_checks=protocol_checks,
         **fields,
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from daybreak_sdtm.errors import Location
+from daybreak_sdtm.findings import Severity
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,28 @@ class TrialDesignSpec:
 
 
 @dataclass(frozen=True)
+class ProtocolRule:
+    """One rule of ``protocol_checks:``: its id, what the protocol says, its kind and parameters.
+
+    ``kind`` is one of ``spec.protocol.KINDS`` (``value``, ``count``, ...), and ``params`` hold
+    that kind's parameters as written (numbers as float, lists, ``{VAR: value}`` mappings and
+    selectors as plain values); ``checks/protocol.py`` evaluates them.
+    """
+
+    id: str
+    kind: str
+    description: str
+    params: dict[str, Any]
+    where: Location
+    severity: Severity = Severity.ERROR
+    param_where: dict[str, Location] = field(default_factory=dict)  # where each parameter is written
+
+    def located(self, param: str) -> Location:
+        """Where a parameter is written (the rule's line when it is not)."""
+        return self.param_where.get(param, self.where)
+
+
+@dataclass(frozen=True)
 class StudySpec:
     """The study file plus its domain specs."""
 
@@ -266,6 +289,7 @@ class StudySpec:
     forms_not_mapped: dict[str, str]
     domains: tuple[DomainSpec, ...]
     columns_not_mapped: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    protocol_checks: tuple[ProtocolRule, ...] = ()  # protocol_checks: the study's protocol rules (DB6xx)
     meddra_version: str = ""
     documents: dict[str, str] = field(default_factory=dict)
     # Forms the export may lack because nothing was collected on them (form -> reason); a domain

@@ -38,6 +38,10 @@ _LENGTH = struct.Struct("<Q")
 
 # One term as stored: code, submission value, synonyms, NCI preferred term, definition.
 TermRow = tuple[str, str, tuple[str, ...], str, str]
+# A codelist as stored: code, name, submission value, extensible, synonyms, definition, NCI preferred term.
+CodelistFacts = tuple[str, str, str, bool, tuple[str, ...], str, str]
+# A codelist in the compiled index: its facts, then its terms' offset and length in the file and their number.
+IndexRow = tuple[str, str, str, bool, tuple[str, ...], str, str, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -155,8 +159,8 @@ def read_nci(path: Path) -> Terminology:
     return Terminology(path, tuple(sorted(codelists.values(), key=lambda c: c.line)), terms)
 
 
-def _codelist(row: tuple, terms: tuple[TermRow, ...]) -> Codelist:
-    code, name, value, extensible, synonyms, definition, preferred = row[:7]
+def _codelist(facts: CodelistFacts, terms: tuple[TermRow, ...]) -> Codelist:
+    code, name, value, extensible, synonyms, definition, preferred = facts
     return Codelist(code, name, value, extensible, tuple(Term(*t) for t in terms),
                     synonyms=synonyms, definition=definition, preferred_term=preferred)
 
@@ -178,13 +182,13 @@ def iso3166_codelist() -> Codelist:
 class CompiledTerminology(CodelistTable):
     """Codelists of a compiled file: the index read at once, each codelist built on first use."""
 
-    def __init__(self, data: mmap.mmap | bytes, index: dict[str, tuple], base: int) -> None:
+    def __init__(self, data: mmap.mmap | bytes, index: dict[str, IndexRow], base: int) -> None:
         super().__init__()
         self._index = index
         self._base = base
         self._map = data  # the file as opened: a copy rebuilt meanwhile does not change what is read
 
-    def _codes(self) -> dict[str, tuple]:
+    def _codes(self) -> dict[str, IndexRow]:
         return self._index
 
     def _short_name(self, code: str) -> str:
@@ -199,7 +203,7 @@ class CompiledTerminology(CodelistTable):
 
     def _build(self, code: str) -> Codelist:
         row = self._index[code]  # KeyError for an unknown code, as a Mapping should
-        return _codelist(row, marshal.loads(self._blob(row[7], row[8])))
+        return _codelist(row[:7], marshal.loads(self._blob(row[7], row[8])))
 
 
 class TerminologyTable(CodelistTable):
@@ -269,7 +273,7 @@ def compile_terminology(terminology: Terminology, target: Path, source: Path | N
     source = source or terminology.source
     size, mtime = _stamp(source)
     blobs: list[bytes] = []
-    index: dict[str, tuple] = {}
+    index: dict[str, IndexRow] = {}
     offset = 0
     for c in terminology.codelists:
         blob = marshal.dumps(tuple(terminology.terms[c.code]))
@@ -292,7 +296,7 @@ def compile_terminology(terminology: Terminology, target: Path, source: Path | N
         raise
 
 
-def read_compiled(path: Path, source: Path | None = None) -> tuple[dict, CompiledTerminology] | None:
+def read_compiled(path: Path, source: Path | None = None) -> tuple[dict[str, object], CompiledTerminology] | None:
     """The header and codelists of a compiled file; None when missing, unreadable or stale for ``source``."""
     try:
         with path.open("rb") as fh:
@@ -315,7 +319,10 @@ def read_compiled(path: Path, source: Path | None = None) -> tuple[dict, Compile
                 return None
         except OSError:
             return None
-    return header, CompiledTerminology(data, header["index"], start + length)
+    index = header.get("index")
+    if not isinstance(index, dict):
+        return None
+    return header, CompiledTerminology(data, index, start + length)
 
 
 def load_terminology(source: Path, compiled: Path | None) -> CodelistTable:

@@ -165,6 +165,9 @@ class Codelist:
     # An external dictionary standing in for a codelist ("ISO 3166"): define.xml names it as an
     # ExternalCodeList rather than listing its terms.
     dictionary: str = field(default="", compare=False)
+    # Made from the terms by __post_init__.
+    _by_value: dict[str, Term] = field(default_factory=dict, init=False, compare=False, repr=False)
+    _values: frozenset[str] = field(default=frozenset(), init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # Case-insensitive match on submission values, synonyms and NCI preferred terms, so
@@ -184,11 +187,11 @@ class Codelist:
     @property
     def submission_values(self) -> frozenset[str]:
         """The submission values of the terms held."""
-        return self._values  # type: ignore[attr-defined, no-any-return]
+        return self._values
 
     def term(self, submission_value: str) -> Term | None:
         """The term with this submission value, if the codelist holds it."""
-        return self._by_value.get(submission_value)  # type: ignore[attr-defined, no-any-return]
+        return self._by_value.get(submission_value)
 
 
 class CodelistTable(Mapping[str, Codelist]):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from daybreak_sdtm.standards.labels import dataset_label
 from daybreak_sdtm.write.package import publish
-from daybreak_sdtm.write.xpt import dataset_label, xpt_problems, write_xpt
+from daybreak_sdtm.write.xpt import write_xpt, xpt_problems
 
 __all__ = ["dataset_label", "publish", "write_xpt", "xpt_problems"]

@@ -21,9 +21,10 @@ from daybreak_sdtm.define import Define, PackageDataset, build_define, read_pack
 from daybreak_sdtm.errors import WriteError
 from daybreak_sdtm.spec import StudySpec
 from daybreak_sdtm.standards import Standards
+from daybreak_sdtm.standards.labels import dataset_label, variable_labels
 from daybreak_sdtm.write.define_html import define_html
 from daybreak_sdtm.write.define_xml import define_xml, validate_define
-from daybreak_sdtm.write.xpt import dataset_label, text_width, variable_labels
+from daybreak_sdtm.write.xpt import text_width
 
 DEFINE_XML, DEFINE_HTML = "define.xml", "define.html"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from lxml import etree
+from lxml.html import HtmlElement
 from lxml.html import builder as E
 
 from daybreak_sdtm.define.model import CodeList, Define, ItemDef, ItemRef, Origin, ValueList, WhereClause
@@ -36,11 +37,11 @@ dl.meta dt { font-weight: bold; }
 """
 
 
-def _link(href: str, text: str) -> etree._Element:
+def _link(href: str, text: str) -> HtmlElement:
     return E.A(text, href=href)
 
 
-def _cell(*parts: object) -> etree._Element:
+def _cell(*parts: object) -> HtmlElement:
     """A table cell holding text and links, separated by line breaks."""
     td = E.TD()
     first = True
@@ -60,7 +61,7 @@ def _cell(*parts: object) -> etree._Element:
     return td
 
 
-def _table(headers: Iterable[str], rows: Iterable[etree._Element]) -> etree._Element:
+def _table(headers: Iterable[str], rows: Iterable[HtmlElement]) -> HtmlElement:
     return E.TABLE(E.THEAD(E.TR(*[E.TH(h) for h in headers])), E.TBODY(*rows))
 
 
@@ -101,7 +102,7 @@ def _method_and_comment(define: Define, ref: ItemRef, item: ItemDef) -> tuple[ob
     return tuple(parts)
 
 
-def _where_text(define: Define, clause: WhereClause) -> etree._Element:
+def _where_text(define: Define, clause: WhereClause) -> HtmlElement:
     span = E.SPAN()
     for i, check in enumerate(clause.checks):
         variable = define.item(check.item_oid)
@@ -156,12 +157,12 @@ def define_html(define: Define) -> bytes:
 
     rows = []
     for g in define.item_groups:
-        comment = next((c for c in define.comments if c.oid == g.comment_oid), None)
+        group_comment = next((c for c in define.comments if c.oid == g.comment_oid), None)
         rows.append(E.TR(
             _cell(_link(f"#{g.oid}", g.name)), _cell(g.label), _cell(g.klass), _cell(g.structure), _cell("Tabulation"),
             _cell(", ".join(g.keys)), _cell(str(g.records)),
             _cell(_link(g.leaf.href, g.leaf.title) if g.leaf is not None else "no data (not written)"),
-            _cell(_link(f"#{comment.oid}", comment.text) if comment else ""),
+            _cell(_link(f"#{group_comment.oid}", group_comment.text) if group_comment else ""),
         ))
     datasets = E.SECTION(E.H2("Datasets"), _table(
         ("Dataset", "Description", "Class", "Structure", "Purpose", "Keys", "Records", "Location", "Comment"), rows),
@@ -212,7 +213,7 @@ def define_html(define: Define) -> bytes:
 
 
 def _value_list(define: Define, vl: ValueList, items: dict[str, ItemDef], wheres: dict[str, WhereClause],
-                codelists: dict[str, CodeList]) -> etree._Element:
+                codelists: dict[str, CodeList]) -> HtmlElement:
     parent = items[f"IT.{vl.dataset}.{vl.variable}"]
     rows = []
     for ref in vl.item_refs:
@@ -231,7 +232,7 @@ def _value_list(define: Define, vl: ValueList, items: dict[str, ItemDef], wheres
     )
 
 
-def _codelist(define: Define, codelist: CodeList) -> etree._Element:
+def _codelist(define: Define, codelist: CodeList) -> HtmlElement:
     facts = [codelist.oid]
     if codelist.nci_code:
         facts.append(f"NCI {codelist.nci_code}")

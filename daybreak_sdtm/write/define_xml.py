@@ -243,5 +243,5 @@ def validate_define(xml: bytes, what: str = "define.xml") -> None:
         raise DefineSchemaError([f"{exc.lineno}: {exc.msg}"], what) from None
     schema = define_schema()
     if not schema.validate(doc):
-        problems = [f"{e.line}: {e.message}" for e in schema.error_log]  # type: ignore[attr-defined]
+        problems = [f"{e.line}: {e.message}" for e in schema.error_log]
         raise DefineSchemaError(problems, what)

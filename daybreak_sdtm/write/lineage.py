@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -146,9 +146,10 @@ def reconciliation(result: BuildResult) -> dict[str, Any]:
             joined.setdefault(join.form, []).append(name)
         per_record = max(1, len(src.variants))
         candidates = result.forms_read[src.form] * per_record
-        excluded = [{"reason": e.reason, "records": e.records} for e in result.exclusions if e.domain == name]
+        exclusions = [e for e in result.exclusions if e.domain == name]
+        excluded = [{"reason": e.reason, "records": e.records} for e in exclusions]
         written = len(table.frame)
-        ok = candidates == written + sum(e["records"] for e in excluded)
+        ok = candidates == written + sum(e.records for e in exclusions)
         balanced &= ok
         domains.append({
             "domain": name,

@@ -274,7 +274,7 @@ def clean_leftovers(out_dir: Path) -> list[str]:
     Returns what was done, one line each, for the caller to report.
     """
     parent = out_dir.parent
-    done = []
+    done: list[str] = []
     if not parent.is_dir():
         return done
     olds = sorted(parent.glob(f".{out_dir.name}.*.old"), key=lambda p: p.stat().st_mtime, reverse=True)

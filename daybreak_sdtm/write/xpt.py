@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from daybreak_sdtm.standards import Standards
+from daybreak_sdtm.standards.labels import dataset_label, variable_labels
 from daybreak_sdtm.text import non_ascii, text_byte_lengths, text_objects
 
 MAX_NAME, MAX_LABEL, MAX_VALUE_BYTES = 8, 40, 200
@@ -21,23 +22,6 @@ _NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # The header's creation and modification stamps, e.g. 25NOV26:12:33:33.
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _STAMP = re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d")
-
-
-def dataset_label(name: str, standards: Standards) -> str:
-    """The dataset label: SDTMIG's, or 'Supplemental Qualifiers for XX' for SUPPXX."""
-    if name.startswith("SUPP") and name not in standards.datasets:
-        return f"Supplemental Qualifiers for {name[4:]}"
-    meta = standards.dataset(name)
-    return meta.label if meta else name
-
-
-def variable_labels(name: str, frame: pd.DataFrame, standards: Standards) -> dict[str, str]:
-    """SDTMIG label of every column."""
-    labels = {}
-    for col in frame.columns:
-        meta = standards.variable(name, col)
-        labels[col] = meta.label if meta else col
-    return labels
 
 
 def text_width(values: pd.Series) -> int:
@@ -79,11 +63,12 @@ def write_xpt(name: str, frame: pd.DataFrame, standards: Standards, path: Path, 
     """Write one dataset as XPT v5 with its label, variable labels and a fixed creation stamp."""
     import pyreadstat
 
+    labels: dict[str, str | None] = dict(variable_labels(name, frame, standards))
     pyreadstat.write_xport(
         xpt_frame(frame),
         str(path),
         file_label=dataset_label(name, standards),
-        column_labels=variable_labels(name, frame, standards),
+        column_labels=labels,
         table_name=name,
         file_format_version=5,
     )

@@ -22,9 +22,10 @@ from ruamel.yaml import YAML
 
 from daybreak_sdtm.checks import CHECKS, CheckContext, validate_package
 from daybreak_sdtm.checks.package import Package, package_of, read_package
-from daybreak_sdtm.checks.protocol import load_protocol
 from daybreak_sdtm.checks.registry import EpochRule
+from daybreak_sdtm.spec.protocol import load_protocol
 from daybreak_sdtm.resources import specs_dir
+from daybreak_sdtm.spec.protocol import load_protocol
 from daybreak_sdtm.standards import Standards, read_standards
 
 CASES_DIR = Path(__file__).parent / "cases"

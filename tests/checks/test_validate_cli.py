@@ -13,10 +13,10 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from daybreak_sdtm.checks import CHECKS
-from daybreak_sdtm.checks.protocol import load_protocol
 from daybreak_sdtm.cli import main
 from daybreak_sdtm.errors import SpecErrors
 from daybreak_sdtm.resources import default_export_dir, default_study_dir
+from daybreak_sdtm.spec.protocol import load_protocol
 from tests.helpers import edited_study
 
 TS = ["--timestamp", "2026-10-01T00:00:00"]
@@ -74,7 +74,7 @@ def _without_variable(package: Path, tmp_path: Path, dataset: str, variable: str
     shutil.copytree(package, copy)
     path = copy / f"{dataset.lower()}.xpt"
     frame, meta = pyreadstat.read_xport(str(path))
-    labels = dict(zip(meta.column_names, meta.column_labels))
+    labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
     frame = frame.drop(columns=[variable])
     pyreadstat.write_xport(frame, str(path), file_label=meta.file_label, table_name=meta.table_name,
                            column_labels={c: labels[c] for c in frame.columns}, file_format_version=5)
@@ -172,9 +172,9 @@ def test_protocol_mistakes_are_spec_errors_with_positions(tmp_path: Path) -> Non
 
 def test_help_and_lint_are_fast() -> None:
     """`--help` must not import pandas or great-expectations."""
-    code = "import sys; from daybreak_sdtm.cli import build_parser; build_parser(); " \
-           "assert 'great_expectations' not in sys.modules and 'pandas' not in sys.modules"
-    done = subprocess.run([os.sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    code = ("import sys; from daybreak_sdtm.cli import build_parser; build_parser(); "
+            "assert 'great_expectations' not in sys.modules and 'pandas' not in sys.modules")
+    done = subprocess.run([os.sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
 
 
@@ -194,7 +194,7 @@ def test_html_report_renders_in_headless_chromium(package: Path, tmp_path: Path)
         done = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                                f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=120, check=False)
     dom = done.stdout
     assert "<table id=\"summary\">" in dom and "<table id=\"findings\">" in dom
     assert "DB103" in dom and 'href="#DB103"' in dom and 'id="DB103"' in dom

@@ -84,8 +84,8 @@ def test_supp_records_point_at_parent_records(package: Path) -> None:
     ae, supp = read(package, "ae"), read(package, "suppae")
     assert set(supp.QNAM) >= {"AERELTIS", "AERELGEM", "AERELCIS", "AERELRT", "AEIRAE"}
     assert (supp.IDVAR == "AESEQ").all()
-    keys = set(zip(ae.USUBJID, ae.AESEQ.astype(int).astype(str)))
-    assert set(zip(supp.USUBJID, supp.IDVARVAL)) <= keys
+    keys = set(zip(ae.USUBJID, ae.AESEQ.astype(int).astype(str), strict=True))
+    assert set(zip(supp.USUBJID, supp.IDVARVAL, strict=True)) <= keys
 
 
 def test_labels_and_names_are_the_igs(package: Path) -> None:
@@ -102,7 +102,7 @@ def test_labels_and_names_are_the_igs(package: Path) -> None:
         assert in_ig == sorted(in_ig, key=order.index), f"{name} not in IG order"
         # Beyond the IG's table only what the domain's class allows (VISITNUM in EX).
         assert all(standards.variable(name, c).model_allowed for c in frame.columns if c not in order), name
-        for col, col_label in zip(frame.columns, meta.column_labels):
+        for col, col_label in zip(frame.columns, meta.column_labels, strict=True):
             assert col_label == standards.variable(name, col).label
 
 

@@ -37,7 +37,7 @@ def test_empty_file(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
 def test_file_cut_off_mid_record(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     lines = (ws.export / "ae.csv").read_text().splitlines()
     cut = ",".join(lines[3].split(",")[:3])
-    (ws.export / "ae.csv").write_text("\n".join(lines[:3] + [cut]))
+    (ws.export / "ae.csv").write_text("\n".join([*lines[:3], cut]))
     n_columns = len(lines[0].split(","))
     assert refused(ws, capsys) == [f"error: ae.csv:4: record has 3 field(s), the header has {n_columns}; the file may be cut off"]
 

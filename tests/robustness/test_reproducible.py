@@ -25,7 +25,7 @@ def test_source_date_epoch_fixes_every_timestamp(tmp_path: Path, monkeypatch: py
     a, b = _package_bytes(tmp_path / "a"), _package_bytes(tmp_path / "b")
     assert a == b and any(name.endswith(".xpt") for name in a)
     _, meta = pyreadstat.read_xport(str(tmp_path / "a" / "dm.xpt"), metadataonly=True)
-    expected = dt.datetime.fromtimestamp(1790000000, tz=dt.timezone.utc).replace(tzinfo=None)
+    expected = dt.datetime.fromtimestamp(1790000000, tz=dt.UTC).replace(tzinfo=None)
     assert meta.creation_time == expected
     manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
     assert manifest["created"] == "2026-09-21T14:13:20+00:00"

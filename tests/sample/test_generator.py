@@ -301,12 +301,12 @@ def test_no_dose_after_progression_or_eot(forms: dict[str, pd.DataFrame]) -> Non
     last_dose = ex.assign(_d=full_dates(ex["TIS_DAT"])).groupby("SUBJECT")["_d"].max()
     pd_rows = rs[rs["OVRLRESP"] == "Progressive Disease"]
     assert pd_rows["SUBJECT"].is_unique
-    for subject, d in zip(pd_rows["SUBJECT"], full_dates(pd_rows["RSDAT"])):
+    for subject, d in zip(pd_rows["SUBJECT"], full_dates(pd_rows["RSDAT"]), strict=True):
         assert last_dose[subject] < d, subject
         # Nothing is assessed after progression.
         later = full_dates(rs.loc[rs["SUBJECT"] == subject, "RSDAT"])
         assert later.max() == d
-    for subject, d in zip(eos["SUBJECT"], full_dates(eos["EOTDAT"])):
+    for subject, d in zip(eos["SUBJECT"], full_dates(eos["EOTDAT"]), strict=True):
         assert last_dose[subject] <= d, subject
     # Subjects who progressed before the cut-off have ended treatment.
     assert set(pd_rows["SUBJECT"]) <= set(eos["SUBJECT"])
@@ -362,7 +362,7 @@ def test_radiotherapy_only_for_partial_responders(forms: dict[str, pd.DataFrame]
     assert (rt["FOLDER"] == "RADIOTHERAPY").all()
     assert (rt["RTUNIT"] == "Gy").all() and (rt["RTTECH"] == "IMRT").all()
     mets = {"Liver metastasis", "Bone metastasis", "Lung metastasis", "Distant lymph node metastasis"}
-    post_d = dict(zip(post["SUBJECT"], full_dates(post["RSDAT"])))
+    post_d = dict(zip(post["SUBJECT"], full_dates(post["RSDAT"]), strict=True))
     for subject, rows in rt.groupby("SUBJECT"):
         assert list(rows["RTLINE"].astype(int)) == list(range(1, len(rows) + 1))
         targets = list(rows["RTTARGET"])

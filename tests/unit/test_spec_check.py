@@ -1,0 +1,184 @@
+"""spec/check.py: a small study's specs resolved against SDTMIG, CT, the derivation registry and an
+export's headers; each kind of mistake is one SpecError at the file:line:col of what caused it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from daybreak_sdtm.derive import DERIVATIONS, VarRef
+from daybreak_sdtm.errors import Location, SpecError
+from daybreak_sdtm.resources import specs_dir
+from daybreak_sdtm.spec import load_study
+from daybreak_sdtm.spec.check import check_study_spec, resolve_study
+from daybreak_sdtm.standards import Standards, read_standards
+
+STUDY = """\
+study: {studyid: S1}
+standards: {sdtmig: "3.4", ct: "2025-03-28"}
+export: {subject: SUBJECT}
+domains: [dm.yaml, ae.yaml]
+"""
+DM = """\
+domain: DM
+source:
+  form: dm
+variables:
+  STUDYID: derive_studyid
+  DOMAIN: derive_domain
+  USUBJID: derive_usubjid
+  SUBJID: {derivation: assign_no_ct, source: SUBJECT}
+  SITEID: {derivation: assign_no_ct, source: SITE}
+  SEX: {derivation: assign_ct, source: SEX}
+  COUNTRY: {derivation: hardcode_ct, value: CHN}
+  RFSTDTC: {derivation: derive_iso8601, source: RFDAT}
+"""
+AE = """\
+domain: AE
+source:
+  form: ae
+variables:
+  STUDYID: derive_studyid
+  DOMAIN: derive_domain
+  USUBJID: derive_usubjid
+  AESEQ: derive_seq
+  AETERM: {derivation: assign_no_ct, source: AETERM}
+  AEDECOD: {derivation: assign_no_ct, source: AEPT}
+  AESEV: {derivation: assign_ct, source: AESEV, map: {Light: MILD}}
+  AESTDTC: {derivation: derive_iso8601, source: AESTDAT}
+  AESTDY: {derivation: derive_study_day, date: AESTDTC}
+"""
+HEADERS = {"dm": ["SUBJECT", "SITE", "SEX", "RFDAT"], "ae": ["SUBJECT", "AETERM", "AEPT", "AESEV", "AESTDAT"]}
+
+
+@pytest.fixture(scope="module")
+def standards() -> Standards:
+    return read_standards(specs_dir(), "3.4", "2025-03-28")
+
+
+def _study(tmp_path: Path, ae: str = AE) -> Path:
+    folder = tmp_path / "study"
+    folder.mkdir()
+    (folder / "study.yaml").write_text(STUDY, encoding="utf-8")
+    (folder / "dm.yaml").write_text(DM, encoding="utf-8")
+    (folder / "ae.yaml").write_text(ae, encoding="utf-8")
+    return folder
+
+
+def _at(folder: Path, text: str, part: str) -> Location:
+    """Where ``part`` is written on the line of ae.yaml holding ``text``."""
+    for number, line in enumerate((folder / "ae.yaml").read_text(encoding="utf-8").splitlines(), 1):
+        if text in line:
+            return Location((folder / "ae.yaml").as_posix(), number, line.index(part) + 1)
+    raise AssertionError(f"{text!r} not in ae.yaml")
+
+
+def _errors(folder: Path, standards: Standards, headers: dict[str, list[str]] | None = HEADERS) -> list[SpecError]:
+    return check_study_spec(load_study(folder), standards, headers)
+
+
+def test_the_base_study_is_sound_and_resolves(tmp_path: Path, standards: Standards) -> None:
+    folder = _study(tmp_path)
+    resolved = resolve_study(load_study(folder), standards, HEADERS)
+    assert resolved.errors == []
+    ae = {item.spec.name: item for item in resolved.variables["AE"]}
+    assert ae["AETERM"].derivation is DERIVATIONS["assign_no_ct"] and ae["AETERM"].raw_columns == ("AETERM",)
+    assert ae["AESEV"].codelist is not None and ae["AESEV"].codelist.code == "C66769"  # SDTMIG's codelist of AESEV
+    assert ae["AESEV"].params["map"] == {"Light": "MILD"}
+    assert VarRef("DM", "RFSTDTC") in ae["AESTDY"].reads  # the study day reads the reference start of DM
+    assert ae["AESTDY"].params["date"] == VarRef("AE", "AESTDTC")
+
+
+def test_unknown_derivation(tmp_path: Path, standards: Standards) -> None:
+    folder = _study(tmp_path, AE.replace("{derivation: assign_no_ct, source: AETERM}", "{derivation: asign_no_ct, source: AETERM}"))
+    [error] = _errors(folder, standards)
+    assert (error.where, error.key) == (_at(folder, "AETERM:", "asign_no_ct"), "AETERM.derivation")
+    assert (error.problem, error.hint) == ("unknown derivation 'asign_no_ct'", "did you mean 'assign_no_ct'?")
+
+
+def test_unknown_and_missing_parameter(tmp_path: Path, standards: Standards) -> None:
+    folder = _study(tmp_path, AE.replace("source: AEPT}", "sorce: AEPT}"))
+    errors = {e.key: e for e in _errors(folder, standards)}
+    assert set(errors) == {"AEDECOD.sorce", "AEDECOD"}
+    assert errors["AEDECOD.sorce"].where == _at(folder, "AEDECOD:", "AEPT")
+    assert errors["AEDECOD.sorce"].problem == "assign_no_ct has no parameter 'sorce'"
+    assert errors["AEDECOD.sorce"].hint == "did you mean 'source'?"
+    assert errors["AEDECOD"].where == _at(folder, "AEDECOD:", "{")
+    assert errors["AEDECOD"].problem == "assign_no_ct needs parameter 'source' (raw column)"
+
+
+def test_raw_column_not_in_the_form(tmp_path: Path, standards: Standards) -> None:
+    folder = _study(tmp_path, AE.replace("source: AEPT}", "source: AEPTT}"))
+    [error] = _errors(folder, standards)
+    assert (error.where, error.key) == (_at(folder, "AEDECOD:", "{"), "AEDECOD")
+    assert (error.problem, error.hint) == ("raw column 'AEPTT' not in form 'ae'", "did you mean 'AEPT'?")
+    assert _errors(folder, standards, headers=None) == []  # without the export's headers, columns are not known
+
+
+def test_codelist_not_in_the_ct_package(tmp_path: Path, standards: Standards) -> None:
+    folder = _study(tmp_path, AE.replace("source: AESEV, map:", "source: AESEV, codelist: C99999, map:"))
+    [error] = _errors(folder, standards)
+    assert (error.where, error.key) == (_at(folder, "AESEV:", "C99999"), "AESEV.codelist")
+    assert error.problem == "codelist 'C99999' is not in CT package 2025-03-28"
+
+
+def test_value_not_a_term_of_a_non_extensible_codelist(tmp_path: Path, standards: Standards) -> None:
+    folder = _study(tmp_path, AE.replace("{Light: MILD}", "{Light: MILDD}"))
+    [error] = _errors(folder, standards)
+    assert (error.where, error.key) == (_at(folder, "AESEV:", "{Light"), "AESEV.map")
+    assert error.problem == "'MILDD' is not a submission value of non-extensible codelist AESEV (C66769)"
+    assert error.hint == "did you mean 'MILD'?"
+
+
+def test_variable_not_in_sdtmig(tmp_path: Path, standards: Standards) -> None:
+    folder = _study(tmp_path, AE + "  AESEVX: {derivation: assign_no_ct, source: AESEV}\n")
+    [error] = _errors(folder, standards)
+    assert (error.where, error.key) == (_at(folder, "AESEVX:", "{"), "AESEVX")
+    assert error.problem == "not a variable of AE in SDTMIG 3.4" and error.hint == "did you mean 'AESEV'?"
+
+
+def test_required_variable_not_mapped(tmp_path: Path, standards: Standards) -> None:
+    folder = _study(tmp_path, AE.replace("  AETERM: {derivation: assign_no_ct, source: AETERM}\n", ""))
+    [error] = _errors(folder, standards)
+    assert (error.where, error.key) == (_at(folder, "domain: AE", "domain"), "AETERM")
+    assert error.problem == "required variable AETERM (Reported Term for the Adverse Event) is not mapped"
+
+
+def test_reads_a_variable_another_domain_does_not_map(tmp_path: Path, standards: Standards) -> None:
+    folder = _study(tmp_path, AE.replace("date: AESTDTC}", "date: AESTDTC, reference: DM.RFSTDT}"))
+    [error] = _errors(folder, standards)
+    assert (error.where, error.key) == (_at(folder, "AESTDY:", "{"), "AESTDY")
+    assert error.problem == "reads DM.RFSTDT, which DM's spec does not map" and error.hint == "did you mean 'RFSTDTC'?"
+
+
+def test_reads_a_domain_the_study_does_not_map(tmp_path: Path, standards: Standards) -> None:
+    folder = _study(tmp_path, AE.replace("date: AESTDTC}", "date: AESTDTC, reference: EX.EXSTDTC}"))
+    [error] = _errors(folder, standards)
+    assert (error.where, error.key) == (_at(folder, "AESTDY:", "{"), "AESTDY")
+    assert error.problem == "reads EX.EXSTDTC, but domain EX is not mapped in this study"
+
+
+def test_text_value_for_a_numeric_variable(tmp_path: Path, standards: Standards) -> None:
+    folder = _study(tmp_path, AE.replace("{derivation: derive_study_day, date: AESTDTC}", "{derivation: hardcode_no_ct, value: first}"))
+    [error] = _errors(folder, standards)
+    assert (error.where, error.key) == (_at(folder, "AESTDY:", "first"), "AESTDY.value")
+    assert error.problem == "'first' is not a number, but AESTDY is Num in SDTMIG"
+
+
+def test_form_not_in_the_export(tmp_path: Path, standards: Standards) -> None:
+    folder = _study(tmp_path)
+    errors = {e.key: e for e in _errors(folder, standards, {"dm": HEADERS["dm"], "aes": HEADERS["ae"]})}
+    assert set(errors) == {"source.form", "forms_not_mapped"}
+    assert errors["source.form"].where == _at(folder, "form: ae", "form")
+    assert (errors["source.form"].problem, errors["source.form"].hint) == ("form 'ae' is not in the export", "did you mean 'aes'?")
+    # and the export's form the study neither maps nor lists, at the study file
+    assert errors["forms_not_mapped"].where == Location((folder / "study.yaml").as_posix(), 1, 1)
+    assert errors["forms_not_mapped"].problem == "export form 'aes' is neither mapped nor listed in forms_not_mapped with a reason"
+
+
+def test_every_mistake_is_reported_at_once(tmp_path: Path, standards: Standards) -> None:
+    ae = AE.replace("asign", "assign").replace("{derivation: assign_no_ct, source: AETERM}", "{derivation: asign_no_ct, source: AETERM}")
+    folder = _study(tmp_path, ae.replace("{Light: MILD}", "{Light: MILDD}").replace("source: AEPT}", "source: AEPTT}"))
+    keys = sorted(e.key for e in _errors(folder, standards))
+    assert keys == ["AEDECOD", "AESEV.map", "AETERM.derivation"]
