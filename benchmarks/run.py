@@ -112,7 +112,9 @@ class TreeMemory(threading.Thread):
             self.peak = max(self.peak, tree_rss(self.pid))
 
 
-def run_child(argv: list[str], *, env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)) -> tuple[float, int, int]:
+def run_child(
+    argv: list[str], *, env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)
+) -> tuple[float, int, int]:
     """Run a process; returns (wall seconds, exit status, peak RSS in bytes).
 
     The peak is the larger of the process's own peak (wait4; its worker processes counted only
@@ -160,8 +162,23 @@ def measure(cache: Path, subjects: int) -> dict[str, Any]:
     # --timestamp fixes the creation time; SOURCE_DATE_EPOCH would override it.
     env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
     wall, _status, rss = run_child(
-        [sys.executable, "-c", CONVERT_CHILD, str(timings_file), "convert", "--export", str(export),
-         "--out", str(package), "--timestamp", TIMESTAMP, "--fail-on", "never"], env=env)
+        [
+            sys.executable,
+            "-c",
+            CONVERT_CHILD,
+            str(timings_file),
+            "convert",
+            "--export",
+            str(export),
+            "--out",
+            str(package),
+            "--timestamp",
+            TIMESTAMP,
+            "--fail-on",
+            "never",
+        ],
+        env=env,
+    )
     child = json.loads(timings_file.read_text())
     timings: dict[str, float] = child["timings"]
     stages = {col: sum(timings.get(n, 0.0) for n in names) for col, names in STAGES.items()}
@@ -177,8 +194,9 @@ def measure(cache: Path, subjects: int) -> dict[str, Any]:
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     floor_file = cache / f"floor-{subjects}.json"
-    floor_wall, _, floor_rss = run_child([sys.executable, "-c", FLOOR_CHILD, str(export), str(package), str(scratch),
-                                          str(floor_file)])
+    floor_wall, _, floor_rss = run_child(
+        [sys.executable, "-c", FLOOR_CHILD, str(export), str(package), str(scratch), str(floor_file)]
+    )
     floor = json.loads(floor_file.read_text())
     shutil.rmtree(scratch, ignore_errors=True)
     return {
@@ -188,8 +206,13 @@ def measure(cache: Path, subjects: int) -> dict[str, Any]:
         "library_timings": timings,
         "total": wall,
         "peak_rss": rss,
-        "floor": {"read": floor["read"], "write": floor["write"], "total": floor["read"] + floor["write"],
-                  "process_wall": floor_wall, "peak_rss": floor_rss},
+        "floor": {
+            "read": floor["read"],
+            "write": floor["write"],
+            "total": floor["read"] + floor["write"],
+            "process_wall": floor_wall,
+            "peak_rss": floor_rss,
+        },
     }
 
 
@@ -230,11 +253,18 @@ def pilot_validation(cache: Path) -> dict[str, float] | None:
     """``validate`` of the CDISC pilot package (31 datasets), and its floor: reading every XPT file."""
     if not PILOT.is_dir():
         return None
-    wall, status, rss = run_child(cli("validate", str(PILOT), "--format", "json", "-o", str(cache / "pilot.json")),
-                                  ok=(0, 1, 3))
-    floor = run_child([sys.executable, "-c", "import sys, pathlib, pyreadstat\n"
-                       "for p in sorted(pathlib.Path(sys.argv[1]).glob('*.xpt')): pyreadstat.read_xport(str(p), encoding='cp1252')",
-                       str(PILOT)])[0]
+    wall, status, rss = run_child(
+        cli("validate", str(PILOT), "--format", "json", "-o", str(cache / "pilot.json")), ok=(0, 1, 3)
+    )
+    floor = run_child(
+        [
+            sys.executable,
+            "-c",
+            "import sys, pathlib, pyreadstat\n"
+            "for p in sorted(pathlib.Path(sys.argv[1]).glob('*.xpt')): pyreadstat.read_xport(str(p), encoding='cp1252')",
+            str(PILOT),
+        ]
+    )[0]
     return {"wall": wall, "peak_rss": rss, "floor": floor, "status": status}
 
 
@@ -270,44 +300,77 @@ def table(results: list[dict[str, Any]]) -> str:
     lines.append(("floor peak RSS", [gib(r["floor"]["peak_rss"]) for r in results]))
     fixed = next((r["total"] for r in results if r["subjects"] == 32), None)
     if fixed is not None:
-        lines.append(("(total - 32's) / floor", [f"{(r['total'] - fixed) / r['floor']['total']:.2f}" if r["subjects"] != 32 else "-"
-                                                  for r in results]))
+        lines.append(
+            (
+                "(total - 32's) / floor",
+                [f"{(r['total'] - fixed) / r['floor']['total']:.2f}" if r["subjects"] != 32 else "-" for r in results],
+            )
+        )
     head = ["subjects", [f"{r['subjects']:,}" for r in results]]
     width = max(len(label) for label, _ in [*lines, head])
     cols = [max(len(head[1][i]), *(len(v[i]) for _, v in lines)) for i in range(len(results))]
     out = [f"{head[0]:<{width}}  " + "  ".join(v.rjust(c) for v, c in zip(head[1], cols, strict=True))]
     out.append("-" * width + "  " + "  ".join("-" * c for c in cols))
-    out += [f"{label:<{width}}  " + "  ".join(v.rjust(c) for v, c in zip(values, cols, strict=True)) for label, values in lines]
+    out += [
+        f"{label:<{width}}  " + "  ".join(v.rjust(c) for v, c in zip(values, cols, strict=True))
+        for label, values in lines
+    ]
     return "\n".join(out)
 
 
 LIGHT_LIMITS = {"--help": 0.3, "lint": 1.0, "sample-export 32": 1.0}
 
 
-def targets(results: list[dict[str, Any]], light: dict[str, float], refs: dict[str, float],
-            standards: dict[str, float], pilot: dict[str, float] | None) -> list[tuple[str, bool | None, str]]:
+def targets(
+    results: list[dict[str, Any]],
+    light: dict[str, float],
+    refs: dict[str, float],
+    standards: dict[str, float],
+    pilot: dict[str, float] | None,
+) -> list[tuple[str, bool | None, str]]:
     """The README's targets: (what, held, the numbers). Seconds hold on the README's machine, ratios everywhere."""
     by = {r["subjects"]: r for r in results}
     checks: list[tuple[str, bool | None, str]] = []
     if 32 in by:
         total, gx = by[32]["total"], refs["gx import"]
         checks.append(("32 subjects: full convert <= 4 s", total <= 4, f"{total:.2f} s"))
-        checks.append(("32 subjects: full convert <= 1.6x the gx import", total <= 1.6 * gx,
-                       f"{total:.2f} s vs {gx:.2f} s ({total / gx:.2f}x)"))
+        checks.append(
+            (
+                "32 subjects: full convert <= 1.6x the gx import",
+                total <= 1.6 * gx,
+                f"{total:.2f} s vs {gx:.2f} s ({total / gx:.2f}x)",
+            )
+        )
     for name, wall in light.items():
         limit = LIGHT_LIMITS.get(name, 1.0)
         checks.append((f"{name} <= {limit:g} s", wall <= limit, f"{wall:.2f} s"))
-    checks.append(("standards load <= 200 MB", standards["rss"] <= 200 * 2**20,
-                   f"{standards['rss'] / 2**20:.0f} MB in {standards['seconds'] * 1000:.0f} ms"))
+    checks.append(
+        (
+            "standards load <= 200 MB",
+            standards["rss"] <= 200 * 2**20,
+            f"{standards['rss'] / 2**20:.0f} MB in {standards['seconds'] * 1000:.0f} ms",
+        )
+    )
     if pilot is not None:
-        checks.append(("CDISC pilot validate (31 datasets) <= 15 s", pilot["wall"] <= 15 and pilot["status"] != 3,
-                       "exit 3: the package could not be read" if pilot["status"] == 3 else
-                       f"{pilot['wall']:.2f} s, {pilot['wall'] / pilot['floor']:.1f}x reading its XPT files "
-                       f"({pilot['floor']:.2f} s), {gib(pilot['peak_rss'])}"))
+        checks.append(
+            (
+                "CDISC pilot validate (31 datasets) <= 15 s",
+                pilot["wall"] <= 15 and pilot["status"] != 3,
+                "exit 3: the package could not be read"
+                if pilot["status"] == 3
+                else f"{pilot['wall']:.2f} s, {pilot['wall'] / pilot['floor']:.1f}x reading its XPT files "
+                f"({pilot['floor']:.2f} s), {gib(pilot['peak_rss'])}",
+            )
+        )
     if 32 in by and 10000 in by:
         extra, floor = by[10000]["total"] - by[32]["total"], by[10000]["floor"]["total"]
-        checks.append(("10,000: convert beyond the 32-subject cost <= 2x floor", extra <= 2 * floor,
-                       f"{extra:.2f} s vs floor {floor:.2f} s ({extra / floor:.2f}x)"))
+        checks.append(
+            (
+                "10,000: convert beyond the 32-subject cost <= 2x floor",
+                extra <= 2 * floor,
+                f"{extra:.2f} s vs floor {floor:.2f} s ({extra / floor:.2f}x)",
+            )
+        )
     if 100000 in by:
         rss = by[100000]["peak_rss"]
         checks.append(("100,000: peak RSS < 8 GiB", rss < 8 * 2**30, gib(rss)))
@@ -322,8 +385,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="32,1000,10000,100000", help="subject counts, comma-separated")
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the results as JSON")
-    parser.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / "out",
-                        help="folder for exports and packages (default: benchmarks/out)")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=ROOT / "benchmarks" / "out",
+        help="folder for exports and packages (default: benchmarks/out)",
+    )
     parser.add_argument("--no-pilot", action="store_true", help="skip validating the CDISC pilot package")
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "").replace(",", "")) for s in args.sizes.split(",") if s.strip()]
@@ -346,10 +413,22 @@ def main(argv: list[str] | None = None) -> int:
     for what, ok, numbers in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {what}: {numbers}")
     if args.json is not None:
-        args.json.write_text(json.dumps({"results": results, "light_commands": light, "references": refs,
-                                         "standards": standards, "pilot": pilot,
-                                         "targets": [{"target": w, "holds": ok, "measured": n} for w, ok, n in checks],
-                                         "python": sys.version.split()[0], "cpus": os.cpu_count()}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "results": results,
+                    "light_commands": light,
+                    "references": refs,
+                    "standards": standards,
+                    "pilot": pilot,
+                    "targets": [{"target": w, "holds": ok, "measured": n} for w, ok, n in checks],
+                    "python": sys.version.split()[0],
+                    "cpus": os.cpu_count(),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     return 0 if all(ok for _, ok, _ in checks) else 1
 
 

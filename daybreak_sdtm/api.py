@@ -65,7 +65,9 @@ def resolve_timestamp(timestamp: str | None = None) -> dt.datetime:
         try:
             value = dt.datetime.fromisoformat(timestamp)
         except ValueError:
-            raise DaybreakError(f"--timestamp {timestamp!r} is not an ISO 8601 date-time (e.g. 2026-09-30T00:00:00)") from None
+            raise DaybreakError(
+                f"--timestamp {timestamp!r} is not an ISO 8601 date-time (e.g. 2026-09-30T00:00:00)"
+            ) from None
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -77,8 +79,9 @@ def load(study_dir: Path | None = None) -> tuple[StudySpec, Standards]:
         return study, study_standards(study, read_standards(specs_dir(), study.sdtmig, study.ct))
 
 
-def build(study_dir: Path | None = None, export_dir: Path | None = None,
-          encoding: str | None = None) -> tuple[BuildResult, StudySpec, Standards]:
+def build(
+    study_dir: Path | None = None, export_dir: Path | None = None, encoding: str | None = None
+) -> tuple[BuildResult, StudySpec, Standards]:
     """Map an export to SDTM tables in memory, writing nothing (``encoding`` overrides the study's)."""
     study, standards = load(study_dir)
     return build_study(study, standards, export_dir or default_export_dir(), encoding), study, standards
@@ -105,9 +108,9 @@ def convert(
     else UTF-8). A dataset with no records is not written; define.xml describes it with
     def:HasNoData and the summary and reconciliation.json say why it is empty.
     """
+    from daybreak_sdtm.checks.submission import preflight
     from daybreak_sdtm.findings import Report, Severity
     from daybreak_sdtm.suites import warm
-    from daybreak_sdtm.checks.submission import preflight
     from daybreak_sdtm.validation import check_context, start_build_validation, write_reports
     from daybreak_sdtm.write import dataset_label, write_xpt, xpt_problems
     from daybreak_sdtm.write.define_files import write_define, written_datasets
@@ -131,11 +134,26 @@ def convert(
     summaries = []
     for name, table in result.tables.items():
         if name in tables:
-            summaries.append(DatasetSummary(name, dataset_label(name, standards), len(table.frame),
-                                            len(table.frame.columns), f"{name.lower()}.xpt"))
+            summaries.append(
+                DatasetSummary(
+                    name,
+                    dataset_label(name, standards),
+                    len(table.frame),
+                    len(table.frame.columns),
+                    f"{name.lower()}.xpt",
+                )
+            )
         else:
-            summaries.append(DatasetSummary(name, dataset_label(name, standards), 0, len(table.frame.columns), "",
-                                            result.empty.get(name, "no records")))
+            summaries.append(
+                DatasetSummary(
+                    name,
+                    dataset_label(name, standards),
+                    0,
+                    len(table.frame.columns),
+                    "",
+                    result.empty.get(name, "no records"),
+                )
+            )
 
     manifest = {
         "kind": "sdtm-package",
@@ -144,8 +162,10 @@ def convert(
         "ct": standards.ct_version,
         "created": created.isoformat(),
         "mapping": {"folder": PACKAGE_MAPPING, "sha256": folder_digest(study_dir, study.files())},
-        "export": {"encoding": encoding or study.encoding or DEFAULT_ENCODING,
-                   "files": export_digests(export_dir, [f for f in result.forms_read if f not in result.forms_missing])},
+        "export": {
+            "encoding": encoding or study.encoding or DEFAULT_ENCODING,
+            "files": export_digests(export_dir, [f for f in result.forms_read if f not in result.forms_missing]),
+        },
     }
     # The suites run in the worker while our own checks run and the package is written into the
     # temporary folder; nothing is published before the whole report is in and passes.
@@ -191,7 +211,9 @@ def convert(
     try:
         cleaned = publish(out_dir, fill, manifest, protected)
     except _Unpublished:
-        return ConvertResult(out_dir, tuple(summaries), result, study, standards, report, published=False, rejected=rejected)
+        return ConvertResult(
+            out_dir, tuple(summaries), result, study, standards, report, published=False, rejected=rejected
+        )
     return ConvertResult(out_dir, tuple(summaries), result, study, standards, report, cleaned=tuple(cleaned))
 
 
@@ -243,8 +265,11 @@ def package_study(package_dir: Path, study_dir: Path | None = None) -> StudySour
             if changed:
                 how += "; warning: they differ from the specs the package was converted with (manifest.json SHA-256)"
             return StudySource(folder, how)
-    return StudySource(None, "study: none (the package carries no mapping specs; pass --study DIR): protocol checks, "
-                             "the study's epochs and value-level codelists are not applied")
+    return StudySource(
+        None,
+        "study: none (the package carries no mapping specs; pass --study DIR): protocol checks, "
+        "the study's epochs and value-level codelists are not applied",
+    )
 
 
 def validate(
@@ -280,7 +305,9 @@ def validate(
         define = package_dir / "define.xml"
     declared, how = declared_sdtmig(sdtmig, define, study)
     checked = declared if declared in bundled_sdtmig() else DEFAULT_SDTMIG
-    standards = read_standards(specs_dir(), checked, ct or (study.ct if study is not None else bundled_dates(specs_dir())[-1]))
+    standards = read_standards(
+        specs_dir(), checked, ct or (study.ct if study is not None else bundled_dates(specs_dir())[-1])
+    )
     if study is not None:
         standards = study_standards(study, standards)
     result = validate_dir(package_dir, define, study, standards, encoding, declared=declared)
@@ -326,8 +353,12 @@ class DefineResult:
     study: str = ""  # which specs described the package, and how they were found
 
 
-def define(study_dir: Path | None = None, package_dir: Path = Path("sdtm-out"), timestamp: str | None = None,
-           out_dir: Path | None = None) -> DefineResult:
+def define(
+    study_dir: Path | None = None,
+    package_dir: Path = Path("sdtm-out"),
+    timestamp: str | None = None,
+    out_dir: Path | None = None,
+) -> DefineResult:
     """(Re)generate define.xml and define.html of an existing package from its XPT files and the specs.
 
     The specs are ``study_dir``, else the copy the package carries; a package with neither is an
@@ -343,8 +374,10 @@ def define(study_dir: Path | None = None, package_dir: Path = Path("sdtm-out"), 
     created = resolve_timestamp(timestamp)
     source = package_study(package_dir, study_dir)
     if source.folder is None:
-        raise DaybreakError(f"{package_dir}: no mapping specs to describe it with: the package carries none "
-                            "(it was not written by convert); pass --study DIR")
+        raise DaybreakError(
+            f"{package_dir}: no mapping specs to describe it with: the package carries none "
+            "(it was not written by convert); pass --study DIR"
+        )
     target = out_dir or package_dir
     check_define_target(target, (DEFINE_XML, DEFINE_HTML))
     study, standards = load(source.folder)
@@ -352,8 +385,12 @@ def define(study_dir: Path | None = None, package_dir: Path = Path("sdtm-out"), 
     result = write_define(package_dir, study, standards, created, out_dir=target)
     update_manifest(target, (DEFINE_XML, DEFINE_HTML))
     return DefineResult(
-        target, (target / DEFINE_XML, target / DEFINE_HTML), len(result.item_groups),
-        sum(len(g.item_refs) for g in result.item_groups), len(result.codelists), len(result.value_lists),
+        target,
+        (target / DEFINE_XML, target / DEFINE_HTML),
+        len(result.item_groups),
+        sum(len(g.item_refs) for g in result.item_groups),
+        len(result.codelists),
+        len(result.value_lists),
         source.how,
     )
 
@@ -364,8 +401,11 @@ def sample_export(out_dir: Path, subjects: int = 32, seed: int = 20251004) -> di
     from daybreak_sdtm.write.package import publish
 
     counts: dict[str, int] = {}
-    publish(out_dir, lambda tmp: counts.update(generate_export(tmp, subjects=subjects, seed=seed)),
-            {"kind": "sample-export", "study": "DAYBREAK-01", "subjects": subjects, "seed": seed})
+    publish(
+        out_dir,
+        lambda tmp: counts.update(generate_export(tmp, subjects=subjects, seed=seed)),
+        {"kind": "sample-export", "study": "DAYBREAK-01", "subjects": subjects, "seed": seed},
+    )
     return counts
 
 
@@ -378,7 +418,9 @@ class TraceResult:
     sources: tuple[tuple[str, int, dict[str, str]], ...]  # (file, record number, raw values)
 
 
-def trace(dataset: str, usubjid: str, seq: str | None, package_dir: Path, export_dir: Path | None = None) -> list[TraceResult]:
+def trace(
+    dataset: str, usubjid: str, seq: str | None, package_dir: Path, export_dir: Path | None = None
+) -> list[TraceResult]:
     """Find SDTM records by dataset, USUBJID and --SEQ (IDVARVAL for SUPP--) and their raw records."""
     import pandas as pd
     import pyreadstat
@@ -431,12 +473,16 @@ def trace_export(package_dir: Path, export_dir: Path | None) -> Path:
         candidate = default_export_dir()
         if recorded and all((candidate / n).is_file() and file_digest(candidate / n) == h for n, h in recorded.items()):
             return candidate
-        raise RawDataError(f"{package_dir}: pass --export DIR, the raw export the package was converted from"
-                           + (f" (files {', '.join(recorded)})" if recorded else ""))
+        raise RawDataError(
+            f"{package_dir}: pass --export DIR, the raw export the package was converted from"
+            + (f" (files {', '.join(recorded)})" if recorded else "")
+        )
     for name, digest in recorded.items():
         path = export_dir / name
         if path.is_file() and file_digest(path) != digest:
-            raise RawDataError(f"{path}: not the file {package_dir} was converted from (SHA-256 differs from manifest.json)")
+            raise RawDataError(
+                f"{path}: not the file {package_dir} was converted from (SHA-256 differs from manifest.json)"
+            )
     return export_dir
 
 
@@ -467,8 +513,14 @@ def _ct_summary(release: object, home: Path | None, bundled: list[str]) -> CtRel
     assert isinstance(release, CtRelease)
     table = load_terminology(release.source, compiled_path(release, home))
     codelists, terms = table.counts()
-    return CtReleaseSummary(release.date, release.origin, codelists, terms, release.source,
-                            release.origin == "imported" and release.date in bundled)
+    return CtReleaseSummary(
+        release.date,
+        release.origin,
+        codelists,
+        terms,
+        release.source,
+        release.origin == "imported" and release.date in bundled,
+    )
 
 
 def ct_import(file: Path, date: str | None = None, store: Path | None = None) -> CtReleaseSummary:

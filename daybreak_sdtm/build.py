@@ -28,6 +28,7 @@ from daybreak_sdtm.spec.check import ResolvedVariable, resolve_study
 from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS
 from daybreak_sdtm.standards import Standards
 from daybreak_sdtm.text import non_ascii
+from daybreak_sdtm.timing import stage
 from daybreak_sdtm.trial_design import (
     SE_NODE,
     SV_NODE,
@@ -42,7 +43,6 @@ from daybreak_sdtm.trial_design import (
     trial_summary,
     trial_visits,
 )
-from daybreak_sdtm.timing import stage
 
 # Text variables are held as pandas' Arrow-backed strings: a few bytes per value, where a Python
 # str object takes about 60; at 100,000 subjects that is what keeps a conversion within memory.
@@ -93,8 +93,15 @@ class BuildResult:
 class DomainContext:
     """What derivations of one domain see (see daybreak_sdtm.derive.registry.Context)."""
 
-    def __init__(self, domain: str, raw: pd.DataFrame, frames: dict[str, pd.DataFrame], study: StudySpec,
-                 standards: Standards, keys: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        domain: str,
+        raw: pd.DataFrame,
+        frames: dict[str, pd.DataFrame],
+        study: StudySpec,
+        standards: Standards,
+        keys: tuple[str, ...],
+    ) -> None:
         self.domain = domain
         self.raw = raw
         self.sdtm = frames[domain]
@@ -174,8 +181,9 @@ def export_headers(export_dir: Path, encoding: str = DEFAULT_ENCODING) -> dict[s
             # Only the header row: lint runs on every commit and must not parse whole exports.
             import csv
 
-            with path.open(encoding="utf-8-sig" if encoding == DEFAULT_ENCODING else encoding, errors="replace",
-                           newline="") as fh:
+            with path.open(
+                encoding="utf-8-sig" if encoding == DEFAULT_ENCODING else encoding, errors="replace", newline=""
+            ) as fh:
                 headers[path.stem] = [str(c).strip() for c in next(csv.reader(fh), [])]
             continue
         if path.suffix.lower() in READERS and path.is_file():
@@ -184,7 +192,9 @@ def export_headers(export_dir: Path, encoding: str = DEFAULT_ENCODING) -> dict[s
     return headers
 
 
-def _assemble_rows(dom: DomainSpec, forms: Mapping[str, pd.DataFrame], subject: str) -> tuple[pd.DataFrame, list[Exclusion], int]:
+def _assemble_rows(
+    dom: DomainSpec, forms: Mapping[str, pd.DataFrame], subject: str
+) -> tuple[pd.DataFrame, list[Exclusion], int]:
     """The domain's raw rows: source form, joined forms, unpivoted variants, minus explicit exclusions.
 
     Returns the rows, the exclusions, and how many source records gave no row at all (every
@@ -197,18 +207,24 @@ def _assemble_rows(dom: DomainSpec, forms: Mapping[str, pd.DataFrame], subject: 
         blank = other[subject].eq("")
         if blank.any():  # it would join no record: refused rather than lost
             first = other[blank].iloc[0]
-            raise RawDataError(f"{first[SRC_FILE]} record {int(first[SRC_ROW])} column {subject}: no subject; "
-                               f"the {dom.name} spec joins form {join.form!r} by subject, so this record would be lost")
+            raise RawDataError(
+                f"{first[SRC_FILE]} record {int(first[SRC_ROW])} column {subject}: no subject; "
+                f"the {dom.name} spec joins form {join.form!r} by subject, so this record would be lost"
+            )
         dup = other[subject].duplicated(keep=False) & other[subject].ne("")
         if dup.any():
             first = other[dup].iloc[0]
-            raise RawDataError(f"{join.form}: subject {first[subject]!r} has {int((other[subject] == first[subject]).sum())} "
-                               f"records (record {int(first[SRC_ROW])} and more); the {dom.name} spec joins one per subject")
+            raise RawDataError(
+                f"{join.form}: subject {first[subject]!r} has {int((other[subject] == first[subject]).sum())} "
+                f"records (record {int(first[SRC_ROW])} and more); the {dom.name} spec joins one per subject"
+            )
         orphan = ~other[subject].isin(set(rows[subject])) & other[subject].ne("")
         if orphan.any():
             first = other[orphan].iloc[0]
-            raise RawDataError(f"{first[SRC_FILE]} record {int(first[SRC_ROW])} column {subject}: subject {first[subject]!r} "
-                               f"is not in form {src.form!r}, which the {dom.name} spec joins it to")
+            raise RawDataError(
+                f"{first[SRC_FILE]} record {int(first[SRC_ROW])} column {subject}: subject {first[subject]!r} "
+                f"is not in form {src.form!r}, which the {dom.name} spec joins it to"
+            )
         joined = other.drop(columns=[SRC_FILE, SRC_ROW]).add_prefix(f"{join.form}.")
         rows = rows.merge(joined, how="left", left_on=subject, right_on=f"{join.form}.{subject}", sort=False)
         rows = rows.fillna(dict.fromkeys(joined.columns, ""))
@@ -250,8 +266,9 @@ def _assemble_rows(dom: DomainSpec, forms: Mapping[str, pd.DataFrame], subject: 
     return rows, exclusions, unused
 
 
-def _problem_lines(problem: RowProblems, item: ResolvedVariable, domain: str, raw: pd.DataFrame,
-                   dom: DomainSpec | None) -> list[str]:
+def _problem_lines(
+    problem: RowProblems, item: ResolvedVariable, domain: str, raw: pd.DataFrame, dom: DomainSpec | None
+) -> list[str]:
     column = problem.column or (item.raw_columns[0] if item.raw_columns else "")
     files = raw[SRC_FILE].to_numpy()
     records = raw[SRC_ROW].to_numpy()
@@ -262,8 +279,10 @@ def _problem_lines(problem: RowProblems, item: ResolvedVariable, domain: str, ra
         if variants is not None and dom is not None and column in dom.source.variants[variants[pos]].columns:
             # Name the export's own column, not the spec's common name for the unpivoted ones.
             col = dom.source.variants[variants[pos]].columns[column] or column
-        lines.append(f"{files[pos]} record {records[pos]} column {col}: {problem.message}: {value!r} "
-                     f"[{item.spec.where} {domain}.{item.spec.name}]")
+        lines.append(
+            f"{files[pos]} record {records[pos]} column {col}: {problem.message}: {value!r} "
+            f"[{item.spec.where} {domain}.{item.spec.name}]"
+        )
     return lines
 
 
@@ -370,8 +389,13 @@ def build_study(study: StudySpec, standards: Standards, export_dir: Path, encodi
         return _build(study, standards, forms.frames, forms.files, forms.missing)
 
 
-def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame],
-           form_files: dict[str, str] | None = None, missing: dict[str, str] | None = None) -> BuildResult:
+def _build(
+    study: StudySpec,
+    standards: Standards,
+    forms: dict[str, pd.DataFrame],
+    form_files: dict[str, str] | None = None,
+    missing: dict[str, str] | None = None,
+) -> BuildResult:
     """build_study on forms already read (``missing``: forms the export lacks that the study allows to be missing)."""
     missing = dict(missing or {})
     headers = {name: [c for c in f.columns if c not in (SRC_FILE, SRC_ROW)] for name, f in forms.items()}
@@ -379,8 +403,9 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
     if checked.errors:
         raise SpecErrors(checked.errors)
     resolved, supps = checked.variables, checked.supplemental
-    warnings = [f"form {form!r} is not in the export; {study.file.name} lists it under {why}"
-                for form, why in missing.items()]
+    warnings = [
+        f"form {form!r} is not in the export; {study.file.name} lists it under {why}" for form, why in missing.items()
+    ]
     for form in missing:  # a form not collected gives no records: its domain is built empty
         if _forms_read_by(study, form):
             forms[form] = _empty_form(form, study, resolved, supps)
@@ -396,13 +421,18 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
     # derivations read, and keeping both doubles the peak memory of a large export.
     forms_read = {name: len(f) for name, f in forms.items()}
     forms_read.update(dict.fromkeys(missing, 0))
-    form_files = {name: (form_files or {}).get(name) or (str(f[SRC_FILE].iat[0]) if len(f) else name)
-                  for name, f in forms.items() if name not in missing}
+    form_files = {
+        name: (form_files or {}).get(name) or (str(f[SRC_FILE].iat[0]) if len(f) else name)
+        for name, f in forms.items()
+        if name not in missing
+    }
     warnings += _unused_columns(study, forms, resolved, supps)
     forms.clear()
     frames = {name: pd.DataFrame(index=raw.index) for name, raw in raws.items()}
     keys = {d.name: d.keys or (ig.keys if (ig := standards.dataset(d.name)) else ()) for d in study.domains}
-    contexts = {d.name: DomainContext(d.name, raws[d.name], frames, study, standards, keys[d.name]) for d in study.domains}
+    contexts = {
+        d.name: DomainContext(d.name, raws[d.name], frames, study, standards, keys[d.name]) for d in study.domains
+    }
 
     items = {(dom, item.spec.name): item for dom, vs in resolved.items() for item in vs}
     graph: dict[tuple[str, str], set[tuple[str, str]]] = {}
@@ -422,7 +452,9 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
     except CycleError as exc:
         cycle = " -> ".join(f"{d}.{n}" for d, n in exc.args[1])
         first = items[exc.args[1][0]]
-        raise SpecErrors([SpecError(first.spec.where, first.spec.name, f"variables depend on each other in a cycle: {cycle}")]) from None
+        raise SpecErrors(
+            [SpecError(first.spec.where, first.spec.name, f"variables depend on each other in a cycle: {cycle}")]
+        ) from None
 
     # Raw columns are released as soon as nothing left to derive reads them: at 100,000 subjects
     # the assembled raw rows are gigabytes, and would otherwise stay alive beside every derived
@@ -473,8 +505,13 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
     if problems:
         raise DataErrors(problems)
     if design is not None:
-        declared = [trial_summary(study, standards, frames), trial_arms(study, standards), trial_elements(study, standards),
-                    trial_visits(study, standards), trial_criteria(study, standards)]
+        declared = [
+            trial_summary(study, standards, frames),
+            trial_arms(study, standards),
+            trial_elements(study, standards),
+            trial_visits(study, standards),
+            trial_criteria(study, standards),
+        ]
         design_tables.update({t.name: t for t in declared})
 
     # SUPP-- records first, while every domain's raw rows and unsorted variables are there to read;
@@ -487,8 +524,9 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
             ctx = DomainContext(dom.name, raw, frames, study, standards, keys[dom.name])
             supp_frame, supp_lineage = _build_supp(dom, supps[dom.name], ctx, raw, problems)
             supp_name = f"SUPP{dom.name}"
-            supp_tables[dom.name] = DomainTable(supp_name, supp_frame, supp_lineage, dom,
-                                                {s.qnam: i for s, i in supps[dom.name]}, parent=dom.name)
+            supp_tables[dom.name] = DomainTable(
+                supp_name, supp_frame, supp_lineage, dom, {s.qnam: i for s, i in supps[dom.name]}, parent=dom.name
+            )
             del raw, ctx
     if problems:
         raise DataErrors(problems)
@@ -513,8 +551,9 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
         lineage = source.take(row_order).reset_index(drop=True)
         sorted_frame = frame[ordered].take(row_order).reset_index(drop=True)
         del frames[dom.name], frame, source  # the unsorted variables are no longer read
-        tables[dom.name] = DomainTable(dom.name, sorted_frame, lineage, dom,
-                                       {i.spec.name: i for i in resolved[dom.name]})
+        tables[dom.name] = DomainTable(
+            dom.name, sorted_frame, lineage, dom, {i.spec.name: i for i in resolved[dom.name]}
+        )
         if dom.name in supp_tables:
             tables[f"SUPP{dom.name}"] = supp_tables.pop(dom.name)
     for name in SUBJECT_DESIGN_DATASETS:
@@ -522,8 +561,16 @@ def _build(study: StudySpec, standards: Standards, forms: dict[str, pd.DataFrame
             frames.pop(name, None)
             table = design_tables.pop(name)
             tables[name] = DomainTable(name, table.frame, table.lineage, None)
-    result = BuildResult(tables, forms_read, exclusions, dict(study.forms_not_mapped), form_files, warnings,
-                         missing, unused_records={d: n for d, n in unused_records.items() if n})
+    result = BuildResult(
+        tables,
+        forms_read,
+        exclusions,
+        dict(study.forms_not_mapped),
+        form_files,
+        warnings,
+        missing,
+        unused_records={d: n for d, n in unused_records.items() if n},
+    )
     _explain_empty(result)
     return result
 
@@ -534,16 +581,24 @@ def _explain_empty(result: BuildResult) -> None:
         if len(table.frame):
             continue
         if table.spec is None:
-            why = ("the trial design declares no records for it" if name in DESIGN_DATASETS
-                   else "no subject has a dated record for it")
+            why = (
+                "the trial design declares no records for it"
+                if name in DESIGN_DATASETS
+                else "no subject has a dated record for it"
+            )
             result.empty[name] = why
-            result.warnings.append(f"{why}: {name} is empty and is not written (define.xml describes it with def:HasNoData)")
+            result.warnings.append(
+                f"{why}: {name} is empty and is not written (define.xml describes it with def:HasNoData)"
+            )
             continue
         if table.parent:
             parent = result.tables[table.parent]
             qnams = ", ".join(sorted(table.variables))
-            why = (f"{table.parent} has no records" if not len(parent.frame)
-                   else f"no {table.parent} record has a value for {qnams}")
+            why = (
+                f"{table.parent} has no records"
+                if not len(parent.frame)
+                else f"no {table.parent} record has a value for {qnams}"
+            )
             result.empty[name] = why
             continue
         src = table.spec.source
@@ -555,11 +610,16 @@ def _explain_empty(result: BuildResult) -> None:
             why = f"{file} has no records"
         else:
             reasons = "; ".join(dict.fromkeys(e.reason for e in result.exclusions if e.domain == name))
-            made = f"{read * len(src.variants)} records made of {file}'s {read}" if src.variants else f"{read} records of {file}"
+            made = (
+                f"{read * len(src.variants)} records made of {file}'s {read}"
+                if src.variants
+                else f"{read} records of {file}"
+            )
             why = f"all {made} are excluded by the spec ({reasons})"
         result.empty[name] = why
-        result.warnings.append(f"{why}: {name} is empty and is not written "
-                               "(define.xml describes it with def:HasNoData)")
+        result.warnings.append(
+            f"{why}: {name} is empty and is not written (define.xml describes it with def:HasNoData)"
+        )
 
 
 def _forms_read_by(study: StudySpec, form: str) -> list[DomainSpec]:
@@ -567,8 +627,12 @@ def _forms_read_by(study: StudySpec, form: str) -> list[DomainSpec]:
     return [d for d in study.domains if d.source.form == form or any(j.form == form for j in d.source.joins)]
 
 
-def _empty_form(form: str, study: StudySpec, resolved: dict[str, list[ResolvedVariable]],
-                supps: dict[str, list[tuple[SuppSpec, ResolvedVariable]]]) -> pd.DataFrame:
+def _empty_form(
+    form: str,
+    study: StudySpec,
+    resolved: dict[str, list[ResolvedVariable]],
+    supps: dict[str, list[tuple[SuppSpec, ResolvedVariable]]],
+) -> pd.DataFrame:
     """A form with no records and every column the specs read of it: what an empty export of it would be."""
     columns = {study.subject_column}
     for dom in _forms_read_by(study, form):
@@ -581,16 +645,20 @@ def _empty_form(form: str, study: StudySpec, resolved: dict[str, list[ResolvedVa
             columns |= {c for c in read if not c.startswith(joined)}
             columns |= {c for v in src.variants for c in v.columns.values() if c}
         else:
-            columns |= {c[len(prefix):] for c in read if c.startswith(prefix)}
+            columns |= {c[len(prefix) :] for c in read if c.startswith(prefix)}
     frame = pd.DataFrame({c: pd.Series(dtype=TEXT) for c in sorted(columns)})
     frame[SRC_FILE] = pd.Series(dtype=TEXT)
     frame[SRC_ROW] = pd.Series(dtype=np.int64)
     return frame
 
 
-def _raw_releases(order: list[tuple[str, str]], items: dict[tuple[str, str], ResolvedVariable],
-                  supps: dict[str, list[tuple[SuppSpec, ResolvedVariable]]], subject: str,
-                  columns: dict[str, list[str]]) -> dict[tuple[str, str], list[str]]:
+def _raw_releases(
+    order: list[tuple[str, str]],
+    items: dict[tuple[str, str], ResolvedVariable],
+    supps: dict[str, list[tuple[SuppSpec, ResolvedVariable]]],
+    subject: str,
+    columns: dict[str, list[str]],
+) -> dict[tuple[str, str], list[str]]:
     """When each domain's raw columns can be dropped: after the last variable (in ``order``) reading them.
 
     Kept to the end: where records came from (lineage, problem reports), the unpivot variant,
@@ -626,8 +694,12 @@ def _raw_releases(order: list[tuple[str, str]], items: dict[tuple[str, str], Res
     return release
 
 
-def _unused_columns(study: StudySpec, forms: Mapping[str, pd.DataFrame], resolved: dict[str, list[ResolvedVariable]],
-                    supps: dict[str, list[tuple[SuppSpec, ResolvedVariable]]]) -> list[str]:
+def _unused_columns(
+    study: StudySpec,
+    forms: Mapping[str, pd.DataFrame],
+    resolved: dict[str, list[ResolvedVariable]],
+    supps: dict[str, list[tuple[SuppSpec, ResolvedVariable]]],
+) -> list[str]:
     """Warn about export columns no spec reads and the study file does not list as not mapped."""
     used: dict[str, set[str]] = {name: {study.subject_column} for name in forms}
     for dom in study.domains:
@@ -652,8 +724,10 @@ def _unused_columns(study: StudySpec, forms: Mapping[str, pd.DataFrame], resolve
         for col in frame.columns:
             if col not in used[name] and col not in listed and col not in (SRC_FILE, SRC_ROW):
                 file = str(frame[SRC_FILE].iat[0]) if len(frame) else name
-                warnings.append(f"{file}: column {col} is not mapped "
-                                f"(list it under columns_not_mapped in {study.file.name} if that is intended)")
+                warnings.append(
+                    f"{file}: column {col} is not mapped "
+                    f"(list it under columns_not_mapped in {study.file.name} if that is intended)"
+                )
     return warnings
 
 
@@ -661,19 +735,25 @@ def _all_raw_columns(item: ResolvedVariable) -> set[str]:
     return set(item.raw_columns) | {c for case in item.cases for c in _all_raw_columns(case)}
 
 
-def _check_subjects(dom: str, frames: dict[str, pd.DataFrame], raws: dict[str, pd.DataFrame], keys: tuple[str, ...]) -> list[str]:
+def _check_subjects(
+    dom: str, frames: dict[str, pd.DataFrame], raws: dict[str, pd.DataFrame], keys: tuple[str, ...]
+) -> list[str]:
     """One record per subject where the dataset's keys say so (DM): a duplicate subject is refused."""
     usubjid = frames[dom]["USUBJID"]
     lines = []
     blank = usubjid.eq("")
     for pos in np.flatnonzero(blank.to_numpy()).tolist():
-        lines.append(f"{raws[dom][SRC_FILE].iat[pos]} record {raws[dom][SRC_ROW].iat[pos]}: no subject identifier ({dom}.USUBJID is blank)")
+        lines.append(
+            f"{raws[dom][SRC_FILE].iat[pos]} record {raws[dom][SRC_ROW].iat[pos]}: no subject identifier ({dom}.USUBJID is blank)"
+        )
     if tuple(k for k in keys if k != "STUDYID") == ("USUBJID",):
         dup = usubjid.duplicated(keep="first") & ~blank
         for pos in np.flatnonzero(dup.to_numpy()).tolist():
             first = int(np.flatnonzero((usubjid == usubjid.iat[pos]).to_numpy())[0])
-            lines.append(f"{raws[dom][SRC_FILE].iat[pos]} record {raws[dom][SRC_ROW].iat[pos]}: subject {usubjid.iat[pos]!r} "
-                         f"already has a {dom} record (record {raws[dom][SRC_ROW].iat[first]}); {dom} holds one record per subject")
+            lines.append(
+                f"{raws[dom][SRC_FILE].iat[pos]} record {raws[dom][SRC_ROW].iat[pos]}: subject {usubjid.iat[pos]!r} "
+                f"already has a {dom} record (record {raws[dom][SRC_ROW].iat[first]}); {dom} holds one record per subject"
+            )
     return lines
 
 
@@ -688,8 +768,10 @@ def _check_orphans(study: StudySpec, frames: dict[str, pd.DataFrame], raws: dict
             continue
         orphan = ~frame["USUBJID"].isin(known)
         for pos in np.flatnonzero(orphan.to_numpy()).tolist():
-            lines.append(f"{raws[dom][SRC_FILE].iat[pos]} record {raws[dom][SRC_ROW].iat[pos]} column {study.subject_column}: "
-                         f"subject {frame['USUBJID'].iat[pos]!r} is not in demographics (DM)")
+            lines.append(
+                f"{raws[dom][SRC_FILE].iat[pos]} record {raws[dom][SRC_ROW].iat[pos]} column {study.subject_column}: "
+                f"subject {frame['USUBJID'].iat[pos]!r} is not in demographics (DM)"
+            )
     return lines
 
 
@@ -702,7 +784,13 @@ def _supp_raw(raw: pd.DataFrame, supps: list[tuple[SuppSpec, ResolvedVariable]],
     return raw[[c for c in raw.columns if c in wanted]]
 
 
-def _build_supp(dom: DomainSpec, supps: list[tuple[SuppSpec, ResolvedVariable]], ctx: DomainContext, raw: pd.DataFrame, problems: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _build_supp(
+    dom: DomainSpec,
+    supps: list[tuple[SuppSpec, ResolvedVariable]],
+    ctx: DomainContext,
+    raw: pd.DataFrame,
+    problems: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """SUPP-- records: one per parent record and QNAM with a non-blank value, pointing at --SEQ.
 
     Each record is held as (parent position, QNAM number) and its QVAL; the table's columns are

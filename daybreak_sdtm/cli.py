@@ -34,7 +34,9 @@ def _print_table(rows: Sequence[Sequence[object]], headers: Sequence[str], out: 
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
     numeric = [all(isinstance(r[j], int) or r[j] == "-" for r in rows) and bool(rows) for j in range(len(headers))]
     for i, row in enumerate([headers, *rows]):
-        cells = (str(v).rjust(w) if numeric[j] else str(v).ljust(w) for j, (v, w) in enumerate(zip(row, widths, strict=True)))
+        cells = (
+            str(v).rjust(w) if numeric[j] else str(v).ljust(w) for j, (v, w) in enumerate(zip(row, widths, strict=True))
+        )
         print("  ".join(cells).rstrip(), file=out)
         if i == 0:
             print("  ".join("-" * w for w in widths), file=out)
@@ -55,8 +57,15 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from daybreak_sdtm import api
 
     with _progress(args):
-        result = api.convert(args.study, args.export, args.out, timestamp=args.timestamp, fail_on=args.fail_on,
-                             encoding=args.encoding, max_per_rule=args.max_per_rule)
+        result = api.convert(
+            args.study,
+            args.export,
+            args.out,
+            timestamp=args.timestamp,
+            fail_on=args.fail_on,
+            encoding=args.encoding,
+            max_per_rule=args.max_per_rule,
+        )
     for line in result.cleaned:
         print(f"note: {line}", file=sys.stderr)
     for warning in result.build.warnings:
@@ -66,17 +75,30 @@ def cmd_convert(args: argparse.Namespace) -> int:
         from daybreak_sdtm.report import render_text
 
         limit = DEFAULT_TEXT_EXAMPLES if args.max_per_rule is None else args.max_per_rule
-        hint = "--max-per-rule N shows more; --fail-on never publishes the package with every finding in validation.json"
+        hint = (
+            "--max-per-rule N shows more; --fail-on never publishes the package with every finding in validation.json"
+        )
         # A package the FDA would reject is never published: its errors are shown whatever --fail-on says.
         shown = min(Severity.parse(args.fail_on), Severity.ERROR) if result.rejected else Severity.parse(args.fail_on)
         sys.stdout.write(render_text(result.report, shown, limit, hint))
-        why = ("the package fails the FDA technical rejection criteria (DB7xx)" if result.rejected
-               else f"findings at or above --fail-on {args.fail_on}")
+        why = (
+            "the package fails the FDA technical rejection criteria (DB7xx)"
+            if result.rejected
+            else f"findings at or above --fail-on {args.fail_on}"
+        )
         print(f"{why}: nothing was published to {result.out_dir}", file=sys.stderr)
         return ExitStatus.FINDINGS
-    print(f"{result.study.studyid}: SDTMIG {result.standards.sdtmig_version}, CT {result.standards.ct_version} -> {result.out_dir}")
-    _print_table([(d.name, d.records, d.variables, d.file) if d.file else (d.name, 0, "-", f"not written: {d.not_written}")
-                  for d in result.datasets], ("dataset", "records", "variables", "file"), sys.stdout)
+    print(
+        f"{result.study.studyid}: SDTMIG {result.standards.sdtmig_version}, CT {result.standards.ct_version} -> {result.out_dir}"
+    )
+    _print_table(
+        [
+            (d.name, d.records, d.variables, d.file) if d.file else (d.name, 0, "-", f"not written: {d.not_written}")
+            for d in result.datasets
+        ],
+        ("dataset", "records", "variables", "file"),
+        sys.stdout,
+    )
     if result.report is not None:
         from daybreak_sdtm.report import render_summary
 
@@ -106,8 +128,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         report = result.report
         if args.output is not None:
             with stage("reports"):
-                _write_report_file(args.output, lambda out: write_report(
-                    report, args.format, out, threshold=failing, max_per_rule=args.max_per_rule))
+                _write_report_file(
+                    args.output,
+                    lambda out: write_report(
+                        report, args.format, out, threshold=failing, max_per_rule=args.max_per_rule
+                    ),
+                )
     for note in result.notes:
         print(note, file=sys.stderr)
     if args.output is not None:
@@ -180,8 +206,10 @@ def cmd_define(args: argparse.Namespace) -> int:
 
     result = api.define(args.study, args.package, timestamp=args.timestamp, out_dir=args.out)
     print(result.study, file=sys.stderr)
-    print(f"define.xml: {result.datasets} datasets, {result.variables} variables, {result.codelists} codelists, "
-          f"{result.value_lists} value lists; valid Define-XML 2.1")
+    print(
+        f"define.xml: {result.datasets} datasets, {result.variables} variables, {result.codelists} codelists, "
+        f"{result.value_lists} value lists; valid Define-XML 2.1"
+    )
     for path in result.files:
         print(f"  {path}")
     return ExitStatus.OK
@@ -207,7 +235,11 @@ def cmd_trace(args: argparse.Namespace) -> int:
     for hit in api.trace(args.dataset, args.usubjid, args.seq, args.package, args.export):
         print(f"{hit.dataset} record:")
         for key, value in hit.record.items():
-            shown = "" if value is None or value != value else (int(value) if isinstance(value, float) and value.is_integer() else value)
+            shown = (
+                ""
+                if value is None or value != value
+                else (int(value) if isinstance(value, float) and value.is_integer() else value)
+            )
             print(f"  {key:<8} {shown}")
         for file, record, values in hit.sources:
             print(f"from {file} record {record}:")
@@ -272,13 +304,22 @@ def _encoding(text: str) -> str:
 
 
 def _study_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--study", type=_path, default=None, metavar="DIR",
-                        help="mapping spec folder with study.yaml (default: the bundled Daybreak-01 mapping)")
+    parser.add_argument(
+        "--study",
+        type=_path,
+        default=None,
+        metavar="DIR",
+        help="mapping spec folder with study.yaml (default: the bundled Daybreak-01 mapping)",
+    )
 
 
 def _timestamp_option(parser: argparse.ArgumentParser, where: str) -> None:
-    parser.add_argument("--timestamp", default=None, metavar="ISO8601",
-                        help=f"creation time written into {where} (default: SOURCE_DATE_EPOCH if set, else now)")
+    parser.add_argument(
+        "--timestamp",
+        default=None,
+        metavar="ISO8601",
+        help=f"creation time written into {where} (default: SOURCE_DATE_EPOCH if set, else now)",
+    )
 
 
 def _count(text: str) -> int:
@@ -292,14 +333,23 @@ def _count(text: str) -> int:
 
 
 def _report_options(parser: argparse.ArgumentParser, where: str) -> None:
-    parser.add_argument("--max-per-rule", type=_count, default=None, metavar="N",
-                        help=f"findings detailed per rule in {where}, each rule with its exact counts "
-                             f"(default: 5 in text, 100 in HTML); JSON and JUnit list every finding")
+    parser.add_argument(
+        "--max-per-rule",
+        type=_count,
+        default=None,
+        metavar="N",
+        help=f"findings detailed per rule in {where}, each rule with its exact counts "
+        f"(default: 5 in text, 100 in HTML); JSON and JUnit list every finding",
+    )
 
 
 def _quiet_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="no progress line on stderr (it is shown only when stderr is a terminal)")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress line on stderr (it is shown only when stderr is a terminal)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -315,74 +365,160 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     def add(name: str, fn: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=fn.__doc__, epilog=EXIT_CODES,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=fn.__doc__,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         p.set_defaults(func=fn)
         return p
 
     p = add("convert", cmd_convert, "convert a raw export into an SDTM package")
     _study_option(p)
-    p.add_argument("--export", type=_path, default=None, metavar="DIR",
-                   help="raw export folder (default: the bundled Daybreak-01 sample export)")
-    p.add_argument("--out", type=_path, default=Path("sdtm-out"), metavar="DIR",
-                   help="package folder (default: ./sdtm-out): a new or empty folder, or a package written "
-                        "before by convert, which is then replaced atomically; anything else is refused")
+    p.add_argument(
+        "--export",
+        type=_path,
+        default=None,
+        metavar="DIR",
+        help="raw export folder (default: the bundled Daybreak-01 sample export)",
+    )
+    p.add_argument(
+        "--out",
+        type=_path,
+        default=Path("sdtm-out"),
+        metavar="DIR",
+        help="package folder (default: ./sdtm-out): a new or empty folder, or a package written "
+        "before by convert, which is then replaced atomically; anything else is refused",
+    )
     _timestamp_option(p, "the files")
-    p.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="error",
-                   help="validation findings at or above this severity stop the publication (default: error); "
-                        "'never' publishes with validation.json/html beside the data")
-    p.add_argument("--encoding", type=_encoding, default=None, metavar="CODEC",
-                   help="text encoding of the raw export, e.g. cp1252 (default: study.yaml export: encoding:, else utf-8)")
+    p.add_argument(
+        "--fail-on",
+        choices=FAIL_ON_CHOICES,
+        default="error",
+        help="validation findings at or above this severity stop the publication (default: error); "
+        "'never' publishes with validation.json/html beside the data",
+    )
+    p.add_argument(
+        "--encoding",
+        type=_encoding,
+        default=None,
+        metavar="CODEC",
+        help="text encoding of the raw export, e.g. cp1252 (default: study.yaml export: encoding:, else utf-8)",
+    )
     _report_options(p, "the findings printed and validation.html")
     _quiet_option(p)
 
     p = add("validate", cmd_validate, "validate an SDTM package folder of XPT files")
     p.add_argument("dir", type=_path, metavar="DIR", help="package folder holding the .xpt files")
-    p.add_argument("--define", type=_path, default=None, metavar="FILE",
-                   help="define.xml to check against the data (default: DIR/define.xml when present)")
-    p.add_argument("--study", type=_path, default=None, metavar="DIR",
-                   help="mapping spec folder: adds its protocol checks, epochs and value-level codelists "
-                        "(default: the copy of the specs a package written by convert carries in DIR/mapping)")
-    p.add_argument("--sdtmig", default=None, choices=KNOWN_SDTMIG, metavar="VERSION",
-                   help=f"SDTMIG version the package follows, one of {', '.join(KNOWN_SDTMIG)} (default: the version "
-                        "its define.xml declares, else the study's, else 3.4); it is checked against the bundled "
-                        "SDTMIG 3.4 metadata and what differs between the versions is reported as notes")
-    p.add_argument("--ct", default=None, metavar="DATE",
-                   help="CT release date, bundled or imported with 'ct import' (default: the study's; 'ct list' lists them)")
-    p.add_argument("--fail-on", choices=FAIL_ON_CHOICES, default="error",
-                   help="lowest severity that makes the exit status 1 (default: error)")
-    p.add_argument("--format", choices=("text", "json", "html", "junit"), default="text", help="report format (default: text)")
-    p.add_argument("-o", "--output", type=_path, default=None, metavar="FILE", help="write the report here (default: stdout)")
-    p.add_argument("--encoding", type=_encoding, default=None, metavar="CODEC",
-                   help="text encoding of the XPT files, e.g. cp1252 (default: utf-8, and Windows-1252 for a "
-                        "file whose text is not UTF-8, reported as DB113)")
+    p.add_argument(
+        "--define",
+        type=_path,
+        default=None,
+        metavar="FILE",
+        help="define.xml to check against the data (default: DIR/define.xml when present)",
+    )
+    p.add_argument(
+        "--study",
+        type=_path,
+        default=None,
+        metavar="DIR",
+        help="mapping spec folder: adds its protocol checks, epochs and value-level codelists "
+        "(default: the copy of the specs a package written by convert carries in DIR/mapping)",
+    )
+    p.add_argument(
+        "--sdtmig",
+        default=None,
+        choices=KNOWN_SDTMIG,
+        metavar="VERSION",
+        help=f"SDTMIG version the package follows, one of {', '.join(KNOWN_SDTMIG)} (default: the version "
+        "its define.xml declares, else the study's, else 3.4); it is checked against the bundled "
+        "SDTMIG 3.4 metadata and what differs between the versions is reported as notes",
+    )
+    p.add_argument(
+        "--ct",
+        default=None,
+        metavar="DATE",
+        help="CT release date, bundled or imported with 'ct import' (default: the study's; 'ct list' lists them)",
+    )
+    p.add_argument(
+        "--fail-on",
+        choices=FAIL_ON_CHOICES,
+        default="error",
+        help="lowest severity that makes the exit status 1 (default: error)",
+    )
+    p.add_argument(
+        "--format", choices=("text", "json", "html", "junit"), default="text", help="report format (default: text)"
+    )
+    p.add_argument(
+        "-o", "--output", type=_path, default=None, metavar="FILE", help="write the report here (default: stdout)"
+    )
+    p.add_argument(
+        "--encoding",
+        type=_encoding,
+        default=None,
+        metavar="CODEC",
+        help="text encoding of the XPT files, e.g. cp1252 (default: utf-8, and Windows-1252 for a "
+        "file whose text is not UTF-8, reported as DB113)",
+    )
     _report_options(p, "text and HTML reports")
     _quiet_option(p)
 
     p = add("lint", cmd_lint, "check mapping specs without converting")
-    p.add_argument("study_dir", type=_path, nargs="?", default=None, metavar="STUDY_DIR",
-                   help="mapping spec folder with study.yaml (default: the bundled Daybreak-01 mapping)")
-    p.add_argument("--export", type=_path, default=None, metavar="DIR",
-                   help="raw export folder whose headers the specs must match (default: the bundled export "
-                        "for the bundled mapping; none otherwise)")
+    p.add_argument(
+        "study_dir",
+        type=_path,
+        nargs="?",
+        default=None,
+        metavar="STUDY_DIR",
+        help="mapping spec folder with study.yaml (default: the bundled Daybreak-01 mapping)",
+    )
+    p.add_argument(
+        "--export",
+        type=_path,
+        default=None,
+        metavar="DIR",
+        help="raw export folder whose headers the specs must match (default: the bundled export "
+        "for the bundled mapping; none otherwise)",
+    )
 
     p = add("explain", cmd_explain, "print a validation check's documentation")
     p.add_argument("code", metavar="CHECK", help="check id (DB201) or name (ct.value_in_codelist)")
     add("list-checks", cmd_list_checks, "list the validation checks")
 
     p = add("define", cmd_define, "(re)generate define.xml and define.html of a package")
-    p.add_argument("--study", type=_path, default=None, metavar="DIR",
-                   help="mapping spec folder with study.yaml (default: the copy of the specs the package carries)")
-    p.add_argument("--package", type=_path, default=Path("sdtm-out"), metavar="DIR",
-                   help="package folder holding the .xpt files (default: ./sdtm-out)")
-    p.add_argument("--out", type=_path, default=None, metavar="DIR",
-                   help="folder to write define.xml and define.html into (default: the package folder; "
-                        "define files there that daybreak-sdtm did not write are never replaced)")
+    p.add_argument(
+        "--study",
+        type=_path,
+        default=None,
+        metavar="DIR",
+        help="mapping spec folder with study.yaml (default: the copy of the specs the package carries)",
+    )
+    p.add_argument(
+        "--package",
+        type=_path,
+        default=Path("sdtm-out"),
+        metavar="DIR",
+        help="package folder holding the .xpt files (default: ./sdtm-out)",
+    )
+    p.add_argument(
+        "--out",
+        type=_path,
+        default=None,
+        metavar="DIR",
+        help="folder to write define.xml and define.html into (default: the package folder; "
+        "define files there that daybreak-sdtm did not write are never replaced)",
+    )
     _timestamp_option(p, "define.xml")
 
     p = add("sample-export", cmd_sample_export, "write a synthetic Daybreak-01 EDC export")
-    p.add_argument("dir", type=_path, metavar="DIR",
-                   help="folder to write the CSV forms into: a new or empty one, or an earlier sample export")
+    p.add_argument(
+        "dir",
+        type=_path,
+        metavar="DIR",
+        help="folder to write the CSV forms into: a new or empty one, or an earlier sample export",
+    )
     p.add_argument("--subjects", type=int, default=32, metavar="N", help="number of subjects (default: 32)")
     p.add_argument("--seed", type=int, default=20251004, metavar="S", help="random seed (default: 20251004)")
     _quiet_option(p)
@@ -390,29 +526,53 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("trace", cmd_trace, "show where an SDTM record came from in the raw export")
     p.add_argument("dataset", metavar="DATASET", help="dataset name, e.g. AE or SUPPAE")
     p.add_argument("usubjid", metavar="USUBJID", help="unique subject identifier")
-    p.add_argument("seq", nargs="?", default=None, metavar="SEQ", help="--SEQ (IDVARVAL for SUPP--); all records when omitted")
-    p.add_argument("--package", type=_path, default=Path("sdtm-out"), metavar="DIR", help="package folder (default: ./sdtm-out)")
-    p.add_argument("--export", type=_path, default=None, metavar="DIR",
-                   help="raw export folder the package was converted from, checked against the SHA-256 in "
-                        "its manifest.json (default: the bundled sample export, when it is that one)")
+    p.add_argument(
+        "seq", nargs="?", default=None, metavar="SEQ", help="--SEQ (IDVARVAL for SUPP--); all records when omitted"
+    )
+    p.add_argument(
+        "--package", type=_path, default=Path("sdtm-out"), metavar="DIR", help="package folder (default: ./sdtm-out)"
+    )
+    p.add_argument(
+        "--export",
+        type=_path,
+        default=None,
+        metavar="DIR",
+        help="raw export folder the package was converted from, checked against the SHA-256 in "
+        "its manifest.json (default: the bundled sample export, when it is that one)",
+    )
 
     add("list-derivations", cmd_list_derivations, "list the derivations mapping specs can name")
 
-    ct = sub.add_parser("ct", help="CDISC controlled terminology releases: import, list",
-                        description="CDISC SDTM controlled terminology releases, bundled and imported.",
-                        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ct = sub.add_parser(
+        "ct",
+        help="CDISC controlled terminology releases: import, list",
+        description="CDISC SDTM controlled terminology releases, bundled and imported.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ct_sub = ct.add_subparsers(dest="ct_command", metavar="COMMAND")
     ct_sub.required = True
     store_help = "user store folder (default: $DAYBREAK_SDTM_HOME, else ~/.local/share/daybreak-sdtm)"
-    p = ct_sub.add_parser("import", help="check and store an NCI EVS SDTM Terminology file",
-                          description=cmd_ct_import.__doc__, epilog=EXIT_CODES,
-                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ct_sub.add_parser(
+        "import",
+        help="check and store an NCI EVS SDTM Terminology file",
+        description=cmd_ct_import.__doc__,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.set_defaults(func=cmd_ct_import)
-    p.add_argument("file", type=_path, metavar="FILE", help="'SDTM Terminology.txt' as NCI EVS publishes it (.txt or .txt.gz)")
+    p.add_argument(
+        "file", type=_path, metavar="FILE", help="'SDTM Terminology.txt' as NCI EVS publishes it (.txt or .txt.gz)"
+    )
     p.add_argument("--date", default=None, metavar="YYYY-MM-DD", help="release date (default: the date in FILE's name)")
     p.add_argument("--store", type=_path, default=None, metavar="DIR", help=store_help)
-    p = ct_sub.add_parser("list", help="list the CT releases there are", description=cmd_ct_list.__doc__,
-                          epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ct_sub.add_parser(
+        "list",
+        help="list the CT releases there are",
+        description=cmd_ct_list.__doc__,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.set_defaults(func=cmd_ct_list)
     p.add_argument("--store", type=_path, default=None, metavar="DIR", help=store_help)
     return parser

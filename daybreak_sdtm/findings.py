@@ -74,9 +74,19 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dictionary; the key order is the documented one (that of the fields)."""
-        return {"rule": self.rule, "severity": str(self.severity), "dataset": self.dataset, "variable": self.variable,
-                "row": self.row, "message": self.message, "usubjid": self.usubjid, "seq": self.seq,
-                "value": self.value, "source": self.source, "spec": self.spec}
+        return {
+            "rule": self.rule,
+            "severity": str(self.severity),
+            "dataset": self.dataset,
+            "variable": self.variable,
+            "row": self.row,
+            "message": self.message,
+            "usubjid": self.usubjid,
+            "seq": self.seq,
+            "value": self.value,
+            "source": self.source,
+            "spec": self.spec,
+        }
 
 
 DEFAULT_TEXT_EXAMPLES = 5  # findings shown per rule in the terminal report
@@ -136,8 +146,15 @@ def group_by_rule(findings: Iterable[Finding], examples: int) -> list[RuleGroup]
     for rule, counts in severities.items():
         queues = [firsts[rule][name] for name in sorted(firsts[rule])]
         chosen = sorted(_fair(queues, limit), key=Finding.sort_key)
-        groups.append(RuleGroup(rule, max(counts), dict(sorted(counts.items(), reverse=True)),
-                                dict(sorted(datasets[rule].items())), tuple(chosen)))
+        groups.append(
+            RuleGroup(
+                rule,
+                max(counts),
+                dict(sorted(counts.items(), reverse=True)),
+                dict(sorted(datasets[rule].items())),
+                tuple(chosen),
+            )
+        )
     return sorted(groups, key=lambda g: (-g.severity, g.rule))
 
 
@@ -165,7 +182,9 @@ class Report:
     standards: str = ""
 
     @classmethod
-    def of(cls, findings: Iterable[Finding], datasets: Iterable[str] = (), timings: dict[str, float] | None = None) -> Report:
+    def of(
+        cls, findings: Iterable[Finding], datasets: Iterable[str] = (), timings: dict[str, float] | None = None
+    ) -> Report:
         """A report with its findings sorted and de-duplicated."""
         unique = dict.fromkeys(findings)
         return cls(tuple(sorted(unique, key=Finding.sort_key)), tuple(datasets), dict(timings or {}))

@@ -111,7 +111,7 @@ class LineDisplay:
     def leave(self, stage: str) -> None:
         with self._lock:
             if stage in self._stack:
-                del self._stack[len(self._stack) - 1 - self._stack[::-1].index(stage):]
+                del self._stack[len(self._stack) - 1 - self._stack[::-1].index(stage) :]
             self._detail = ""
         self._draw()
 

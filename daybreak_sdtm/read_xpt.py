@@ -120,17 +120,28 @@ def _read(path: Path, shown: str, encoding: str | None) -> tuple[pd.DataFrame, A
         raise XptError(f"{shown}: not a readable SAS transport (XPT) file ({exc})") from None
 
 
-def _data(path: Path, frame: pd.DataFrame, meta: Any, encoding: str, fallbacks: tuple[Fallback, ...],
-          decode: Any = None) -> XptData:
+def _data(
+    path: Path, frame: pd.DataFrame, meta: Any, encoding: str, fallbacks: tuple[Fallback, ...], decode: Any = None
+) -> XptData:
     decode = decode or (lambda text, _variable, _what: text)
     types = meta.readstat_variable_types or {}
     text_columns = tuple(str(c) for c in frame.columns if types.get(c) == "string")
     name = decode(str(meta.table_name or ""), "", "the dataset name").strip().upper() or path.stem.upper()
-    labels = {str(k): decode(str(v or ""), str(k), f"the label of {k}")
-              for k, v in (meta.column_names_to_labels or {}).items()}
+    labels = {
+        str(k): decode(str(v or ""), str(k), f"the label of {k}")
+        for k, v in (meta.column_names_to_labels or {}).items()
+    }
     widths = {str(k): int(v) for k, v in (meta.variable_storage_width or {}).items()}
-    return XptData(name, decode(str(meta.file_label or ""), "", "the dataset label"), frame, labels, widths,
-                   text_columns, encoding, fallbacks)
+    return XptData(
+        name,
+        decode(str(meta.file_label or ""), "", "the dataset label"),
+        frame,
+        labels,
+        widths,
+        text_columns,
+        encoding,
+        fallbacks,
+    )
 
 
 def _distinct(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -149,8 +160,9 @@ def _decode_declared(path: Path, shown: str, advice: str, frame: pd.DataFrame, m
     """Every value's bytes decoded with the declared codec; the first that does not decode is an error."""
 
     def refuse(what: str, raw: bytes, exc: UnicodeDecodeError) -> XptError:
-        return XptError(f"{shown}: {what}: {bytes_are(raw[exc.start:exc.end])} not {display_name(codec)} "
-                        f"text; {advice}")
+        return XptError(
+            f"{shown}: {what}: {bytes_are(raw[exc.start : exc.end])} not {display_name(codec)} text; {advice}"
+        )
 
     def decode(text: str, _variable: str, what: str) -> str:
         raw = text.encode("latin-1")
@@ -204,25 +216,36 @@ def _decode_fallback(path: Path, shown: str, advice: str, frame: pd.DataFrame, m
                     first = (record, i)
         if first is not None:
             record, i = first
-            fallbacks.append(_fallback(col, record, uniques[i].encode("latin-1"), decoded[i], f"{col} record {record}", count))
+            fallbacks.append(
+                _fallback(col, record, uniques[i].encode("latin-1"), decoded[i], f"{col} record {record}", count)
+            )
         frame[col] = _spread(frame[col], codes, decoded)
-    return XptData(data.name, data.label, data.frame, data.labels, data.widths, data.text_columns,
-                   FALLBACK_ENCODING, tuple(fallbacks))
+    return XptData(
+        data.name,
+        data.label,
+        data.frame,
+        data.labels,
+        data.widths,
+        data.text_columns,
+        FALLBACK_ENCODING,
+        tuple(fallbacks),
+    )
 
 
 def _fallback(variable: str, record: int, raw: bytes, value: str, what: str, records: int) -> Fallback:
     """Where text is not UTF-8: its first offending bytes and what Windows-1252 makes of them."""
     exc = first_undecodable(raw, "utf-8")
     assert exc is not None, "only text that is not UTF-8 falls back"
-    bad = raw[exc.start:exc.end]
+    bad = raw[exc.start : exc.end]
     return Fallback(variable, record, bad, bad.decode(FALLBACK_ENCODING, errors="replace"), records, value, what)
 
 
 def _cp1252(shown: str, advice: str, what: str, raw: bytes) -> str:
     exc = first_undecodable(raw, FALLBACK_ENCODING)
     if exc is not None:  # 0x81, 0x8d, 0x8f, 0x90, 0x9d mean nothing in Windows-1252
-        raise XptError(f"{shown}: {what}: {bytes_are(raw[exc.start:exc.end])} neither UTF-8 nor "
-                       f"Windows-1252 text; {advice}")
+        raise XptError(
+            f"{shown}: {what}: {bytes_are(raw[exc.start : exc.end])} neither UTF-8 nor Windows-1252 text; {advice}"
+        )
     return raw.decode(FALLBACK_ENCODING)
 
 

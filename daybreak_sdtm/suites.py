@@ -91,11 +91,19 @@ class _Worker:
         # Ctrl-C is the parent's to handle (it stops the worker on its way out): the worker runs in
         # a process group of its own, which a terminal's Ctrl-C does not reach, and ignores SIGINT
         # from its first line, so an interrupted command never shows a traceback of the worker's.
-        code = ("import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-                f"from daybreak_sdtm.suites import serve; serve({to_child}, {from_child})")
+        code = (
+            "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+            f"from daybreak_sdtm.suites import serve; serve({to_child}, {from_child})"
+        )
         try:
-            self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(to_child, from_child), env=env,
-                                            stdin=subprocess.DEVNULL, close_fds=True, process_group=0)
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", code],
+                pass_fds=(to_child, from_child),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                close_fds=True,
+                process_group=0,
+            )
         except OSError:
             os.close(from_parent)
             os.close(to_parent)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ from daybreak_sdtm.spec.design import CDISC_CT, summary_codelist, tsparm_of
 from daybreak_sdtm.spec.model import EpochStart, StudySpec, TrialDesignSpec
 from daybreak_sdtm.standards import Standards
 
-TEXT = "str"
+TEXT: Final = "str"
 SE_NODE = ("SE", "*")  # the build's work item that makes SE (derive_epoch reads it)
 SV_NODE = ("SV", "*")
 UNPLANNED = "UNPLAN"  # SDTMIG 3.4 SE assumptions: ETCD of an element the subject's arm does not plan
@@ -53,8 +54,12 @@ def _frame(name: str, columns: Mapping[str, object], standards: Standards, rows:
 
 def _spec_lineage(locations: list[Location]) -> pd.DataFrame:
     """Where declared records come from: the spec file and the line of each entry."""
-    return pd.DataFrame({SRC_FILE: pd.Series([loc.file.rsplit("/", 1)[-1] for loc in locations], dtype=object),
-                         SRC_ROW: pd.Series([loc.line for loc in locations], dtype=np.int64)})
+    return pd.DataFrame(
+        {
+            SRC_FILE: pd.Series([loc.file.rsplit("/", 1)[-1] for loc in locations], dtype=object),
+            SRC_ROW: pd.Series([loc.line for loc in locations], dtype=np.int64),
+        }
+    )
 
 
 def summary_value(how: str, variable: str, frames: Mapping[str, pd.DataFrame]) -> str:
@@ -72,8 +77,22 @@ def summary_value(how: str, variable: str, frames: Mapping[str, pd.DataFrame]) -
 def trial_summary(study: StudySpec, standards: Standards, frames: Mapping[str, pd.DataFrame]) -> DesignTable:
     """TS: one record per declared parameter value; TSPARM, and TSVALCD/TSVCDVER of CDISC terms, from CT."""
     design = _design(study)
-    rows: dict[str, list[object]] = {k: [] for k in ("STUDYID", "DOMAIN", "TSSEQ", "TSGRPID", "TSPARMCD", "TSPARM",
-                                                      "TSVAL", "TSVALNF", "TSVALCD", "TSVCDREF", "TSVCDVER")}
+    rows: dict[str, list[object]] = {
+        k: []
+        for k in (
+            "STUDYID",
+            "DOMAIN",
+            "TSSEQ",
+            "TSGRPID",
+            "TSPARMCD",
+            "TSPARM",
+            "TSVAL",
+            "TSVALNF",
+            "TSVALCD",
+            "TSVCDREF",
+            "TSVCDVER",
+        )
+    }
     seq: dict[str, int] = {}
     for p in design.summary:
         seq[p.tsparmcd] = seq.get(p.tsparmcd, 0) + 1
@@ -84,17 +103,27 @@ def trial_summary(study: StudySpec, standards: Standards, frames: Mapping[str, p
             term = codelist.term(value) if codelist is not None else None
             code = code or (term.code if term is not None else "")
             version = version or standards.ct_version
-        for key, val in (("STUDYID", study.studyid), ("DOMAIN", "TS"), ("TSSEQ", seq[p.tsparmcd]), ("TSGRPID", p.tsgrpid),
-                         ("TSPARMCD", p.tsparmcd), ("TSPARM", p.tsparm or tsparm_of(p.tsparmcd, standards)),
-                         ("TSVAL", value), ("TSVALNF", p.tsvalnf if not value else ""), ("TSVALCD", code),
-                         ("TSVCDREF", p.tsvcdref), ("TSVCDVER", version)):
+        for key, val in (
+            ("STUDYID", study.studyid),
+            ("DOMAIN", "TS"),
+            ("TSSEQ", seq[p.tsparmcd]),
+            ("TSGRPID", p.tsgrpid),
+            ("TSPARMCD", p.tsparmcd),
+            ("TSPARM", p.tsparm or tsparm_of(p.tsparmcd, standards)),
+            ("TSVAL", value),
+            ("TSVALNF", p.tsvalnf if not value else ""),
+            ("TSVALCD", code),
+            ("TSVCDREF", p.tsvcdref),
+            ("TSVCDVER", version),
+        ):
             rows[key].append(val)
     if not any(rows["TSGRPID"]):
         del rows["TSGRPID"]
     if not any(rows["TSVALNF"]):
         del rows["TSVALNF"]
-    return DesignTable("TS", _frame("TS", rows, standards, len(design.summary)),
-                       _spec_lineage([p.where for p in design.summary]))
+    return DesignTable(
+        "TS", _frame("TS", rows, standards, len(design.summary)), _spec_lineage([p.where for p in design.summary])
+    )
 
 
 def trial_arms(study: StudySpec, standards: Standards) -> DesignTable:
@@ -103,23 +132,32 @@ def trial_arms(study: StudySpec, standards: Standards) -> DesignTable:
     records = [(arm, order, ae) for arm in study.arms for order, ae in enumerate(arm.elements, start=1)]
     elements = {e.etcd: e for e in design.elements}
     rows = {
-        "STUDYID": [study.studyid] * len(records), "DOMAIN": ["TA"] * len(records),
-        "ARMCD": [arm.armcd for arm, _, _ in records], "ARM": [arm.arm for arm, _, _ in records],
-        "TAETORD": [order for _, order, _ in records], "ETCD": [ae.etcd for _, _, ae in records],
+        "STUDYID": [study.studyid] * len(records),
+        "DOMAIN": ["TA"] * len(records),
+        "ARMCD": [arm.armcd for arm, _, _ in records],
+        "ARM": [arm.arm for arm, _, _ in records],
+        "TAETORD": [order for _, order, _ in records],
+        "ETCD": [ae.etcd for _, _, ae in records],
         "ELEMENT": [elements[ae.etcd].element if ae.etcd in elements else "" for _, _, ae in records],
-        "TABRANCH": [ae.branch for _, _, ae in records], "TATRANS": [ae.transition for _, _, ae in records],
+        "TABRANCH": [ae.branch for _, _, ae in records],
+        "TATRANS": [ae.transition for _, _, ae in records],
         "EPOCH": [ae.epoch for _, _, ae in records],
     }
-    return DesignTable("TA", _frame("TA", rows, standards, len(records)), _spec_lineage([ae.where for _, _, ae in records]))
+    return DesignTable(
+        "TA", _frame("TA", rows, standards, len(records)), _spec_lineage([ae.where for _, _, ae in records])
+    )
 
 
 def trial_elements(study: StudySpec, standards: Standards) -> DesignTable:
     """TE: one record per planned element, with its start and end rules and planned duration."""
     elements = _design(study).elements
     rows = {
-        "STUDYID": [study.studyid] * len(elements), "DOMAIN": ["TE"] * len(elements),
-        "ETCD": [e.etcd for e in elements], "ELEMENT": [e.element for e in elements],
-        "TESTRL": [e.testrl for e in elements], "TEENRL": [e.teenrl for e in elements],
+        "STUDYID": [study.studyid] * len(elements),
+        "DOMAIN": ["TE"] * len(elements),
+        "ETCD": [e.etcd for e in elements],
+        "ELEMENT": [e.element for e in elements],
+        "TESTRL": [e.testrl for e in elements],
+        "TEENRL": [e.teenrl for e in elements],
         "TEDUR": [e.tedur for e in elements],
     }
     return DesignTable("TE", _frame("TE", rows, standards, len(elements)), _spec_lineage([e.where for e in elements]))
@@ -130,11 +168,15 @@ def trial_visits(study: StudySpec, standards: Standards) -> DesignTable:
     visits = sorted(_design(study).visits, key=lambda v: v.visitnum)
     arms = {a.armcd: a.arm for a in study.arms}
     rows: dict[str, list[object]] = {
-        "STUDYID": [study.studyid] * len(visits), "DOMAIN": ["TV"] * len(visits),
-        "VISITNUM": [v.visitnum for v in visits], "VISIT": [v.visit for v in visits],
+        "STUDYID": [study.studyid] * len(visits),
+        "DOMAIN": ["TV"] * len(visits),
+        "VISITNUM": [v.visitnum for v in visits],
+        "VISIT": [v.visit for v in visits],
         "VISITDY": [np.nan if v.visitdy is None else v.visitdy for v in visits],
-        "ARMCD": [v.armcd for v in visits], "ARM": [arms.get(v.armcd, "") for v in visits],
-        "TVSTRL": [v.tvstrl for v in visits], "TVENRL": [v.tvenrl for v in visits],
+        "ARMCD": [v.armcd for v in visits],
+        "ARM": [arms.get(v.armcd, "") for v in visits],
+        "TVSTRL": [v.tvstrl for v in visits],
+        "TVENRL": [v.tvenrl for v in visits],
     }
     if all(v.visitdy is None for v in visits):
         del rows["VISITDY"]
@@ -147,10 +189,14 @@ def trial_criteria(study: StudySpec, standards: Standards) -> DesignTable:
     """TI: one record per inclusion or exclusion criterion."""
     criteria = _design(study).criteria
     rows: dict[str, list[object]] = {
-        "STUDYID": [study.studyid] * len(criteria), "DOMAIN": ["TI"] * len(criteria),
-        "IETESTCD": [c.ietestcd for c in criteria], "IETEST": [c.ietest for c in criteria],
-        "IECAT": [c.iecat for c in criteria], "IESCAT": [c.iescat for c in criteria],
-        "TIRL": [c.tirl for c in criteria], "TIVERS": [c.tivers for c in criteria],
+        "STUDYID": [study.studyid] * len(criteria),
+        "DOMAIN": ["TI"] * len(criteria),
+        "IETESTCD": [c.ietestcd for c in criteria],
+        "IETEST": [c.ietest for c in criteria],
+        "IECAT": [c.iecat for c in criteria],
+        "IESCAT": [c.iescat for c in criteria],
+        "TIRL": [c.tirl for c in criteria],
+        "TIVERS": [c.tivers for c in criteria],
     }
     for optional in ("IESCAT", "TIRL", "TIVERS"):
         if not any(rows[optional]):
@@ -217,16 +263,18 @@ def _text_ranks(values: pd.Series) -> np.ndarray:
     return codes.astype(np.int64)
 
 
-def _subject_starts(rule: EpochStart, frames: Mapping[str, pd.DataFrame], lineages: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def _subject_starts(
+    rule: EpochStart, frames: Mapping[str, pd.DataFrame], lineages: Mapping[str, pd.DataFrame]
+) -> pd.DataFrame:
     """Each subject's start date by an element's rule: USUBJID, the ISO 8601 text, and its source record."""
     dom, var = _ref(rule.variable)
     frame = frames[dom]
     mask = pd.Series(True, index=frame.index)
-    for name, values in rule.filters.items():
-        mask &= frame[name].isin(values)
-    values = frame[var].fillna("").astype(str)
-    keep = (mask & values.ne("")).to_numpy()
-    values = values[keep]
+    for name, allowed in rule.filters.items():
+        mask &= frame[name].isin(allowed)
+    texts = frame[var].fillna("").astype(str)
+    keep = (mask & texts.ne("")).to_numpy()
+    values = texts[keep]
     subjects = frame["USUBJID"].astype(str)[keep]
     # ISO 8601 text sorts as time does at equal precision; a date sorts before a datetime of its
     # day, which is right for "first": the date's day begins first.
@@ -234,8 +282,14 @@ def _subject_starts(rule: EpochStart, frames: Mapping[str, pd.DataFrame], lineag
     subject_codes, _ = pd.factorize(subjects)
     picked = _first_per_group(subject_codes, -ranks if rule.how == "last" else ranks)
     rows = np.flatnonzero(keep)[picked]
-    starts = pd.DataFrame({"USUBJID": subjects.to_numpy()[picked], "value": values.to_numpy()[picked],
-                           SRC_FILE: lineages[dom][SRC_FILE].to_numpy()[rows], SRC_ROW: lineages[dom][SRC_ROW].to_numpy()[rows]})
+    starts = pd.DataFrame(
+        {
+            "USUBJID": subjects.to_numpy()[picked],
+            "value": values.to_numpy()[picked],
+            SRC_FILE: lineages[dom][SRC_FILE].to_numpy()[rows],
+            SRC_ROW: lineages[dom][SRC_ROW].to_numpy()[rows],
+        }
+    )
     if rule.how == "day_after":
         days = compute_days(starts["value"]) + pd.Timedelta(days=1)
         starts["value"] = days.dt.strftime("%Y-%m-%d").fillna("")
@@ -243,8 +297,9 @@ def _subject_starts(rule: EpochStart, frames: Mapping[str, pd.DataFrame], lineag
     return starts.reset_index(drop=True)
 
 
-def subject_elements(study: StudySpec, standards: Standards, frames: Mapping[str, pd.DataFrame],
-                     lineages: Mapping[str, pd.DataFrame]) -> DesignTable:
+def subject_elements(
+    study: StudySpec, standards: Standards, frames: Mapping[str, pd.DataFrame], lineages: Mapping[str, pd.DataFrame]
+) -> DesignTable:
     """SE: each subject's actual elements, dated by the elements' start rules, in the order of the subject's arm.
 
     An element starts on the date its rule reads for the subject (a subject without that date
@@ -264,13 +319,24 @@ def subject_elements(study: StudySpec, standards: Standards, frames: Mapping[str
         starts = _subject_starts(element.start, frames, lineages)
         starts["ETCD"] = element.etcd
         parts.append(starts)
-    long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["USUBJID", "value", SRC_FILE, SRC_ROW, "ETCD"])
-    subjects = pd.DataFrame({"USUBJID": dm["USUBJID"].astype(str), "ARMCD": dm["ACTARMCD"].astype(str),
-                             "END": dm["RFPENDTC"].astype(str) if "RFPENDTC" in dm.columns else "",
-                             "REF": dm["RFSTDTC"].astype(str) if "RFSTDTC" in dm.columns else ""})
+    long = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["USUBJID", "value", SRC_FILE, SRC_ROW, "ETCD"])
+    )
+    subjects = pd.DataFrame(
+        {
+            "USUBJID": dm["USUBJID"].astype(str),
+            "ARMCD": dm["ACTARMCD"].astype(str),
+            "END": dm["RFPENDTC"].astype(str) if "RFPENDTC" in dm.columns else "",
+            "REF": dm["RFSTDTC"].astype(str) if "RFSTDTC" in dm.columns else "",
+        }
+    )
     long = long.merge(subjects, on="USUBJID", how="inner")
-    planned = pd.DataFrame([(arm.armcd, ae.etcd, order, ae.epoch) for arm in study.arms
-                            for order, ae in enumerate(arm.elements, start=1)], columns=["ARMCD", "ETCD", "TAETORD", "EPOCH"])
+    planned = pd.DataFrame(
+        [(arm.armcd, ae.etcd, order, ae.epoch) for arm in study.arms for order, ae in enumerate(arm.elements, start=1)],
+        columns=["ARMCD", "ETCD", "TAETORD", "EPOCH"],
+    )
     long = long.merge(planned, on=["ARMCD", "ETCD"], how="left")
     any_epoch = planned.drop_duplicates("ETCD").set_index("ETCD")["EPOCH"]
     long["EPOCH"] = long["EPOCH"].fillna(long["ETCD"].map(any_epoch)).fillna("")
@@ -296,12 +362,16 @@ def subject_elements(study: StudySpec, standards: Standards, frames: Mapping[str
     nxt = long.groupby("USUBJID")["value"].shift(-1)
     ends = nxt.fillna(long["END"]).fillna("")
     columns = {
-        "STUDYID": [study.studyid] * len(long), "DOMAIN": ["SE"] * len(long), "USUBJID": long["USUBJID"].to_numpy(),
+        "STUDYID": [study.studyid] * len(long),
+        "DOMAIN": ["SE"] * len(long),
+        "USUBJID": long["USUBJID"].to_numpy(),
         "SESEQ": (long.groupby("USUBJID").cumcount() + 1).to_numpy(dtype="float64"),
         "ETCD": np.where(unplanned, UNPLANNED, long["ETCD"]),
         "ELEMENT": np.where(unplanned, "", long["ETCD"].map(names).fillna("")),
-        "TAETORD": long["TAETORD"].to_numpy(dtype="float64"), "EPOCH": long["EPOCH"].to_numpy(),
-        "SESTDTC": long["value"].to_numpy(), "SEENDTC": ends.to_numpy(),
+        "TAETORD": long["TAETORD"].to_numpy(dtype="float64"),
+        "EPOCH": long["EPOCH"].to_numpy(),
+        "SESTDTC": long["value"].to_numpy(),
+        "SEENDTC": ends.to_numpy(),
         "SESTDY": compute_study_day(long["value"], long["REF"]).to_numpy(),
         "SEENDY": compute_study_day(ends, long["REF"]).to_numpy(),
     }
@@ -311,8 +381,9 @@ def subject_elements(study: StudySpec, standards: Standards, frames: Mapping[str
     return DesignTable("SE", _frame("SE", columns, standards, len(long)), lineage)
 
 
-def subject_visits(study: StudySpec, standards: Standards, frames: Mapping[str, pd.DataFrame],
-                   lineages: Mapping[str, pd.DataFrame]) -> DesignTable:
+def subject_visits(
+    study: StudySpec, standards: Standards, frames: Mapping[str, pd.DataFrame], lineages: Mapping[str, pd.DataFrame]
+) -> DesignTable:
     """SV: each subject's visits, spanning the dates of the records of that visit in the declared sources.
 
     A visit of the planned ones (TV) is pre-specified (SVPRESP = Y) and takes TV's name and
@@ -334,13 +405,24 @@ def subject_visits(study: StudySpec, standards: Standards, frames: Mapping[str, 
         else:
             visitnum, visit = frame["VISITNUM"].astype("float64"), frame["VISIT"].astype(str)
         keep = (start.ne("") & visitnum.notna()).to_numpy()
-        parts.append(pd.DataFrame({
-            "USUBJID": frame["USUBJID"].astype(str).to_numpy()[keep], "VISITNUM": visitnum.to_numpy()[keep],
-            "VISIT": visit.to_numpy()[keep], "START": start.to_numpy()[keep], "END": end.where(end.ne(""), start).to_numpy()[keep],
-            SRC_FILE: lineage[SRC_FILE].to_numpy()[keep], SRC_ROW: lineage[SRC_ROW].to_numpy()[keep],
-        }))
-    long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["USUBJID", "VISITNUM", "VISIT", "START", "END", SRC_FILE, SRC_ROW])
+        parts.append(
+            pd.DataFrame(
+                {
+                    "USUBJID": frame["USUBJID"].astype(str).to_numpy()[keep],
+                    "VISITNUM": visitnum.to_numpy()[keep],
+                    "VISIT": visit.to_numpy()[keep],
+                    "START": start.to_numpy()[keep],
+                    "END": end.where(end.ne(""), start).to_numpy()[keep],
+                    SRC_FILE: lineage[SRC_FILE].to_numpy()[keep],
+                    SRC_ROW: lineage[SRC_ROW].to_numpy()[keep],
+                }
+            )
+        )
+    long = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["USUBJID", "VISITNUM", "VISIT", "START", "END", SRC_FILE, SRC_ROW])
+    )
     # One record per subject and visit: the earliest start (its source is the visit's) and the
     # latest end, found on integer codes rather than by sorting the text of millions of records.
     subject_codes, _ = pd.factorize(long["USUBJID"], sort=True)
@@ -351,19 +433,31 @@ def subject_visits(study: StudySpec, standards: Standards, frames: Mapping[str, 
     first = long.iloc[first_rows].reset_index(drop=True)
     last_end = long["END"].iloc[last_rows].reset_index(drop=True)
     dm = frames["DM"]
-    ref = dm.set_index(dm["USUBJID"].astype(str))["RFSTDTC"].astype(str) if "RFSTDTC" in dm.columns else pd.Series(dtype=str)
+    ref = (
+        dm.set_index(dm["USUBJID"].astype(str))["RFSTDTC"].astype(str)
+        if "RFSTDTC" in dm.columns
+        else pd.Series(dtype=str)
+    )
     reference = first["USUBJID"].map(ref).fillna("")
     in_tv = first["VISITNUM"].isin(list(planned))
     columns = {
-        "STUDYID": [study.studyid] * len(first), "DOMAIN": ["SV"] * len(first), "USUBJID": first["USUBJID"].to_numpy(),
+        "STUDYID": [study.studyid] * len(first),
+        "DOMAIN": ["SV"] * len(first),
+        "USUBJID": first["USUBJID"].to_numpy(),
         "VISITNUM": first["VISITNUM"].to_numpy(dtype="float64"),
-        "VISIT": [planned[n].visit if n in planned else v for n, v in zip(first["VISITNUM"], first["VISIT"])],
-        "SVPRESP": np.where(in_tv, "Y", ""), "SVOCCUR": ["Y"] * len(first),
-        "SVSTDTC": first["START"].to_numpy(), "SVENDTC": last_end.to_numpy(),
+        "VISIT": [
+            planned[n].visit if n in planned else v for n, v in zip(first["VISITNUM"], first["VISIT"], strict=False)
+        ],
+        "SVPRESP": np.where(in_tv, "Y", ""),
+        "SVOCCUR": ["Y"] * len(first),
+        "SVSTDTC": first["START"].to_numpy(),
+        "SVENDTC": last_end.to_numpy(),
         "SVSTDY": compute_study_day(first["START"], reference).to_numpy(),
         "SVENDY": compute_study_day(last_end, reference).to_numpy(),
     }
     days = [planned[n].visitdy if n in planned else None for n in first["VISITNUM"]]
     if any(d is not None for d in days):
         columns["VISITDY"] = [np.nan if d is None else d for d in days]
-    return DesignTable("SV", _frame("SV", columns, standards, len(first)), first[[SRC_FILE, SRC_ROW]].reset_index(drop=True))
+    return DesignTable(
+        "SV", _frame("SV", columns, standards, len(first)), first[[SRC_FILE, SRC_ROW]].reset_index(drop=True)
+    )

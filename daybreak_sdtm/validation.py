@@ -43,6 +43,7 @@ def check_context(standards: Standards, study: StudySpec | None = None, declared
     ``declared`` is the SDTMIG version the package declares (default: the version checked against).
     """
     from daybreak_sdtm.checks import CheckContext
+
     declared = declared or standards.sdtmig_version
     if study is None:
         return CheckContext(standards, declared_sdtmig=declared)
@@ -65,8 +66,11 @@ def check_context(standards: Standards, study: StudySpec | None = None, declared
         declared_terms=declared_terms(study),
         value_codelists=value_codelists,
         declared_sdtmig=declared,
-        epochs=tuple(_epoch_rule(e.epoch, e.start.variable, e.start.how, e.start.filters)
-                     for e in study.epochs if e.start.variable),
+        epochs=tuple(
+            _epoch_rule(e.epoch, e.start.variable, e.start.how, e.start.filters)
+            for e in study.epochs
+            if e.start.variable
+        ),
     )
 
 
@@ -108,8 +112,9 @@ def package_of_build(result: BuildResult, standards: Standards, *, adopt: bool =
             table.frame = frame
         sources = Sources(table.lineage[SRC_FILE], table.lineage[SRC_ROW].to_numpy())
         specs = {var: str(item.spec.where) for var, item in table.variables.items()}
-        ds = Dataset(name, frame, dataset_label(name, standards), variable_labels(name, table.frame, standards),
-                     sources=sources)
+        ds = Dataset(
+            name, frame, dataset_label(name, standards), variable_labels(name, table.frame, standards), sources=sources
+        )
         ds.set_codes(coded)  # the factorisation normalise made, reused by the checks
         if table.parent:
             ds.qnam_specs = specs
@@ -133,12 +138,22 @@ def start_build_validation(result: BuildResult, study: StudySpec, standards: Sta
     # The rejection criteria are about the files of the package (ts.xpt, dm.xpt, define.xml):
     # convert runs them on the package it writes (``checks.submission.preflight``), not on tables.
     only = [code for code in CHECKS if code not in rejection_checks()]
-    return start_validation(package_of_build(result, standards, adopt=True), check_context(standards, study),
-                            only=only, suites=suite_runner())
+    return start_validation(
+        package_of_build(result, standards, adopt=True),
+        check_context(standards, study),
+        only=only,
+        suites=suite_runner(),
+    )
 
 
-def validate_dir(package_dir: Path, define: Path | None, study: StudySpec | None, standards: Standards,
-                 encoding: str | None = None, declared: str = "") -> ValidateResult:
+def validate_dir(
+    package_dir: Path,
+    define: Path | None,
+    study: StudySpec | None,
+    standards: Standards,
+    encoding: str | None = None,
+    declared: str = "",
+) -> ValidateResult:
     """Validate an SDTM package folder of XPT files (ours or anyone's), their text in ``encoding`` if declared.
 
     ``declared`` is the SDTMIG version the package declares (default: that of ``standards``); the
@@ -156,8 +171,9 @@ def validate_dir(package_dir: Path, define: Path | None, study: StudySpec | None
     return ValidateResult(report, pkg, standards, time.perf_counter() - start)
 
 
-def write_reports(report: Report, folder: Path, title: str = "SDTM validation report",
-                  max_per_rule: int | None = None) -> None:
+def write_reports(
+    report: Report, folder: Path, title: str = "SDTM validation report", max_per_rule: int | None = None
+) -> None:
     """Write validation.json (every finding) and validation.html (details capped at ``max_per_rule``
     per rule, default ``DEFAULT_HTML_DETAILS``, linking to validation.json) into ``folder`` (the
     package being published), each streamed as it is made."""
@@ -167,8 +183,9 @@ def write_reports(report: Report, folder: Path, title: str = "SDTM validation re
     with (folder / REPORT_JSON).open("w", encoding="utf-8") as out:
         write_json(report, out)
     with (folder / REPORT_HTML).open("w", encoding="utf-8") as out:
-        write_html(report, out, title, DEFAULT_HTML_DETAILS if max_per_rule is None else max_per_rule,
-                   full_report=REPORT_JSON)
+        write_html(
+            report, out, title, DEFAULT_HTML_DETAILS if max_per_rule is None else max_per_rule, full_report=REPORT_JSON
+        )
 
 
 def lint(study_dir: Path, export_dir: Path | None) -> list[SpecError]:
@@ -191,7 +208,9 @@ def lint(study_dir: Path, export_dir: Path | None) -> list[SpecError]:
     except SpecErrors as exc:
         return list(exc.errors)
     headers = export_headers(export_dir, study.encoding or DEFAULT_ENCODING) if export_dir is not None else None
-    return sorted(check_study_spec(study, standards, headers), key=lambda e: (e.where.file, e.where.line, e.where.col, e.key))
+    return sorted(
+        check_study_spec(study, standards, headers), key=lambda e: (e.where.file, e.where.line, e.where.col, e.key)
+    )
 
 
 def explain(code: str) -> str:

@@ -17,9 +17,19 @@ HERE = Location("study.yaml", 1, 1)
 def make_study(**overrides: Any) -> StudySpec:
     """A minimal study spec; override any field."""
     fields: dict[str, Any] = dict(
-        folder=Path("."), file=Path("study.yaml"), studyid="S1", title="", protocol="", sdtmig="3.4",
-        ct="test", subject_column="SUBJECT", cutoff="", arms=(ArmSpec("A", "Arm A", "", HERE),),
-        epochs=(), forms_not_mapped={}, domains=(),
+        folder=Path("."),
+        file=Path("study.yaml"),
+        studyid="S1",
+        title="",
+        protocol="",
+        sdtmig="3.4",
+        ct="test",
+        subject_column="SUBJECT",
+        cutoff="",
+        arms=(ArmSpec("A", "Arm A", "", HERE),),
+        epochs=(),
+        forms_not_mapped={},
+        domains=(),
     )
     fields.update(overrides)
     return StudySpec(**fields)

@@ -93,15 +93,18 @@ def derive(ig_dir: Path) -> list[dict[str, str]]:
     per_dataset = Counter(r["Dataset Name"] for r in rows)
     # Names some general-observation domain uses without its prefix (VISITNUM, EPOCH, MIDS) are
     # never prefixed ones, even in a domain whose code they start with (MIDS in MI).
-    unprefixed = {r["Variable Name"] for r in rows
-                  if r["Class"] in GO_CLASSES and not r["Variable Name"].startswith(r["Dataset Name"])}
+    unprefixed = {
+        r["Variable Name"]
+        for r in rows
+        if r["Class"] in GO_CLASSES and not r["Variable Name"].startswith(r["Dataset Name"])
+    }
     uses: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
     findings_suffixes = set()
     for r in rows:
         if r["Class"] not in GO_CLASSES:
             continue
         domain, name = r["Dataset Name"], r["Variable Name"]
-        generic = name if name in unprefixed else "--" + name[len(domain):]
+        generic = name if name in unprefixed else "--" + name[len(domain) :]
         klass = GENERAL if r["Role"] in SHARED_ROLES else r["Class"]
         if klass == "Findings":
             findings_suffixes.add(generic)
@@ -123,25 +126,37 @@ def derive(ig_dir: Path) -> list[dict[str, str]]:
         generic_label = GENERIC_LABELS.get((klass, generic))
         domains = sorted({r["Dataset Name"] for r in rs})
         position = mean(int(r["Variable Order"]) / per_dataset[r["Dataset Name"]] for r in rs)
-        out.append({
-            "class": klass,
-            "name": generic,
-            "label": generic_label or label,
-            "type": types.pop(),
-            "role": role,
-            "codelist": majority([r["CDISC CT Codelist Code(s)"].replace(" ", "") for r in rs]),
-            "value_domain": majority([r["Described Value Domain(s)"] for r in rs]),
-            "domains": " ".join(domains),
-            "label_source": "generic" if generic_label else ("IG" if count == len(rs) else "IG, most domains"),
-            "_block": BLOCKS.get(role, 2), "_position": position, "_uses": len(rs),
-        })
+        out.append(
+            {
+                "class": klass,
+                "name": generic,
+                "label": generic_label or label,
+                "type": types.pop(),
+                "role": role,
+                "codelist": majority([r["CDISC CT Codelist Code(s)"].replace(" ", "") for r in rs]),
+                "value_domain": majority([r["Described Value Domain(s)"] for r in rs]),
+                "domains": " ".join(domains),
+                "label_source": "generic" if generic_label else ("IG" if count == len(rs) else "IG, most domains"),
+                "_block": BLOCKS.get(role, 2),
+                "_position": position,
+                "_uses": len(rs),
+            }
+        )
     # Each domain's variables in generic form and IG order, for the consensus order.
     generic_of = {(r["Dataset Name"], r["Variable Name"]): g for (k, g), rs in uses.items() for r in rs}
-    sequences = [[generic_of[(d, r["Variable Name"])] for r in rows if r["Dataset Name"] == d and (d, r["Variable Name"]) in generic_of]
-                 for d in dict.fromkeys(r["Dataset Name"] for r in rows)]
+    sequences = [
+        [
+            generic_of[(d, r["Variable Name"])]
+            for r in rows
+            if r["Dataset Name"] == d and (d, r["Variable Name"]) in generic_of
+        ]
+        for d in dict.fromkeys(r["Dataset Name"] for r in rows)
+    ]
     ordered: list[dict[str, str]] = []
     for block in sorted({r["_block"] for r in out}):
-        members = sorted((r for r in out if r["_block"] == block), key=lambda r: (-r["_uses"], r["_position"], r["name"]))
+        members = sorted(
+            (r for r in out if r["_block"] == block), key=lambda r: (-r["_uses"], r["_position"], r["name"])
+        )
         tie = {r["name"]: r["_position"] for r in members}
         by_name: dict[str, list[dict]] = defaultdict(list)
         for r in members:

@@ -20,5 +20,14 @@ from daybreak_sdtm.checks.package import Dataset, Package, PackageError, read_pa
 from daybreak_sdtm.checks.registry import CHECKS, CheckContext, CheckDef, get_check
 from daybreak_sdtm.checks.run import validate_package
 
-__all__ = ["CHECKS", "CheckContext", "CheckDef", "Dataset", "Package", "PackageError", "get_check", "read_package",
-           "validate_package"]
+__all__ = [
+    "CHECKS",
+    "CheckContext",
+    "CheckDef",
+    "Dataset",
+    "Package",
+    "PackageError",
+    "get_check",
+    "read_package",
+    "validate_package",
+]

@@ -25,9 +25,15 @@ from daybreak_sdtm.standards.model import EVENTS
 SERIOUSNESS_CRITERIA = ("SCAN", "SCONG", "SDISAB", "SDTH", "SHOSP", "SLIFE", "SOD", "SMIE")
 
 
-@check("DB203", "ct.seriousness_consistent", severity=Severity.ERROR,
-       references=("SDTMIG 3.4 AE assumptions (AESER and the seriousness criteria)",
-                   "CDISC conformance rules CG0041, CG0042 / CORE-000022, CORE-000266"))
+@check(
+    "DB203",
+    "ct.seriousness_consistent",
+    severity=Severity.ERROR,
+    references=(
+        "SDTMIG 3.4 AE assumptions (AESER and the seriousness criteria)",
+        "CDISC conformance rules CG0041, CG0042 / CORE-000022, CORE-000266",
+    ),
+)
 def seriousness_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """An event with a seriousness criterion Y (--SCAN, --SCONG, --SDISAB, --SDTH, --SHOSP, --SLIFE, --SOD, --SMIE) is serious.
 
@@ -45,8 +51,10 @@ def seriousness_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]
         met = pd.DataFrame({c: ds.text(c).eq(yes) for c in criteria})
         serious = ds.text(ser)
         bad = (serious.isin([no, ""]) & met.any(axis=1)).to_numpy()
-        messages = [f"{ser} {'= ' + given if given else 'is blank'} but {', '.join(c for c, m in zip(criteria, row) if m)} = {yes}"
-                    for given, row in zip(serious.to_numpy()[bad], met.to_numpy()[bad])]
+        messages = [
+            f"{ser} {'= ' + given if given else 'is blank'} but {', '.join(c for c, m in zip(criteria, row, strict=False) if m)} = {yes}"
+            for given, row in zip(serious.to_numpy()[bad], met.to_numpy()[bad], strict=False)
+        ]
         yield from ds.findings("DB203", Severity.ERROR, np.flatnonzero(bad), ser, messages)
 
 
@@ -56,10 +64,16 @@ def _null_arms(ctx: CheckContext, dm: Dataset, variable: str) -> dict[str, str]:
     return dict(v.split("=", 1) for v in change.values) if change is not None else {}
 
 
-@check("DB304", "keys.arm_in_trial_arms", severity=Severity.ERROR,
-       references=("SDTMIG 3.4 DM assumptions 4 and 5 (ARM/ARMCD and ACTARM/ACTARMCD come from TA)",
-                   "CDISC conformance rules CG0512, CG0514 / CORE-000208, CORE-000209",
-                   "FDA validator rules SD0066, SD0071, SD2002 (FDAC061, FDAC064, FDAC199)"))
+@check(
+    "DB304",
+    "keys.arm_in_trial_arms",
+    severity=Severity.ERROR,
+    references=(
+        "SDTMIG 3.4 DM assumptions 4 and 5 (ARM/ARMCD and ACTARM/ACTARMCD come from TA)",
+        "CDISC conformance rules CG0512, CG0514 / CORE-000208, CORE-000209",
+        "FDA validator rules SD0066, SD0071, SD2002 (FDAC061, FDAC064, FDAC199)",
+    ),
+)
 def arm_in_trial_arms(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """When TA is in the package, each subject's ARMCD/ARM and ACTARMCD/ACTARM is an arm of TA, code and name together.
 
@@ -73,7 +87,7 @@ def arm_in_trial_arms(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     dm, ta = pkg.get(DEMOGRAPHICS), pkg.get(TRIAL_ARMS)
     if dm is None or ta is None or not {"ARMCD", "ARM"} <= set(ta.frame.columns):
         return
-    arms = dict(zip(ta.text("ARMCD"), ta.text("ARM")))
+    arms = dict(zip(ta.text("ARMCD"), ta.text("ARM"), strict=False))
     for code_var, name_var in (("ARMCD", "ARM"), ("ACTARMCD", "ACTARM")):
         if code_var not in dm.frame.columns:
             continue
@@ -82,15 +96,23 @@ def arm_in_trial_arms(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         codes = dm.text(code_var).to_numpy(dtype=object)
         names = dm.text(name_var).to_numpy(dtype=object) if name_var in dm.frame.columns else np.full(len(codes), None)
         errors, warnings = [], []
-        for pos, (code, name) in enumerate(zip(codes, names)):
+        for pos, (code, name) in enumerate(zip(codes, names, strict=False)):
             if not code or reserved.get(code, "\0") == name:
                 continue
             if code in arms:
                 if name is not None and name != arms[code]:
-                    errors.append((pos, name_var, f"{name_var} {name!r} is not TA's name of arm {code}: {arms[code]!r}"))
+                    errors.append(
+                        (pos, name_var, f"{name_var} {name!r} is not TA's name of arm {code}: {arms[code]!r}")
+                    )
             elif code.upper() in by_case and reserved[by_case[code.upper()]] == name:
-                warnings.append((pos, code_var, f"{code_var} {code!r} is not an arm of TA: SDTMIG {ctx.declared_sdtmig} "
-                                                f"reserves {by_case[code.upper()]!r} (in that case) for {name}"))
+                warnings.append(
+                    (
+                        pos,
+                        code_var,
+                        f"{code_var} {code!r} is not an arm of TA: SDTMIG {ctx.declared_sdtmig} "
+                        f"reserves {by_case[code.upper()]!r} (in that case) for {name}",
+                    )
+                )
             else:
                 errors.append((pos, code_var, f"{code_var} {code!r} is not an arm of TA ({', '.join(arms)})"))
         for severity, found in ((Severity.ERROR, errors), (Severity.WARNING, warnings)):
@@ -100,10 +122,16 @@ def arm_in_trial_arms(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
                     yield from dm.findings("DB304", severity, [p for p, _ in picked], variable, [m for _, m in picked])
 
 
-@check("DB305", "keys.actual_arm_differs", severity=Severity.NOTE,
-       references=("SDTMIG 3.4 DM assumption 5 (ACTARMCD when the subject received another arm's treatment)",
-                   "FDA Business Rule FB2501 / CORE-000655 (ARMCD and ACTARMCD should match)",
-                   "FDA validator rule SD2236 (FDAC197)"))
+@check(
+    "DB305",
+    "keys.actual_arm_differs",
+    severity=Severity.NOTE,
+    references=(
+        "SDTMIG 3.4 DM assumption 5 (ACTARMCD when the subject received another arm's treatment)",
+        "FDA Business Rule FB2501 / CORE-000655 (ARMCD and ACTARMCD should match)",
+        "FDA validator rule SD2236 (FDAC197)",
+    ),
+)
 def actual_arm_differs(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """A subject's actual arm (ACTARMCD) differs from the planned one (ARMCD): a note for the reviewer.
 
@@ -119,6 +147,13 @@ def actual_arm_differs(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     planned, actual = dm.text("ARMCD"), dm.text("ACTARMCD")
     compared = planned.ne("") & actual.ne("") & ~planned.str.upper().isin(reserved) & ~actual.str.upper().isin(reserved)
     bad = (compared & planned.ne(actual)).to_numpy()
-    yield from dm.findings("DB305", Severity.NOTE, np.flatnonzero(bad), "ACTARMCD",
-                           [f"ACTARMCD {a!r} differs from ARMCD {p!r}: the subject received another arm's treatment"
-                            for p, a in zip(planned.to_numpy()[bad], actual.to_numpy()[bad])])
+    yield from dm.findings(
+        "DB305",
+        Severity.NOTE,
+        np.flatnonzero(bad),
+        "ACTARMCD",
+        [
+            f"ACTARMCD {a!r} differs from ARMCD {p!r}: the subject received another arm's treatment"
+            for p, a in zip(planned.to_numpy()[bad], actual.to_numpy()[bad], strict=False)
+        ],
+    )

@@ -13,26 +13,23 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from daybreak_sdtm.checks import roles
 from daybreak_sdtm.checks.expect import Expect
 from daybreak_sdtm.checks.package import Dataset, Package
 from daybreak_sdtm.checks.registry import CheckContext, EpochRule, check, expectation
-from daybreak_sdtm.checks import roles
-from daybreak_sdtm.checks.roles import DEMOGRAPHICS, EXPOSURE, SUBJECT_ELEMENTS, TRIAL_ARMS, dataset_class, timing_variable
-from daybreak_sdtm.standards.model import EVENTS
+from daybreak_sdtm.checks.roles import (
+    DEMOGRAPHICS,
+    EXPOSURE,
+    SUBJECT_ELEMENTS,
+    TRIAL_ARMS,
+    dataset_class,
+    timing_variable,
+)
+from daybreak_sdtm.date_formats import DATETIME, DATETIME_RE, DURATION, DURATION_RE, INTERVAL_RE  # noqa: F401
 from daybreak_sdtm.findings import Finding, Severity
+from daybreak_sdtm.standards.model import EVENTS
 from daybreak_sdtm.text import text_codes
 
-# ISO 8601 as SDTMIG uses it: right-truncated precision, "-" for a missing middle component
-# (2003---15), optional seconds fraction, and intervals start/end.
-# Groups are non-capturing: pandas warns (on our output) about capturing groups in str.contains.
-_MONTH, _DAY = r"(?:0[1-9]|1[0-2]|-)", r"(?:0[1-9]|[12]\d|3[01]|-)"
-_TIME = r"T(?:[01]\d|2[0-3]|-)(?::(?:[0-5]\d|-)(?::[0-5]\d(?:\.\d+)?)?)?"
-DATETIME = rf"\d{{4}}(?:-{_MONTH}(?:-{_DAY}(?:{_TIME})?)?)?"
-_NUM = r"\d+(?:\.\d+)?"
-DURATION = rf"-?P(?=\d|T\d)(?:{_NUM}Y)?(?:{_NUM}M)?(?:{_NUM}W)?(?:{_NUM}D)?(?:T(?=\d)(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?"
-DATETIME_RE = rf"^{DATETIME}(?:/{DATETIME})?$"
-DURATION_RE = rf"^{DURATION}$"
-INTERVAL_RE = rf"^(?:{DATETIME}/{DATETIME}|{DURATION}|{DATETIME}/{DURATION}|{DURATION}/{DATETIME})$"
 # Precisions compared when two dates are ordered: year, month, day, minute, second.
 _PRECISIONS = (4, 7, 10, 16, 19)
 
@@ -54,8 +51,12 @@ def iso_variables(ds: Dataset, ctx: CheckContext) -> list[tuple[str, str]]:
     return found
 
 
-@expectation("DB401", "dates.iso8601_format", severity=Severity.ERROR,
-             references=("SDTMIG 3.4 section 4.4.1 (formats for date/time variables)",))
+@expectation(
+    "DB401",
+    "dates.iso8601_format",
+    severity=Severity.ERROR,
+    references=("SDTMIG 3.4 section 4.4.1 (formats for date/time variables)",),
+)
 def iso8601_format(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     """Date/time, duration and interval variables hold ISO 8601 text as SDTMIG uses it.
 
@@ -65,8 +66,14 @@ def iso8601_format(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     ``ExpectColumnValuesToMatchRegex`` per variable (blank values pass).
     """
     for col, regex in iso_variables(ds, ctx):
-        yield Expect("DB401", Severity.ERROR, col, "ExpectColumnValuesToMatchRegex", {"column": col, "regex": regex},
-                     f"{col} value {{value!r}} is not ISO 8601")
+        yield Expect(
+            "DB401",
+            Severity.ERROR,
+            col,
+            "ExpectColumnValuesToMatchRegex",
+            {"column": col, "regex": regex},
+            f"{col} value {{value!r}} is not ISO 8601",
+        )
 
 
 def complete_dates(text: pd.Series, coded: tuple[np.ndarray, np.ndarray] | None = None) -> pd.Series:
@@ -87,8 +94,12 @@ def complete_dates(text: pd.Series, coded: tuple[np.ndarray, np.ndarray] | None 
     return pd.Series(parsed.array.take(codes), index=text.index)
 
 
-@check("DB402", "dates.real_calendar_date", severity=Severity.ERROR,
-       references=("SDTMIG 3.4 section 4.4.1 (formats for date/time variables)",))
+@check(
+    "DB402",
+    "dates.real_calendar_date",
+    severity=Severity.ERROR,
+    references=("SDTMIG 3.4 section 4.4.1 (formats for date/time variables)",),
+)
 def real_calendar_date(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """A date with day precision is a date that exists on the calendar.
 
@@ -107,7 +118,9 @@ def real_calendar_date(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
                 has_day = part.str.match(r"^\d{4}-\d{2}-\d{2}", na=False)
                 bad_value |= (has_day & complete_dates(part).isna()).to_numpy()
             bad = bad_value[codes]
-            yield from ds.findings("DB402", Severity.ERROR, np.flatnonzero(bad), col, f"{col} is not a real calendar date")
+            yield from ds.findings(
+                "DB402", Severity.ERROR, np.flatnonzero(bad), col, f"{col} is not a real calendar date"
+            )
 
 
 def after(first: pd.Series, second: pd.Series) -> np.ndarray:
@@ -125,8 +138,12 @@ def after(first: pd.Series, second: pd.Series) -> np.ndarray:
     return result
 
 
-@check("DB403", "dates.start_not_after_end", severity=Severity.ERROR,
-       references=("SDTMIG 3.4 section 4.4 (timing variables: --STDTC, --ENDTC)",))
+@check(
+    "DB403",
+    "dates.start_not_after_end",
+    severity=Severity.ERROR,
+    references=("SDTMIG 3.4 section 4.4 (timing variables: --STDTC, --ENDTC)",),
+)
 def start_not_after_end(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """--STDTC is not after --ENDTC of the same record, compared at their common precision.
 
@@ -137,8 +154,13 @@ def start_not_after_end(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         st, en = f"{ds.domain}STDTC", f"{ds.domain}ENDTC"
         if st in ds.frame.columns and en in ds.frame.columns:
             bad = after(ds.frame[st], ds.frame[en])
-            yield from ds.findings("DB403", Severity.ERROR, np.flatnonzero(bad), en,
-                                   [f"{en} is before {st} ({v})" for v in ds.frame[st].to_numpy()[bad]])
+            yield from ds.findings(
+                "DB403",
+                Severity.ERROR,
+                np.flatnonzero(bad),
+                en,
+                [f"{en} is before {st} ({v})" for v in ds.frame[st].to_numpy()[bad]],
+            )
 
 
 def subject_values(pkg: Package, ds: Dataset, variable: str) -> pd.Series:
@@ -158,7 +180,9 @@ def subject_dates(pkg: Package, ds: Dataset, variable: str) -> pd.Series:
     return pd.Series(dates.array.take(pkg.subject_rows(ds), allow_fill=True), index=ds.frame.index)
 
 
-def study_day(dates: pd.Series, reference: pd.Series, dates_coded: tuple[np.ndarray, np.ndarray] | None = None) -> pd.Series:
+def study_day(
+    dates: pd.Series, reference: pd.Series, dates_coded: tuple[np.ndarray, np.ndarray] | None = None
+) -> pd.Series:
     """SDTM study day: days from the reference date, plus one on or after it (SDTM has no day 0).
 
     ``dates_coded`` is the (codes, table) of ``dates`` when already factorised (``Dataset.codes``).
@@ -172,8 +196,12 @@ def days_from(dates: pd.Series, reference: pd.Series) -> pd.Series:
     return diff.where(diff < 0, diff + 1)
 
 
-@check("DB404", "dates.study_day_consistent", severity=Severity.ERROR,
-       references=("SDTMIG 3.4 section 4.4.4 (use of the study day variables)",))
+@check(
+    "DB404",
+    "dates.study_day_consistent",
+    severity=Severity.ERROR,
+    references=("SDTMIG 3.4 section 4.4.4 (use of the study day variables)",),
+)
 def study_day_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """--DY, --STDY and --ENDY equal the days from DM.RFSTDTC to the record's date (no day 0).
 
@@ -197,15 +225,25 @@ def study_day_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
             orphan = given.notna() & expected.isna()
             bad = (wrong | orphan).to_numpy()
             exp_arr = expected.to_numpy()
-            messages = [f"{dy} should be {int(e)} from {dtc} and RFSTDTC" if e == e else f"{dy} is given but {dtc} or RFSTDTC is not a complete date"
-                        for e in exp_arr[bad]]
+            messages = [
+                f"{dy} should be {int(e)} from {dtc} and RFSTDTC"
+                if e == e
+                else f"{dy} is given but {dtc} or RFSTDTC is not a complete date"
+                for e in exp_arr[bad]
+            ]
             yield from ds.findings("DB404", Severity.ERROR, np.flatnonzero(bad), dy, messages)
 
 
-@check("DB405", "dates.reference_dates_match_ex", severity=Severity.ERROR,
-       references=("SDTMIG 3.4 DM assumptions (RFSTDTC, RFXSTDTC, RFXENDTC)",
-                   "CDISC conformance rule CG0148 / CORE-000239 (RFXSTDTC is the earliest EXSTDTC)",
-                   "CDISC conformance rule CG0147 / CORE-000238 (RFXENDTC is the latest EXSTDTC or EXENDTC)"))
+@check(
+    "DB405",
+    "dates.reference_dates_match_ex",
+    severity=Severity.ERROR,
+    references=(
+        "SDTMIG 3.4 DM assumptions (RFSTDTC, RFXSTDTC, RFXENDTC)",
+        "CDISC conformance rule CG0148 / CORE-000239 (RFXSTDTC is the earliest EXSTDTC)",
+        "CDISC conformance rule CG0147 / CORE-000238 (RFXENDTC is the latest EXSTDTC or EXENDTC)",
+    ),
+)
 def reference_dates_match_ex(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """DM.RFXSTDTC is the subject's first EXSTDTC and RFXENDTC the latest EXSTDTC or EXENDTC; RFSTDTC is set for treated subjects.
 
@@ -222,10 +260,16 @@ def reference_dates_match_ex(pkg: Package, ctx: CheckContext) -> Iterator[Findin
     start = exf["EXSTDTC"].where(exf["EXSTDTC"].ne(""))
     end = exf["EXENDTC"].where(exf["EXENDTC"].ne(""), start) if "EXENDTC" in exf.columns else start
     first = _per_subject_extreme(start, exf["USUBJID"], "min")
-    last = _per_subject_extreme(pd.concat([start, end], ignore_index=True),
-                                pd.concat([exf["USUBJID"], exf["USUBJID"]], ignore_index=True), "max")
+    last = _per_subject_extreme(
+        pd.concat([start, end], ignore_index=True),
+        pd.concat([exf["USUBJID"], exf["USUBJID"]], ignore_index=True),
+        "max",
+    )
     subjects = dm.frame["USUBJID"]
-    for var, per_subject, what in (("RFXSTDTC", first, "first EXSTDTC"), ("RFXENDTC", last, "latest EXSTDTC or EXENDTC")):
+    for var, per_subject, what in (
+        ("RFXSTDTC", first, "first EXSTDTC"),
+        ("RFXENDTC", last, "latest EXSTDTC or EXENDTC"),
+    ):
         if var not in dm.frame.columns:
             continue
         want = subjects.map(per_subject).fillna("").astype(str)
@@ -235,18 +279,27 @@ def reference_dates_match_ex(pkg: Package, ctx: CheckContext) -> Iterator[Findin
         extra = (have.ne("") & want.eq("")).to_numpy()
         bad = early | late | missing | extra
         messages = []
-        for h, w, is_early, is_missing in zip(have.to_numpy()[bad], want.to_numpy()[bad], early[bad], missing[bad]):
+        for h, w, is_early, is_missing in zip(
+            have.to_numpy()[bad], want.to_numpy()[bad], early[bad], missing[bad], strict=False
+        ):
             if is_missing:
                 messages.append(f"{var} is blank but the subject has EX records ({what} {w})")
             elif not w:
                 messages.append(f"{var} is set but the subject has no EX record")
             else:
-                messages.append(f"{var} should be {w!r}, the subject's {what}: {h} is {'before' if is_early else 'after'} it")
+                messages.append(
+                    f"{var} should be {w!r}, the subject's {what}: {h} is {'before' if is_early else 'after'} it"
+                )
         yield from dm.findings("DB405", Severity.ERROR, np.flatnonzero(bad), var, messages)
     if "RFSTDTC" in dm.frame.columns:
         bad = (dm.frame["RFSTDTC"].eq("") & subjects.isin(first.dropna().index)).to_numpy()
-        yield from dm.findings("DB405", Severity.ERROR, np.flatnonzero(bad), "RFSTDTC",
-                               "RFSTDTC is blank for a subject who received study treatment")
+        yield from dm.findings(
+            "DB405",
+            Severity.ERROR,
+            np.flatnonzero(bad),
+            "RFSTDTC",
+            "RFSTDTC is blank for a subject who received study treatment",
+        )
 
 
 def _per_subject_extreme(values: pd.Series, subjects: pd.Series, how: str) -> pd.Series:
@@ -260,11 +313,15 @@ def _per_subject_extreme(values: pd.Series, subjects: pd.Series, how: str) -> pd
     ranked = pd.Series(np.where(codes < 0, np.nan, codes))
     extreme = getattr(ranked.groupby(subject_codes), how)()  # -1 (missing subject) is dropped, as groupby does
     extreme = extreme[extreme.index >= 0]
-    picked = np.asarray(distinct, dtype=object).take(np.nan_to_num(extreme.to_numpy(), nan=0).astype(np.int64)) \
-        if len(distinct) else np.full(len(extreme), np.nan, dtype=object)
+    picked = (
+        np.asarray(distinct, dtype=object).take(np.nan_to_num(extreme.to_numpy(), nan=0).astype(np.int64))
+        if len(distinct)
+        else np.full(len(extreme), np.nan, dtype=object)
+    )
     result = np.where(extreme.isna().to_numpy(), np.nan, picked)
-    return pd.Series(result, index=pd.Index(np.asarray(subject_names, dtype=object)[extreme.index.to_numpy()]),
-                     dtype=object)
+    return pd.Series(
+        result, index=pd.Index(np.asarray(subject_names, dtype=object)[extreme.index.to_numpy()]), dtype=object
+    )
 
 
 def _days(ds: Dataset, variable: str) -> tuple[np.ndarray, np.ndarray]:
@@ -306,39 +363,54 @@ def _spread(ds: Dataset, rows: np.ndarray, bad: np.ndarray, messages: list[str])
 def _by_elements(ds: Dataset, date_var: str, se: Dataset) -> Iterator[Finding]:
     """EPOCH against the subject's SE elements that cover the record's day (either of two on a boundary day)."""
     frame = se.frame
-    elements = pd.DataFrame({"USUBJID": frame["USUBJID"].to_numpy(dtype=object),
-                             "start": se.text("SESTDTC").str[:10].to_numpy(dtype=object),
-                             "end": se.text("SEENDTC").str[:10].to_numpy(dtype=object),
-                             "epoch": se.text("EPOCH").to_numpy(dtype=object)})
+    elements = pd.DataFrame(
+        {
+            "USUBJID": frame["USUBJID"].to_numpy(dtype=object),
+            "start": se.text("SESTDTC").str[:10].to_numpy(dtype=object),
+            "end": se.text("SEENDTC").str[:10].to_numpy(dtype=object),
+            "epoch": se.text("EPOCH").to_numpy(dtype=object),
+        }
+    )
     elements = elements[elements["start"].str.match(r"^\d{4}-\d{2}-\d{2}$") & elements["epoch"].ne("")]
     combos, rows = _combinations(ds, date_var)
     if not len(combos) or not len(elements):
         return
     pairs = combos.reset_index().merge(elements, on="USUBJID")
-    covers = (pairs["start"] <= pairs["day"]) & ((pairs["end"] >= pairs["day"]) | ~pairs["end"].str.match(r"^\d{4}-\d{2}-\d{2}$"))
-    covering = pairs[covers].groupby("index")["epoch"].agg(lambda e: tuple(dict.fromkeys(e)))
+    covers = (pairs["start"] <= pairs["day"]) & (
+        (pairs["end"] >= pairs["day"]) | ~pairs["end"].str.match(r"^\d{4}-\d{2}-\d{2}$")
+    )
+    covering = pairs[covers].groupby("index")["epoch"].apply(lambda e: tuple(dict.fromkeys(e)))
     expected = [covering.get(i) for i in range(len(combos))]
-    bad = np.array([isinstance(want, tuple) and got not in want for got, want in zip(combos["EPOCH"], expected)])
-    messages = ["" if not isinstance(want, tuple) else
-                f"EPOCH should be {' or '.join(repr(w) for w in want)}: on {day} ({date_var}) the subject's "
-                f"{'element is' if len(want) == 1 else 'elements are'} in that epoch in SE"
-                for want, day in zip(expected, combos["day"])]
+    bad = np.array(
+        [isinstance(want, tuple) and got not in want for got, want in zip(combos["EPOCH"], expected, strict=False)]
+    )
+    messages = [
+        ""
+        if not isinstance(want, tuple)
+        else f"EPOCH should be {' or '.join(repr(w) for w in want)}: on {day} ({date_var}) the subject's "
+        f"{'element is' if len(want) == 1 else 'elements are'} in that epoch in SE"
+        for want, day in zip(expected, combos["day"], strict=False)
+    ]
     positions, texts = _spread(ds, rows, bad, messages)
     yield from ds.findings("DB406", Severity.ERROR, positions, "EPOCH", texts)
 
 
 def _in_arm(pkg: Package, ds: Dataset, ta: Dataset) -> Iterator[Finding]:
     """Without SE: EPOCH is one of the epochs TA gives the subject's arm (ACTARMCD, else ARMCD), or of any arm."""
-    arms = ta.frame.groupby(ta.text("ARMCD"))["EPOCH"].agg(lambda e: tuple(dict.fromkeys(v for v in e if v)))
+    arms = ta.frame.groupby(ta.text("ARMCD"))["EPOCH"].apply(lambda e: tuple(dict.fromkeys(v for v in e if v)))
     every = tuple(dict.fromkeys(v for v in ta.text("EPOCH") if v))
     actual, planned = pkg.subject_values(ds, "ACTARMCD"), pkg.subject_values(ds, "ARMCD")
     arm = actual.where(actual.ne(""), planned).to_numpy(dtype=object)
     epochs = ds.text("EPOCH").to_numpy(dtype=object)
     allowed = [arms.get(a, every) for a in arm]
-    bad = np.array([bool(e) and e not in want for e, want in zip(epochs, allowed)], dtype=bool)
+    bad = np.array([bool(e) and e not in want for e, want in zip(epochs, allowed, strict=False)], dtype=bool)
     positions = np.flatnonzero(bad)
-    messages = [f"EPOCH should be one of the epochs TA gives arm {arm[p]!r}: {', '.join(allowed[p])}" if arm[p] in arms
-                else f"EPOCH should be one of the epochs of TA: {', '.join(every)}" for p in positions.tolist()]
+    messages = [
+        f"EPOCH should be one of the epochs TA gives arm {arm[p]!r}: {', '.join(allowed[p])}"
+        if arm[p] in arms
+        else f"EPOCH should be one of the epochs of TA: {', '.join(every)}"
+        for p in positions.tolist()
+    ]
     yield from ds.findings("DB406", Severity.ERROR, positions, "EPOCH", messages)
 
 
@@ -365,7 +437,9 @@ def epoch_starts(pkg: Package, rules: tuple[EpochRule, ...]) -> list[tuple[str, 
     return starts
 
 
-def _by_study_epochs(pkg: Package, ds: Dataset, date_var: str, starts: list[tuple[str, pd.Series]]) -> Iterator[Finding]:
+def _by_study_epochs(
+    pkg: Package, ds: Dataset, date_var: str, starts: list[tuple[str, pd.Series]]
+) -> Iterator[Finding]:
     """Without SE or TA: the epoch is the last of the study's epochs (in order) whose subject start is on or before the day."""
     combos, rows = _combinations(ds, date_var)
     if not len(combos):
@@ -377,16 +451,25 @@ def _by_study_epochs(pkg: Package, ds: Dataset, date_var: str, starts: list[tupl
         expected = np.where(when >= start, name, expected)  # NaT never compares true: no start, not entered
     got = combos["EPOCH"].to_numpy(dtype=object)
     bad = (expected != "") & (got != expected)
-    messages = [f"EPOCH should be {want!r}: the study's epochs (study.yaml) put {day} ({date_var}) in it for this subject"
-                for want, day in zip(expected, combos["day"])]
+    messages = [
+        f"EPOCH should be {want!r}: the study's epochs (study.yaml) put {day} ({date_var}) in it for this subject"
+        for want, day in zip(expected, combos["day"], strict=False)
+    ]
     positions, texts = _spread(ds, rows, bad, messages)
     yield from ds.findings("DB406", Severity.ERROR, positions, "EPOCH", texts)
 
 
-@check("DB406", "dates.epoch_consistent", severity=Severity.ERROR,
-       references=("SDTMIG 3.4 section 4.4 (timing variables: EPOCH)", "SDTMIG 3.4 Subject Elements (SE) and Trial Arms (TA)",
-                   "CDISC conformance rule CG0009 / CORE-000271 (EPOCH in TA.EPOCH)",
-                   "CDISC conformance rule CG0218 / CORE-000097 (EPOCH consistent with SE)"))
+@check(
+    "DB406",
+    "dates.epoch_consistent",
+    severity=Severity.ERROR,
+    references=(
+        "SDTMIG 3.4 section 4.4 (timing variables: EPOCH)",
+        "SDTMIG 3.4 Subject Elements (SE) and Trial Arms (TA)",
+        "CDISC conformance rule CG0009 / CORE-000271 (EPOCH in TA.EPOCH)",
+        "CDISC conformance rule CG0218 / CORE-000097 (EPOCH consistent with SE)",
+    ),
+)
 def epoch_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """EPOCH is the epoch the subject was in on the record's date, as the trial design records it.
 
@@ -422,15 +505,25 @@ def epoch_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
 def _events_with(pkg: Package, ctx: CheckContext, *suffixes: str) -> Iterator[Dataset]:
     """The Events datasets (not SUPP--) that hold every --variable named by ``suffixes`` and USUBJID."""
     for ds in pkg.datasets.values():
-        if dataset_class(ds, ctx) == EVENTS and "USUBJID" in ds.frame.columns \
-                and all(f"{ds.domain}{s}" in ds.frame.columns for s in suffixes):
+        if (
+            dataset_class(ds, ctx) == EVENTS
+            and "USUBJID" in ds.frame.columns
+            and all(f"{ds.domain}{s}" in ds.frame.columns for s in suffixes)
+        ):
             yield ds
 
 
-@check("DB407", "dates.death_consistent", severity=Severity.ERROR,
-       references=("SDTMIG 3.4 AE assumptions (AEOUT, AESDTH)", "SDTMIG 3.4 DM assumptions (DTHFL, DTHDTC)",
-                   "CDISC conformance rule CG0134 / CORE-000254 (AEOUT = FATAL needs DM.DTHFL = Y)",
-                   "FDA Business Rule FB2004 (DTHFL = Y when DTHDTC is given)"))
+@check(
+    "DB407",
+    "dates.death_consistent",
+    severity=Severity.ERROR,
+    references=(
+        "SDTMIG 3.4 AE assumptions (AEOUT, AESDTH)",
+        "SDTMIG 3.4 DM assumptions (DTHFL, DTHDTC)",
+        "CDISC conformance rule CG0134 / CORE-000254 (AEOUT = FATAL needs DM.DTHFL = Y)",
+        "FDA Business Rule FB2004 (DTHFL = Y when DTHDTC is given)",
+    ),
+)
 def death_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """An event with outcome FATAL (--OUT, any Events dataset) belongs to a subject with DTHFL = Y; DTHFL = Y exactly when DTHDTC is given.
 
@@ -445,23 +538,44 @@ def death_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     if {"DTHFL", "DTHDTC"} <= set(frame.columns):
         flag_no_date = frame["DTHFL"].eq(yes) & frame["DTHDTC"].eq("")
         date_no_flag = frame["DTHDTC"].ne("") & frame["DTHFL"].ne(yes)
-        yield from dm.findings("DB407", Severity.ERROR, np.flatnonzero(flag_no_date.to_numpy()), "DTHDTC",
-                               f"DTHFL = {yes} but DTHDTC is blank")
-        yield from dm.findings("DB407", Severity.ERROR, np.flatnonzero(date_no_flag.to_numpy()), "DTHFL",
-                               f"DTHDTC is given but DTHFL is not {yes}")
+        yield from dm.findings(
+            "DB407",
+            Severity.ERROR,
+            np.flatnonzero(flag_no_date.to_numpy()),
+            "DTHDTC",
+            f"DTHFL = {yes} but DTHDTC is blank",
+        )
+        yield from dm.findings(
+            "DB407",
+            Severity.ERROR,
+            np.flatnonzero(date_no_flag.to_numpy()),
+            "DTHFL",
+            f"DTHDTC is given but DTHFL is not {yes}",
+        )
     if "DTHFL" not in frame.columns:
         return
     for ds in _events_with(pkg, ctx, "OUT"):
         out = f"{ds.domain}OUT"
         died = subject_values(pkg, ds, "DTHFL").eq(yes)
         bad = (ds.text(out).eq(fatal) & ~died).to_numpy()
-        yield from ds.findings("DB407", Severity.ERROR, np.flatnonzero(bad), out,
-                               f"{out} = {fatal} but DM.DTHFL is not {yes} for this subject")
+        yield from ds.findings(
+            "DB407",
+            Severity.ERROR,
+            np.flatnonzero(bad),
+            out,
+            f"{out} = {fatal} but DM.DTHFL is not {yes} for this subject",
+        )
 
 
-@check("DB408", "dates.end_with_outcome", severity=Severity.WARNING,
-       references=("SDTMIG 3.4 AE assumptions (AEOUT, AEENDTC)",
-                   "FDA Business Rule FB3409 / CORE-000657 (no AEENDTC when AEOUT = NOT RECOVERED/NOT RESOLVED)"))
+@check(
+    "DB408",
+    "dates.end_with_outcome",
+    severity=Severity.WARNING,
+    references=(
+        "SDTMIG 3.4 AE assumptions (AEOUT, AEENDTC)",
+        "FDA Business Rule FB3409 / CORE-000657 (no AEENDTC when AEOUT = NOT RECOVERED/NOT RESOLVED)",
+    ),
+)
 def end_with_outcome(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """An event whose outcome says it had not ended (--OUT NOT RECOVERED/NOT RESOLVED or RECOVERING/RESOLVING) has no --ENDTC.
 
@@ -471,19 +585,32 @@ def end_with_outcome(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     Fix: an event with an end date has recovered (or is fatal, or recovered with sequelae):
     correct the outcome or the end date.
     """
-    ongoing = {roles.term(ctx, roles.OUTCOME, roles.NOT_RECOVERED, "NOT RECOVERED/NOT RESOLVED"),
-               roles.term(ctx, roles.OUTCOME, roles.RECOVERING, "RECOVERING/RESOLVING")}
+    ongoing = {
+        roles.term(ctx, roles.OUTCOME, roles.NOT_RECOVERED, "NOT RECOVERED/NOT RESOLVED"),
+        roles.term(ctx, roles.OUTCOME, roles.RECOVERING, "RECOVERING/RESOLVING"),
+    }
     for ds in _events_with(pkg, ctx, "OUT", "ENDTC"):
         out, end = f"{ds.domain}OUT", f"{ds.domain}ENDTC"
         outcome = ds.text(out)
         bad = (outcome.isin(ongoing) & ds.text(end).ne("")).to_numpy()
-        yield from ds.findings("DB408", Severity.WARNING, np.flatnonzero(bad), end,
-                               [f"{end} is given but {out} = {o}: the event had not ended" for o in outcome.to_numpy()[bad]])
+        yield from ds.findings(
+            "DB408",
+            Severity.WARNING,
+            np.flatnonzero(bad),
+            end,
+            [f"{end} is given but {out} = {o}: the event had not ended" for o in outcome.to_numpy()[bad]],
+        )
 
 
-@check("DB409", "dates.fatal_end_is_death", severity=Severity.WARNING,
-       references=("SDTMIG 3.4 AE assumptions (AEOUT = FATAL)",
-                   "FDA Business Rule FB0612 / CORE-000841 (AEENDTC of a fatal AE equals DM.DTHDTC)"))
+@check(
+    "DB409",
+    "dates.fatal_end_is_death",
+    severity=Severity.WARNING,
+    references=(
+        "SDTMIG 3.4 AE assumptions (AEOUT = FATAL)",
+        "FDA Business Rule FB0612 / CORE-000841 (AEENDTC of a fatal AE equals DM.DTHDTC)",
+    ),
+)
 def fatal_end_is_death(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """An event with outcome FATAL ends on the subject's date of death: --ENDTC equals DM.DTHDTC at their common precision.
 
@@ -499,6 +626,10 @@ def fatal_end_is_death(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         ends = ds.text(end)
         judged = (ds.text(out).eq(fatal) & ends.ne("") & death.ne("")).to_numpy()
         bad = judged & (after(ends, death) | after(death, ends))
-        yield from ds.findings("DB409", Severity.WARNING, np.flatnonzero(bad), end,
-                               [f"{end} of a fatal event should be the subject's DM.DTHDTC {d}"
-                                for d in death.to_numpy()[bad]])
+        yield from ds.findings(
+            "DB409",
+            Severity.WARNING,
+            np.flatnonzero(bad),
+            end,
+            [f"{end} of a fatal event should be the subject's DM.DTHDTC {d}" for d in death.to_numpy()[bad]],
+        )

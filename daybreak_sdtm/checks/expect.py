@@ -88,7 +88,9 @@ class GxRunner:
         kwargs = dict(exp.kwargs)
         terms = kwargs.pop("row_condition", None)
         if terms:
-            conditions = [Column(var).is_in(values) if is_in else Column(var).is_not_in(values) for var, values, is_in in terms]
+            conditions = [
+                Column(var).is_in(values) if is_in else Column(var).is_not_in(values) for var, values, is_in in terms
+            ]
             condition: Condition = conditions[0]
             for more in conditions[1:]:
                 condition = condition & more
@@ -101,7 +103,9 @@ class GxRunner:
             return []
         # Suites are built whole and never stored: add_expectation compares each new expectation
         # with every one already there, and storing serialises the suite; neither is needed to run it.
-        suite = self._gx.ExpectationSuite(name="suite", expectations=[self._expectation(e, i) for i, e in enumerate(expects)])
+        suite = self._gx.ExpectationSuite(
+            name="suite", expectations=[self._expectation(e, i) for i, e in enumerate(expects)]
+        )
         batch = self._batches.get_batch(batch_parameters={"dataframe": frame})
         # Two passes: a clean dataset costs only the cheap boolean pass (about half of a full
         # one); the failing expectations are re-run with COMPLETE results, whose
@@ -110,7 +114,9 @@ class GxRunner:
         failed = sorted(int(r.expectation_config.meta["db"]) for r in quick.results if not r.success)
         if not failed:
             return []
-        retry = self._gx.ExpectationSuite(name="failed", expectations=[self._expectation(expects[i], i) for i in failed])
+        retry = self._gx.ExpectationSuite(
+            name="failed", expectations=[self._expectation(expects[i], i) for i in failed]
+        )
         result = batch.validate(retry, result_format={"result_format": "COMPLETE", "partial_unexpected_count": 0})
         return [_outcome(expects, res) for res in result.results if not res.success]
 
@@ -178,10 +184,14 @@ def findings_of(ds: Dataset, expects: Sequence[Expect], outcomes: Sequence[Outco
                 messages = [exp.message.format(value="") for _ in positions.tolist()]
             findings.extend(ds.findings(exp.code, exp.severity, positions, exp.variable, messages))
         elif outcome.missing:
-            findings.extend(ds.finding(exp.code, exp.severity, name, exp.message.format(missing=name, value=""))
-                            for name in outcome.missing)
+            findings.extend(
+                ds.finding(exp.code, exp.severity, name, exp.message.format(missing=name, value=""))
+                for name in outcome.missing
+            )
         else:
-            findings.append(ds.finding(exp.code, exp.severity, exp.variable, exp.message.format(value=outcome.observed, missing="")))
+            findings.append(
+                ds.finding(exp.code, exp.severity, exp.variable, exp.message.format(value=outcome.observed, missing=""))
+            )
     return findings
 
 
@@ -205,8 +215,9 @@ def gx_frame(ds: Dataset) -> pd.DataFrame:
             lut = np.cumsum(~blank) - 1
             lut[blank] = -1
             lut = np.append(lut, -1).astype(codes.dtype)
-            out[col] = pd.Categorical.from_codes(lut[codes], categories=pd.Index(distinct[~blank], dtype=object),
-                                                 validate=False)
+            out[col] = pd.Categorical.from_codes(
+                lut[codes], categories=pd.Index(distinct[~blank], dtype=object), validate=False
+            )
         else:
             out[col] = values
     return pd.DataFrame(out, index=pd.RangeIndex(len(ds.frame)))

@@ -7,17 +7,21 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from daybreak_sdtm.checks.roles import DEMOGRAPHICS
 from daybreak_sdtm.checks.expect import Expect
 from daybreak_sdtm.checks.package import Dataset, Package
 from daybreak_sdtm.checks.registry import CheckContext, check, expectation
+from daybreak_sdtm.checks.roles import DEMOGRAPHICS
 from daybreak_sdtm.findings import Finding, Severity
 
 SUPP_KEYS = ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM")
 
 
-@expectation("DB301", "keys.unique_natural_keys", severity=Severity.ERROR,
-             references=("SDTMIG 3.4 section 3.2.1.1 (primary keys)", "FDA validator rule SD0083 (duplicate USUBJID in DM)"))
+@expectation(
+    "DB301",
+    "keys.unique_natural_keys",
+    severity=Severity.ERROR,
+    references=("SDTMIG 3.4 section 3.2.1.1 (primary keys)", "FDA validator rule SD0083 (duplicate USUBJID in DM)"),
+)
 def unique_natural_keys(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     """Records are unique by their identifiers: USUBJID in DM, STUDYID+USUBJID+--SEQ elsewhere.
 
@@ -30,18 +34,34 @@ def unique_natural_keys(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     cols = set(ds.frame.columns)
     if ds.name == DEMOGRAPHICS:
         if "USUBJID" in cols:
-            yield Expect("DB301", Severity.ERROR, "USUBJID", "ExpectColumnValuesToBeUnique", {"column": "USUBJID"},
-                         "USUBJID {value!r} has more than one DM record")
+            yield Expect(
+                "DB301",
+                Severity.ERROR,
+                "USUBJID",
+                "ExpectColumnValuesToBeUnique",
+                {"column": "USUBJID"},
+                "USUBJID {value!r} has more than one DM record",
+            )
         return
     keys = list(SUPP_KEYS) if ds.is_supp else ["STUDYID", "USUBJID", ds.seq_name]
     if all(k and k in cols for k in keys):
         variable = "QNAM" if ds.is_supp else ds.seq_name
-        yield Expect("DB301", Severity.ERROR, variable, "ExpectCompoundColumnsToBeUnique", {"column_list": keys},
-                     f"duplicate record: {'+'.join(keys)} is not unique")
+        yield Expect(
+            "DB301",
+            Severity.ERROR,
+            variable,
+            "ExpectCompoundColumnsToBeUnique",
+            {"column_list": keys},
+            f"duplicate record: {'+'.join(keys)} is not unique",
+        )
 
 
-@check("DB302", "keys.subject_in_dm", severity=Severity.ERROR,
-       references=("SDTMIG 3.4 DM assumptions (every subject has one DM record)",))
+@check(
+    "DB302",
+    "keys.subject_in_dm",
+    severity=Severity.ERROR,
+    references=("SDTMIG 3.4 DM assumptions (every subject has one DM record)",),
+)
 def subject_in_dm(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Every USUBJID of every dataset has a record in DM.
 
@@ -50,7 +70,14 @@ def subject_in_dm(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """
     dm = pkg.get(DEMOGRAPHICS)
     if dm is None or "USUBJID" not in dm.frame.columns:
-        yield Finding("DB302", Severity.ERROR, DEMOGRAPHICS, "USUBJID", None, f"the package has no {DEMOGRAPHICS} dataset with USUBJID")
+        yield Finding(
+            "DB302",
+            Severity.ERROR,
+            DEMOGRAPHICS,
+            "USUBJID",
+            None,
+            f"the package has no {DEMOGRAPHICS} dataset with USUBJID",
+        )
         return
     known = pd.Index(dm.frame["USUBJID"].unique())
     for ds in pkg.datasets.values():
@@ -60,8 +87,12 @@ def subject_in_dm(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         yield from ds.findings("DB302", Severity.ERROR, bad, "USUBJID", "subject is not in DM")
 
 
-@check("DB303", "keys.supp_parent_exists", severity=Severity.ERROR,
-       references=("SDTMIG 3.4 section 8.4 (relating non-standard variable values to a parent domain)",))
+@check(
+    "DB303",
+    "keys.supp_parent_exists",
+    severity=Severity.ERROR,
+    references=("SDTMIG 3.4 section 8.4 (relating non-standard variable values to a parent domain)",),
+)
 def supp_parent_exists(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Each SUPP-- record points, through RDOMAIN, USUBJID, IDVAR and IDVARVAL, at an existing parent record.
 
@@ -75,17 +106,27 @@ def supp_parent_exists(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         frame = ds.frame
         parent = pkg.get(ds.parent_name)
         if parent is None:
-            yield ds.finding("DB303", Severity.ERROR, "RDOMAIN", f"parent dataset {ds.parent_name} is not in the package")
+            yield ds.finding(
+                "DB303", Severity.ERROR, "RDOMAIN", f"parent dataset {ds.parent_name} is not in the package"
+            )
             continue
         idvar_codes, idvars = ds.codes("IDVAR")
         # Blank IDVAR relates the qualifier to the subject (DM-level); the subject must then exist.
         subject_level = ds.per_value("IDVAR", lambda v: v.eq(""))
-        known_subjects = pd.Index(parent.frame["USUBJID"].unique() if "USUBJID" in parent.frame.columns else [],
-                                  dtype=object)
+        known_subjects = pd.Index(
+            parent.frame["USUBJID"].unique() if "USUBJID" in parent.frame.columns else [], dtype=object
+        )
         bad = subject_level & ds.per_value("USUBJID", lambda v: ~v.isin(known_subjects))  # noqa: B023 (called at once)
-        unknown_idvar = pd.Series(idvars, dtype=object).ne("") & ~pd.Series(idvars, dtype=object).isin(list(parent.frame.columns))
-        yield from ds.findings("DB303", Severity.ERROR, np.flatnonzero(unknown_idvar.to_numpy()[idvar_codes]), "IDVAR",
-                               f"IDVAR names no variable of {ds.parent_name}")
+        unknown_idvar = pd.Series(idvars, dtype=object).ne("") & ~pd.Series(idvars, dtype=object).isin(
+            list(parent.frame.columns)
+        )
+        yield from ds.findings(
+            "DB303",
+            Severity.ERROR,
+            np.flatnonzero(unknown_idvar.to_numpy()[idvar_codes]),
+            "IDVAR",
+            f"IDVAR names no variable of {ds.parent_name}",
+        )
         named = np.unique(idvar_codes[~(subject_level | unknown_idvar.to_numpy()[idvar_codes])])
         usubjid, idvarval = frame["USUBJID"].to_numpy(dtype=object), ds.per_value("IDVARVAL", lambda v: v.str.strip())
         for code in sorted(named.tolist(), key=lambda c: idvars[c]):
@@ -93,8 +134,13 @@ def supp_parent_exists(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
             wanted = (usubjid[rows], idvarval[rows])
             have = (parent.frame["USUBJID"].to_numpy(dtype=object), parent.text(idvars[code]).to_numpy(dtype=object))
             bad[rows[~pairs_in(wanted, have)]] = True
-        yield from ds.findings("DB303", Severity.ERROR, np.flatnonzero(bad), "IDVARVAL",
-                               f"no {ds.parent_name} record of this subject has IDVAR = IDVARVAL")
+        yield from ds.findings(
+            "DB303",
+            Severity.ERROR,
+            np.flatnonzero(bad),
+            "IDVARVAL",
+            f"no {ds.parent_name} record of this subject has IDVAR = IDVARVAL",
+        )
 
 
 def pairs_in(pairs: tuple[np.ndarray, np.ndarray], among: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from daybreak_sdtm.checks.package import Package, PackageError
 from daybreak_sdtm.checks import roles
+from daybreak_sdtm.checks.package import Package, PackageError
 from daybreak_sdtm.checks.registry import CheckContext, check
 from daybreak_sdtm.checks.versions import LABEL
 from daybreak_sdtm.findings import Finding, Severity
@@ -55,8 +54,12 @@ def read_define(path: Path) -> DefineMeta:
     for item in root.iterfind(".//odm:ItemDef", ns):
         length = item.get("Length")
         label = item.findtext("odm:Description/odm:TranslatedText", default="", namespaces=ns)
-        items[item.get("OID")] = DefineVariable(item.get("Name", ""), item.get("DataType", ""),
-                                                int(length) if length and length.isdigit() else None, label.strip())
+        items[item.get("OID")] = DefineVariable(
+            item.get("Name", ""),
+            item.get("DataType", ""),
+            int(length) if length and length.isdigit() else None,
+            label.strip(),
+        )
     datasets: dict[str, dict[str, DefineVariable]] = {}
     no_data = set()
     for group in root.iterfind(".//odm:ItemGroupDef", ns):
@@ -70,8 +73,15 @@ def read_define(path: Path) -> DefineMeta:
     return DefineMeta(path.as_posix(), datasets, frozenset(no_data))
 
 
-@check("DB501", "metadata.define_consistent", severity=Severity.ERROR,
-       references=("Define-XML 2.1 specification (ItemGroupDef, ItemDef)", "FDA Study Data Technical Conformance Guide (define.xml)"))
+@check(
+    "DB501",
+    "metadata.define_consistent",
+    severity=Severity.ERROR,
+    references=(
+        "Define-XML 2.1 specification (ItemGroupDef, ItemDef)",
+        "FDA Study Data Technical Conformance Guide (define.xml)",
+    ),
+)
 def define_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """When a define.xml is given, it describes exactly the package: datasets, variables, types, lengths.
 
@@ -86,11 +96,17 @@ def define_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     if meta is None:
         return
     for name in sorted(set(meta.datasets) - set(pkg.datasets) - meta.no_data):
-        yield Finding("DB501", Severity.ERROR, name, "", None, f"define.xml describes {name}, which is not in the package")
+        yield Finding(
+            "DB501", Severity.ERROR, name, "", None, f"define.xml describes {name}, which is not in the package"
+        )
     for name, ds in pkg.datasets.items():
         if name in meta.no_data and len(ds.frame):
-            yield ds.finding("DB501", Severity.ERROR, "",
-                             f"define.xml says {name} has no data (def:HasNoData), but {name} holds {len(ds.frame)} record(s)")
+            yield ds.finding(
+                "DB501",
+                Severity.ERROR,
+                "",
+                f"define.xml says {name} has no data (def:HasNoData), but {name} holds {len(ds.frame)} record(s)",
+            )
         described = meta.datasets.get(name)
         if described is None:
             yield ds.finding("DB501", Severity.ERROR, "", f"{name} is not described in define.xml")
@@ -102,21 +118,33 @@ def define_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
                 continue
             numeric = ds.frame[col].dtype != object
             if numeric != (item.data_type in _NUMERIC_TYPES):
-                yield ds.finding("DB501", Severity.ERROR, col,
-                                 f"define.xml DataType {item.data_type!r} does not match the stored {'Num' if numeric else 'Char'} type")
+                yield ds.finding(
+                    "DB501",
+                    Severity.ERROR,
+                    col,
+                    f"define.xml DataType {item.data_type!r} does not match the stored {'Num' if numeric else 'Char'} type",
+                )
             if not numeric and item.length is not None and len(ds.frame):
                 # Judged on the column's distinct values (its factorisation), in Arrow's kernel.
                 longest = int(text_byte_lengths(pd.Series(ds.codes(col)[1], dtype=object)).max())
                 if longest > item.length:
-                    yield ds.finding("DB501", Severity.ERROR, col,
-                                     f"define.xml Length {item.length} is shorter than the longest value ({longest} bytes)")
+                    yield ds.finding(
+                        "DB501",
+                        Severity.ERROR,
+                        col,
+                        f"define.xml Length {item.length} is shorter than the longest value ({longest} bytes)",
+                    )
         for col in described:
             if col not in ds.frame.columns:
                 yield ds.finding("DB501", Severity.ERROR, col, f"define.xml lists {col}, which {name} does not have")
 
 
-@check("DB502", "metadata.variable_label", severity=Severity.WARNING,
-       references=("SDTMIG 3.4 domain models (Variable Label column)",))
+@check(
+    "DB502",
+    "metadata.variable_label",
+    severity=Severity.WARNING,
+    references=("SDTMIG 3.4 domain models (Variable Label column)",),
+)
 def variable_label(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Variable labels in the XPT header are SDTMIG's labels.
 
@@ -135,11 +163,17 @@ def variable_label(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
             if meta is not None and not meta.model_allowed and label and label != meta.label:
                 change = ctx.difference(ds, col, LABEL)
                 if change is not None and change.detail == label:
-                    yield ds.finding("DB502", Severity.NOTE, col,
-                                     f"label {label!r} differs from SDTMIG {ctx.standards.sdtmig_version}'s {meta.label!r}: "
-                                     f"it is SDTMIG {ctx.declared_sdtmig}'s, which the package declares ({change.why})")
+                    yield ds.finding(
+                        "DB502",
+                        Severity.NOTE,
+                        col,
+                        f"label {label!r} differs from SDTMIG {ctx.standards.sdtmig_version}'s {meta.label!r}: "
+                        f"it is SDTMIG {ctx.declared_sdtmig}'s, which the package declares ({change.why})",
+                    )
                 else:
-                    yield ds.finding("DB502", Severity.WARNING, col, f"label {label!r} differs from SDTMIG's {meta.label!r}")
+                    yield ds.finding(
+                        "DB502", Severity.WARNING, col, f"label {label!r} differs from SDTMIG's {meta.label!r}"
+                    )
 
 
 def _dictionary(ctx: CheckContext, name: str) -> str:
@@ -155,11 +189,17 @@ def _dictionary(ctx: CheckContext, name: str) -> str:
     return ""
 
 
-@check("DB503", "metadata.dictionary_version", severity=Severity.WARNING,
-       references=("SDTMIG 3.4 TS assumptions (TSVCDREF, TSVCDVER)",
-                   "CDISC conformance rule CG0266 / CORE-000153 (TSVCDVER without TSVCDREF)",
-                   "CDISC conformance rule CG0289 / CORE-000761 (TSVCDVER of CDISC CT is a published version)",
-                   "FDA Study Data Technical Conformance Guide (versions of dictionaries used)"))
+@check(
+    "DB503",
+    "metadata.dictionary_version",
+    severity=Severity.WARNING,
+    references=(
+        "SDTMIG 3.4 TS assumptions (TSVCDREF, TSVCDVER)",
+        "CDISC conformance rule CG0266 / CORE-000153 (TSVCDVER without TSVCDREF)",
+        "CDISC conformance rule CG0289 / CORE-000761 (TSVCDVER of CDISC CT is a published version)",
+        "FDA Study Data Technical Conformance Guide (versions of dictionaries used)",
+    ),
+)
 def dictionary_version(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """A TS value coded with a versioned terminology (TSVCDREF) gives its TSVCDVER; TSVCDVER is never given without TSVCDREF.
 
@@ -177,10 +217,22 @@ def dictionary_version(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         return
     ref, ver = ts.text("TSVCDREF"), ts.text("TSVCDVER")
     orphan = (ver.ne("") & ref.eq("")).to_numpy()
-    yield from ts.findings("DB503", Severity.ERROR, np.flatnonzero(orphan), "TSVCDVER",
-                           "TSVCDVER is given but TSVCDREF, the terminology it is a version of, is blank")
+    yield from ts.findings(
+        "DB503",
+        Severity.ERROR,
+        np.flatnonzero(orphan),
+        "TSVCDVER",
+        "TSVCDVER is given but TSVCDREF, the terminology it is a version of, is blank",
+    )
     versioned = ref.map(lambda name: _dictionary(ctx, name) in roles.VERSIONED_DICTIONARIES if name else False)
     bad = (versioned & ver.eq("")).to_numpy()
-    yield from ts.findings("DB503", Severity.WARNING, np.flatnonzero(bad), "TSVCDVER",
-                           [f"TSVCDVER is blank: {r} is published in versions; say which one TSVALCD is from"
-                            for r in ref.to_numpy()[bad]])
+    yield from ts.findings(
+        "DB503",
+        Severity.WARNING,
+        np.flatnonzero(bad),
+        "TSVCDVER",
+        [
+            f"TSVCDVER is blank: {r} is published in versions; say which one TSVALCD is from"
+            for r in ref.to_numpy()[bad]
+        ],
+    )

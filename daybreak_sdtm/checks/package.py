@@ -249,7 +249,9 @@ class Package:
     define: Path | None = None
     define_meta: Any = None  # daybreak_sdtm.checks.metadata.DefineMeta, read by run.validate
     # Dataset name -> ((its frame, DM's frame) when made, DM row of each record); see ``subject_rows``.
-    _subject_rows: dict[str, tuple[tuple[Any, Any], np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
+    _subject_rows: dict[str, tuple[tuple[Any, Any], np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def drop_caches(self) -> None:
         """Forget what was computed for the checks: per-value codes, texts and subject lookups."""
@@ -329,7 +331,9 @@ def normalise_coded(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, tuple[
             codes, table = text_codes(values)
             if len(table) < 2**31:  # half the memory of the int64 codes factorize gives, kept for the checks
                 codes = codes.astype(np.int32)
-            out[str(col)] = pd.Series(table[codes], index=values.index, dtype=object, copy=False)  # a new array: no copy
+            out[str(col)] = pd.Series(
+                table[codes], index=values.index, dtype=object, copy=False
+            )  # a new array: no copy
             coded[str(col)] = (codes, table)
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame))), coded
 
@@ -343,8 +347,15 @@ def read_xpt_dataset(path: Path, encoding: str | None = None) -> Dataset:
     data = read_xpt(path, encoding)
     widths = {k: v for k, v in data.widths.items() if k in data.text_columns}
     norm, coded = normalise_coded(data.frame)
-    ds = Dataset(name=data.name, frame=norm, label=data.label, labels=data.labels, widths=widths,
-                 file=path.as_posix(), fallbacks=data.fallbacks)
+    ds = Dataset(
+        name=data.name,
+        frame=norm,
+        label=data.label,
+        labels=data.labels,
+        widths=widths,
+        file=path.as_posix(),
+        fallbacks=data.fallbacks,
+    )
     ds.set_codes(coded)
     return ds
 

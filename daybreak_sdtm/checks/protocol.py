@@ -43,8 +43,14 @@ from daybreak_sdtm.checks.roles import DEMOGRAPHICS
 from daybreak_sdtm.findings import Finding, Severity
 from daybreak_sdtm.spec.model import ProtocolRule
 
-CODES = {"value": "DB601", "count": "DB602", "subject_value": "DB603", "only_when": "DB604",
-         "date_order": "DB605", "date_span": "DB606"}
+CODES = {
+    "value": "DB601",
+    "count": "DB602",
+    "subject_value": "DB603",
+    "only_when": "DB604",
+    "date_order": "DB605",
+    "date_span": "DB606",
+}
 
 
 # Reading values -------------------------------------------------------------------------------
@@ -68,7 +74,10 @@ def column(pkg: Package, domain: str, name: str) -> tuple[Dataset | None, pd.Ser
     for idvar, part in rows.groupby("IDVAR", sort=True):
         if idvar and idvar in ds.frame.columns:
             keys = pd.MultiIndex.from_arrays([ds.frame["USUBJID"], ds.text(str(idvar))])
-            lookup = pd.Series(part["QVAL"].to_numpy(), index=pd.MultiIndex.from_arrays([part["USUBJID"], part["IDVARVAL"].str.strip()]))
+            lookup = pd.Series(
+                part["QVAL"].to_numpy(),
+                index=pd.MultiIndex.from_arrays([part["USUBJID"], part["IDVARVAL"].str.strip()]),
+            )
             lookup = lookup[~lookup.index.duplicated()]
             found = pd.Series(lookup.reindex(keys).to_numpy(), index=ds.frame.index)
         elif not idvar:  # a subject-level qualifier applies to every record of the subject
@@ -86,7 +95,9 @@ def _mask(pkg: Package, domain: str, where: dict[str, Any] | None, ds: Dataset) 
         _, col = column(pkg, domain, str(var))
         if col is None:
             return np.zeros(len(ds.frame), dtype=bool)
-        text = col.astype(str) if not pd.api.types.is_numeric_dtype(col) else col.map(lambda v: "" if v != v else f"{v:g}")
+        text = (
+            col.astype(str) if not pd.api.types.is_numeric_dtype(col) else col.map(lambda v: "" if v != v else f"{v:g}")
+        )
         mask &= text.isin([str(v) for v in values]).to_numpy()
     return mask
 
@@ -95,8 +106,14 @@ def _numbers(values: pd.Series) -> pd.Series:
     return values.astype("float64") if pd.api.types.is_numeric_dtype(values) else pd.to_numeric(values, errors="coerce")
 
 
-def _rule_findings(rule: ProtocolRule, ds: Dataset, positions: np.ndarray, variable: str,
-                   messages: list[str] | str, values: pd.Series | None = None) -> Iterator[Finding]:
+def _rule_findings(
+    rule: ProtocolRule,
+    ds: Dataset,
+    positions: np.ndarray,
+    variable: str,
+    messages: list[str] | str,
+    values: pd.Series | None = None,
+) -> Iterator[Finding]:
     prefix = f"{rule.id}: "
     texts = prefix + messages if isinstance(messages, str) else [prefix + m for m in messages]
     for f in ds.findings(CODES[rule.kind], rule.severity, positions, variable, texts, values=values):
@@ -104,13 +121,28 @@ def _rule_findings(rule: ProtocolRule, ds: Dataset, positions: np.ndarray, varia
 
 
 def _subject_finding(rule: ProtocolRule, dataset: str, variable: str, usubjid: str, message: str) -> Finding:
-    return Finding(CODES[rule.kind], rule.severity, dataset, variable, None, f"{rule.id}: {message}", usubjid=usubjid,
-                   spec=str(rule.where))
+    return Finding(
+        CODES[rule.kind],
+        rule.severity,
+        dataset,
+        variable,
+        None,
+        f"{rule.id}: {message}",
+        usubjid=usubjid,
+        spec=str(rule.where),
+    )
 
 
 def _missing(rule: ProtocolRule, what: str) -> Finding:
-    return Finding(CODES[rule.kind], Severity.NOTE, "", "", None, f"{rule.id}: not checked, {what} is not in the package",
-                   spec=str(rule.where))
+    return Finding(
+        CODES[rule.kind],
+        Severity.NOTE,
+        "",
+        "",
+        None,
+        f"{rule.id}: not checked, {what} is not in the package",
+        spec=str(rule.where),
+    )
 
 
 def _rules(ctx: CheckContext, kind: str) -> list[ProtocolRule]:
@@ -120,8 +152,7 @@ def _rules(ctx: CheckContext, kind: str) -> list[ProtocolRule]:
 # Checks -----------------------------------------------------------------------------------------
 
 
-@check("DB601", "protocol.value", severity=Severity.ERROR,
-       references=("ICH E3 section 10.2 (protocol deviations)",))
+@check("DB601", "protocol.value", severity=Severity.ERROR, references=("ICH E3 section 10.2 (protocol deviations)",))
 def protocol_value(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Protocol rule of kind ``value``: each value lies in [min, max] or equals a number within a tolerance.
 
@@ -141,18 +172,29 @@ def protocol_value(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         p = rule.params
         if "equals" in p:
             tol = p.get("tolerance", 0.0)
-            low, high, text = p["equals"] - tol, p["equals"] + tol, f"should be {p['equals']:g}" + (f" (+/- {tol:g})" if tol else "")
+            low, high, text = (
+                p["equals"] - tol,
+                p["equals"] + tol,
+                f"should be {p['equals']:g}" + (f" (+/- {tol:g})" if tol else ""),
+            )
         else:
             low, high = p.get("min", -np.inf), p.get("max", np.inf)
             text = f"should be between {low:g} and {high:g}"
         outside = numbers.isna().to_numpy() | (numbers < low).to_numpy() | (numbers > high).to_numpy()
         bad = sel & present & outside
-        yield from _rule_findings(rule, ds, np.flatnonzero(bad), name, f"{name} {text} ({rule.description})",
-                                  values=None if pd.api.types.is_numeric_dtype(values) else values.astype(str))
+        yield from _rule_findings(
+            rule,
+            ds,
+            np.flatnonzero(bad),
+            name,
+            f"{name} {text} ({rule.description})",
+            values=None if pd.api.types.is_numeric_dtype(values) else values.astype(str),
+        )
 
 
-@check("DB602", "protocol.record_count", severity=Severity.ERROR,
-       references=("ICH E3 section 10.2 (protocol deviations)",))
+@check(
+    "DB602", "protocol.record_count", severity=Severity.ERROR, references=("ICH E3 section 10.2 (protocol deviations)",)
+)
 def protocol_record_count(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Protocol rule of kind ``count``: each subject has between min and max matching records (or distinct values).
 
@@ -182,8 +224,13 @@ def protocol_record_count(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         low, high = rule.params.get("min", 0.0), rule.params.get("max", np.inf)
         what = f"distinct {distinct}" if distinct else "records"
         for usubjid, n in counts[(counts < low) | (counts > high)].items():
-            yield _subject_finding(rule, domain, distinct or "", str(usubjid),
-                                   f"{int(n)} {what} ({rule.description}; expected {low:g} to {high:g})")
+            yield _subject_finding(
+                rule,
+                domain,
+                distinct or "",
+                str(usubjid),
+                f"{int(n)} {what} ({rule.description}; expected {low:g} to {high:g})",
+            )
 
 
 def _subject_selection(pkg: Package, selector: dict[str, Any]) -> tuple[Dataset | None, pd.Series | None, np.ndarray]:
@@ -194,8 +241,12 @@ def _subject_selection(pkg: Package, selector: dict[str, Any]) -> tuple[Dataset 
     return ds, values, _mask(pkg, domain, selector.get("where"), ds)
 
 
-@check("DB603", "protocol.subject_value", severity=Severity.ERROR,
-       references=("ICH E3 section 10.2 (protocol deviations)",))
+@check(
+    "DB603",
+    "protocol.subject_value",
+    severity=Severity.ERROR,
+    references=("ICH E3 section 10.2 (protocol deviations)",),
+)
 def protocol_subject_value(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Protocol rule of kind ``subject_value``: a subject's matching values are all in a list (and exist if required).
 
@@ -212,16 +263,21 @@ def protocol_subject_value(pkg: Package, ctx: CheckContext) -> Iterator[Finding]
         allowed = [str(v) for v in rule.params["in"]]
         text = values.astype(str)
         bad = sel & ~text.isin(allowed).to_numpy()
-        yield from _rule_findings(rule, ds, np.flatnonzero(bad), name,
-                                  f"{name} is not one of {', '.join(allowed)} ({rule.description})")
+        yield from _rule_findings(
+            rule, ds, np.flatnonzero(bad), name, f"{name} is not one of {', '.join(allowed)} ({rule.description})"
+        )
         if rule.params.get("required") and len(subjects.index):
             have = set(ds.frame.loc[sel, "USUBJID"])
             for usubjid in subjects.index[~subjects.index.isin(list(have))]:
                 yield _subject_finding(rule, ds.name, name, str(usubjid), f"no {name} record ({rule.description})")
 
 
-@check("DB604", "protocol.records_only_when", severity=Severity.ERROR,
-       references=("ICH E3 section 10.2 (protocol deviations)",))
+@check(
+    "DB604",
+    "protocol.records_only_when",
+    severity=Severity.ERROR,
+    references=("ICH E3 section 10.2 (protocol deviations)",),
+)
 def protocol_records_only_when(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Protocol rule of kind ``only_when``: a domain has records only for subjects meeting a condition.
 
@@ -241,8 +297,9 @@ def protocol_records_only_when(pkg: Package, ctx: CheckContext) -> Iterator[Find
         ok = sel & values.astype(str).isin([str(v) for v in cond.get("in", [])]).to_numpy()
         eligible = set(src.frame.loc[ok, "USUBJID"])
         bad = ~ds.frame["USUBJID"].isin(list(eligible)).to_numpy()
-        yield from _rule_findings(rule, ds, np.flatnonzero(bad), "USUBJID",
-                                  f"record of a subject who does not qualify ({rule.description})")
+        yield from _rule_findings(
+            rule, ds, np.flatnonzero(bad), "USUBJID", f"record of a subject who does not qualify ({rule.description})"
+        )
 
 
 def _picked(pkg: Package, selector: dict[str, Any]) -> tuple[Dataset | None, pd.Series | None]:
@@ -255,8 +312,9 @@ def _picked(pkg: Package, selector: dict[str, Any]) -> tuple[Dataset | None, pd.
     return ds, (grouped.max() if selector.get("pick", "first") == "last" else grouped.min()).dropna()
 
 
-@check("DB605", "protocol.date_order", severity=Severity.ERROR,
-       references=("ICH E3 section 10.2 (protocol deviations)",))
+@check(
+    "DB605", "protocol.date_order", severity=Severity.ERROR, references=("ICH E3 section 10.2 (protocol deviations)",)
+)
 def protocol_date_order(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Protocol rule of kind ``date_order``: a subject's ``then`` date is not before its ``first`` date.
 
@@ -276,12 +334,18 @@ def protocol_date_order(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         bad = after(first[both], then[both])
         name = str(rule.params["then"]["variable"]).partition(".")[2]
         for usubjid, a, b in zip(both[bad], first[both][bad], then[both][bad], strict=True):
-            yield _subject_finding(rule, then_ds.name, name, str(usubjid),
-                                   f"{name} {b} is before {rule.params['first']['variable']} {a} ({rule.description})")
+            yield _subject_finding(
+                rule,
+                then_ds.name,
+                name,
+                str(usubjid),
+                f"{name} {b} is before {rule.params['first']['variable']} {a} ({rule.description})",
+            )
 
 
-@check("DB606", "protocol.date_span", severity=Severity.ERROR,
-       references=("ICH E3 section 10.2 (protocol deviations)",))
+@check(
+    "DB606", "protocol.date_span", severity=Severity.ERROR, references=("ICH E3 section 10.2 (protocol deviations)",)
+)
 def protocol_date_span(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Protocol rule of kind ``date_span``: days from start to end, per record or per subject, within bounds.
 
@@ -305,11 +369,18 @@ def protocol_date_span(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         if p.get("per", "record") == "record" and sdom == edom:
             days = (complete_dates(end.astype(str)) - complete_dates(start.astype(str))).dt.days
             bad = (days.notna() & ((days < low) | (days > high))).to_numpy()
-            yield from _rule_findings(rule, eds, np.flatnonzero(bad), ename,
-                                      [f"{int(d)} days from {sname} to {ename} ({rule.description})" for d in days.to_numpy()[bad]])
+            yield from _rule_findings(
+                rule,
+                eds,
+                np.flatnonzero(bad),
+                ename,
+                [f"{int(d)} days from {sname} to {ename} ({rule.description})" for d in days.to_numpy()[bad]],
+            )
             continue
         first = complete_dates(start.astype(str)).groupby(sds.frame["USUBJID"]).min()
         last = complete_dates(end.astype(str)).groupby(eds.frame["USUBJID"]).max()
         days = (last - first.reindex(last.index)).dt.days.dropna()
         for usubjid, d in days[(days < low) | (days > high)].items():
-            yield _subject_finding(rule, edom, ename, str(usubjid), f"{int(d)} days from {p['start']} to {p['end']} ({rule.description})")
+            yield _subject_finding(
+                rule, edom, ename, str(usubjid), f"{int(d)} days from {p['start']} to {p['end']} ({rule.description})"
+            )

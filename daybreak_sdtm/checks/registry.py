@@ -28,8 +28,15 @@ if TYPE_CHECKING:
     from daybreak_sdtm.standards import Standards
 
 _ID = re.compile(r"^DB[1-7]\d\d$")
-FAMILIES = {"1": "structure", "2": "terminology", "3": "keys", "4": "dates", "5": "metadata", "6": "protocol",
-            "7": "submission"}
+FAMILIES = {
+    "1": "structure",
+    "2": "terminology",
+    "3": "keys",
+    "4": "dates",
+    "5": "metadata",
+    "6": "protocol",
+    "7": "submission",
+}
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,9 @@ class CheckContext:
     # Sponsor terms a study declares for an extensible codelist (its epochs, by codelist short name).
     declared_terms: dict[str, frozenset[str]] = field(default_factory=dict)
     # Value-level codelists from the mapping spec: (dataset, variable) -> ((where, codelist code), ...).
-    value_codelists: dict[tuple[str, str], tuple[tuple[dict[str, tuple[str, ...]], str], ...]] = field(default_factory=dict)
+    value_codelists: dict[tuple[str, str], tuple[tuple[dict[str, tuple[str, ...]], str], ...]] = field(
+        default_factory=dict
+    )
     # The SDTMIG version the package declares ("" when unknown); checks report what differs between
     # it and the version of ``standards`` as notes (``checks.versions``).
     declared_sdtmig: str = ""
@@ -74,8 +83,15 @@ class CheckContext:
         from daybreak_sdtm.checks.versions import difference
 
         meta = self.standards.dataset(ds.name)
-        return difference(self.declared_sdtmig, self.standards.sdtmig_version, ds.name, ds.domain,
-                          meta.klass if meta is not None else "", variable, kind)
+        return difference(
+            self.declared_sdtmig,
+            self.standards.sdtmig_version,
+            ds.name,
+            ds.domain,
+            meta.klass if meta is not None else "",
+            variable,
+            kind,
+        )
 
     @property
     def difference_applies(self) -> bool:

@@ -44,10 +44,22 @@ CDISC_CT = "C163415"  # DICTNAM CDISC CT
 # MedDRA, WHODrug, SNOMED, MED-RT, LOINC, ICD, ICD-O, CTCAE, COSTART, WHOART, WHO ATC.
 # ISO 3166, ISO 21090 and D-U-N-S are standards or registries cited without a version, and so is
 # UNII (C163417): FDA's substance registry assigns each identifier once and never reuses it.
-VERSIONED_DICTIONARIES = frozenset({
-    CDISC_CT, "C43820", "C49475", "C53489", "C163416", "C49476", "C49474", "C37978", "C49704", "C49471",
-    "C49468", "C154331",
-})
+VERSIONED_DICTIONARIES = frozenset(
+    {
+        CDISC_CT,
+        "C43820",
+        "C49475",
+        "C53489",
+        "C163416",
+        "C49476",
+        "C49474",
+        "C37978",
+        "C49704",
+        "C49471",
+        "C49468",
+        "C154331",
+    }
+)
 # Names of those terminologies that CT's DICTNAM does not carry: SDTMIG 3.2's TS examples, and
 # CDISC rule CG0289 (CORE-000761), call CDISC CT "CDISC".
 DICTIONARY_ALIASES = {"CDISC": CDISC_CT}

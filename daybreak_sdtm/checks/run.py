@@ -24,8 +24,15 @@ class Validation:
     caller can give up early or do other work (write the package) while they run.
     """
 
-    def __init__(self, pkg: Package, plans: dict[str, list[Expect]], runner: SuiteRunner, findings: list[Finding],
-                 timings: dict[str, float], standards: str = "") -> None:
+    def __init__(
+        self,
+        pkg: Package,
+        plans: dict[str, list[Expect]],
+        runner: SuiteRunner,
+        findings: list[Finding],
+        timings: dict[str, float],
+        standards: str = "",
+    ) -> None:
         self.pkg, self._plans, self._runner, self.findings, self._timings = pkg, plans, runner, findings, timings
         self._standards = standards
         self._report: Report | None = None
@@ -44,12 +51,15 @@ class Validation:
             for name, ds in self.pkg.datasets.items():
                 findings.extend(findings_of(ds, self._plans[name], outcomes.get(name, ())))
         self._timings["expectations"] = self._timings.get("expectations", 0.0) + time.perf_counter() - start
-        self._report = dataclasses.replace(Report.of(findings, self.pkg.datasets, self._timings), standards=self._standards)
+        self._report = dataclasses.replace(
+            Report.of(findings, self.pkg.datasets, self._timings), standards=self._standards
+        )
         return self._report
 
 
-def start_validation(pkg: Package, ctx: CheckContext, *, only: Iterable[str] | None = None,
-                     suites: SuiteRunner | None = None) -> Validation:
+def start_validation(
+    pkg: Package, ctx: CheckContext, *, only: Iterable[str] | None = None, suites: SuiteRunner | None = None
+) -> Validation:
     """Hand the expectations to ``suites`` (this process when None), then run our own checks.
 
     Args:
@@ -92,7 +102,8 @@ def start_validation(pkg: Package, ctx: CheckContext, *, only: Iterable[str] | N
     return Validation(pkg, plans, runner, findings, timings, f"{ctx.versions_note}, CT {ctx.standards.ct_version}")
 
 
-def validate_package(pkg: Package, ctx: CheckContext, *, only: Iterable[str] | None = None,
-                     suites: SuiteRunner | None = None) -> Report:
+def validate_package(
+    pkg: Package, ctx: CheckContext, *, only: Iterable[str] | None = None, suites: SuiteRunner | None = None
+) -> Report:
     """Run the expectations (great-expectations, one suite per dataset) and our own checks."""
     return start_validation(pkg, ctx, only=only, suites=suites).finish()

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from daybreak_sdtm.checks.roles import DEMOGRAPHICS
 from daybreak_sdtm.checks.expect import Expect
 from daybreak_sdtm.checks.package import Dataset, Package
 from daybreak_sdtm.checks.registry import CheckContext, check, expectation
-from daybreak_sdtm.checks.versions import ADDED, REMOVED
+from daybreak_sdtm.checks.roles import DEMOGRAPHICS
+from daybreak_sdtm.checks.versions import ADDED, REMOVED, Difference
 from daybreak_sdtm.codec import bytes_are
 from daybreak_sdtm.findings import Finding, Severity
 from daybreak_sdtm.text import non_ascii, text_byte_lengths
@@ -35,8 +35,12 @@ def _suffix(ds: Dataset, name: str) -> str:
     return name.removeprefix(ds.domain)
 
 
-@expectation("DB101", "structure.required_variables_present", severity=Severity.ERROR,
-             references=("SDTMIG 3.4 section 4.1.5 (Core designations: Req)",))
+@expectation(
+    "DB101",
+    "structure.required_variables_present",
+    severity=Severity.ERROR,
+    references=("SDTMIG 3.4 section 4.1.5 (Core designations: Req)",),
+)
 def required_variables_present(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     """A dataset holds every variable SDTMIG marks Required (Core = Req).
 
@@ -48,8 +52,12 @@ def required_variables_present(ds: Dataset, ctx: CheckContext) -> Iterator[Expec
     yield from _columns_expected(ds, ctx, "DB101", Severity.ERROR, names, "required")
 
 
-@expectation("DB102", "structure.required_variables_populated", severity=Severity.ERROR,
-             references=("SDTMIG 3.4 section 4.1.5 (Core designations: Req)",))
+@expectation(
+    "DB102",
+    "structure.required_variables_populated",
+    severity=Severity.ERROR,
+    references=("SDTMIG 3.4 section 4.1.5 (Core designations: Req)",),
+)
 def required_variables_populated(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     """Required variables are populated on every record (no blank or missing value).
 
@@ -59,12 +67,22 @@ def required_variables_populated(ds: Dataset, ctx: CheckContext) -> Iterator[Exp
     """
     for meta in ctx.standards.domain_variables(ds.name):
         if meta.core == "Req" and meta.name in ds.frame.columns:
-            yield Expect("DB102", Severity.ERROR, meta.name, "ExpectColumnValuesToNotBeNull",
-                         {"column": meta.name}, f"required variable {meta.name} is blank")
+            yield Expect(
+                "DB102",
+                Severity.ERROR,
+                meta.name,
+                "ExpectColumnValuesToNotBeNull",
+                {"column": meta.name},
+                f"required variable {meta.name} is blank",
+            )
 
 
-@expectation("DB103", "structure.expected_variables_present", severity=Severity.WARNING,
-             references=("SDTMIG 3.4 section 4.1.5 (Core designations: Exp)",))
+@expectation(
+    "DB103",
+    "structure.expected_variables_present",
+    severity=Severity.WARNING,
+    references=("SDTMIG 3.4 section 4.1.5 (Core designations: Exp)",),
+)
 def expected_variables_present(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     """A dataset holds every variable SDTMIG marks Expected (Core = Exp), even when all null.
 
@@ -76,26 +94,44 @@ def expected_variables_present(ds: Dataset, ctx: CheckContext) -> Iterator[Expec
     yield from _columns_expected(ds, ctx, "DB103", Severity.WARNING, names, "expected")
 
 
-def _columns_expected(ds: Dataset, ctx: CheckContext, code: str, severity: Severity, names: list[str],
-                      core: str) -> Iterator[Expect]:
+def _columns_expected(
+    ds: Dataset, ctx: CheckContext, code: str, severity: Severity, names: list[str], core: str
+) -> Iterator[Expect]:
     """One column-set expectation for ``names``; a variable the package's declared SDTMIG does not
     have yet (LBLOBXFL for 3.2) gets one of its own whose finding is a note saying why."""
-    current, newer = [], []
+    current: list[tuple[str, Difference | None]] = []
+    newer: list[tuple[str, Difference | None]] = []
     for name in names:
         change = ctx.difference(ds, name, ADDED)
         (newer if change is not None else current).append((name, change))
     if current:
-        yield Expect(code, severity, "", "ExpectTableColumnsToMatchSet",
-                     {"column_set": [n for n, _ in current], "exact_match": False}, f"{core} variable {{missing}} is missing")
+        yield Expect(
+            code,
+            severity,
+            "",
+            "ExpectTableColumnsToMatchSet",
+            {"column_set": [n for n, _ in current], "exact_match": False},
+            f"{core} variable {{missing}} is missing",
+        )
     for name, change in newer:
         assert change is not None
-        yield Expect(code, Severity.NOTE, "", "ExpectTableColumnsToMatchSet", {"column_set": [name], "exact_match": False},
-                     f"{core} variable {{missing}} is missing: {change.why}; the package declares SDTMIG "
-                     f"{ctx.declared_sdtmig}, which does not have it")
+        yield Expect(
+            code,
+            Severity.NOTE,
+            "",
+            "ExpectTableColumnsToMatchSet",
+            {"column_set": [name], "exact_match": False},
+            f"{core} variable {{missing}} is missing: {change.why}; the package declares SDTMIG "
+            f"{ctx.declared_sdtmig}, which does not have it",
+        )
 
 
-@check("DB104", "structure.variable_type", severity=Severity.ERROR,
-       references=("SDTMIG 3.4 domain models (Type column: Char or Num)", "FDA Technical Conformance Guide (XPT v5)"))
+@check(
+    "DB104",
+    "structure.variable_type",
+    severity=Severity.ERROR,
+    references=("SDTMIG 3.4 domain models (Type column: Char or Num)", "FDA Technical Conformance Guide (XPT v5)"),
+)
 def variable_type(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Each variable is stored with the SDTMIG type: Num as numeric, Char as character.
 
@@ -113,13 +149,20 @@ def variable_type(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
             stored_num = ds.frame[meta.name].dtype != object
             if stored_num != meta.is_numeric:
                 stored = "Num" if stored_num else "Char"
-                yield ds.finding("DB104", Severity.ERROR, meta.name,
-                                 f"{meta.name} is {meta.type} in SDTMIG but stored as {stored}")
+                yield ds.finding(
+                    "DB104", Severity.ERROR, meta.name, f"{meta.name} is {meta.type} in SDTMIG but stored as {stored}"
+                )
 
 
-@expectation("DB105", "structure.value_length", severity=Severity.ERROR,
-             references=("SDTMIG 3.4 section 4.5.3 (--TESTCD at most 8, --TEST at most 40 characters)",
-                         "SDTMIG 3.4 section 8.4 (QNAM at most 8, QLABEL at most 40 characters)"))
+@expectation(
+    "DB105",
+    "structure.value_length",
+    severity=Severity.ERROR,
+    references=(
+        "SDTMIG 3.4 section 4.5.3 (--TESTCD at most 8, --TEST at most 40 characters)",
+        "SDTMIG 3.4 section 8.4 (QNAM at most 8, QLABEL at most 40 characters)",
+    ),
+)
 def value_length(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     """Short names hold at most 8 characters and their labels at most 40 (--TESTCD, --TEST, QNAM, QLABEL).
 
@@ -132,13 +175,22 @@ def value_length(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
         limits.update(SUPP_LIMITS)
     for name, limit in limits.items():
         if name in ds.frame.columns and ds.frame[name].dtype == object:
-            yield Expect("DB105", Severity.ERROR, name, "ExpectColumnValueLengthsToBeBetween",
-                         {"column": name, "min_value": 1, "max_value": limit},
-                         f"{name} value {{value!r}} is longer than {limit} characters")
+            yield Expect(
+                "DB105",
+                Severity.ERROR,
+                name,
+                "ExpectColumnValueLengthsToBeBetween",
+                {"column": name, "min_value": 1, "max_value": limit},
+                f"{name} value {{value!r}} is longer than {limit} characters",
+            )
 
 
-@expectation("DB106", "structure.value_in_range", severity=Severity.ERROR,
-             references=("SDTMIG 3.4 DM assumptions (AGE)", "SDTMIG 3.4 EX assumptions (EXDOSE)", "CTCAE v5.0 (grades 1-5)"))
+@expectation(
+    "DB106",
+    "structure.value_in_range",
+    severity=Severity.ERROR,
+    references=("SDTMIG 3.4 DM assumptions (AGE)", "SDTMIG 3.4 EX assumptions (EXDOSE)", "CTCAE v5.0 (grades 1-5)"),
+)
 def value_in_range(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     """Numbers lie in their possible range: AGE 0-130, doses at least 0, --SEQ at least 1, --TOXGR 1-5.
 
@@ -154,17 +206,31 @@ def value_in_range(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
         if suffix in NUMERIC_RANGES and pd.api.types.is_numeric_dtype(values):
             low, high = NUMERIC_RANGES[suffix]
             text = f"at least {low:g}" if high is None else f"between {low:g} and {high:g}"
-            yield Expect("DB106", Severity.ERROR, name, "ExpectColumnValuesToBeBetween",
-                         {"column": name, "min_value": low, "max_value": high},
-                         f"{name} = {{value}} is not {text}")
+            yield Expect(
+                "DB106",
+                Severity.ERROR,
+                name,
+                "ExpectColumnValuesToBeBetween",
+                {"column": name, "min_value": low, "max_value": high},
+                f"{name} = {{value}} is not {text}",
+            )
         elif suffix == "TOXGR" and values.dtype == object:
-            yield Expect("DB106", Severity.ERROR, name, "ExpectColumnValuesToBeInSet",
-                         {"column": name, "value_set": TOXICITY_GRADES},
-                         f"{name} = {{value!r}} is not a toxicity grade 1-5")
+            yield Expect(
+                "DB106",
+                Severity.ERROR,
+                name,
+                "ExpectColumnValuesToBeInSet",
+                {"column": name, "value_set": TOXICITY_GRADES},
+                f"{name} = {{value!r}} is not a toxicity grade 1-5",
+            )
 
 
-@check("DB107", "structure.studyid_domain_values", severity=Severity.ERROR,
-       references=("SDTM v2.0 Identifiers for all classes (STUDYID, DOMAIN)", "SDTMIG 3.4 section 8.4 (RDOMAIN)"))
+@check(
+    "DB107",
+    "structure.studyid_domain_values",
+    severity=Severity.ERROR,
+    references=("SDTM v2.0 Identifiers for all classes (STUDYID, DOMAIN)", "SDTMIG 3.4 section 8.4 (RDOMAIN)"),
+)
 def studyid_domain_values(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """DOMAIN (RDOMAIN in SUPP--) equals the dataset's domain code, and STUDYID is the study's, everywhere.
 
@@ -181,11 +247,14 @@ def studyid_domain_values(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         col = "RDOMAIN" if ds.is_supp else "DOMAIN"
         if col in frame.columns:
             bad = ds.positions_where(col, lambda v: v.ne(ds.domain))  # noqa: B023 (called at once)
-            yield from ds.findings("DB107", Severity.ERROR, bad, col, f"{col} must be {ds.domain!r} in dataset {ds.name}")
+            yield from ds.findings(
+                "DB107", Severity.ERROR, bad, col, f"{col} must be {ds.domain!r} in dataset {ds.name}"
+            )
         if expected_study and "STUDYID" in frame.columns:
             bad = ds.positions_where("STUDYID", lambda v: v.ne(expected_study) & v.ne(""))
-            yield from ds.findings("DB107", Severity.ERROR, bad, "STUDYID",
-                                   f"STUDYID differs from the study's {expected_study!r}")
+            yield from ds.findings(
+                "DB107", Severity.ERROR, bad, "STUDYID", f"STUDYID differs from the study's {expected_study!r}"
+            )
 
 
 def _char_columns(ds: Dataset) -> Iterator[str]:
@@ -199,8 +268,12 @@ def _char_columns(ds: Dataset) -> Iterator[str]:
             yield col
 
 
-@check("DB108", "structure.no_surrounding_spaces", severity=Severity.WARNING,
-       references=("FDA Study Data Technical Conformance Guide (character data)",))
+@check(
+    "DB108",
+    "structure.no_surrounding_spaces",
+    severity=Severity.WARNING,
+    references=("FDA Study Data Technical Conformance Guide (character data)",),
+)
 def no_surrounding_spaces(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Character values have no leading spaces (and, in memory, no trailing ones).
 
@@ -214,8 +287,12 @@ def no_surrounding_spaces(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
             yield from ds.findings("DB108", Severity.WARNING, bad, col, f"{col} value has leading or trailing spaces")
 
 
-@check("DB109", "structure.ascii_only", severity=Severity.ERROR,
-       references=("FDA Study Data Technical Conformance Guide (XPT v5: ASCII text only)",))
+@check(
+    "DB109",
+    "structure.ascii_only",
+    severity=Severity.ERROR,
+    references=("FDA Study Data Technical Conformance Guide (XPT v5: ASCII text only)",),
+)
 def ascii_only(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Character values are plain ASCII, as XPT v5 submissions require.
 
@@ -238,9 +315,15 @@ def _first_non_ascii(text: str) -> str:
     return f"{text[at]!r} (U+{ord(text[at]):04X}) at character {at + 1}"
 
 
-@check("DB110", "structure.value_max_200_bytes", severity=Severity.ERROR,
-       references=("FDA Study Data Technical Conformance Guide (character values at most 200 bytes)",
-                   "SDTMIG 3.4 section 4.5.3 (text strings longer than 200 characters)"))
+@check(
+    "DB110",
+    "structure.value_max_200_bytes",
+    severity=Severity.ERROR,
+    references=(
+        "FDA Study Data Technical Conformance Guide (character values at most 200 bytes)",
+        "SDTMIG 3.4 section 4.5.3 (text strings longer than 200 characters)",
+    ),
+)
 def value_max_200_bytes(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Character values take at most 200 bytes; longer text is split into --TEST/SUPP-- per SDTMIG.
 
@@ -251,11 +334,17 @@ def value_max_200_bytes(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         for col in _char_columns(ds):
             # Arrow's kernel, distinct values only
             bad = ds.positions_where(col, lambda distinct: text_byte_lengths(distinct) > MAX_VALUE_BYTES)
-            yield from ds.findings("DB110", Severity.ERROR, bad, col, f"{col} value is longer than {MAX_VALUE_BYTES} bytes")
+            yield from ds.findings(
+                "DB110", Severity.ERROR, bad, col, f"{col} value is longer than {MAX_VALUE_BYTES} bytes"
+            )
 
 
-@check("DB111", "structure.dataset_described", severity=Severity.NOTE,
-       references=("SDTMIG 3.4 domain models (datasets the IG defines)",))
+@check(
+    "DB111",
+    "structure.dataset_described",
+    severity=Severity.NOTE,
+    references=("SDTMIG 3.4 domain models (datasets the IG defines)",),
+)
 def dataset_described(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """A dataset the bundled SDTMIG metadata does not describe is checked only by package-wide rules.
 
@@ -265,13 +354,23 @@ def dataset_described(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """
     for ds in pkg.datasets.values():
         if ctx.standards.dataset(ds.name) is None:
-            yield ds.finding("DB111", Severity.NOTE, "",
-                             f"dataset {ds.name} is not in the SDTMIG {ctx.standards.sdtmig_version} metadata used")
+            yield ds.finding(
+                "DB111",
+                Severity.NOTE,
+                "",
+                f"dataset {ds.name} is not in the SDTMIG {ctx.standards.sdtmig_version} metadata used",
+            )
 
 
-@check("DB112", "structure.variable_in_sdtmig", severity=Severity.WARNING,
-       references=("SDTMIG 3.4 section 8.4 (non-standard variables go to SUPP--)",
-                   "SDTMIG 3.4 section 2.5 (variables of the SDTM general observation classes)"))
+@check(
+    "DB112",
+    "structure.variable_in_sdtmig",
+    severity=Severity.WARNING,
+    references=(
+        "SDTMIG 3.4 section 8.4 (non-standard variables go to SUPP--)",
+        "SDTMIG 3.4 section 2.5 (variables of the SDTM general observation classes)",
+    ),
+)
 def variable_in_sdtmig(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Every variable of a standard domain is one SDTMIG defines for it or its SDTM class allows.
 
@@ -287,17 +386,31 @@ def variable_in_sdtmig(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
             if ctx.standards.variable(ds.name, col) is None:
                 change = ctx.difference(ds, col, REMOVED)
                 if change is not None:
-                    yield ds.finding("DB112", Severity.NOTE, col,
-                                     f"{col} is not an SDTMIG {ctx.standards.sdtmig_version} {ds.domain} variable: "
-                                     f"{change.why}; the package declares SDTMIG {ctx.declared_sdtmig}, which has it")
+                    yield ds.finding(
+                        "DB112",
+                        Severity.NOTE,
+                        col,
+                        f"{col} is not an SDTMIG {ctx.standards.sdtmig_version} {ds.domain} variable: "
+                        f"{change.why}; the package declares SDTMIG {ctx.declared_sdtmig}, which has it",
+                    )
                 else:
-                    yield ds.finding("DB112", Severity.WARNING, col,
-                                     f"{col} is not an SDTMIG {ctx.standards.sdtmig_version} {ds.domain} variable")
+                    yield ds.finding(
+                        "DB112",
+                        Severity.WARNING,
+                        col,
+                        f"{col} is not an SDTMIG {ctx.standards.sdtmig_version} {ds.domain} variable",
+                    )
 
 
-@check("DB113", "structure.text_encoding", severity=Severity.WARNING,
-       references=("FDA Study Data Technical Conformance Guide (XPT v5: ASCII text only)",
-                   "SAS Version 5 transport format (the file does not record its text encoding)"))
+@check(
+    "DB113",
+    "structure.text_encoding",
+    severity=Severity.WARNING,
+    references=(
+        "FDA Study Data Technical Conformance Guide (XPT v5: ASCII text only)",
+        "SAS Version 5 transport format (the file does not record its text encoding)",
+    ),
+)
 def text_encoding(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Text of an XPT file read without a declared encoding is UTF-8 (ASCII, for a submission).
 
@@ -311,8 +424,11 @@ def text_encoding(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     for ds in pkg.datasets.values():
         for fb in ds.fallbacks:
             what = f"{ds.file or ds.name}: {fb.what}: {bytes_are(fb.raw)} not UTF-8"
-            how = (f"read as Windows-1252 {fb.char!r} (U+{ord(fb.char[0]):04X}) with the rest of the file"
-                   if fb.char else "read as Windows-1252 with the rest of the file")
+            how = (
+                f"read as Windows-1252 {fb.char!r} (U+{ord(fb.char[0]):04X}) with the rest of the file"
+                if fb.char
+                else "read as Windows-1252 with the rest of the file"
+            )
             more = f" ({fb.records} record(s) of {fb.variable})" if fb.records > 1 else ""
             message = f"{what}; {how}{more}; pass --encoding cp1252 (or the package's own encoding) to read it as such"
             if fb.record:

@@ -29,12 +29,18 @@ def _file(folder: Path, name: str) -> bool:
     return (folder / name).is_file()
 
 
-@check("DB701", "submission.trial_summary_start_date", severity=Severity.ERROR,
-       references=(f"{_TRC}, criterion 1734: Trial Summary (ts.xpt) with the study start date (TSPARMCD = SSTDTC)",
-                   "FDA Study Data Technical Conformance Guide section 4.1.1.3 (Trial Summary dataset)",
-                   "FDA validator rule SD2232 (FDAC300: missing SSTDTC)",
-                   "CDISC conformance rule CG0285 / CORE-000505 (SSTDTC in ISO 8601)",
-                   "SDTMIG 3.4 section 7.6.1 (Trial Summary, SSTDTC)"))
+@check(
+    "DB701",
+    "submission.trial_summary_start_date",
+    severity=Severity.ERROR,
+    references=(
+        f"{_TRC}, criterion 1734: Trial Summary (ts.xpt) with the study start date (TSPARMCD = SSTDTC)",
+        "FDA Study Data Technical Conformance Guide section 4.1.1.3 (Trial Summary dataset)",
+        "FDA validator rule SD2232 (FDAC300: missing SSTDTC)",
+        "CDISC conformance rule CG0285 / CORE-000505 (SSTDTC in ISO 8601)",
+        "SDTMIG 3.4 section 7.6.1 (Trial Summary, SSTDTC)",
+    ),
+)
 def trial_summary_start_date(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """The package holds a Trial Summary dataset, ts.xpt, with a TSPARMCD = SSTDTC record whose TSVAL is a date.
 
@@ -47,28 +53,53 @@ def trial_summary_start_date(pkg: Package, ctx: CheckContext) -> Iterator[Findin
     ts = pkg.get(roles.TRIAL_SUMMARY)
     start_date = roles.term(ctx, roles.TS_PARAMETER_CODE, roles.STUDY_START_DATE, "SSTDTC")
     if pkg.folder is not None and not _file(pkg.folder, "ts.xpt"):
-        yield Finding("DB701", Severity.ERROR, "TS", "", None,
-                      "ts.xpt is not in the package: FDA rejects a study without its Trial Summary (criterion 1734)")
+        yield Finding(
+            "DB701",
+            Severity.ERROR,
+            "TS",
+            "",
+            None,
+            "ts.xpt is not in the package: FDA rejects a study without its Trial Summary (criterion 1734)",
+        )
         return
     if ts is None:
-        yield Finding("DB701", Severity.ERROR, "TS", "", None,
-                      "the package has no Trial Summary (TS): FDA rejects a study without ts.xpt (criterion 1734)")
+        yield Finding(
+            "DB701",
+            Severity.ERROR,
+            "TS",
+            "",
+            None,
+            "the package has no Trial Summary (TS): FDA rejects a study without ts.xpt (criterion 1734)",
+        )
         return
     frame = ts.frame
     if "TSPARMCD" not in frame.columns or "TSVAL" not in frame.columns:
-        yield ts.finding("DB701", Severity.ERROR, "TSPARMCD", "TS has no TSPARMCD/TSVAL: it cannot give the study start "
-                         "date SSTDTC that FDA requires (criterion 1734)")
+        yield ts.finding(
+            "DB701",
+            Severity.ERROR,
+            "TSPARMCD",
+            "TS has no TSPARMCD/TSVAL: it cannot give the study start date SSTDTC that FDA requires (criterion 1734)",
+        )
         return
     rows = np.flatnonzero(frame["TSPARMCD"].astype(str).eq(start_date).to_numpy())
     if not len(rows):
-        yield ts.finding("DB701", Severity.ERROR, "TSPARMCD", "TS has no TSPARMCD = SSTDTC record: FDA rejects a study "
-                         "without its study start date (criterion 1734)")
+        yield ts.finding(
+            "DB701",
+            Severity.ERROR,
+            "TSPARMCD",
+            "TS has no TSPARMCD = SSTDTC record: FDA rejects a study without its study start date (criterion 1734)",
+        )
         return
     values = frame["TSVAL"].astype(str).to_numpy()
     bad = [pos for pos in rows.tolist() if not _is_date(values[pos])]
     if len(bad) == len(rows):
-        yield from ts.findings("DB701", Severity.ERROR, bad, "TSVAL",
-                               "TSVAL of SSTDTC is not a complete ISO 8601 date (YYYY-MM-DD): FDA rejects it (criterion 1734)")
+        yield from ts.findings(
+            "DB701",
+            Severity.ERROR,
+            bad,
+            "TSVAL",
+            "TSVAL of SSTDTC is not a complete ISO 8601 date (YYYY-MM-DD): FDA rejects it (criterion 1734)",
+        )
 
 
 def _is_date(text: str) -> bool:
@@ -83,9 +114,15 @@ def _is_date(text: str) -> bool:
     return True
 
 
-@check("DB702", "submission.dm_and_define", severity=Severity.ERROR,
-       references=(f"{_TRC}, criterion 1736: Demographics (dm.xpt) and define.xml",
-                   "FDA Study Data Technical Conformance Guide sections 4.1.1 and 4.1.4.1 (DM, define.xml)"))
+@check(
+    "DB702",
+    "submission.dm_and_define",
+    severity=Severity.ERROR,
+    references=(
+        f"{_TRC}, criterion 1736: Demographics (dm.xpt) and define.xml",
+        "FDA Study Data Technical Conformance Guide sections 4.1.1 and 4.1.4.1 (DM, define.xml)",
+    ),
+)
 def dm_and_define(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """The package holds the Demographics dataset, dm.xpt, and its define.xml.
 
@@ -98,12 +135,24 @@ def dm_and_define(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     folder = pkg.folder
     has_dm = _file(folder, "dm.xpt") if folder is not None else "DM" in pkg.datasets
     if not has_dm:
-        yield Finding("DB702", Severity.ERROR, "DM", "", None,
-                      "dm.xpt is not in the package: FDA rejects a study without Demographics (criterion 1736)")
+        yield Finding(
+            "DB702",
+            Severity.ERROR,
+            "DM",
+            "",
+            None,
+            "dm.xpt is not in the package: FDA rejects a study without Demographics (criterion 1736)",
+        )
     has_define = pkg.define is not None or (folder is not None and _file(folder, DEFINE_XML))
     if not has_define:
-        yield Finding("DB702", Severity.ERROR, DEFINE_XML, "", None,
-                      "define.xml is not in the package: FDA rejects a study without it (criterion 1736)")
+        yield Finding(
+            "DB702",
+            Severity.ERROR,
+            DEFINE_XML,
+            "",
+            None,
+            "define.xml is not in the package: FDA rejects a study without it (criterion 1736)",
+        )
 
 
 def rejection_checks() -> tuple[str, ...]:

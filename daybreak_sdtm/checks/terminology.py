@@ -74,8 +74,9 @@ def _sibling_codelists(std: Standards, meta: VariableMeta) -> frozenset[str]:
     return made[1].get(meta.name[2:], frozenset()) if domain and meta.name.startswith(domain) else frozenset()
 
 
-def _explained(value: str, codelists: list[Codelist], ds: Dataset, meta: VariableMeta,
-               ctx: CheckContext) -> tuple[str, bool]:
+def _explained(
+    value: str, codelists: list[Codelist], ds: Dataset, meta: VariableMeta, ctx: CheckContext
+) -> tuple[str, bool]:
     """Why a value outside the codelists is still a controlled term, or one the declared SDTMIG
     names (("", False) when it is neither); the flag says the declared SDTMIG names it.
 
@@ -88,22 +89,28 @@ def _explained(value: str, codelists: list[Codelist], ds: Dataset, meta: Variabl
     for c in codelists:
         for item in c.terms:
             if value in item.synonyms or value == item.preferred_term:
-                return (f"CT {ctx.standards.ct_version} records it as a name of term {item.code} of {c.submission_value}, "
-                        f"whose submission value is {item.submission_value!r}"), False
+                return (
+                    f"CT {ctx.standards.ct_version} records it as a name of term {item.code} of {c.submission_value}, "
+                    f"whose submission value is {item.submission_value!r}"
+                ), False
     own = {c.code for c in codelists}
     for code in sorted(_sibling_codelists(ctx.standards, meta) - own):
         other = ctx.standards.codelist(code)
-        item = other.term(value) if other is not None else None
-        if other is not None and item is not None:
-            return (f"CT {ctx.standards.ct_version} has it as term {item.code} of {other.submission_value} "
-                    f"({other.name}, {code}), the codelist of the same variable in another domain"), False
+        found = other.term(value) if other is not None else None
+        if other is not None and found is not None:
+            return (
+                f"CT {ctx.standards.ct_version} has it as term {found.code} of {other.submission_value} "
+                f"({other.name}, {code}), the codelist of the same variable in another domain"
+            ), False
     change = ctx.difference(ds, meta.name, VALUES)
     if change is not None and value in change.values:
         return f"SDTMIG {ctx.declared_sdtmig} names it as a value of {meta.name} ({change.why})", True
     return "", False
 
 
-def _conditions(where: dict[str, tuple[str, ...]], earlier: list[dict[str, tuple[str, ...]]]) -> list[tuple[str, list[str], bool]]:
+def _conditions(
+    where: dict[str, tuple[str, ...]], earlier: list[dict[str, tuple[str, ...]]]
+) -> list[tuple[str, list[str], bool]]:
     """(variable, values, is_in) terms ANDed into a row condition for one value-level case.
 
     The first matching case wins, as in the spec, so a case excludes the records of earlier cases;
@@ -115,9 +122,15 @@ def _conditions(where: dict[str, tuple[str, ...]], earlier: list[dict[str, tuple
     return terms
 
 
-@expectation("DB201", "ct.value_in_codelist", severity=Severity.ERROR,
-             references=("SDTMIG 3.4 section 4.3 (coding and controlled terminology)",
-                         "SDTMIG 3.4 section 4.2.8.3 (MULTIPLE for several qualifier values)"))
+@expectation(
+    "DB201",
+    "ct.value_in_codelist",
+    severity=Severity.ERROR,
+    references=(
+        "SDTMIG 3.4 section 4.3 (coding and controlled terminology)",
+        "SDTMIG 3.4 section 4.2.8.3 (MULTIPLE for several qualifier values)",
+    ),
+)
 def value_in_codelist(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     """A variable with a codelist holds only that codelist's submission values.
 
@@ -165,21 +178,35 @@ def value_in_codelist(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
             kwargs: dict[str, object] = {"column": meta.name, "value_set": sorted({*value_set, *special})}
             if terms:
                 kwargs["row_condition"] = tuple(terms)  # built into gx Condition objects by the runner
-            yield Expect("DB201", severity, meta.name, "ExpectColumnValuesToBeInSet", kwargs,
-                         f"{{value!r}} is not in {kind} codelist {names}")
-            for value, (why, named_by_ig) in sorted(special.items()):
+            yield Expect(
+                "DB201",
+                severity,
+                meta.name,
+                "ExpectColumnValuesToBeInSet",
+                kwargs,
+                f"{{value!r}} is not in {kind} codelist {names}",
+            )
+            for value, (reason, named_by_ig) in sorted(special.items()):
                 # The IG version the package declares may have had it (older CT, older examples): a note.
                 as_note = older and (extensible or named_by_ig)
-                why = why.replace("{", "{{").replace("}", "}}")
-                message = f"{{value!r}} is not in {kind} codelist {names}: {why}"
+                escaped = reason.replace("{", "{{").replace("}", "}}")
+                message = f"{{value!r}} is not in {kind} codelist {names}: {escaped}"
                 if as_note:
-                    message += (f"; reported as a note: the package declares SDTMIG {ctx.declared_sdtmig}, "
-                                f"whose terminology may have had it")
+                    message += (
+                        f"; reported as a note: the package declares SDTMIG {ctx.declared_sdtmig}, "
+                        f"whose terminology may have had it"
+                    )
                 single: dict[str, object] = {"column": meta.name, "value_set": [value]}
                 if terms:
                     single["row_condition"] = tuple(terms)
-                yield Expect("DB201", Severity.NOTE if as_note else severity, meta.name,
-                             "ExpectColumnValuesToNotBeInSet", single, message)
+                yield Expect(
+                    "DB201",
+                    Severity.NOTE if as_note else severity,
+                    meta.name,
+                    "ExpectColumnValuesToNotBeInSet",
+                    single,
+                    message,
+                )
 
 
 # Short name and name variables that CT pairs term by term (SDTMIG 3.4 section 4.5.3).
@@ -228,10 +255,11 @@ def _distinct_rows(ds: Dataset, variables: list[str]) -> tuple[np.ndarray, list[
         key = key * (len(table) + 1) + (np.where(codes < 0, len(table) - 1, codes))
     rows, uniques = pd.factorize(key)
     distinct = []
-    for k in uniques.tolist():
+    for number in uniques.tolist():
         combo = []
-        for codes, table in reversed(coded):
-            k, at = divmod(k, len(table) + 1)
+        rest = number
+        for _codes, table in reversed(coded):
+            rest, at = divmod(rest, len(table) + 1)
             combo.append(str(table[at]))
         distinct.append(tuple(reversed(combo)))
     return rows, distinct
@@ -241,10 +269,17 @@ def _codes(codelists: list[Codelist], value: str) -> list[str]:
     return [t.code for c in codelists if (t := c.term(value)) is not None]
 
 
-@check("DB202", "ct.paired_terms", severity=Severity.ERROR,
-       references=("SDTMIG 3.4 section 4.5.3 (--TESTCD and --TEST)", "SDTMIG 3.4 section 4.3 (controlled terminology)",
-                   "FDA validator rules CT2003 and CT2006 (FDAC342, FDAC345: paired terms with different codes)",
-                   "FDA Business Rule FB0901 / CORE-000303 (--TESTCD and --TEST one to one)"))
+@check(
+    "DB202",
+    "ct.paired_terms",
+    severity=Severity.ERROR,
+    references=(
+        "SDTMIG 3.4 section 4.5.3 (--TESTCD and --TEST)",
+        "SDTMIG 3.4 section 4.3 (controlled terminology)",
+        "FDA validator rules CT2003 and CT2006 (FDAC342, FDAC345: paired terms with different codes)",
+        "FDA Business Rule FB0901 / CORE-000303 (--TESTCD and --TEST one to one)",
+    ),
+)
 def paired_terms(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """--TESTCD and --TEST (--PARMCD and --PARM) name the same test: the same NCI term code in their paired codelists.
 
@@ -267,7 +302,9 @@ def paired_terms(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
             if short_var not in ds.frame.columns or name_var not in ds.frame.columns:
                 continue
             own = (_codelists_of(std, ds, short_var), _codelists_of(std, ds, name_var))
-            if not (own[0] and own[1]) and not (by_category and short_suffix == "TESTCD" and category in ds.frame.columns):
+            if not (own[0] and own[1]) and not (
+                by_category and short_suffix == "TESTCD" and category in ds.frame.columns
+            ):
                 continue
             with_category = category in ds.frame.columns and short_suffix == "TESTCD"
             rows, distinct = _distinct_rows(ds, [short_var, name_var] + ([category] if with_category else []))
@@ -287,14 +324,18 @@ def paired_terms(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
                 # before CT published codelists for it, which a later CT release cannot fault.
                 if short_codes and name_codes and not set(short_codes) & set(name_codes):
                     paired = [t.submission_value for c in name_lists for t in c.terms if t.code in short_codes]
-                    bad_of[i] = (name_var, f"{name_var} {name!r} is term {name_codes[0]}, {short_var} {short!r} is term "
-                                           f"{short_codes[0]}: the name paired with {short!r} is "
-                                           f"{paired[0] if paired else '(none)'!r}{where}")
+                    bad_of[i] = (
+                        name_var,
+                        f"{name_var} {name!r} is term {name_codes[0]}, {short_var} {short!r} is term "
+                        f"{short_codes[0]}: the name paired with {short!r} is "
+                        f"{paired[0] if paired else '(none)'!r}{where}",
+                    )
             for variable in (short_var, name_var):
                 picked = {i: m for i, (v, m) in bad_of.items() if v == variable}
                 if not picked:
                     continue
                 flagged = np.isin(rows, list(picked))
                 positions = np.flatnonzero(flagged)
-                yield from ds.findings("DB202", Severity.ERROR, positions, variable,
-                                       [picked[r] for r in rows[positions].tolist()])
+                yield from ds.findings(
+                    "DB202", Severity.ERROR, positions, variable, [picked[r] for r in rows[positions].tolist()]
+                )

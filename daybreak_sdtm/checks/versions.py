@@ -64,11 +64,22 @@ DIFFERENCES: tuple[Difference, ...] = (
     Difference("DM", "ACTARMUD", ADDED, _32, why="new in SDTMIG 3.3 (description of an unplanned actual arm)"),
     Difference("DM", "RFCSTDTC", ADDED, _32_33, why="new in SDTMIG 3.4"),
     Difference("DM", "RFCENDTC", ADDED, _32_33, why="new in SDTMIG 3.4"),
-    Difference("DM", "ARMCD", NULL_ARMS, _32, "SCRNFAIL=Screen Failure;NOTASSGN=Not Assigned",
-               why="SDTMIG 3.2 DM assumption 4 reserves these for subjects without an arm (3.3 leaves ARMCD null and gives ARMNRS)"),
-    Difference("DM", "ACTARMCD", NULL_ARMS, _32,
-               "SCRNFAIL=Screen Failure;NOTASSGN=Not Assigned;NOTTRT=Not Treated;UNPLAN=Unplanned Treatment",
-               why="SDTMIG 3.2 DM assumption 5 reserves these for subjects without an actual arm (3.3 leaves ACTARMCD null and gives ARMNRS)"),
+    Difference(
+        "DM",
+        "ARMCD",
+        NULL_ARMS,
+        _32,
+        "SCRNFAIL=Screen Failure;NOTASSGN=Not Assigned",
+        why="SDTMIG 3.2 DM assumption 4 reserves these for subjects without an arm (3.3 leaves ARMCD null and gives ARMNRS)",
+    ),
+    Difference(
+        "DM",
+        "ACTARMCD",
+        NULL_ARMS,
+        _32,
+        "SCRNFAIL=Screen Failure;NOTASSGN=Not Assigned;NOTTRT=Not Treated;UNPLAN=Unplanned Treatment",
+        why="SDTMIG 3.2 DM assumption 5 reserves these for subjects without an actual arm (3.3 leaves ACTARMCD null and gives ARMNRS)",
+    ),
     Difference("FINDINGS", "--LOBXFL", ADDED, _32, why="new in SDTMIG 3.3 (last observation before exposure flag)"),
     Difference("FINDINGS", "--CLSIG", ADDED, _32_33, why="new in SDTMIG 3.4"),
     Difference("SV", "SVPRESP", ADDED, _32_33, why="new in SDTMIG 3.4 (SV holds planned visits too)"),
@@ -79,26 +90,73 @@ DIFFERENCES: tuple[Difference, ...] = (
     Difference("EC", "ECREASOC", ADDED, _32_33, why="new in SDTMIG 3.4"),
     Difference("CE", "CETOXGR", ADDED, _32_33, why="new in SDTMIG 3.4"),
     Difference("SV", "EPOCH", REMOVED, _32_33, why="SDTMIG 3.4 dropped EPOCH from SV"),
-    Difference("SV", "SVSTDTC", LABEL, _32_33, "Start Date/Time of Visit", why="SDTMIG 3.4 relabelled SV's timing variables"),
-    Difference("SV", "SVENDTC", LABEL, _32_33, "End Date/Time of Visit", why="SDTMIG 3.4 relabelled SV's timing variables"),
-    Difference("SV", "SVSTDY", LABEL, _32_33, "Study Day of Start of Visit", why="SDTMIG 3.4 relabelled SV's timing variables"),
-    Difference("SV", "SVENDY", LABEL, _32_33, "Study Day of End of Visit", why="SDTMIG 3.4 relabelled SV's timing variables"),
-    Difference("SE", "SESTDY", LABEL, _32, "Study Day of Start of Observation",
-               why="SDTMIG 3.2's SE table does not list SESTDY; the SDTM model's label applies"),
-    Difference("SE", "SEENDY", LABEL, _32, "Study Day of End of Observation",
-               why="SDTMIG 3.2's SE table does not list SEENDY; the SDTM model's label applies"),
-    Difference("DS", "DSDY", LABEL, _32, "Study Day of Visit/Collection/Exam",
-               why="SDTMIG 3.2's DS table does not list DSDY; the SDTM model's label applies"),
-    Difference("QS", "QSSTRESC", LABEL, _32, "Result or Finding in Standard Format", why="SDTMIG 3.4 words the label differently"),
-    Difference("TI", "IETESTCD", LABEL, _32, "Inclusion/Exclusion Criterion Short Name", why="SDTMIG 3.4 words the label differently"),
+    Difference(
+        "SV", "SVSTDTC", LABEL, _32_33, "Start Date/Time of Visit", why="SDTMIG 3.4 relabelled SV's timing variables"
+    ),
+    Difference(
+        "SV", "SVENDTC", LABEL, _32_33, "End Date/Time of Visit", why="SDTMIG 3.4 relabelled SV's timing variables"
+    ),
+    Difference(
+        "SV", "SVSTDY", LABEL, _32_33, "Study Day of Start of Visit", why="SDTMIG 3.4 relabelled SV's timing variables"
+    ),
+    Difference(
+        "SV", "SVENDY", LABEL, _32_33, "Study Day of End of Visit", why="SDTMIG 3.4 relabelled SV's timing variables"
+    ),
+    Difference(
+        "SE",
+        "SESTDY",
+        LABEL,
+        _32,
+        "Study Day of Start of Observation",
+        why="SDTMIG 3.2's SE table does not list SESTDY; the SDTM model's label applies",
+    ),
+    Difference(
+        "SE",
+        "SEENDY",
+        LABEL,
+        _32,
+        "Study Day of End of Observation",
+        why="SDTMIG 3.2's SE table does not list SEENDY; the SDTM model's label applies",
+    ),
+    Difference(
+        "DS",
+        "DSDY",
+        LABEL,
+        _32,
+        "Study Day of Visit/Collection/Exam",
+        why="SDTMIG 3.2's DS table does not list DSDY; the SDTM model's label applies",
+    ),
+    Difference(
+        "QS",
+        "QSSTRESC",
+        LABEL,
+        _32,
+        "Result or Finding in Standard Format",
+        why="SDTMIG 3.4 words the label differently",
+    ),
+    Difference(
+        "TI",
+        "IETESTCD",
+        LABEL,
+        _32,
+        "Inclusion/Exclusion Criterion Short Name",
+        why="SDTMIG 3.4 words the label differently",
+    ),
     Difference("TS", "TSVALNF", LABEL, _32, "Parameter Null Flavor", why="SDTMIG 3.4 words the label differently"),
-    Difference("TS", "TSVCDREF", VALUES, _32, "CDISC;ISO 8601",
-               why="SDTMIG 3.2's TS examples name the reference terminologies 'CDISC' and 'ISO 8601' (CT's DICTNAM has 'CDISC CT' since)"),
+    Difference(
+        "TS",
+        "TSVCDREF",
+        VALUES,
+        _32,
+        "CDISC;ISO 8601",
+        why="SDTMIG 3.2's TS examples name the reference terminologies 'CDISC' and 'ISO 8601' (CT's DICTNAM has 'CDISC CT' since)",
+    ),
 )
 
 
-def difference(declared: str, checked: str, dataset: str, domain: str, klass: str, variable: str,
-               kind: str) -> Difference | None:
+def difference(
+    declared: str, checked: str, dataset: str, domain: str, klass: str, variable: str, kind: str
+) -> Difference | None:
     """The difference of ``kind`` for ``variable`` of a dataset, when the declared version has it.
 
     Args:
@@ -112,7 +170,7 @@ def difference(declared: str, checked: str, dataset: str, domain: str, klass: st
     """
     if not declared or declared == checked:
         return None
-    generic = "--" + variable[len(domain):] if domain and variable.startswith(domain) else ""
+    generic = "--" + variable[len(domain) :] if domain and variable.startswith(domain) else ""
     classes = CLASS_SOURCES.get(klass, (klass,)) if klass else ()  # Findings About takes the Findings variables
     for item in DIFFERENCES:
         if item.kind != kind or declared not in item.versions:

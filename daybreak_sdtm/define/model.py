@@ -35,7 +35,15 @@ from daybreak_sdtm.standards.labels import dataset_label, variable_labels
 from daybreak_sdtm.text import text_byte_lengths
 
 # Define-XML wants datasets grouped by observation class, in the order SDTMIG presents them.
-CLASS_ORDER = ("TRIAL DESIGN", "SPECIAL PURPOSE", "INTERVENTIONS", "EVENTS", "FINDINGS", "FINDINGS ABOUT", "RELATIONSHIP")
+CLASS_ORDER = (
+    "TRIAL DESIGN",
+    "SPECIAL PURPOSE",
+    "INTERVENTIONS",
+    "EVENTS",
+    "FINDINGS",
+    "FINDINGS ABOUT",
+    "RELATIONSHIP",
+)
 # Document keys of study.yaml with a conventional title; other keys are titled by their name.
 DOCUMENT_TITLES = {
     "acrf": "Annotated CRF",
@@ -363,7 +371,9 @@ class _Codes:
 
     standards: Standards
     ct: dict[str, tuple[Codelist, dict[str, None]]] = field(default_factory=dict)  # OID -> (codelist, values)
-    sponsor: dict[str, tuple[str, dict[str, str], str]] = field(default_factory=dict)  # OID -> (name, value->decode, type)
+    sponsor: dict[str, tuple[str, dict[str, str], str]] = field(
+        default_factory=dict
+    )  # OID -> (name, value->decode, type)
     external: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # OID -> (name, dictionary, version)
 
     def use_ct(self, codelist: Codelist, values: Iterable[str]) -> str:
@@ -443,8 +453,9 @@ class _Builder:
 
     # -- codelists
 
-    def codelist_for(self, dataset: str, var: str, values: pd.Series, item: ResolvedVariable | None,
-                     ig_code: str, label: str) -> str:
+    def codelist_for(
+        self, dataset: str, var: str, values: pd.Series, item: ResolvedVariable | None, ig_code: str, label: str
+    ) -> str:
         """The codelist OID of a variable (or value-level item), registering the values it uses."""
         used = text_values(values) if not pd.api.types.is_numeric_dtype(values) else []
         if not used:
@@ -453,11 +464,14 @@ class _Builder:
             return self.codes.use_external("CL.MEDDRA", "MedDRA", "MedDRA", self.study.meddra_version)
         if var in ("ARMCD", "ACTARMCD") and self.study.arms:
             arms = {a.armcd: a.arm for a in self.study.arms}
-            return self.codes.use_sponsor("CL.ARMCD", "Planned and Actual Arm Code",
-                                          {v: arms.get(v, v) for v in self._ordered(used, list(arms))})
+            return self.codes.use_sponsor(
+                "CL.ARMCD", "Planned and Actual Arm Code", {v: arms.get(v, v) for v in self._ordered(used, list(arms))}
+            )
         if var in ("ARM", "ACTARM") and self.study.arms:
             arm_names = [a.arm for a in self.study.arms]
-            return self.codes.use_sponsor("CL.ARM", "Planned and Actual Arm", {v: v for v in self._ordered(used, arm_names)})
+            return self.codes.use_sponsor(
+                "CL.ARM", "Planned and Actual Arm", {v: v for v in self._ordered(used, arm_names)}
+            )
         codelist = item.codelist if item is not None else None
         if codelist is None and ig_code and ";" not in ig_code:
             codelist = self.standards.codelist(ig_code)
@@ -472,7 +486,8 @@ class _Builder:
 
     def _meddra_coded(self, dataset: str, var: str) -> bool:
         """Whether SDTMIG says the variable holds MedDRA terms or codes (its value domain, or its notes)."""
-        meta = self.standards.variable(self.standards.dataset_domain(dataset), var)
+        domain = self.standards.dataset_domain(dataset)
+        meta = self.standards.variable(domain, var) if domain is not None else None
         if meta is None:
             return False
         return "MedDRA" in meta.value_domain or ("MedDRA" in meta.notes and "ictionary" in meta.notes)
@@ -493,9 +508,21 @@ class _Builder:
 
     # -- items
 
-    def item_def(self, ds: PackageDataset, var: str, oid: str, name: str, label: str, values: pd.Series,
-                 item: ResolvedVariable | None, origin: Origin | None, ig_code: str = "", ig_format: str = "",
-                 length: int | None = None, typed_text: bool = False) -> ItemDef:
+    def item_def(
+        self,
+        ds: PackageDataset,
+        var: str,
+        oid: str,
+        name: str,
+        label: str,
+        values: pd.Series,
+        item: ResolvedVariable | None,
+        origin: Origin | None,
+        ig_code: str = "",
+        ig_format: str = "",
+        length: int | None = None,
+        typed_text: bool = False,
+    ) -> ItemDef:
         """An ItemDef for a variable or a value-level item from the values it holds."""
         significant = None
         if pd.api.types.is_numeric_dtype(values):
@@ -513,16 +540,28 @@ class _Builder:
         comment = ""
         if item is not None and item.spec.comment:
             comment = self.comment(f"COM.{oid[3:]}", item.spec.comment)
-        return ItemDef(oid=oid, name=name, label=label, data_type=data_type, length=length,
-                       significant_digits=significant, origin=origin, codelist_oid=codelist,
-                       comment_oid=comment, display_format="", dataset=ds.name)
+        return ItemDef(
+            oid=oid,
+            name=name,
+            label=label,
+            data_type=data_type,
+            length=length,
+            significant_digits=significant,
+            origin=origin,
+            codelist_oid=codelist,
+            comment_oid=comment,
+            display_format="",
+            dataset=ds.name,
+        )
 
     def where(self, oid: str, checks: Sequence[RangeCheck]) -> str:
         self.where_clauses.setdefault(oid, WhereClause(oid, tuple(checks)))
         return oid
 
 
-def _spec_tables(study: StudySpec, standards: Standards) -> dict[str, tuple[DomainSpec, dict[str, ResolvedVariable], list[tuple[SuppSpec, ResolvedVariable]]]]:
+def _spec_tables(
+    study: StudySpec, standards: Standards
+) -> dict[str, tuple[DomainSpec, dict[str, ResolvedVariable], list[tuple[SuppSpec, ResolvedVariable]]]]:
     """Every domain's resolved variables and supplemental qualifiers, as the build resolved them."""
     errors: list[SpecError] = []
     tables = {}
@@ -573,12 +612,23 @@ def no_data_dataset(name: str, study: StudySpec, standards: Standards) -> Packag
         columns[var] = pd.Series(dtype="float64" if numeric else object)
         widths[var] = 8 if numeric else 1
     frame = pd.DataFrame(columns)
-    return PackageDataset(name=name, label=dataset_label(name, standards), frame=frame,
-                          labels=variable_labels(name, frame, standards), widths=widths, file="")
+    return PackageDataset(
+        name=name,
+        label=dataset_label(name, standards),
+        frame=frame,
+        labels=variable_labels(name, frame, standards),
+        widths=widths,
+        file="",
+    )
 
 
-def build_define(study: StudySpec, standards: Standards, datasets: Sequence[PackageDataset], created: dt.datetime,
-                 no_data: Mapping[str, str] | None = None) -> Define:
+def build_define(
+    study: StudySpec,
+    standards: Standards,
+    datasets: Sequence[PackageDataset],
+    created: dt.datetime,
+    no_data: Mapping[str, str] | None = None,
+) -> Define:
     """The define of a package: one ItemGroup per dataset given, one ItemDef per variable in it.
 
     ``no_data`` names datasets the specs map that have no records (and no file), with why: each
@@ -626,35 +676,67 @@ def build_define(study: StudySpec, standards: Standards, datasets: Sequence[Pack
                 kind = b.resolved_origin(item) if item else ""
                 origin = b.origin(kind) if kind else None
                 if item is not None and kind == "Derived":
-                    method_oid = b.method(f"MT.{ds.name}.{var}", f"Algorithm to derive {ds.name}.{var}", method_text(item, dom.name))
-                item_def = b.item_def(ds, var, oid, var, label, values, item, origin,
-                                      vmeta.codelist if vmeta else "", vmeta.format if vmeta else "",
-                                      length=ds.widths.get(var))
+                    method_oid = b.method(
+                        f"MT.{ds.name}.{var}", f"Algorithm to derive {ds.name}.{var}", method_text(item, dom.name)
+                    )
+                item_def = b.item_def(
+                    ds,
+                    var,
+                    oid,
+                    var,
+                    label,
+                    values,
+                    item,
+                    origin,
+                    vmeta.codelist if vmeta else "",
+                    vmeta.format if vmeta else "",
+                    length=ds.widths.get(var),
+                )
                 value_list = _value_list(b, ds, dom, var, item, item_def, resolved)
             if value_list:
                 item_def = _replace(item_def, value_list_oid=value_list)
             if item_def.data_type in ("text", "datetime", "durationDatetime") and ds.widths.get(var) is not None:
                 item_def = _replace(item_def, length=ds.widths[var])
             b.items.insert(first_vlm, item_def)
-            refs.append(ItemRef(oid, order, bool(vmeta and vmeta.core == "Req"),
-                                keys.index(var) + 1 if var in keys else None,
-                                vmeta.role if vmeta else "", method_oid))
+            refs.append(
+                ItemRef(
+                    oid,
+                    order,
+                    bool(vmeta and vmeta.core == "Req"),
+                    keys.index(var) + 1 if var in keys else None,
+                    vmeta.role if vmeta else "",
+                    method_oid,
+                )
+            )
         leaf: Leaf | None = Leaf(f"LF.{ds.name}", ds.file, ds.file)
         text = "" if is_supp else _dataset_comment(dom)
         if ds.name in no_data:
             text = f"{text} No records: {no_data[ds.name]}; the dataset is not submitted.".lstrip()
             leaf = None
         comment = b.comment(f"COM.{ds.name}", text) if text else ""
-        groups.append(ItemGroup(
-            oid=f"IG.{ds.name}", name=ds.name, domain=ds.name,
-            label=ds.label or meta.label, klass=meta.klass, structure=meta.structure,
-            repeating=meta.repeating, reference_data=meta.reference_data, item_refs=tuple(refs),
-            leaf=leaf, records=len(ds.frame), keys=keys, comment_oid=comment,
-        ))
+        groups.append(
+            ItemGroup(
+                oid=f"IG.{ds.name}",
+                name=ds.name,
+                domain=ds.name,
+                label=ds.label or meta.label,
+                klass=meta.klass,
+                structure=meta.structure,
+                repeating=meta.repeating,
+                reference_data=meta.reference_data,
+                item_refs=tuple(refs),
+                leaf=leaf,
+                records=len(ds.frame),
+                keys=keys,
+                comment_oid=comment,
+            )
+        )
 
     mdv_comment = ""
     if study.forms_not_mapped:
-        text = "EDC forms not mapped to SDTM: " + "; ".join(f"{k}: {v}" for k, v in sorted(study.forms_not_mapped.items()))
+        text = "EDC forms not mapped to SDTM: " + "; ".join(
+            f"{k}: {v}" for k, v in sorted(study.forms_not_mapped.items())
+        )
         mdv_comment = b.comment("COM.FORMS_NOT_MAPPED", text)
     codelists = _codelists(b)
     return Define(
@@ -687,11 +769,11 @@ def build_define(study: StudySpec, standards: Standards, datasets: Sequence[Pack
 # How SE and SV variables are derived (Define-XML MethodDefs), by variable.
 _DESIGN_METHODS = {
     ("SE", "SESTDTC"): "The date the element's start rule (trial_design: elements: start:) reads for the subject; "
-                       "elements a subject never reached have no record",
+    "elements a subject never reached have no record",
     ("SE", "SEENDTC"): "SESTDTC of the subject's next element; for the last element DM.RFPENDTC (blank while the "
-                       "subject is in the study)",
+    "subject is in the study)",
     ("SE", "ETCD"): "The element whose start rule dated the record; UNPLAN when the subject's actual arm (DM.ACTARMCD) "
-                    "does not plan it there",
+    "does not plan it there",
     ("SE", "TAETORD"): "The element's order in the subject's actual arm (TA); blank for an unplanned element",
     ("SE", "EPOCH"): "The element's epoch in TA; for an unplanned element, the epoch in effect when it started",
     ("SE", "SESEQ"): "Order of the subject's elements by start date",
@@ -722,31 +804,65 @@ def _design_group(b: _Builder, ds: PackageDataset, no_data: str | None) -> ItemG
         if var in ("STUDYID", "DOMAIN"):
             origin = b.origin("Assigned")
         elif var == "USUBJID" or (subject_level and var in ("VISITNUM", "VISIT", "VISITDY", "ELEMENT")):
-            origin = b.origin("Predecessor", predecessor="DM.USUBJID" if var == "USUBJID" else f"TV.{var}"
-                              if ds.name == "SV" else "TE.ELEMENT")
+            origin = b.origin(
+                "Predecessor",
+                predecessor="DM.USUBJID" if var == "USUBJID" else f"TV.{var}" if ds.name == "SV" else "TE.ELEMENT",
+            )
         elif subject_level:
             origin = b.origin("Derived")
             text = _DESIGN_METHODS.get((ds.name, var), f"Derived from the trial design for {ds.name}.{var}")
             method_oid = b.method(f"MT.{ds.name}.{var}", f"Algorithm to derive {ds.name}.{var}", text)
         else:
             origin = b.origin("Protocol")
-        item_def = b.item_def(ds, var, oid, var, ds.labels.get(var) or (vmeta.label if vmeta else var), ds.frame[var], None,
-                              origin, vmeta.codelist if vmeta else "", vmeta.format if vmeta else "", length=ds.widths.get(var))
+        item_def = b.item_def(
+            ds,
+            var,
+            oid,
+            var,
+            ds.labels.get(var) or (vmeta.label if vmeta else var),
+            ds.frame[var],
+            None,
+            origin,
+            vmeta.codelist if vmeta else "",
+            vmeta.format if vmeta else "",
+            length=ds.widths.get(var),
+        )
         if item_def.data_type in ("text", "datetime", "durationDatetime") and ds.widths.get(var) is not None:
             item_def = _replace(item_def, length=ds.widths[var])
         b.items.append(item_def)
-        refs.append(ItemRef(oid, order, bool(vmeta and vmeta.core == "Req"), keys.index(var) + 1 if var in keys else None,
-                            vmeta.role if vmeta else "", method_oid))
-    source = ("Derived from the subjects' records by the trial design's rules (study.yaml trial_design:)." if subject_level
-              else "From the protocol, as the study's trial design declares it (study.yaml trial_design:).")
+        refs.append(
+            ItemRef(
+                oid,
+                order,
+                bool(vmeta and vmeta.core == "Req"),
+                keys.index(var) + 1 if var in keys else None,
+                vmeta.role if vmeta else "",
+                method_oid,
+            )
+        )
+    source = (
+        "Derived from the subjects' records by the trial design's rules (study.yaml trial_design:)."
+        if subject_level
+        else "From the protocol, as the study's trial design declares it (study.yaml trial_design:)."
+    )
     leaf: Leaf | None = Leaf(f"LF.{ds.name}", ds.file, ds.file)
     if no_data is not None:
         source = f"{source} No records: {no_data}; the dataset is not submitted."
         leaf = None
     return ItemGroup(
-        oid=f"IG.{ds.name}", name=ds.name, domain=ds.name, label=ds.label or meta.label, klass=meta.klass,
-        structure=meta.structure, repeating=meta.repeating, reference_data=meta.reference_data, item_refs=tuple(refs),
-        leaf=leaf, records=len(ds.frame), keys=keys, comment_oid=b.comment(f"COM.{ds.name}", source),
+        oid=f"IG.{ds.name}",
+        name=ds.name,
+        domain=ds.name,
+        label=ds.label or meta.label,
+        klass=meta.klass,
+        structure=meta.structure,
+        repeating=meta.repeating,
+        reference_data=meta.reference_data,
+        item_refs=tuple(refs),
+        leaf=leaf,
+        records=len(ds.frame),
+        keys=keys,
+        comment_oid=b.comment(f"COM.{ds.name}", source),
     )
 
 
@@ -754,8 +870,17 @@ def _replace(item: ItemDef, **changes: Any) -> ItemDef:
     return replace(item, **changes)
 
 
-def _supp_item(b: _Builder, ds: PackageDataset, dom: DomainSpec, supps: list[tuple[SuppSpec, ResolvedVariable]],
-               var: str, oid: str, label: str, values: pd.Series, vmeta: Any) -> tuple[Origin | None, ItemDef, str]:
+def _supp_item(
+    b: _Builder,
+    ds: PackageDataset,
+    dom: DomainSpec,
+    supps: list[tuple[SuppSpec, ResolvedVariable]],
+    var: str,
+    oid: str,
+    label: str,
+    values: pd.Series,
+    vmeta: Any,
+) -> tuple[Origin | None, ItemDef, str]:
     """A SUPP-- variable: fixed columns are assigned or copied from the parent; QVAL has one item per QNAM."""
     parent = dom.name
     if var == "USUBJID":
@@ -769,12 +894,26 @@ def _supp_item(b: _Builder, ds: PackageDataset, dom: DomainSpec, supps: list[tup
     if var == "QNAM":
         labels = {s.qnam: s.qlabel for s, _ in supps}
         used = text_values(values) or list(labels)  # no records: the QNAMs the spec defines
-        code = b.codes.use_sponsor(f"CL.{ds.name}.QNAM", f"Qualifier Variable Names of {ds.name}",
-                                   {q: labels.get(q, q) for q in b._ordered(used, list(labels))})
+        code = b.codes.use_sponsor(
+            f"CL.{ds.name}.QNAM",
+            f"Qualifier Variable Names of {ds.name}",
+            {q: labels.get(q, q) for q in b._ordered(used, list(labels))},
+        )
         item = ItemDef(oid, var, label, "text", text_length(values), origin=origin, codelist_oid=code, dataset=ds.name)
         return origin, item, ""
-    item = b.item_def(ds, var, oid, var, label, values, None, origin,
-                      vmeta.codelist if vmeta else "", vmeta.format if vmeta else "", length=ds.widths.get(var))
+    item = b.item_def(
+        ds,
+        var,
+        oid,
+        var,
+        label,
+        values,
+        None,
+        origin,
+        vmeta.codelist if vmeta else "",
+        vmeta.format if vmeta else "",
+        length=ds.widths.get(var),
+    )
     if var != "QVAL" or "QNAM" not in ds.frame.columns:
         return origin, item, ""
     refs = []
@@ -786,8 +925,11 @@ def _supp_item(b: _Builder, ds: PackageDataset, dom: DomainSpec, supps: list[tup
         origin_q = b.origin(kind)
         method_oid = ""
         if origin_q.type == "Derived":
-            method_oid = b.method(f"MT.{ds.name}.{oid_part(supp.qnam)}", f"Algorithm to derive {ds.name}.QVAL where QNAM = {supp.qnam}",
-                                  method_text(resolved, parent))
+            method_oid = b.method(
+                f"MT.{ds.name}.{oid_part(supp.qnam)}",
+                f"Algorithm to derive {ds.name}.QVAL where QNAM = {supp.qnam}",
+                method_text(resolved, parent),
+            )
         sub = values[mask]
         q_item = b.item_def(ds, supp.qnam, vl_oid, supp.qnam, supp.qlabel, sub, resolved, origin_q, typed_text=True)
         b.items.append(q_item)
@@ -800,8 +942,15 @@ def _supp_item(b: _Builder, ds: PackageDataset, dom: DomainSpec, supps: list[tup
     return origin, item, vl
 
 
-def _value_list(b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str, item: ResolvedVariable | None,
-                parent: ItemDef, resolved: Mapping[str, ResolvedVariable]) -> str:
+def _value_list(
+    b: _Builder,
+    ds: PackageDataset,
+    dom: DomainSpec,
+    var: str,
+    item: ResolvedVariable | None,
+    parent: ItemDef,
+    resolved: Mapping[str, ResolvedVariable],
+) -> str:
     """Value-level metadata of a parent-domain variable: the spec's cases, or doses by treatment."""
     if item is not None and item.cases:
         return _case_value_list(b, ds, dom, var, item, parent)
@@ -811,7 +960,9 @@ def _value_list(b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str, item
     return ""
 
 
-def _case_value_list(b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str, item: ResolvedVariable, parent: ItemDef) -> str:
+def _case_value_list(
+    b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str, item: ResolvedVariable, parent: ItemDef
+) -> str:
     """One value-level item per spec case that selects records; the catch-all case by the values it got."""
     frame = ds.frame
     taken = np.zeros(len(frame), dtype=bool)
@@ -829,8 +980,12 @@ def _case_value_list(b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str,
             continue
         if where:
             present = frame.loc[mask]
-            combos = [tuple((cvar, tuple(v for v in values if (present[cvar].astype(str) == v).any()))
-                            for cvar, values in where.items())]
+            combos = [
+                tuple(
+                    (cvar, tuple(v for v in values if (present[cvar].astype(str) == v).any()))
+                    for cvar, values in where.items()
+                )
+            ]
         else:
             if not condition_vars:  # a lone case with no condition is not value-level metadata
                 continue
@@ -844,20 +999,36 @@ def _case_value_list(b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str,
         vl_item_oid = f"{parent.oid}.{suffix}"
         wcs = []
         for k, combo in enumerate(combos, start=1):
-            checks = [RangeCheck(f"IT.{ds.name}.{cvar}", "EQ" if len(vals) == 1 else "IN", tuple(vals)) for cvar, vals in combo]
+            checks = [
+                RangeCheck(f"IT.{ds.name}.{cvar}", "EQ" if len(vals) == 1 else "IN", tuple(vals))
+                for cvar, vals in combo
+            ]
             wc_oid = f"WC.{ds.name}.{var}.{suffix}" + (f".{k}" if len(combos) > 1 else "")
             wcs.append(b.where(wc_oid, checks))
         kind = case.spec.origin or case.derivation.origin
         origin = b.origin(kind)
         method_oid = ""
         if kind == "Derived":
-            method_oid = b.method(f"MT.{ds.name}.{var}.{suffix}", f"Algorithm to derive {ds.name}.{var} ({suffix})",
-                                  method_text(case, dom.name))
+            method_oid = b.method(
+                f"MT.{ds.name}.{var}.{suffix}",
+                f"Algorithm to derive {ds.name}.{var} ({suffix})",
+                method_text(case, dom.name),
+            )
         vmeta = b.standards.variable(ds.name, var)
         shown = " and ".join(f"{c} {'/'.join(v)}" for c, v in combos[0]) + (" ..." if len(combos) > 1 else "")
         label = f"{parent.label} where {shown}"
-        sub_item = b.item_def(ds, var, vl_item_oid, var, label[:200], frame.loc[mask, var], case, origin,
-                              vmeta.codelist if vmeta else "", vmeta.format if vmeta else "")
+        sub_item = b.item_def(
+            ds,
+            var,
+            vl_item_oid,
+            var,
+            label[:200],
+            frame.loc[mask, var],
+            case,
+            origin,
+            vmeta.codelist if vmeta else "",
+            vmeta.format if vmeta else "",
+        )
         b.items.append(sub_item)
         refs.append(ItemRef(vl_item_oid, len(refs) + 1, False, method_oid=method_oid, where_clause_oids=tuple(wcs)))
     if not refs:
@@ -867,7 +1038,9 @@ def _case_value_list(b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str,
     return oid
 
 
-def _dose_value_list(b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str, item: ResolvedVariable | None, parent: ItemDef) -> str:
+def _dose_value_list(
+    b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str, item: ResolvedVariable | None, parent: ItemDef
+) -> str:
     """Doses by treatment when the treatments are dosed in different units (mg vs mg/m2)."""
     prefix = dom.name
     frame = ds.frame
@@ -884,9 +1057,14 @@ def _dose_value_list(b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str,
         kind = b.resolved_origin(item) if item else ""
         origin = b.origin(kind) if kind else None
         method_oid = f"MT.{ds.name}.{var}" if kind == "Derived" else ""
-        b.items.append(b.item_def(ds, var, oid, var, f"{parent.label} of {treatment} in {unit}", frame.loc[mask, var],
-                                  item, origin))
-        wc = b.where(f"WC.{ds.name}.{prefix}TRT.{suffix}", [RangeCheck(f"IT.{ds.name}.{prefix}TRT", "EQ", (treatment,))])
+        b.items.append(
+            b.item_def(
+                ds, var, oid, var, f"{parent.label} of {treatment} in {unit}", frame.loc[mask, var], item, origin
+            )
+        )
+        wc = b.where(
+            f"WC.{ds.name}.{prefix}TRT.{suffix}", [RangeCheck(f"IT.{ds.name}.{prefix}TRT", "EQ", (treatment,))]
+        )
         refs.append(ItemRef(oid, len(refs) + 1, False, method_oid=method_oid, where_clause_oids=(wc,)))
     oid = f"VL.{ds.name}.{var}"
     b.value_lists.append(ValueList(oid, ds.name, var, tuple(refs)))
@@ -910,10 +1088,18 @@ def _codelists(b: _Builder) -> tuple[CodeList, ...]:
                 items.append(CodeListItem(value, term.preferred_term or value, term.code, False, order))
         comment = ""
         if extended and not codelist.extensible:
-            why = " (SDTMIG 3.4 section 4.2.8.3: MULTIPLE stands for several values of a qualifier)" if "MULTIPLE" in extended else ""
-            comment = b.comment(f"COM.{oid}", f"{', '.join(extended)}: not a term of this non-extensible CDISC codelist{why}.")
+            why = (
+                " (SDTMIG 3.4 section 4.2.8.3: MULTIPLE stands for several values of a qualifier)"
+                if "MULTIPLE" in extended
+                else ""
+            )
+            comment = b.comment(
+                f"COM.{oid}", f"{', '.join(extended)}: not a term of this non-extensible CDISC codelist{why}."
+            )
         nci = codelist.code if re.match(r"^C\d+$", codelist.code) else ""
-        out.append(CodeList(oid, codelist.name, "text", tuple(items), nci, STD_CT, codelist.extensible, comment_oid=comment))
+        out.append(
+            CodeList(oid, codelist.name, "text", tuple(items), nci, STD_CT, codelist.extensible, comment_oid=comment)
+        )
     for oid, (name, decodes, data_type) in b.codes.sponsor.items():
         sponsor_items = tuple(CodeListItem(v, d, "", False, i) for i, (v, d) in enumerate(decodes.items(), start=1))
         out.append(CodeList(oid, name, data_type, sponsor_items))

@@ -26,8 +26,14 @@ def read_xpt_dataset(path: Path) -> PackageDataset:
             columns[col] = values.fillna("").astype(str).astype(object)
     labels = {col: data.labels.get(col, "") for col in frame.columns}
     widths = {col: int(data.widths[col]) for col in frame.columns}
-    return PackageDataset(name=data.name, label=data.label, frame=pd.DataFrame(columns, index=frame.index),
-                          labels=labels, widths=widths, file=path.name)
+    return PackageDataset(
+        name=data.name,
+        label=data.label,
+        frame=pd.DataFrame(columns, index=frame.index),
+        labels=labels,
+        widths=widths,
+        file=path.name,
+    )
 
 
 def read_package(package_dir: Path) -> tuple[PackageDataset, ...]:

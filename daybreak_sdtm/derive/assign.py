@@ -40,8 +40,9 @@ def on_distinct(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.S
         # Error path only: name every record holding a refused value, in record order.
         by_code = dict(zip(problem.positions.tolist(), problem.values, strict=True))
         positions = np.flatnonzero(np.isin(codes, problem.positions))
-        raise RowProblems(positions, [by_code[c] for c in codes[positions].tolist()], problem.message,
-                          problem.column) from None
+        raise RowProblems(
+            positions, [by_code[c] for c in codes[positions].tolist()], problem.message, problem.column
+        ) from None
     return pd.Series(out.array.take(codes), index=values.index, dtype=out.dtype)
 
 
@@ -72,10 +73,14 @@ def compute_ct(values: pd.Series, codelist: Codelist, mapping: dict[str, str] | 
     return result.fillna("").astype(str)
 
 
-@derivation("assign_no_ct", {
-    "source": Param(Kind.RAW, doc="raw column to copy"),
-    "map": Param(Kind.MAP, required=False, doc="recoding of every collected value"),
-}, origin="Collected")
+@derivation(
+    "assign_no_ct",
+    {
+        "source": Param(Kind.RAW, doc="raw column to copy"),
+        "map": Param(Kind.MAP, required=False, doc="recoding of every collected value"),
+    },
+    origin="Collected",
+)
 def assign_no_ct(ctx: Context, *, source: str, map: dict[str, str] | None = None) -> pd.Series:
     """Copy a raw column (blanks trimmed); with ``map``, recode it and refuse any value the map lacks."""
     if not map:
@@ -83,11 +88,17 @@ def assign_no_ct(ctx: Context, *, source: str, map: dict[str, str] | None = None
     return on_distinct(ctx.raw[source], lambda raw: compute_recode(compute_text(raw), map, source, "spec's map"))
 
 
-@derivation("assign_ct", {
-    "source": Param(Kind.RAW, doc="raw column holding the collected value"),
-    "codelist": Param(Kind.CODELIST, required=False, doc="defaults to the variable's SDTMIG codelist"),
-    "map": Param(Kind.MAP, required=False, doc="collected value -> submission value, where CT synonyms do not match"),
-}, origin="Collected")
+@derivation(
+    "assign_ct",
+    {
+        "source": Param(Kind.RAW, doc="raw column holding the collected value"),
+        "codelist": Param(Kind.CODELIST, required=False, doc="defaults to the variable's SDTMIG codelist"),
+        "map": Param(
+            Kind.MAP, required=False, doc="collected value -> submission value, where CT synonyms do not match"
+        ),
+    },
+    origin="Collected",
+)
 def assign_ct(ctx: Context, *, source: str, codelist: Codelist, map: dict[str, str] | None = None) -> pd.Series:
     """Recode collected values to the codelist's submission values; unknown values are errors.
 
@@ -97,16 +108,22 @@ def assign_ct(ctx: Context, *, source: str, codelist: Codelist, map: dict[str, s
     return on_distinct(ctx.raw[source], lambda raw: compute_ct(compute_text(raw), codelist, map, source))
 
 
-@derivation("hardcode_no_ct", {"value": Param(Kind.VALUE, doc="the value of every record", term=True)}, origin="Assigned")
+@derivation(
+    "hardcode_no_ct", {"value": Param(Kind.VALUE, doc="the value of every record", term=True)}, origin="Assigned"
+)
 def hardcode_no_ct(ctx: Context, *, value: str) -> pd.Series:
     """Set the same value on every record."""
     return pd.Series(value, index=ctx.raw.index, dtype=object)
 
 
-@derivation("hardcode_ct", {
-    "value": Param(Kind.VALUE, doc="a submission value of the codelist", term=True),
-    "codelist": Param(Kind.CODELIST, required=False, doc="defaults to the variable's SDTMIG codelist"),
-}, origin="Assigned")
+@derivation(
+    "hardcode_ct",
+    {
+        "value": Param(Kind.VALUE, doc="a submission value of the codelist", term=True),
+        "codelist": Param(Kind.CODELIST, required=False, doc="defaults to the variable's SDTMIG codelist"),
+    },
+    origin="Assigned",
+)
 def hardcode_ct(ctx: Context, *, value: str, codelist: Codelist) -> pd.Series:
     """Set the same controlled term on every record (checked against the codelist when the spec loads)."""
     return pd.Series(value, index=ctx.raw.index, dtype=object)
@@ -136,21 +153,29 @@ def derive_template(ctx: Context, *, template: str) -> pd.Series:
     return result.where(~blank, "")
 
 
-@derivation("derive_flag", {
-    "source": Param(Kind.RAW, doc="raw column; the flag is set where it holds a value"),
-    "value": Param(Kind.VALUE, required=False, doc="flag value, Y by default", term=True),
-})
+@derivation(
+    "derive_flag",
+    {
+        "source": Param(Kind.RAW, doc="raw column; the flag is set where it holds a value"),
+        "value": Param(Kind.VALUE, required=False, doc="flag value, Y by default", term=True),
+    },
+)
 def derive_flag(ctx: Context, *, source: str, value: str = "Y") -> pd.Series:
     """``Y`` (or ``value``) where the raw column is filled, blank elsewhere (e.g. DTHFL from a death date)."""
     return compute_text(ctx.raw[source]).ne("").map({True: value, False: ""}).astype(object)
 
 
-@derivation("derive_if_any", {
-    "sources": Param(Kind.RAWS, doc="raw columns to look at"),
-    "equals": Param(Kind.VALUE, doc="collected value searched for (several separated by |)"),
-    "then": Param(Kind.VALUE, doc="value when any column holds it", choice=True),
-    "otherwise": Param(Kind.VALUE, required=False, doc="value when none does and some column is filled", choice=True),
-})
+@derivation(
+    "derive_if_any",
+    {
+        "sources": Param(Kind.RAWS, doc="raw columns to look at"),
+        "equals": Param(Kind.VALUE, doc="collected value searched for (several separated by |)"),
+        "then": Param(Kind.VALUE, doc="value when any column holds it", choice=True),
+        "otherwise": Param(
+            Kind.VALUE, required=False, doc="value when none does and some column is filled", choice=True
+        ),
+    },
+)
 def derive_if_any(ctx: Context, *, sources: list[str], equals: str, then: str, otherwise: str = "") -> pd.Series:
     """``then`` when any of the columns holds ``equals``; ``otherwise`` when none does; blank when all are blank."""
     wanted = [v.strip().upper() for v in equals.split("|")]
@@ -160,15 +185,20 @@ def derive_if_any(ctx: Context, *, sources: list[str], equals: str, then: str, o
     return pd.Series(np.where(hit, then, np.where(filled, otherwise, "")), index=ctx.raw.index, dtype=object)
 
 
-@derivation("derive_common_ct", {
-    "sources": Param(Kind.RAWS, doc="raw columns, one per study treatment"),
-    "codelist": Param(Kind.CODELIST, required=False, doc="defaults to the variable's SDTMIG codelist"),
-    "map": Param(Kind.MAP, required=False, doc="collected value -> submission value"),
-    "ignore": Param(Kind.VALUE, required=False, doc="submission value that does not count (e.g. NOT APPLICABLE)",
-                    term=True),
-    "several": Param(Kind.VALUE, doc="value when the columns disagree (e.g. MULTIPLE)", choice=True,
-                     allows=("MULTIPLE",)),
-})
+@derivation(
+    "derive_common_ct",
+    {
+        "sources": Param(Kind.RAWS, doc="raw columns, one per study treatment"),
+        "codelist": Param(Kind.CODELIST, required=False, doc="defaults to the variable's SDTMIG codelist"),
+        "map": Param(Kind.MAP, required=False, doc="collected value -> submission value"),
+        "ignore": Param(
+            Kind.VALUE, required=False, doc="submission value that does not count (e.g. NOT APPLICABLE)", term=True
+        ),
+        "several": Param(
+            Kind.VALUE, doc="value when the columns disagree (e.g. MULTIPLE)", choice=True, allows=("MULTIPLE",)
+        ),
+    },
+)
 def derive_common_ct(
     ctx: Context,
     *,
@@ -182,11 +212,13 @@ def derive_common_ct(
 
     Used for AEACN when an AE has an action per study drug (SDTMIG 3.4 AE assumption 5).
     """
+
     def recode(raw: pd.Series, source: str) -> pd.Series:
         return compute_ct(compute_text(raw), codelist, map, source)
 
-    coded = np.stack([on_distinct(ctx.raw[s], functools.partial(recode, source=s)).to_numpy(dtype=object)
-                      for s in sources], axis=1)
+    coded = np.stack(
+        [on_distinct(ctx.raw[s], functools.partial(recode, source=s)).to_numpy(dtype=object) for s in sources], axis=1
+    )
     counts = (coded != "") & (coded != ignore)
     has_any = counts.any(axis=1)
     first = coded[np.arange(len(coded)), counts.argmax(axis=1)]

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from daybreak_sdtm.derive.assign import compute_text, on_distinct
-from daybreak_sdtm.derive.date_formats import (
+from daybreak_sdtm.date_formats import (
     DEFAULT_FORMAT,
     DateFormat,
     compile_format,
@@ -22,10 +21,12 @@ from daybreak_sdtm.derive.date_formats import (
     parse_times,
     pivot_year,
 )
+from daybreak_sdtm.derive.assign import compute_text, on_distinct
 from daybreak_sdtm.derive.registry import Context, Kind, Param, RowProblems, VarRef, derivation
 
 if TYPE_CHECKING:
     from daybreak_sdtm.spec.model import StudySpec
+
 
 def compute_iso_date(raw: pd.Series, column: str, fmt: DateFormat | None = None, pivot: int | None = None) -> pd.Series:
     """Raw date texts -> ISO 8601, partials truncated (``date_formats`` says which texts are dates).
@@ -52,22 +53,39 @@ def _iso_dates(text: pd.Series, column: str, fmt: DateFormat, pivot: int) -> pd.
         pos = np.flatnonzero(parsed.bad.to_numpy())
         example = str(text.iat[pos[0]])
         fits = matching_formats(example)
-        hint = (f"; values such as {example!r} read as {' or '.join(fits)}: declare the export's date format "
-                "(study.yaml export: date_format:, or format: on the variable)") if fits else ""
-        raise RowProblems(pos, text.iloc[pos].tolist(),
-                          f"not a date in the format {fmt.pattern} (UN/UNK for unknown parts){hint}", column)
+        hint = (
+            (
+                f"; values such as {example!r} read as {' or '.join(fits)}: declare the export's date format "
+                "(study.yaml export: date_format:, or format: on the variable)"
+            )
+            if fits
+            else ""
+        )
+        raise RowProblems(
+            pos,
+            text.iloc[pos].tolist(),
+            f"not a date in the format {fmt.pattern} (UN/UNK for unknown parts){hint}",
+            column,
+        )
     if parsed.impossible.any():
         pos = np.flatnonzero(parsed.impossible.to_numpy())
         raise RowProblems(pos, text.iloc[pos].tolist(), "not a calendar date", column)
     return parsed.iso
 
 
-@derivation("derive_iso8601", {
-    "source": Param(Kind.RAW, doc="raw date column (in the study's date format; ISO 8601 text is always read)"),
-    "time": Param(Kind.RAW, required=False, doc="raw time column (HH:MM, HH:MM:SS, or 12-hour with AM/PM)"),
-    "format": Param(Kind.DATE_FORMAT, required=False,
-                    doc="this column's date format, e.g. MM/DD/YYYY (default: study.yaml export: date_format:)"),
-}, origin="Collected")
+@derivation(
+    "derive_iso8601",
+    {
+        "source": Param(Kind.RAW, doc="raw date column (in the study's date format; ISO 8601 text is always read)"),
+        "time": Param(Kind.RAW, required=False, doc="raw time column (HH:MM, HH:MM:SS, or 12-hour with AM/PM)"),
+        "format": Param(
+            Kind.DATE_FORMAT,
+            required=False,
+            doc="this column's date format, e.g. MM/DD/YYYY (default: study.yaml export: date_format:)",
+        ),
+    },
+    origin="Collected",
+)
 def derive_iso8601(ctx: Context, *, source: str, time: str = "", format: str = "") -> pd.Series:
     """ISO 8601 date (and time, when the date is complete) with partial dates truncated, not imputed."""
     fmt = compile_format(format or ctx.study.date_format or DEFAULT_FORMAT)
@@ -120,10 +138,15 @@ def _reference_reads(params: Mapping[str, Any], study: StudySpec, domain: str) -
     return [] if params.get("reference") else [DEFAULT_REFERENCE, VarRef(DEFAULT_REFERENCE.domain, "USUBJID")]
 
 
-@derivation("derive_study_day", {
-    "date": Param(Kind.DATE_VAR, doc="ISO 8601 date variable of this domain, e.g. AESTDTC"),
-    "reference": Param(Kind.DATE_VAR, required=False, doc="subject reference date, DM.RFSTDTC by default"),
-}, needs=("USUBJID",), reads=_reference_reads)
+@derivation(
+    "derive_study_day",
+    {
+        "date": Param(Kind.DATE_VAR, doc="ISO 8601 date variable of this domain, e.g. AESTDTC"),
+        "reference": Param(Kind.DATE_VAR, required=False, doc="subject reference date, DM.RFSTDTC by default"),
+    },
+    needs=("USUBJID",),
+    reads=_reference_reads,
+)
 def derive_study_day(ctx: Context, *, date: VarRef, reference: VarRef | None = None) -> pd.Series:
     """--DY from a date and the subject's reference start date; blank when either is partial."""
     ref = reference or DEFAULT_REFERENCE
@@ -165,9 +188,14 @@ def _from_elements(study: StudySpec) -> bool:
     return study.trial_design is not None and any(e.start is not None for e in study.trial_design.elements)
 
 
-@derivation("derive_epoch", {
-    "date": Param(Kind.DATE_VAR, doc="ISO 8601 date variable of this domain"),
-}, needs=("USUBJID",), reads=_epoch_reads)
+@derivation(
+    "derive_epoch",
+    {
+        "date": Param(Kind.DATE_VAR, doc="ISO 8601 date variable of this domain"),
+    },
+    needs=("USUBJID",),
+    reads=_epoch_reads,
+)
 def derive_epoch(ctx: Context, *, date: VarRef) -> pd.Series:
     """The epoch of the subject's element (SE) the date falls in, a partial date's whole interval included.
 
@@ -223,21 +251,22 @@ def epoch_from_elements(dtc: pd.Series, usubjid: pd.Series, se: pd.DataFrame) ->
     se = se.assign(_start=interval_days(se["SESTDTC"])[0]).sort_values(["USUBJID", "_start"], kind="stable")
     se = se[se["_start"] >= 0]
     subjects = pd.Index(pd.unique(se["USUBJID"].astype(str).to_numpy()))
-    se_subject = subjects.get_indexer(se["USUBJID"].astype(str))
+    se_subject = subjects.get_indexer(pd.Index(se["USUBJID"].astype(str)))
     start = se["_start"].to_numpy(dtype=np.int64)
     keys = se_subject.astype(np.int64) * _EPOCH_SPAN + start
     # Where each element ends: the next element's start; the subject's last element at its SEENDTC.
     last_of_subject = np.append(se_subject[1:] != se_subject[:-1], True)
     end_text_hi = interval_days(se["SEENDTC"])[1]
-    end = np.where(last_of_subject, np.where(end_text_hi >= 0, end_text_hi, np.iinfo(np.int64).max // 2),
-                   np.append(start[1:], 0))
+    end = np.where(
+        last_of_subject, np.where(end_text_hi >= 0, end_text_hi, np.iinfo(np.int64).max // 2), np.append(start[1:], 0)
+    )
     epochs = se["EPOCH"].astype(str).to_numpy(dtype=object)
     # Runs of one epoch within a subject: an interval whose ends fall in one run has that epoch.
     change = np.ones(len(epochs), dtype=bool)
     change[1:] = (se_subject[1:] != se_subject[:-1]) | (epochs[1:] != epochs[:-1])
     run = np.cumsum(change)
 
-    record_subject = subjects.get_indexer(usubjid.astype(str))
+    record_subject = subjects.get_indexer(pd.Index(usubjid.astype(str)))
     lo, hi = interval_days(dtc)
 
     def element_at(day: np.ndarray) -> np.ndarray:
@@ -256,9 +285,12 @@ def epoch_from_elements(dtc: pd.Series, usubjid: pd.Series, se: pd.DataFrame) ->
     return pd.Series(result, index=dtc.index, dtype=object)
 
 
-@derivation("derive_visitnum", {
-    "visit": Param(Kind.VAR, doc="the VISIT variable of this domain"),
-})
+@derivation(
+    "derive_visitnum",
+    {
+        "visit": Param(Kind.VAR, doc="the VISIT variable of this domain"),
+    },
+)
 def derive_visitnum(ctx: Context, *, visit: VarRef) -> pd.Series:
     """VISITNUM of the record's VISIT among the trial design's planned visits (TV).
 
@@ -271,6 +303,10 @@ def derive_visitnum(ctx: Context, *, visit: VarRef) -> pd.Series:
     unknown = names.ne("") & result.isna()
     if unknown.any():
         pos = np.flatnonzero(unknown.to_numpy())
-        raise RowProblems(pos, names.iloc[pos].tolist(), "visit not among the trial design's visits (trial_design: "
-                          "visits: in study.yaml)", str(visit))
+        raise RowProblems(
+            pos,
+            names.iloc[pos].tolist(),
+            "visit not among the trial design's visits (trial_design: visits: in study.yaml)",
+            str(visit),
+        )
     return result

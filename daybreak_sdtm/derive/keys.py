@@ -21,14 +21,16 @@ def derive_domain(ctx: Context) -> pd.Series:
     return pd.Series(ctx.domain, index=ctx.raw.index, dtype=object)
 
 
-@derivation("derive_usubjid", {
-    "source": Param(Kind.RAW, required=False, doc="subject column; the study file's export.subject by default"),
-})
+@derivation(
+    "derive_usubjid",
+    {
+        "source": Param(Kind.RAW, required=False, doc="subject column; the study file's export.subject by default"),
+    },
+)
 def derive_usubjid(ctx: Context, *, source: str = "") -> pd.Series:
     """``STUDYID-SUBJECT``: unique across the submission, identical in every domain."""
     subject = compute_text(ctx.raw[source or ctx.study.subject_column])
     return (ctx.study.studyid + "-" + subject).where(subject.ne(""), "")
-
 
 
 @derivation("derive_seq", needs=("USUBJID",), runs_last=True)

@@ -9,11 +9,16 @@ from daybreak_sdtm.derive.assign import compute_text
 from daybreak_sdtm.derive.registry import Context, Kind, Param, RowProblems, VarRef, derivation
 
 
-@derivation("derive_number", {
-    "source": Param(Kind.RAW, doc="raw text holding a whole number, e.g. an EDC folder 'MAINT WK18'"),
-    "map": Param(Kind.MAP, required=False, doc="exact texts with their number, taking precedence (e.g. POST-INDUCTION: 7)"),
-    "offset": Param(Kind.NUMBER, required=False, doc="added to the number found in the text"),
-})
+@derivation(
+    "derive_number",
+    {
+        "source": Param(Kind.RAW, doc="raw text holding a whole number, e.g. an EDC folder 'MAINT WK18'"),
+        "map": Param(
+            Kind.MAP, required=False, doc="exact texts with their number, taking precedence (e.g. POST-INDUCTION: 7)"
+        ),
+        "offset": Param(Kind.NUMBER, required=False, doc="added to the number found in the text"),
+    },
+)
 def derive_number(ctx: Context, *, source: str, map: dict[str, str] | None = None, offset: str = "0") -> pd.Series:
     """The number a text names: ``map`` for exact texts, else the first whole number in it plus ``offset``.
 
@@ -30,10 +35,13 @@ def derive_number(ctx: Context, *, source: str, map: dict[str, str] | None = Non
     return result.astype("float64")
 
 
-@derivation("derive_if_blank", {
-    "variable": Param(Kind.VAR, doc="variable of this domain, e.g. ARMCD"),
-    "then": Param(Kind.VALUE, doc="value where that variable is blank (e.g. NOT ASSIGNED)", choice=True),
-})
+@derivation(
+    "derive_if_blank",
+    {
+        "variable": Param(Kind.VAR, doc="variable of this domain, e.g. ARMCD"),
+        "then": Param(Kind.VALUE, doc="value where that variable is blank (e.g. NOT ASSIGNED)", choice=True),
+    },
+)
 def derive_if_blank(ctx: Context, *, variable: VarRef, then: str) -> pd.Series:
     """``then`` where another variable of the record is blank, blank elsewhere (e.g. ARMNRS beside ARMCD)."""
     values = ctx.column(variable)

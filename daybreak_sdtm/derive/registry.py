@@ -68,7 +68,9 @@ class Param:
         return self.term or self.choice or self.kind is Kind.MAP
 
 
-def written_values(deriv: DerivationDef, params: Mapping[str, Any], *, choices_only: bool = False) -> list[tuple[str, str]]:
+def written_values(
+    deriv: DerivationDef, params: Mapping[str, Any], *, choices_only: bool = False
+) -> list[tuple[str, str]]:
     """(parameter, value) for every value a resolved derivation writes into its variable, per its declaration.
 
     ``choices_only``: just the values it chooses between (a map's values, then/otherwise, ...).

@@ -40,8 +40,9 @@ def _subject_extreme(ctx: Context, variable: VarRef, filter: Any, last: bool) ->
     # is "equal to the earliest value of EXSTDTC" (SDTMIG 3.4 DM; CORE-000239), so when
     # gemcitabine has no time on the day tislelizumab was infused at 08:30, it is that date.
     key = values.str.slice(0, 10)
-    order = pd.DataFrame({"USUBJID": frame.loc[values.index, "USUBJID"], "key": key, "value": values,
-                          "len": values.str.len()})
+    order = pd.DataFrame(
+        {"USUBJID": frame.loc[values.index, "USUBJID"], "key": key, "value": values, "len": values.str.len()}
+    )
     order = order.sort_values(["USUBJID", "key", "len"], ascending=[True, not last, True], kind="stable")
     picked = order.drop_duplicates("USUBJID").set_index("USUBJID")["value"]
     return ctx.per_subject(picked).fillna("").astype(object)
@@ -65,12 +66,19 @@ def derive_subject_last(ctx: Context, *, variable: VarRef, filter: Any = None) -
     return _subject_extreme(ctx, variable, filter, last=True)
 
 
-@derivation("derive_subject_value", {
-    "variable": Param(Kind.VAR, doc="variable of another domain, e.g. RS.RSSTRESC"),
-    "filter": Param(Kind.WHERE, required=False, doc="only that domain's records matching these values"),
-    "map": Param(Kind.MAP, required=False, doc="value found -> value to set (every value found must be mapped)"),
-}, needs=("USUBJID",), reads=_filter_reads)
-def derive_subject_value(ctx: Context, *, variable: VarRef, filter: Any = None, map: dict[str, str] | None = None) -> pd.Series:
+@derivation(
+    "derive_subject_value",
+    {
+        "variable": Param(Kind.VAR, doc="variable of another domain, e.g. RS.RSSTRESC"),
+        "filter": Param(Kind.WHERE, required=False, doc="only that domain's records matching these values"),
+        "map": Param(Kind.MAP, required=False, doc="value found -> value to set (every value found must be mapped)"),
+    },
+    needs=("USUBJID",),
+    reads=_filter_reads,
+)
+def derive_subject_value(
+    ctx: Context, *, variable: VarRef, filter: Any = None, map: dict[str, str] | None = None
+) -> pd.Series:
     """The subject's value of a variable in another domain's matching records, optionally recoded.
 
     Refuses a subject whose matching records disagree: the value must be unambiguous.
@@ -83,8 +91,12 @@ def derive_subject_value(ctx: Context, *, variable: VarRef, filter: Any = None, 
     if conflict.any():
         subjects = sorted(pairs.loc[conflict, "USUBJID"].unique())
         own = ctx.sdtm["USUBJID"].isin(subjects).to_numpy()
-        raise RowProblems(np.flatnonzero(own), ctx.sdtm.loc[own, "USUBJID"].tolist(),
-                          f"subject has conflicting {variable} values", str(variable))
+        raise RowProblems(
+            np.flatnonzero(own),
+            ctx.sdtm.loc[own, "USUBJID"].tolist(),
+            f"subject has conflicting {variable} values",
+            str(variable),
+        )
     per_subject = pairs.set_index("USUBJID")["value"]
     if map:
         mapped = per_subject.map(map)
@@ -92,18 +104,27 @@ def derive_subject_value(ctx: Context, *, variable: VarRef, filter: Any = None, 
         if missing.any():
             bad = per_subject[missing]
             own = ctx.sdtm["USUBJID"].isin(bad.index).to_numpy()
-            raise RowProblems(np.flatnonzero(own), ctx.per_subject(bad)[own].tolist(),
-                              f"{variable} value not in the spec's map", str(variable))
+            raise RowProblems(
+                np.flatnonzero(own),
+                ctx.per_subject(bad)[own].tolist(),
+                f"{variable} value not in the spec's map",
+                str(variable),
+            )
         per_subject = mapped
     return ctx.per_subject(per_subject).fillna("").astype(object)
 
 
-@derivation("derive_subject_exists", {
-    "domain": Param(Kind.DOMAIN, doc="domain whose records are looked for"),
-    "filter": Param(Kind.WHERE, required=False, doc="only records matching these values count"),
-    "then": Param(Kind.VALUE, doc="value when the subject has such a record", choice=True),
-    "otherwise": Param(Kind.VALUE, doc="value when not", choice=True),
-}, needs=("USUBJID",), reads=_filter_reads)
+@derivation(
+    "derive_subject_exists",
+    {
+        "domain": Param(Kind.DOMAIN, doc="domain whose records are looked for"),
+        "filter": Param(Kind.WHERE, required=False, doc="only records matching these values count"),
+        "then": Param(Kind.VALUE, doc="value when the subject has such a record", choice=True),
+        "otherwise": Param(Kind.VALUE, doc="value when not", choice=True),
+    },
+    needs=("USUBJID",),
+    reads=_filter_reads,
+)
 def derive_subject_exists(ctx: Context, *, domain: str, then: str, otherwise: str, filter: Any = None) -> pd.Series:
     """``then`` for subjects with a (matching) record in another domain, ``otherwise`` for the rest."""
     frame = compute_filtered(ctx.frame(domain), filter)
@@ -111,9 +132,12 @@ def derive_subject_exists(ctx: Context, *, domain: str, then: str, otherwise: st
     return pd.Series(np.where(has, then, otherwise), index=ctx.sdtm.index, dtype=object)
 
 
-@derivation("derive_arm", {
-    "armcd": Param(Kind.VAR, doc="arm code variable of this domain (ARMCD or ACTARMCD)"),
-})
+@derivation(
+    "derive_arm",
+    {
+        "armcd": Param(Kind.VAR, doc="arm code variable of this domain (ARMCD or ACTARMCD)"),
+    },
+)
 def derive_arm(ctx: Context, *, armcd: VarRef) -> pd.Series:
     """The arm description for an arm code, from the study file's arms."""
     codes = ctx.column(armcd)

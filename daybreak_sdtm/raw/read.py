@@ -25,8 +25,10 @@ from daybreak_sdtm.errors import RawDataError
 SRC_FILE, SRC_ROW = "_src_file", "_src_row"  # provenance columns; never written to XPT
 
 Reader = Callable[[Path, str], pd.DataFrame]  # (file, encoding) -> text frame
-DECLARE_ENCODING = ("declare the export's encoding with `export: encoding:` in study.yaml or `convert --encoding` "
-                    "(e.g. cp1252 for Windows-1252)")
+DECLARE_ENCODING = (
+    "declare the export's encoding with `export: encoding:` in study.yaml or `convert --encoding` "
+    "(e.g. cp1252 for Windows-1252)"
+)
 READERS: dict[str, Reader] = {}
 
 
@@ -97,7 +99,7 @@ def _undecodable(path: Path, data: bytes, exc: UnicodeDecodeError, encoding: str
     that text (only on this error path) with the offending field's start marked.
     """
     line = data.count(b"\n", 0, exc.start) + 1
-    head = data[:exc.start].decode(encoding)
+    head = data[: exc.start].decode(encoding)
     rows = list(csv.reader(io.StringIO(head + "\x01")))  # the marker keeps the offending field's row and place
     header = [h.strip() for h in rows[0]] if len(rows) > 1 else []
     where = f"{path.name} header (line {line})"
@@ -106,8 +108,7 @@ def _undecodable(path: Path, data: bytes, exc: UnicodeDecodeError, encoding: str
         column = header[index] if index < len(header) else f"{index + 1} (beyond the header)"
         where = f"{path.name} record {len(rows) - 1} column {column} (line {line})"
     return RawDataError(
-        f"{where}: {bytes_are(data[exc.start:exc.end])} not {display_name(encoding)} text; "
-        f"{DECLARE_ENCODING}"
+        f"{where}: {bytes_are(data[exc.start : exc.end])} not {display_name(encoding)} text; {DECLARE_ENCODING}"
     )
 
 

@@ -19,8 +19,15 @@ RENDERERS = {"text": render_text, "json": render_json, "html": render_html, "jun
 FORMATS = tuple(RENDERERS)
 
 
-def write_report(report: Report, fmt: str, out: TextIO, *, threshold: Severity = Severity.ERROR,
-                 max_per_rule: int | None = None, more_hint: str | None = None) -> None:
+def write_report(
+    report: Report,
+    fmt: str,
+    out: TextIO,
+    *,
+    threshold: Severity = Severity.ERROR,
+    max_per_rule: int | None = None,
+    more_hint: str | None = None,
+) -> None:
     """Write ``report`` in format ``fmt`` (text, json, html, junit) to ``out``.
 
     Args:
@@ -40,11 +47,24 @@ def write_report(report: Report, fmt: str, out: TextIO, *, threshold: Severity =
         out.write(render_junit(report, threshold))
     elif fmt == "text":
         limit = DEFAULT_TEXT_EXAMPLES if max_per_rule is None else max_per_rule
-        out.write(render_text(report, max_per_rule=limit) if more_hint is None
-                  else render_text(report, max_per_rule=limit, more_hint=more_hint))
+        out.write(
+            render_text(report, max_per_rule=limit)
+            if more_hint is None
+            else render_text(report, max_per_rule=limit, more_hint=more_hint)
+        )
     else:
         raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
-__all__ = ["FORMATS", "RENDERERS", "render_html", "render_json", "render_junit", "render_summary", "render_text",
-           "write_html", "write_json", "write_report"]
+__all__ = [
+    "FORMATS",
+    "RENDERERS",
+    "render_html",
+    "render_json",
+    "render_junit",
+    "render_summary",
+    "render_text",
+    "write_html",
+    "write_json",
+    "write_report",
+]

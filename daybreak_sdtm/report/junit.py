@@ -31,8 +31,12 @@ def render_junit(report: Report, threshold: Severity = Severity.ERROR) -> str:
             failing = [f for f in mine if f.severity >= threshold]
             if failing:
                 failures += 1
-                failure = ET.SubElement(case, "failure", message=f"{len(failing)} finding(s): {failing[0].message}",
-                                        type=str(failing[0].severity))
+                failure = ET.SubElement(
+                    case,
+                    "failure",
+                    message=f"{len(failing)} finding(s): {failing[0].message}",
+                    type=str(failing[0].severity),
+                )
                 failure.text = "\n".join(finding_line(f) for f in failing)
             quiet = [f for f in mine if f.severity < threshold]
             if quiet:

@@ -41,16 +41,22 @@ def group_header(group: RuleGroup) -> str:
 def render_summary(report: Report) -> str:
     """Counts by severity, and by rule and dataset for the findings present."""
     s = report.summary()
-    lines = [f"validation: {s['error']} error(s), {s['warning']} warning(s), {s['note']} note(s) in "
-             f"{len(s['datasets'])} dataset(s)"]
+    lines = [
+        f"validation: {s['error']} error(s), {s['warning']} warning(s), {s['note']} note(s) in "
+        f"{len(s['datasets'])} dataset(s)"
+    ]
     pairs = Counter((f.rule, f.severity, f.dataset) for f in report.findings)
     for (rule, sev, dataset), n in sorted(pairs.items(), key=lambda kv: (-kv[0][1], kv[0][0], kv[0][2])):
         lines.append(f"  {rule} {sev!s:<7} {dataset or '-':<8} {n}")
     return "\n".join(lines)
 
 
-def render_text(report: Report, threshold: Severity = Severity.NOTE, max_per_rule: int = DEFAULT_TEXT_EXAMPLES,
-                more_hint: str = MORE_HINT) -> str:
+def render_text(
+    report: Report,
+    threshold: Severity = Severity.NOTE,
+    max_per_rule: int = DEFAULT_TEXT_EXAMPLES,
+    more_hint: str = MORE_HINT,
+) -> str:
     """The findings at or above ``threshold`` by rule: a header with the rule's exact counts per
     severity and dataset, at most ``max_per_rule`` finding lines, and how many are not shown; then
     the summary of every finding.

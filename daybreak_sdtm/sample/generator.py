@@ -38,22 +38,105 @@ FORMS: dict[str, list[str]] = {
     "dm": ["STUDY", "SITENUMBER", "SUBJECT", "FOLDER", "ICDAT", "BRTHDAT", "AGE", "SEX", "ETHNIC", "RACE"],
     "ie": ["STUDY", "SITENUMBER", "SUBJECT", "FOLDER", "IEDAT", "IEYN", "TSTAGE", "NSTAGE", "MSTAGE", "STAGE", "ECOG"],
     "ex": [
-        "STUDY", "SITENUMBER", "SUBJECT", "FOLDER", "PHASE", "CYCLE", "BSA",
-        "TIS_YN", "TIS_DAT", "TIS_STTIM", "TIS_DOSE", "TIS_UNIT", "TIS_MOD", "TIS_MODREAS",
-        "GEM1_YN", "GEM1_DAT", "GEM1_DOSE", "GEM1_UNIT", "GEM1_MOD", "GEM1_MODREAS",
-        "GEM8_YN", "GEM8_DAT", "GEM8_DOSE", "GEM8_UNIT", "GEM8_MOD", "GEM8_MODREAS",
-        "CIS_YN", "CIS_DAT", "CIS_DOSE", "CIS_UNIT", "CIS_MOD", "CIS_MODREAS",
+        "STUDY",
+        "SITENUMBER",
+        "SUBJECT",
+        "FOLDER",
+        "PHASE",
+        "CYCLE",
+        "BSA",
+        "TIS_YN",
+        "TIS_DAT",
+        "TIS_STTIM",
+        "TIS_DOSE",
+        "TIS_UNIT",
+        "TIS_MOD",
+        "TIS_MODREAS",
+        "GEM1_YN",
+        "GEM1_DAT",
+        "GEM1_DOSE",
+        "GEM1_UNIT",
+        "GEM1_MOD",
+        "GEM1_MODREAS",
+        "GEM8_YN",
+        "GEM8_DAT",
+        "GEM8_DOSE",
+        "GEM8_UNIT",
+        "GEM8_MOD",
+        "GEM8_MODREAS",
+        "CIS_YN",
+        "CIS_DAT",
+        "CIS_DOSE",
+        "CIS_UNIT",
+        "CIS_MOD",
+        "CIS_MODREAS",
     ],
-    "rs": ["STUDY", "SITENUMBER", "SUBJECT", "FOLDER", "RSDAT", "METHOD", "TRGRESP", "NTRGRESP", "NEWLES", "OVRLRESP", "ASSESSOR"],
+    "rs": [
+        "STUDY",
+        "SITENUMBER",
+        "SUBJECT",
+        "FOLDER",
+        "RSDAT",
+        "METHOD",
+        "TRGRESP",
+        "NTRGRESP",
+        "NEWLES",
+        "OVRLRESP",
+        "ASSESSOR",
+    ],
     "rt": [
-        "STUDY", "SITENUMBER", "SUBJECT", "FOLDER", "RTLINE", "RTTARGET", "RTSCHED", "RTSTDAT", "RTENDAT",
-        "RTDOSEFX", "RTFXN", "RTTOTDOSE", "RTUNIT", "RTTECH",
+        "STUDY",
+        "SITENUMBER",
+        "SUBJECT",
+        "FOLDER",
+        "RTLINE",
+        "RTTARGET",
+        "RTSCHED",
+        "RTSTDAT",
+        "RTENDAT",
+        "RTDOSEFX",
+        "RTFXN",
+        "RTTOTDOSE",
+        "RTUNIT",
+        "RTTECH",
     ],
     "ae": [
-        "STUDY", "SITENUMBER", "SUBJECT", "FOLDER", "AELINE", "AETERM", "AELLT", "AELLTCD", "AEPT", "AEPTCD",
-        "AEHLT", "AEHLTCD", "AEHLGT", "AEHLGTCD", "AESOC", "AESOCCD", "AESTDAT", "AEENDAT", "AEONGO", "AETOXGR",
-        "AESER", "AESDTH", "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG", "AESMIE",
-        "AEREL_TIS", "AEREL_GEM", "AEREL_CIS", "AEREL_RT", "AEACN_TIS", "AEACN_GEM", "AEACN_CIS", "AEOUT", "AEIRAE",
+        "STUDY",
+        "SITENUMBER",
+        "SUBJECT",
+        "FOLDER",
+        "AELINE",
+        "AETERM",
+        "AELLT",
+        "AELLTCD",
+        "AEPT",
+        "AEPTCD",
+        "AEHLT",
+        "AEHLTCD",
+        "AEHLGT",
+        "AEHLGTCD",
+        "AESOC",
+        "AESOCCD",
+        "AESTDAT",
+        "AEENDAT",
+        "AEONGO",
+        "AETOXGR",
+        "AESER",
+        "AESDTH",
+        "AESLIFE",
+        "AESHOSP",
+        "AESDISAB",
+        "AESCONG",
+        "AESMIE",
+        "AEREL_TIS",
+        "AEREL_GEM",
+        "AEREL_CIS",
+        "AEREL_RT",
+        "AEACN_TIS",
+        "AEACN_GEM",
+        "AEACN_CIS",
+        "AEOUT",
+        "AEIRAE",
     ],
     "eos": ["STUDY", "SITENUMBER", "SUBJECT", "FOLDER", "EOTDAT", "EOTREAS", "EOSDAT", "EOSREAS"],
     "death": ["STUDY", "SITENUMBER", "SUBJECT", "FOLDER", "DTHDAT", "DTHCAUSE"],
@@ -78,6 +161,7 @@ _MONTHS = np.array(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP
 _TABLE_START = _day("1940-01-01")
 _TABLE_END = _day("2031-01-01")
 
+
 # ---------------------------------------------------------------------------
 # Adverse-event profiles. Keys refer to TERMKEY in meddra.csv.
 # w_pre/w_ind/w_post: relative frequency before first dose, during induction
@@ -100,91 +184,331 @@ class _Profile(NamedTuple):
     verbatims: tuple[str, ...]
 
 
-_AE_PROFILES: dict[str, tuple[float, float, float, tuple[float, ...], float, float, float, float, float, tuple[str, ...]]] = {
-    "NEUTROPENIA": (0, 14, 1, (.15, .35, .35, .15), 8, .3, .95, 0, .1,
-                    ("Neutropenia", "neutropenia", "low neutrophil count", "Neutropenia grade {g}", "decreased neutrophils")),
-    "LEUKOPENIA": (0, 10, 1, (.3, .4, .25, .05), 10, .3, .95, 0, .05,
-                   ("Leukopenia", "leukopenia", "low white blood cell count", "WBC decreased", "Leukopenia grade {g}")),
-    "ANAEMIA": (1, 9, 3, (.35, .45, .18, .02), 30, .2, .9, 0, .1,
-                ("Anaemia", "anemia", "Anemia", "low haemoglobin", "Anaemia grade {g}")),
-    "THROMBOCYTOPENIA": (0, 8, 1, (.3, .3, .28, .12), 8, .2, .95, 0, .1,
-                         ("Thrombocytopenia", "low platelets", "platelet count decreased", "Thrombocytopenia grade {g}")),
-    "FEBRILE_NEUTROPENIA": (0, 1.5, .1, (0, 0, .85, .15), 6, .2, .95, 0, .9,
-                            ("Febrile neutropenia", "febrile neutropenia", "neutropenic fever")),
-    "NAUSEA": (1, 12, 2, (.55, .38, .07, 0), 5, .2, .9, 0, .05,
-               ("Nausea", "nausea", "feeling sick", "Nausea grade {g}")),
-    "VOMITING": (.5, 7, 1, (.55, .35, .1, 0), 3, .2, .9, 0, .1,
-                 ("Vomiting", "vomiting", "emesis", "Vomiting grade {g}")),
-    "DECREASED_APPETITE": (2, 7, 3, (.6, .35, .05, 0), 20, .3, .8, 0, .05,
-                           ("Decreased appetite", "loss of appetite", "anorexia", "poor appetite")),
-    "FATIGUE": (3, 8, 6, (.6, .35, .05, 0), 25, .5, .7, 0, .02,
-                ("Fatigue", "fatigue", "tiredness", "Fatigue grade {g}", "asthenia")),
-    "CONSTIPATION": (2, 6, 2, (.7, .28, .02, 0), 7, .1, .6, 0, .02,
-                     ("Constipation", "constipation", "Constipation grade {g}")),
-    "ALOPECIA": (0, 4, .3, (.7, .3, 0, 0), 120, .05, .9, 0, 0,
-                 ("Alopecia", "hair loss", "Alopecia grade {g}")),
-    "PERIPHERAL_SENSORY_NEUROPATHY": (0, 2, 1, (.7, .27, .03, 0), 90, .1, .85, 0, 0,
-                                      ("Peripheral sensory neuropathy", "numbness in fingers",
-                                       "peripheral neuropathy", "tingling hands and feet")),
-    "TINNITUS": (0, 2, .5, (.75, .23, .02, 0), 60, .05, .85, 0, 0,
-                 ("Tinnitus", "tinnitus", "ringing in ears")),
-    "CREATININE_INCREASED": (0, 3, 1, (.7, .25, .05, 0), 14, .2, .9, 0, .1,
-                             ("Creatinine increased", "creatinine elevated", "serum creatinine increased",
-                              "Creatinine increased grade {g}")),
-    "ALT_INCREASED": (.3, 4, 3, (.65, .25, .09, .01), 14, .6, .6, .25, .05,
-                      ("ALT increased", "ALT elevation", "alanine aminotransferase increased", "elevated ALT")),
-    "RASH": (.2, 3, 4, (.6, .3, .1, 0), 14, .8, .3, .45, .05,
-             ("Rash", "rash", "skin rash", "maculopapular rash", "Rash grade {g}")),
-    "PRURITUS": (.3, 2, 3, (.7, .28, .02, 0), 14, .7, .2, .25, 0,
-                 ("Pruritus", "itching", "pruritus", "itchy skin")),
-    "HYPOTHYROIDISM": (0, 1, 4, (.45, .5, .05, 0), 400, .97, .05, 1, .02,
-                       ("Hypothyroidism", "hypothyroidism", "immune-related hypothyroidism", "irAE hypothyroidism")),
-    "HYPERTHYROIDISM": (0, .8, 2.5, (.6, .37, .03, 0), 45, .97, .05, 1, .05,
-                        ("Hyperthyroidism", "hyperthyroidism", "immune-related hyperthyroidism",
-                         "thyroiditis with hyperthyroidism")),
-    "PNEUMONITIS": (0, .3, 1.5, (.3, .45, .2, .05), 40, .97, .1, 1, .6,
-                    ("Pneumonitis", "pneumonitis", "immune-related pneumonitis", "checkpoint inhibitor pneumonitis")),
-    "IMMUNE_HEPATITIS": (0, .2, .8, (.2, .4, .35, .05), 30, .97, .1, 1, .4,
-                         ("Immune-mediated hepatitis", "immune related hepatitis", "autoimmune hepatitis")),
-    "INFUSION_REACTION": (0, 1.5, .5, (.6, .35, .05, 0), 1, .8, .3, 0, .1,
-                          ("Infusion related reaction", "infusion reaction", "reaction during infusion")),
-    "SEPSIS": (0, .3, .1, (0, 0, .7, .3), 12, .1, .7, 0, .95,
-               ("Sepsis", "sepsis", "septicaemia")),
+_AE_PROFILES: dict[
+    str, tuple[float, float, float, tuple[float, ...], float, float, float, float, float, tuple[str, ...]]
+] = {
+    "NEUTROPENIA": (
+        0,
+        14,
+        1,
+        (0.15, 0.35, 0.35, 0.15),
+        8,
+        0.3,
+        0.95,
+        0,
+        0.1,
+        ("Neutropenia", "neutropenia", "low neutrophil count", "Neutropenia grade {g}", "decreased neutrophils"),
+    ),
+    "LEUKOPENIA": (
+        0,
+        10,
+        1,
+        (0.3, 0.4, 0.25, 0.05),
+        10,
+        0.3,
+        0.95,
+        0,
+        0.05,
+        ("Leukopenia", "leukopenia", "low white blood cell count", "WBC decreased", "Leukopenia grade {g}"),
+    ),
+    "ANAEMIA": (
+        1,
+        9,
+        3,
+        (0.35, 0.45, 0.18, 0.02),
+        30,
+        0.2,
+        0.9,
+        0,
+        0.1,
+        ("Anaemia", "anemia", "Anemia", "low haemoglobin", "Anaemia grade {g}"),
+    ),
+    "THROMBOCYTOPENIA": (
+        0,
+        8,
+        1,
+        (0.3, 0.3, 0.28, 0.12),
+        8,
+        0.2,
+        0.95,
+        0,
+        0.1,
+        ("Thrombocytopenia", "low platelets", "platelet count decreased", "Thrombocytopenia grade {g}"),
+    ),
+    "FEBRILE_NEUTROPENIA": (
+        0,
+        1.5,
+        0.1,
+        (0, 0, 0.85, 0.15),
+        6,
+        0.2,
+        0.95,
+        0,
+        0.9,
+        ("Febrile neutropenia", "febrile neutropenia", "neutropenic fever"),
+    ),
+    "NAUSEA": (
+        1,
+        12,
+        2,
+        (0.55, 0.38, 0.07, 0),
+        5,
+        0.2,
+        0.9,
+        0,
+        0.05,
+        ("Nausea", "nausea", "feeling sick", "Nausea grade {g}"),
+    ),
+    "VOMITING": (
+        0.5,
+        7,
+        1,
+        (0.55, 0.35, 0.1, 0),
+        3,
+        0.2,
+        0.9,
+        0,
+        0.1,
+        ("Vomiting", "vomiting", "emesis", "Vomiting grade {g}"),
+    ),
+    "DECREASED_APPETITE": (
+        2,
+        7,
+        3,
+        (0.6, 0.35, 0.05, 0),
+        20,
+        0.3,
+        0.8,
+        0,
+        0.05,
+        ("Decreased appetite", "loss of appetite", "anorexia", "poor appetite"),
+    ),
+    "FATIGUE": (
+        3,
+        8,
+        6,
+        (0.6, 0.35, 0.05, 0),
+        25,
+        0.5,
+        0.7,
+        0,
+        0.02,
+        ("Fatigue", "fatigue", "tiredness", "Fatigue grade {g}", "asthenia"),
+    ),
+    "CONSTIPATION": (
+        2,
+        6,
+        2,
+        (0.7, 0.28, 0.02, 0),
+        7,
+        0.1,
+        0.6,
+        0,
+        0.02,
+        ("Constipation", "constipation", "Constipation grade {g}"),
+    ),
+    "ALOPECIA": (0, 4, 0.3, (0.7, 0.3, 0, 0), 120, 0.05, 0.9, 0, 0, ("Alopecia", "hair loss", "Alopecia grade {g}")),
+    "PERIPHERAL_SENSORY_NEUROPATHY": (
+        0,
+        2,
+        1,
+        (0.7, 0.27, 0.03, 0),
+        90,
+        0.1,
+        0.85,
+        0,
+        0,
+        ("Peripheral sensory neuropathy", "numbness in fingers", "peripheral neuropathy", "tingling hands and feet"),
+    ),
+    "TINNITUS": (0, 2, 0.5, (0.75, 0.23, 0.02, 0), 60, 0.05, 0.85, 0, 0, ("Tinnitus", "tinnitus", "ringing in ears")),
+    "CREATININE_INCREASED": (
+        0,
+        3,
+        1,
+        (0.7, 0.25, 0.05, 0),
+        14,
+        0.2,
+        0.9,
+        0,
+        0.1,
+        ("Creatinine increased", "creatinine elevated", "serum creatinine increased", "Creatinine increased grade {g}"),
+    ),
+    "ALT_INCREASED": (
+        0.3,
+        4,
+        3,
+        (0.65, 0.25, 0.09, 0.01),
+        14,
+        0.6,
+        0.6,
+        0.25,
+        0.05,
+        ("ALT increased", "ALT elevation", "alanine aminotransferase increased", "elevated ALT"),
+    ),
+    "RASH": (
+        0.2,
+        3,
+        4,
+        (0.6, 0.3, 0.1, 0),
+        14,
+        0.8,
+        0.3,
+        0.45,
+        0.05,
+        ("Rash", "rash", "skin rash", "maculopapular rash", "Rash grade {g}"),
+    ),
+    "PRURITUS": (
+        0.3,
+        2,
+        3,
+        (0.7, 0.28, 0.02, 0),
+        14,
+        0.7,
+        0.2,
+        0.25,
+        0,
+        ("Pruritus", "itching", "pruritus", "itchy skin"),
+    ),
+    "HYPOTHYROIDISM": (
+        0,
+        1,
+        4,
+        (0.45, 0.5, 0.05, 0),
+        400,
+        0.97,
+        0.05,
+        1,
+        0.02,
+        ("Hypothyroidism", "hypothyroidism", "immune-related hypothyroidism", "irAE hypothyroidism"),
+    ),
+    "HYPERTHYROIDISM": (
+        0,
+        0.8,
+        2.5,
+        (0.6, 0.37, 0.03, 0),
+        45,
+        0.97,
+        0.05,
+        1,
+        0.05,
+        ("Hyperthyroidism", "hyperthyroidism", "immune-related hyperthyroidism", "thyroiditis with hyperthyroidism"),
+    ),
+    "PNEUMONITIS": (
+        0,
+        0.3,
+        1.5,
+        (0.3, 0.45, 0.2, 0.05),
+        40,
+        0.97,
+        0.1,
+        1,
+        0.6,
+        ("Pneumonitis", "pneumonitis", "immune-related pneumonitis", "checkpoint inhibitor pneumonitis"),
+    ),
+    "IMMUNE_HEPATITIS": (
+        0,
+        0.2,
+        0.8,
+        (0.2, 0.4, 0.35, 0.05),
+        30,
+        0.97,
+        0.1,
+        1,
+        0.4,
+        ("Immune-mediated hepatitis", "immune related hepatitis", "autoimmune hepatitis"),
+    ),
+    "INFUSION_REACTION": (
+        0,
+        1.5,
+        0.5,
+        (0.6, 0.35, 0.05, 0),
+        1,
+        0.8,
+        0.3,
+        0,
+        0.1,
+        ("Infusion related reaction", "infusion reaction", "reaction during infusion"),
+    ),
+    "SEPSIS": (0, 0.3, 0.1, (0, 0, 0.7, 0.3), 12, 0.1, 0.7, 0, 0.95, ("Sepsis", "sepsis", "septicaemia")),
     # Radiotherapy-branch terms: never drawn as general AEs (zero weights); they
     # are generated separately inside the RT window of PR subjects.
-    "RADIATION_MUCOSITIS": (0, 0, 0, (.35, .45, .2, 0), 30, 0, 0, 0, .1,
-                            ("Radiation mucositis", "oral mucositis", "mucositis due to radiotherapy",
-                             "Mucositis grade {g}")),
-    "RADIATION_DERMATITIS": (0, 0, 0, (.5, .4, .1, 0), 25, 0, 0, 0, .05,
-                             ("Radiation dermatitis", "radiation skin reaction", "skin reaction in RT field",
-                              "Radiation dermatitis grade {g}")),
+    "RADIATION_MUCOSITIS": (
+        0,
+        0,
+        0,
+        (0.35, 0.45, 0.2, 0),
+        30,
+        0,
+        0,
+        0,
+        0.1,
+        ("Radiation mucositis", "oral mucositis", "mucositis due to radiotherapy", "Mucositis grade {g}"),
+    ),
+    "RADIATION_DERMATITIS": (
+        0,
+        0,
+        0,
+        (0.5, 0.4, 0.1, 0),
+        25,
+        0,
+        0,
+        0,
+        0.05,
+        (
+            "Radiation dermatitis",
+            "radiation skin reaction",
+            "skin reaction in RT field",
+            "Radiation dermatitis grade {g}",
+        ),
+    ),
 }
 
 # Categorical code tables (index = code used in the simulation arrays).
 _REL = np.array(["Related", "Not related", "Not applicable"], dtype=object)
 REL_Y, REL_N, REL_NA = 0, 1, 2
-_ACN = np.array(["Dose not changed", "Drug interrupted", "Dose reduced", "Drug withdrawn", "Not applicable"],
-                dtype=object)
+_ACN = np.array(
+    ["Dose not changed", "Drug interrupted", "Dose reduced", "Drug withdrawn", "Not applicable"], dtype=object
+)
 ACN_NC, ACN_INT, ACN_RED, ACN_WD, ACN_NA = 0, 1, 2, 3, 4
-_OUT = np.array(["Recovered/Resolved", "Recovering/Resolving", "Not recovered/Not resolved",
-                 "Recovered/Resolved with sequelae", "Fatal"], dtype=object)
+_OUT = np.array(
+    [
+        "Recovered/Resolved",
+        "Recovering/Resolving",
+        "Not recovered/Not resolved",
+        "Recovered/Resolved with sequelae",
+        "Fatal",
+    ],
+    dtype=object,
+)
 OUT_REC, OUT_RECING, OUT_NOT, OUT_SEQ, OUT_FATAL = 0, 1, 2, 3, 4
 _YES_BLANK = np.array(["", "Yes"], dtype=object)
 _NO_YES = np.array(["No", "Yes"], dtype=object)
 
-_RESP = np.array(["Complete Response", "Partial Response", "Stable Disease", "Progressive Disease",
-                  "Not Evaluable", "Non-CR/Non-PD"], dtype=object)
+_RESP = np.array(
+    [
+        "Complete Response",
+        "Partial Response",
+        "Stable Disease",
+        "Progressive Disease",
+        "Not Evaluable",
+        "Non-CR/Non-PD",
+    ],
+    dtype=object,
+)
 R_CR, R_PR, R_SD, R_PD, R_NE, R_NN = 0, 1, 2, 3, 4, 5
 
 _MOD_REASONS = np.array(["Neutropenia", "Thrombocytopenia", "Creatinine increased", "Nausea/vomiting"], dtype=object)
 _GEM_REASON_P = (0.5, 0.3, 0.05, 0.15)
 _CIS_REASON_P = (0.3, 0.1, 0.35, 0.25)
-_MET_SITES = np.array(["Liver metastasis", "Bone metastasis", "Lung metastasis", "Distant lymph node metastasis"],
-                      dtype=object)
+_MET_SITES = np.array(
+    ["Liver metastasis", "Bone metastasis", "Lung metastasis", "Distant lymph node metastasis"], dtype=object
+)
 
 # End-of-treatment reasons (index = code).
-_EOT = np.array(["Progressive disease", "Adverse event", "Withdrawal by subject", "Death",
-                 "Completed 2 years of treatment"], dtype=object)
+_EOT = np.array(
+    ["Progressive disease", "Adverse event", "Withdrawal by subject", "Death", "Completed 2 years of treatment"],
+    dtype=object,
+)
 EOT_PD, EOT_AE, EOT_WD, EOT_DEATH, EOT_DONE = 0, 1, 2, 3, 4
 
 
@@ -315,8 +639,9 @@ def _simulate(n: int, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     running = ar - np.searchsorted(site_code, site_code, side="left") + 1
     width = max(3, len(str(int(running.max()))))
     site = np.array(SITES, dtype=object)[site_code]
-    subject = np.strings.add(np.strings.add(np.array(SITES)[site_code], "-"),
-                             np.strings.zfill(running.astype(str), width)).astype(object)
+    subject = np.strings.add(
+        np.strings.add(np.array(SITES)[site_code], "-"), np.strings.zfill(running.astype(str), width)
+    ).astype(object)
     subj = {"site": site, "subject": subject}
 
     # --- Demographics -----------------------------------------------------------------
@@ -334,21 +659,22 @@ def _simulate(n: int, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     bsa_sd = np.where(male, 0.12, 0.10)
     bsa_cents = np.clip(np.rint((bsa_mean + bsa_sd * rng.standard_normal(n)) * 100), 145, 210).astype(np.int64)
     bsa_text = np.strings.add("1.", np.strings.zfill((bsa_cents - 100).astype(str), 2))
-    bsa_text = np.where(bsa_cents >= 200, np.strings.add("2.", np.strings.zfill((bsa_cents - 200).astype(str), 2)),
-                        bsa_text).astype(object)
+    bsa_text = np.where(
+        bsa_cents >= 200, np.strings.add("2.", np.strings.zfill((bsa_cents - 200).astype(str), 2)), bsa_text
+    ).astype(object)
 
     # --- Eligibility and first dose -----------------------------------------------------
     fd_gap = rng.integers(3, 22, n)
     fd = ic + fd_gap
     iedat = ic + np.floor(rng.random(n) * fd_gap).astype(np.int64)
-    tstage = _choice(rng, (.10, .20, .35, .35), n)
-    nstage = _choice(rng, (.10, .30, .35, .25), n)
+    tstage = _choice(rng, (0.10, 0.20, 0.35, 0.35), n)
+    nstage = _choice(rng, (0.10, 0.30, 0.35, 0.25), n)
     m1b = rng.random(n) < 0.55
     ecog1 = rng.random(n) < 0.45
 
     # --- Induction schedule ---------------------------------------------------------------
     max_ind = 6
-    n_ind = np.array([4, 5, 6])[_choice(rng, (.25, .25, .5), n)]
+    n_ind = np.array([4, 5, 6])[_choice(rng, (0.25, 0.25, 0.5), n)]
     ind_valid = np.arange(max_ind)[None, :] < n_ind[:, None]
     delayed = rng.random((n, max_ind)) < 0.10
     delayed[:, 0] = False
@@ -379,7 +705,7 @@ def _simulate(n: int, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     gem8_skip = rng.random((n, max_ind)) < 0.03
     gem8_skip_reason = rng.integers(0, 2, (n, max_ind))  # Neutropenia / Thrombocytopenia
     gem8_red = (gem_red | ((rng.random((n, max_ind)) < 0.03) & later_cycle)) & ~gem8_skip
-    gem8_reason = np.where(gem_red, gem_reason, _choice(rng, (.6, .4), (n, max_ind)))
+    gem8_reason = np.where(gem_red, gem_reason, _choice(rng, (0.6, 0.4), (n, max_ind)))
     gem8_day = cyc_day + 7
     last_gp_cycle_skip = gem8_skip[ar, n_ind - 1]
     last_gp = np.where(last_gp_cycle_skip, last_c, last_c + 7)
@@ -394,7 +720,7 @@ def _simulate(n: int, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     # --- Radiotherapy (PR only) -----------------------------------------------------------
     rt_start = pi_day + rng.integers(14, 29, n)
     rt_end = rt_start + rng.integers(25, 28, n)
-    n_met = 1 + _choice(rng, (.5, .35, .15), n)
+    n_met = 1 + _choice(rng, (0.5, 0.35, 0.15), n)
     met_perm = np.argsort(rng.random((n, 4)), axis=1)[:, :3]
     met_seq = rng.random((n, 3)) < 0.5
     met_start = np.where(met_seq, rt_end[:, None] + rng.integers(1, 8, (n, 3)), rt_start[:, None])
@@ -478,75 +804,139 @@ def _simulate(n: int, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     forms: dict[str, pd.DataFrame] = {}
 
     # --- dm -----------------------------------------------------------------------------
-    forms["dm"] = _frame("dm", {
-        **_ids(subj, ar, "SCREENING"),
-        "ICDAT": _fmt_dates(ic),
-        "BRTHDAT": _fmt_dates(birth, precision=birth_prec),
-        "AGE": _ints(age),
-        "SEX": _pick(np.array(["Female", "Male"], dtype=object), male.astype(np.int64)),
-        "ETHNIC": _const("Not Hispanic or Latino", n),
-        "RACE": _const("Asian", n),
-    })
+    forms["dm"] = _frame(
+        "dm",
+        {
+            **_ids(subj, ar, "SCREENING"),
+            "ICDAT": _fmt_dates(ic),
+            "BRTHDAT": _fmt_dates(birth, precision=birth_prec),
+            "AGE": _ints(age),
+            "SEX": _pick(np.array(["Female", "Male"], dtype=object), male.astype(np.int64)),
+            "ETHNIC": _const("Not Hispanic or Latino", n),
+            "RACE": _const("Asian", n),
+        },
+    )
 
     # --- ie -----------------------------------------------------------------------------
-    forms["ie"] = _frame("ie", {
-        **_ids(subj, ar, "SCREENING"),
-        "IEDAT": _fmt_dates(iedat),
-        "IEYN": _const("Yes", n),
-        "TSTAGE": _pick(np.array(["T1", "T2", "T3", "T4"], dtype=object), tstage),
-        "NSTAGE": _pick(np.array(["N0", "N1", "N2", "N3"], dtype=object), nstage),
-        "MSTAGE": _pick(np.array(["M1a", "M1b"], dtype=object), m1b.astype(np.int64)),
-        "STAGE": _pick(np.array(["IVA", "IVB"], dtype=object), m1b.astype(np.int64)),
-        "ECOG": _pick(np.array(["0", "1"], dtype=object), ecog1.astype(np.int64)),
-    })
+    forms["ie"] = _frame(
+        "ie",
+        {
+            **_ids(subj, ar, "SCREENING"),
+            "IEDAT": _fmt_dates(iedat),
+            "IEYN": _const("Yes", n),
+            "TSTAGE": _pick(np.array(["T1", "T2", "T3", "T4"], dtype=object), tstage),
+            "NSTAGE": _pick(np.array(["N0", "N1", "N2", "N3"], dtype=object), nstage),
+            "MSTAGE": _pick(np.array(["M1a", "M1b"], dtype=object), m1b.astype(np.int64)),
+            "STAGE": _pick(np.array(["IVA", "IVB"], dtype=object), m1b.astype(np.int64)),
+            "ECOG": _pick(np.array(["0", "1"], dtype=object), ecog1.astype(np.int64)),
+        },
+    )
 
     # --- ex -----------------------------------------------------------------------------
-    forms["ex"] = _ex_form(subj, n_ind, ind_valid, cyc_day, delayed, tis_time, gem_red, gem_reason, cis_red,
-                           cis_reason, gem8_skip, gem8_skip_reason, gem8_red, gem8_reason, gem8_day, m_valid, m_day,
-                           m_delayed, m_time, bsa_text)
+    forms["ex"] = _ex_form(
+        subj,
+        n_ind,
+        ind_valid,
+        cyc_day,
+        delayed,
+        tis_time,
+        gem_red,
+        gem_reason,
+        cis_red,
+        cis_reason,
+        gem8_skip,
+        gem8_skip_reason,
+        gem8_red,
+        gem8_reason,
+        gem8_day,
+        m_valid,
+        m_day,
+        m_delayed,
+        m_time,
+        bsa_text,
+    )
 
     # --- rs -----------------------------------------------------------------------------
-    forms["rs"] = _rs_form(rng, subj, c2_day, c2_sd, pi_day, cr, assess_day, pd_obs, wd_obs,
-                           np.minimum(death, fatal_day))
+    forms["rs"] = _rs_form(
+        rng, subj, c2_day, c2_sd, pi_day, cr, assess_day, pd_obs, wd_obs, np.minimum(death, fatal_day)
+    )
 
     # --- rt -----------------------------------------------------------------------------
     forms["rt"] = _rt_form(subj, pr, rt_start, rt_end, met_perm, met_seq, met_start, met_end, met_valid)
 
     # --- ae -----------------------------------------------------------------------------
     forms["ae"] = _ae_form(
-        rng, subj, ic=ic, fd=fd, last_c=last_c, last_gp=last_gp, pr=pr, rt_start=rt_start, rt_last_end=rt_last_end,
-        obs_end=obs_end, eot_day=eot_day, last_dose=last_dose, tox_obs=tox_obs, fatal=fatal, fatal_day=fatal_day,
-        death=death, fatal_pneumonitis=fatal_pneumonitis,
+        rng,
+        subj,
+        ic=ic,
+        fd=fd,
+        last_c=last_c,
+        last_gp=last_gp,
+        pr=pr,
+        rt_start=rt_start,
+        rt_last_end=rt_last_end,
+        obs_end=obs_end,
+        eot_day=eot_day,
+        last_dose=last_dose,
+        tox_obs=tox_obs,
+        fatal=fatal,
+        fatal_day=fatal_day,
+        death=death,
+        fatal_pneumonitis=fatal_pneumonitis,
     )
 
     # --- eos ----------------------------------------------------------------------------
     has_eot = eot_day < NEVER
     e_idx = ar[has_eot]
     eos_reason = np.where(eos_death, 1, np.where(wd_obs < NEVER, 2, 0))
-    forms["eos"] = _frame("eos", {
-        **_ids(subj, e_idx, "END OF TREATMENT"),
-        "EOTDAT": _fmt_dates(eot_day[e_idx]),
-        "EOTREAS": _pick(_EOT, eot_code[e_idx]),
-        "EOSDAT": _fmt_dates(eos_day[e_idx], present=eos_day[e_idx] < NEVER),
-        "EOSREAS": _pick(np.array(["", "Death", "Withdrawal by subject"], dtype=object), eos_reason[e_idx]),
-    })
+    forms["eos"] = _frame(
+        "eos",
+        {
+            **_ids(subj, e_idx, "END OF TREATMENT"),
+            "EOTDAT": _fmt_dates(eot_day[e_idx]),
+            "EOTREAS": _pick(_EOT, eot_code[e_idx]),
+            "EOSDAT": _fmt_dates(eos_day[e_idx], present=eos_day[e_idx] < NEVER),
+            "EOSREAS": _pick(np.array(["", "Death", "Withdrawal by subject"], dtype=object), eos_reason[e_idx]),
+        },
+    )
 
     # --- death --------------------------------------------------------------------------
     d_idx = ar[death < NEVER]
-    forms["death"] = _frame("death", {
-        **_ids(subj, d_idx, "DEATH"),
-        "DTHDAT": _fmt_dates(death[d_idx]),
-        "DTHCAUSE": _pick(np.array(["Disease progression", "Adverse event"], dtype=object),
-                          fatal[d_idx].astype(np.int64)),
-    })
+    forms["death"] = _frame(
+        "death",
+        {
+            **_ids(subj, d_idx, "DEATH"),
+            "DTHDAT": _fmt_dates(death[d_idx]),
+            "DTHCAUSE": _pick(
+                np.array(["Disease progression", "Adverse event"], dtype=object), fatal[d_idx].astype(np.int64)
+            ),
+        },
+    )
     return forms
 
 
-def _ex_form(subj: dict[str, np.ndarray], n_ind: np.ndarray, ind_valid: np.ndarray, cyc_day: np.ndarray,
-             delayed: np.ndarray, tis_time: np.ndarray, gem_red: np.ndarray, gem_reason: np.ndarray,
-             cis_red: np.ndarray, cis_reason: np.ndarray, gem8_skip: np.ndarray, gem8_skip_reason: np.ndarray,
-             gem8_red: np.ndarray, gem8_reason: np.ndarray, gem8_day: np.ndarray, m_valid: np.ndarray,
-             m_day: np.ndarray, m_delayed: np.ndarray, m_time: np.ndarray, bsa_text: np.ndarray) -> pd.DataFrame:
+def _ex_form(
+    subj: dict[str, np.ndarray],
+    n_ind: np.ndarray,
+    ind_valid: np.ndarray,
+    cyc_day: np.ndarray,
+    delayed: np.ndarray,
+    tis_time: np.ndarray,
+    gem_red: np.ndarray,
+    gem_reason: np.ndarray,
+    cis_red: np.ndarray,
+    cis_reason: np.ndarray,
+    gem8_skip: np.ndarray,
+    gem8_skip_reason: np.ndarray,
+    gem8_red: np.ndarray,
+    gem8_reason: np.ndarray,
+    gem8_day: np.ndarray,
+    m_valid: np.ndarray,
+    m_day: np.ndarray,
+    m_delayed: np.ndarray,
+    m_time: np.ndarray,
+    bsa_text: np.ndarray,
+) -> pd.DataFrame:
     """Build the Study Drug Administration form (induction rows, then maintenance rows per subject)."""
     times = _time_table()
     # Induction rows.
@@ -581,8 +971,9 @@ def _ex_form(subj: dict[str, np.ndarray], n_ind: np.ndarray, ind_valid: np.ndarr
         "GEM8_DOSE": np.where(skip, "", np.where(g8_red, "750", "1000")).astype(object),
         "GEM8_UNIT": np.where(skip, "", "mg/m2").astype(object),
         "GEM8_MOD": np.where(skip, "", np.where(g8_red, "Yes", "No")).astype(object),
-        "GEM8_MODREAS": np.where(skip, _MOD_REASONS[gem8_skip_reason[si, ci]],
-                                 np.where(g8_red, _MOD_REASONS[gem8_reason[si, ci]], "")),
+        "GEM8_MODREAS": np.where(
+            skip, _MOD_REASONS[gem8_skip_reason[si, ci]], np.where(g8_red, _MOD_REASONS[gem8_reason[si, ci]], "")
+        ),
         "CIS_YN": _const("Yes", k),
         "CIS_DAT": _fmt_dates(d1),
         "CIS_DOSE": np.where(c_red, "60", "80").astype(object),
@@ -614,8 +1005,10 @@ def _ex_form(subj: dict[str, np.ndarray], n_ind: np.ndarray, ind_valid: np.ndarr
     sort_key = np.concatenate([si, ms])
     cycle_key = np.concatenate([ci, n_ind[ms] + mj])
     order = np.lexsort((cycle_key, sort_key))
-    cols = {c: np.concatenate([np.asarray(ind[c], dtype=object), np.asarray(maint[c], dtype=object)])[order]
-            for c in FORMS["ex"]}
+    cols = {
+        c: np.concatenate([np.asarray(ind[c], dtype=object), np.asarray(maint[c], dtype=object)])[order]
+        for c in FORMS["ex"]
+    }
     return _frame("ex", cols)
 
 
@@ -628,9 +1021,18 @@ def _time_table() -> np.ndarray:
     return np.strings.add(np.strings.add(hh, ":"), mm).astype(object)
 
 
-def _rs_form(rng: np.random.Generator, subj: dict[str, np.ndarray], c2_day: np.ndarray, c2_sd: np.ndarray,
-             pi_day: np.ndarray, cr: np.ndarray, assess_day: np.ndarray, pd_obs: np.ndarray, wd_obs: np.ndarray,
-             death: np.ndarray) -> pd.DataFrame:
+def _rs_form(
+    rng: np.random.Generator,
+    subj: dict[str, np.ndarray],
+    c2_day: np.ndarray,
+    c2_sd: np.ndarray,
+    pi_day: np.ndarray,
+    cr: np.ndarray,
+    assess_day: np.ndarray,
+    pd_obs: np.ndarray,
+    wd_obs: np.ndarray,
+    death: np.ndarray,
+) -> pd.DataFrame:
     """Build the RECIST 1.1 tumour response form.
 
     ``death`` is the last day an assessment may fall before (death or onset of a fatal AE).
@@ -639,29 +1041,33 @@ def _rs_form(rng: np.random.Generator, subj: dict[str, np.ndarray], c2_day: np.n
     ncol = 2 + n_assess
     days = np.concatenate([c2_day[:, None], pi_day[:, None], assess_day], axis=1)
     valid = np.ones((n, ncol), dtype=bool)
-    valid[:, 2:] = ((assess_day <= CUTOFF_DAY) & (assess_day <= pd_obs[:, None])
-                    & (assess_day < wd_obs[:, None]) & (assess_day < death[:, None]))
+    valid[:, 2:] = (
+        (assess_day <= CUTOFF_DAY)
+        & (assess_day <= pd_obs[:, None])
+        & (assess_day < wd_obs[:, None])
+        & (assess_day < death[:, None])
+    )
     # Overall response per assessment: C2 PR/SD, post-induction CR/PR, then
     # maintenance: CR stays CR, PR may deepen to CR (and stays CR), PD at the progression visit.
     deepen = np.maximum.accumulate(rng.random((n, n_assess)) < 0.12, axis=1)
     maint_resp = np.where(cr[:, None] | deepen, R_CR, R_PR)
     maint_resp = np.where(assess_day == pd_obs[:, None], R_PD, maint_resp)
-    ovr = np.concatenate([np.where(c2_sd, R_SD, R_PR)[:, None], np.where(cr, R_CR, R_PR)[:, None], maint_resp],
-                         axis=1)
-    prev_cr = np.concatenate([np.zeros((n, 2), dtype=bool), np.concatenate(
-        [cr[:, None], maint_resp[:, :-1] == R_CR], axis=1)], axis=1)
+    ovr = np.concatenate([np.where(c2_sd, R_SD, R_PR)[:, None], np.where(cr, R_CR, R_PR)[:, None], maint_resp], axis=1)
+    prev_cr = np.concatenate(
+        [np.zeros((n, 2), dtype=bool), np.concatenate([cr[:, None], maint_resp[:, :-1] == R_CR], axis=1)], axis=1
+    )
     u_pd = rng.random((n, ncol))
     u_pr = rng.random((n, ncol))
-    method = _choice(rng, (.5, .3, .2), (n, ncol))
+    method = _choice(rng, (0.5, 0.3, 0.2), (n, ncol))
 
     si, ci = np.nonzero(valid)
     o = ovr[si, ci]
     up, ur, was_cr = u_pd[si, ci], u_pr[si, ci], prev_cr[si, ci]
     # Components consistent with RECIST 1.1 overall response.
-    trg = np.select([o == R_CR, o == R_SD, o == R_PR],
-                    [R_CR, R_SD, np.where(ur < 0.1, R_CR, R_PR)], default=R_PD)
-    ntrg = np.select([o == R_CR, (o == R_PR) & (trg == R_CR), o == R_PR],
-                     [R_CR, R_NN, np.where(ur > 0.8, R_CR, R_NN)], default=R_NN)
+    trg = np.select([o == R_CR, o == R_SD, o == R_PR], [R_CR, R_SD, np.where(ur < 0.1, R_CR, R_PR)], default=R_PD)
+    ntrg = np.select(
+        [o == R_CR, (o == R_PR) & (trg == R_CR), o == R_PR], [R_CR, R_NN, np.where(ur > 0.8, R_CR, R_NN)], default=R_NN
+    )
     new = np.zeros(len(si), dtype=bool)
     is_pd = o == R_PD
     # PD through a new lesion (40%), target progression (45%) or unequivocal non-target progression (15%).
@@ -675,24 +1081,36 @@ def _rs_form(rng: np.random.Generator, subj: dict[str, np.ndarray], c2_day: np.n
     ntrg = np.where(is_pd, np.where(was_cr & ~pd_ntrg, R_CR, R_NN), ntrg)
     ntrg = np.where(pd_ntrg, R_PD, ntrg)
     new = pd_new
-    folders = np.array(["C2 ASSESSMENT", "POST-INDUCTION"] + [f"MAINT WK{9 * k}" for k in range(1, n_assess + 1)],
-                       dtype=object)
+    folders = np.array(
+        ["C2 ASSESSMENT", "POST-INDUCTION"] + [f"MAINT WK{9 * k}" for k in range(1, n_assess + 1)], dtype=object
+    )
     k = len(si)
-    return _frame("rs", {
-        **_ids(subj, si, folders[ci]),
-        "RSDAT": _fmt_dates(days[si, ci]),
-        "METHOD": _pick(np.array(["MRI", "CT", "PET-CT"], dtype=object), method[si, ci]),
-        "TRGRESP": _pick(_RESP, trg),
-        "NTRGRESP": _pick(_RESP, ntrg),
-        "NEWLES": _pick(_NO_YES, new.astype(np.int64)),
-        "OVRLRESP": _pick(_RESP, o),
-        "ASSESSOR": _const("Investigator", k),
-    })
+    return _frame(
+        "rs",
+        {
+            **_ids(subj, si, folders[ci]),
+            "RSDAT": _fmt_dates(days[si, ci]),
+            "METHOD": _pick(np.array(["MRI", "CT", "PET-CT"], dtype=object), method[si, ci]),
+            "TRGRESP": _pick(_RESP, trg),
+            "NTRGRESP": _pick(_RESP, ntrg),
+            "NEWLES": _pick(_NO_YES, new.astype(np.int64)),
+            "OVRLRESP": _pick(_RESP, o),
+            "ASSESSOR": _const("Investigator", k),
+        },
+    )
 
 
-def _rt_form(subj: dict[str, np.ndarray], pr: np.ndarray, rt_start: np.ndarray, rt_end: np.ndarray,
-             met_perm: np.ndarray, met_seq: np.ndarray, met_start: np.ndarray, met_end: np.ndarray,
-             met_valid: np.ndarray) -> pd.DataFrame:
+def _rt_form(
+    subj: dict[str, np.ndarray],
+    pr: np.ndarray,
+    rt_start: np.ndarray,
+    rt_end: np.ndarray,
+    met_perm: np.ndarray,
+    met_seq: np.ndarray,
+    met_start: np.ndarray,
+    met_end: np.ndarray,
+    met_valid: np.ndarray,
+) -> pd.DataFrame:
     """Build the radiotherapy form: primary, cervical nodes and 1-3 metastatic sites per PR subject."""
     n = len(pr)
     starts = np.concatenate([rt_start[:, None], rt_start[:, None], met_start], axis=1)
@@ -700,35 +1118,54 @@ def _rt_form(subj: dict[str, np.ndarray], pr: np.ndarray, rt_start: np.ndarray, 
     valid = np.concatenate([np.ones((n, 2), dtype=bool), met_valid], axis=1) & pr[:, None]
     # A course that has not started by the cut-off is not in the export.
     valid &= starts <= CUTOFF_DAY
-    targets = np.concatenate([np.zeros((n, 1), dtype=np.int64), np.ones((n, 1), dtype=np.int64), 2 + met_perm],
-                             axis=1)
-    target_names = np.concatenate([np.array(["Nasopharyngeal primary", "Cervical lymph nodes"], dtype=object),
-                                   _MET_SITES])
+    targets = np.concatenate([np.zeros((n, 1), dtype=np.int64), np.ones((n, 1), dtype=np.int64), 2 + met_perm], axis=1)
+    target_names = np.concatenate(
+        [np.array(["Nasopharyngeal primary", "Cervical lymph nodes"], dtype=object), _MET_SITES]
+    )
     seq = np.concatenate([np.zeros((n, 2), dtype=bool), met_seq], axis=1)
     line = np.cumsum(valid, axis=1)
     si, ci = np.nonzero(valid)
     k = len(si)
     end = ends[si, ci]
-    return _frame("rt", {
-        **_ids(subj, si, "RADIOTHERAPY"),
-        "RTLINE": _ints(line[si, ci]),
-        "RTTARGET": target_names[targets[si, ci]],
-        "RTSCHED": _pick(np.array(["Concurrent", "Sequential"], dtype=object), seq[si, ci].astype(np.int64)),
-        "RTSTDAT": _fmt_dates(starts[si, ci]),
-        # Still being irradiated at the cut-off: no end date yet.
-        "RTENDAT": _fmt_dates(end, present=end <= CUTOFF_DAY),
-        "RTDOSEFX": _const("2.75", k),
-        "RTFXN": _const("20", k),
-        "RTTOTDOSE": _const("55", k),
-        "RTUNIT": _const("Gy", k),
-        "RTTECH": _const("IMRT", k),
-    })
+    return _frame(
+        "rt",
+        {
+            **_ids(subj, si, "RADIOTHERAPY"),
+            "RTLINE": _ints(line[si, ci]),
+            "RTTARGET": target_names[targets[si, ci]],
+            "RTSCHED": _pick(np.array(["Concurrent", "Sequential"], dtype=object), seq[si, ci].astype(np.int64)),
+            "RTSTDAT": _fmt_dates(starts[si, ci]),
+            # Still being irradiated at the cut-off: no end date yet.
+            "RTENDAT": _fmt_dates(end, present=end <= CUTOFF_DAY),
+            "RTDOSEFX": _const("2.75", k),
+            "RTFXN": _const("20", k),
+            "RTTOTDOSE": _const("55", k),
+            "RTUNIT": _const("Gy", k),
+            "RTTECH": _const("IMRT", k),
+        },
+    )
 
 
-def _ae_form(rng: np.random.Generator, subj: dict[str, np.ndarray], *, ic: np.ndarray, fd: np.ndarray,
-             last_c: np.ndarray, last_gp: np.ndarray, pr: np.ndarray, rt_start: np.ndarray, rt_last_end: np.ndarray,
-             obs_end: np.ndarray, eot_day: np.ndarray, last_dose: np.ndarray, tox_obs: np.ndarray, fatal: np.ndarray,
-             fatal_day: np.ndarray, death: np.ndarray, fatal_pneumonitis: np.ndarray) -> pd.DataFrame:
+def _ae_form(
+    rng: np.random.Generator,
+    subj: dict[str, np.ndarray],
+    *,
+    ic: np.ndarray,
+    fd: np.ndarray,
+    last_c: np.ndarray,
+    last_gp: np.ndarray,
+    pr: np.ndarray,
+    rt_start: np.ndarray,
+    rt_last_end: np.ndarray,
+    obs_end: np.ndarray,
+    eot_day: np.ndarray,
+    last_dose: np.ndarray,
+    tox_obs: np.ndarray,
+    fatal: np.ndarray,
+    fatal_day: np.ndarray,
+    death: np.ndarray,
+    fatal_pneumonitis: np.ndarray,
+) -> pd.DataFrame:
     """Build the adverse event log."""
     n = len(ic)
     meddra = load_meddra()
@@ -766,7 +1203,7 @@ def _ae_form(rng: np.random.Generator, subj: dict[str, np.ndarray], *, ic: np.nd
     tox_idx = np.nonzero(tox_obs < NEVER)[0]
     tox_terms = np.array([key_idx[k] for k in ("PNEUMONITIS", "IMMUNE_HEPATITIS", "RASH", "HYPERTHYROIDISM")])
     parts_s.append(tox_idx)
-    parts_t.append(tox_terms[_choice(rng, (.45, .35, .12, .08), len(tox_idx))])
+    parts_t.append(tox_terms[_choice(rng, (0.45, 0.35, 0.12, 0.08), len(tox_idx))])
     parts_on.append(tox_obs[tox_idx])
     # Fatal AEs.
     fat_idx = np.nonzero(fatal)[0]
@@ -774,9 +1211,11 @@ def _ae_form(rng: np.random.Generator, subj: dict[str, np.ndarray], *, ic: np.nd
     parts_t.append(np.where(fatal_pneumonitis[fat_idx], key_idx["PNEUMONITIS"], key_idx["SEPSIS"]))
     parts_on.append(fatal_day[fat_idx])
 
-    kind = np.concatenate([np.zeros(len(g_sidx), dtype=np.int8)]
-                          + [np.full(len(parts_s[i]), 1, dtype=np.int8) for i in (1, 2)]
-                          + [np.full(len(tox_idx), 2, dtype=np.int8), np.full(len(fat_idx), 3, dtype=np.int8)])
+    kind = np.concatenate(
+        [np.zeros(len(g_sidx), dtype=np.int8)]
+        + [np.full(len(parts_s[i]), 1, dtype=np.int8) for i in (1, 2)]
+        + [np.full(len(tox_idx), 2, dtype=np.int8), np.full(len(fat_idx), 3, dtype=np.int8)]
+    )
     sidx = np.concatenate(parts_s)
     term = np.concatenate(parts_t)
     onset = np.concatenate(parts_on)
@@ -805,8 +1244,11 @@ def _ae_form(rng: np.random.Generator, subj: dict[str, np.ndarray], *, ic: np.nd
     end = np.where(is_fatal, s_death, end)
     ongoing = (end > obs_end[sidx]) & ~is_fatal
     u_out = rng.random(m)
-    outcome = np.where(ongoing, np.where(u_out < 0.2, OUT_RECING, OUT_NOT),
-                       np.where(u_out < np.where(sequelae_prone[term], 0.2, 0.04), OUT_SEQ, OUT_REC))
+    outcome = np.where(
+        ongoing,
+        np.where(u_out < 0.2, OUT_RECING, OUT_NOT),
+        np.where(u_out < np.where(sequelae_prone[term], 0.2, 0.04), OUT_SEQ, OUT_REC),
+    )
     outcome = np.where(is_fatal, OUT_FATAL, outcome)
     partial = (kind == 0) & (rng.random(m) < 0.05)
 
@@ -823,10 +1265,12 @@ def _ae_form(rng: np.random.Generator, subj: dict[str, np.ndarray], *, ic: np.nd
     chemo_window = (onset >= s_fd) & (onset <= s_last_gp + 30)
     r = rng.random((m, 4))
     rel_tis = np.where(onset < s_fd, REL_N, np.where(r[:, 0] < rel_tis_p[term], REL_Y, REL_N))
-    rel_gem = np.where(onset < s_fd, REL_N,
-                       np.where(chemo_window, np.where(r[:, 1] < rel_chemo_p[term], REL_Y, REL_N), REL_NA))
-    rel_cis = np.where(onset < s_fd, REL_N,
-                       np.where(chemo_window, np.where(r[:, 2] < rel_chemo_p[term], REL_Y, REL_N), REL_NA))
+    rel_gem = np.where(
+        onset < s_fd, REL_N, np.where(chemo_window, np.where(r[:, 1] < rel_chemo_p[term], REL_Y, REL_N), REL_NA)
+    )
+    rel_cis = np.where(
+        onset < s_fd, REL_N, np.where(chemo_window, np.where(r[:, 2] < rel_chemo_p[term], REL_Y, REL_N), REL_NA)
+    )
     s_pr, s_rt = pr[sidx], rt_start[sidx]
     rel_rt = np.where(~s_pr | (onset < s_rt), REL_NA, np.where(r[:, 3] < 0.1, REL_Y, REL_N))
     rel_rt = np.where(kind == 1, REL_Y, rel_rt)
@@ -876,42 +1320,55 @@ def _ae_form(rng: np.random.Generator, subj: dict[str, np.ndarray], *, ic: np.nd
     ongoing, outcome, partial, serious = ongoing[order], outcome[order], partial[order], serious[order]
     slife, smie, shosp, sdth = slife[order], smie[order], shosp[order], sdth[order]
     rel_tis, rel_gem, rel_cis, rel_rt = rel_tis[order], rel_gem[order], rel_cis[order], rel_rt[order]
-    acn_tis, acn_gem, acn_cis, irae, verbatim = acn_tis[order], acn_gem[order], acn_cis[order], irae[order], \
-        verbatim[order]
+    acn_tis, acn_gem, acn_cis, irae, verbatim = (
+        acn_tis[order],
+        acn_gem[order],
+        acn_cis[order],
+        irae[order],
+        verbatim[order],
+    )
     line = np.arange(m) - np.searchsorted(sidx, sidx, side="left") + 1
 
     md = {c: meddra[c].to_numpy(dtype=object) for c in meddra.columns}
     grade_txt = np.array(["", "Grade 1", "Grade 2", "Grade 3", "Grade 4", "Grade 5"], dtype=object)
-    return _frame("ae", {
-        **_ids(subj, sidx, "AE"),
-        "AELINE": _ints(line),
-        "AETERM": verbatim,
-        "AELLT": md["LLT"][term], "AELLTCD": md["LLTCD"][term],
-        "AEPT": md["PT"][term], "AEPTCD": md["PTCD"][term],
-        "AEHLT": md["HLT"][term], "AEHLTCD": md["HLTCD"][term],
-        "AEHLGT": md["HLGT"][term], "AEHLGTCD": md["HLGTCD"][term],
-        "AESOC": md["SOC"][term], "AESOCCD": md["SOCCD"][term],
-        "AESTDAT": _fmt_dates(onset, precision=partial.astype(np.int64)),
-        "AEENDAT": _fmt_dates(end, present=~ongoing),
-        "AEONGO": _pick(_NO_YES, ongoing.astype(np.int64)),
-        "AETOXGR": grade_txt[grade],
-        "AESER": _pick(_NO_YES, serious.astype(np.int64)),
-        "AESDTH": _pick(_YES_BLANK, sdth.astype(np.int64)),
-        "AESLIFE": _pick(_YES_BLANK, slife.astype(np.int64)),
-        "AESHOSP": _pick(_YES_BLANK, shosp.astype(np.int64)),
-        "AESDISAB": _const("", m),
-        "AESCONG": _const("", m),
-        "AESMIE": _pick(_YES_BLANK, smie.astype(np.int64)),
-        "AEREL_TIS": _pick(_REL, rel_tis),
-        "AEREL_GEM": _pick(_REL, rel_gem),
-        "AEREL_CIS": _pick(_REL, rel_cis),
-        "AEREL_RT": _pick(_REL, rel_rt),
-        "AEACN_TIS": _pick(_ACN, acn_tis),
-        "AEACN_GEM": _pick(_ACN, acn_gem),
-        "AEACN_CIS": _pick(_ACN, acn_cis),
-        "AEOUT": _pick(_OUT, outcome),
-        "AEIRAE": _pick(_NO_YES, irae.astype(np.int64)),
-    })
+    return _frame(
+        "ae",
+        {
+            **_ids(subj, sidx, "AE"),
+            "AELINE": _ints(line),
+            "AETERM": verbatim,
+            "AELLT": md["LLT"][term],
+            "AELLTCD": md["LLTCD"][term],
+            "AEPT": md["PT"][term],
+            "AEPTCD": md["PTCD"][term],
+            "AEHLT": md["HLT"][term],
+            "AEHLTCD": md["HLTCD"][term],
+            "AEHLGT": md["HLGT"][term],
+            "AEHLGTCD": md["HLGTCD"][term],
+            "AESOC": md["SOC"][term],
+            "AESOCCD": md["SOCCD"][term],
+            "AESTDAT": _fmt_dates(onset, precision=partial.astype(np.int64)),
+            "AEENDAT": _fmt_dates(end, present=~ongoing),
+            "AEONGO": _pick(_NO_YES, ongoing.astype(np.int64)),
+            "AETOXGR": grade_txt[grade],
+            "AESER": _pick(_NO_YES, serious.astype(np.int64)),
+            "AESDTH": _pick(_YES_BLANK, sdth.astype(np.int64)),
+            "AESLIFE": _pick(_YES_BLANK, slife.astype(np.int64)),
+            "AESHOSP": _pick(_YES_BLANK, shosp.astype(np.int64)),
+            "AESDISAB": _const("", m),
+            "AESCONG": _const("", m),
+            "AESMIE": _pick(_YES_BLANK, smie.astype(np.int64)),
+            "AEREL_TIS": _pick(_REL, rel_tis),
+            "AEREL_GEM": _pick(_REL, rel_gem),
+            "AEREL_CIS": _pick(_REL, rel_cis),
+            "AEREL_RT": _pick(_REL, rel_rt),
+            "AEACN_TIS": _pick(_ACN, acn_tis),
+            "AEACN_GEM": _pick(_ACN, acn_gem),
+            "AEACN_CIS": _pick(_ACN, acn_cis),
+            "AEOUT": _pick(_OUT, outcome),
+            "AEIRAE": _pick(_NO_YES, irae.astype(np.int64)),
+        },
+    )
 
 
 def generate_export(out_dir: Path, subjects: int = 32, seed: int = 20251004) -> dict[str, int]:

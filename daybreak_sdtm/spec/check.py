@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from daybreak_sdtm.date_formats import KNOWN_FORMATS, DateFormatError, check_format
 from daybreak_sdtm.derive import DERIVATIONS, DerivationDef, Kind, VarRef
 from daybreak_sdtm.derive.assign import template_columns
-from daybreak_sdtm.derive.date_formats import KNOWN_FORMATS, DateFormatError, check_format
 from daybreak_sdtm.derive.registry import written_values
 from daybreak_sdtm.errors import Location, SpecError, SpecErrors, StandardsError, suggest
 from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS, check_trial_design
@@ -78,7 +78,11 @@ def resolve_variable(
     deriv = DERIVATIONS.get(var.derivation)
     if deriv is None:
         hint = suggest(var.derivation, list(DERIVATIONS)) or "run `daybreak-sdtm list-derivations`"
-        errors.append(SpecError(var.located("derivation"), f"{var.name}.derivation", f"unknown derivation {var.derivation!r}", hint))
+        errors.append(
+            SpecError(
+                var.located("derivation"), f"{var.name}.derivation", f"unknown derivation {var.derivation!r}", hint
+            )
+        )
         return None
     params: dict[str, Any] = {}
     reads: list[VarRef] = [VarRef(domain.name, n) for n in deriv.needs if n != var.name]
@@ -86,14 +90,22 @@ def resolve_variable(
     before = len(errors)
     for name in var.params:
         if name not in deriv.params and name != "when":
-            errors.append(SpecError(var.located(name), f"{var.name}.{name}", f"{var.derivation} has no parameter {name!r}",
-                                    suggest(name, list(deriv.params)) or f"parameters: {', '.join(deriv.params) or 'none'}"))
+            errors.append(
+                SpecError(
+                    var.located(name),
+                    f"{var.name}.{name}",
+                    f"{var.derivation} has no parameter {name!r}",
+                    suggest(name, list(deriv.params)) or f"parameters: {', '.join(deriv.params) or 'none'}",
+                )
+            )
     for name, param in deriv.params.items():
         loc = var.located(name)
         key = f"{var.name}.{name}"
         if name not in var.params or var.params[name] is None:
             if param.required:
-                errors.append(SpecError(where, var.name, f"{var.derivation} needs parameter {name!r} ({param.kind.value})"))
+                errors.append(
+                    SpecError(where, var.name, f"{var.derivation} needs parameter {name!r} ({param.kind.value})")
+                )
             continue
         value = var.params[name]
         if param.kind in (Kind.RAW, Kind.RAWS):
@@ -129,7 +141,9 @@ def resolve_variable(
             if not isinstance(value, dict):
                 errors.append(SpecError(loc, key, "expected a mapping VARIABLE: value or [values]"))
                 continue
-            params[name] = {str(k): tuple(str(x) for x in (v if isinstance(v, list) else [v])) for k, v in value.items()}
+            params[name] = {
+                str(k): tuple(str(x) for x in (v if isinstance(v, list) else [v])) for k, v in value.items()
+            }
         elif param.kind is Kind.CODELIST:
             params[name] = str(value)
         elif param.kind is Kind.DOMAIN:
@@ -152,9 +166,13 @@ def resolve_variable(
     if "when" in var.params:
         when = var.params["when"]
         if not isinstance(when, dict):
-            errors.append(SpecError(var.located("when"), f"{var.name}.when", "expected a mapping RAW_COLUMN: value or [values]"))
+            errors.append(
+                SpecError(var.located("when"), f"{var.name}.when", "expected a mapping RAW_COLUMN: value or [values]")
+            )
         else:
-            params["when"] = {str(k): tuple(str(x) for x in (v if isinstance(v, list) else [v])) for k, v in when.items()}
+            params["when"] = {
+                str(k): tuple(str(x) for x in (v if isinstance(v, list) else [v])) for k, v in when.items()
+            }
             raw_columns.extend(params["when"])
     if deriv.reads is not None:
         reads.extend(deriv.reads(params, study, domain.name))
@@ -164,14 +182,23 @@ def resolve_variable(
     if "codelist" in deriv.params:
         code = params.get("codelist") or codelist_code
         if ";" in code:
-            errors.append(SpecError(where, var.name, f"SDTMIG gives {var.name} several codelists ({code}); name one with codelist:"))
+            errors.append(
+                SpecError(
+                    where, var.name, f"SDTMIG gives {var.name} several codelists ({code}); name one with codelist:"
+                )
+            )
         elif not code:
             errors.append(SpecError(where, var.name, f"{var.name} has no SDTMIG codelist; give codelist: C-code"))
         else:
             codelist = standards.codelist(code)
             if codelist is None:
-                errors.append(SpecError(var.located("codelist"), f"{var.name}.codelist",
-                                        f"codelist {code!r} is not in CT package {standards.ct_version}"))
+                errors.append(
+                    SpecError(
+                        var.located("codelist"),
+                        f"{var.name}.codelist",
+                        f"codelist {code!r} is not in CT package {standards.ct_version}",
+                    )
+                )
             else:
                 params["codelist"] = codelist
                 _check_terms(var, deriv, params, codelist, errors)
@@ -179,20 +206,36 @@ def resolve_variable(
     if columns is not None:
         for col in raw_columns:
             if col not in columns:
-                errors.append(SpecError(var.where, var.name, f"raw column {col!r} not in form {domain.source.form!r}",
-                                        suggest(col, sorted(columns))))
+                errors.append(
+                    SpecError(
+                        var.where,
+                        var.name,
+                        f"raw column {col!r} not in form {domain.source.form!r}",
+                        suggest(col, sorted(columns)),
+                    )
+                )
     for ref in reads:
         other = study.domain(ref.domain)
         if other is None and ref.domain in SUBJECT_DESIGN_DATASETS and study.trial_design is not None:
             continue  # SE and SV are made from the trial design, before anything that reads them
         if other is None:
-            errors.append(SpecError(where, var.name, f"reads {ref}, but domain {ref.domain} is not mapped in this study"))
+            errors.append(
+                SpecError(where, var.name, f"reads {ref}, but domain {ref.domain} is not mapped in this study")
+            )
         elif other.variable(ref.name) is None:
-            errors.append(SpecError(where, var.name, f"reads {ref}, which {ref.domain}'s spec does not map",
-                                    suggest(ref.name, [v.name for v in other.variables])))
+            errors.append(
+                SpecError(
+                    where,
+                    var.name,
+                    f"reads {ref}, which {ref.domain}'s spec does not map",
+                    suggest(ref.name, [v.name for v in other.variables]),
+                )
+            )
     if len(errors) > before:
         return None
-    return ResolvedVariable(var, deriv, params, tuple(dict.fromkeys(reads)), tuple(dict.fromkeys(raw_columns)), codelist)
+    return ResolvedVariable(
+        var, deriv, params, tuple(dict.fromkeys(reads)), tuple(dict.fromkeys(raw_columns)), codelist
+    )
 
 
 def _resolve_cases(
@@ -217,15 +260,18 @@ def _resolve_cases(
         for name in case.case_where:
             reads.append(VarRef(domain.name, name))
             if domain.variable(name) is None:
-                errors.append(SpecError(case.located("where"), f"{var.name}.where", f"{name} is not mapped in {domain.name}"))
+                errors.append(
+                    SpecError(case.located("where"), f"{var.name}.where", f"{name} is not mapped in {domain.name}")
+                )
     if len(errors) > before:
         return None
     raw_columns = tuple(dict.fromkeys(c for item in cases for c in item.raw_columns))
     return ResolvedVariable(var, cases[0].derivation, {}, tuple(dict.fromkeys(reads)), raw_columns, None, tuple(cases))
 
 
-def _check_terms(var: VariableSpec, deriv: DerivationDef, params: dict[str, Any], codelist: Codelist,
-                 errors: list[SpecError]) -> None:
+def _check_terms(
+    var: VariableSpec, deriv: DerivationDef, params: dict[str, Any], codelist: Codelist, errors: list[SpecError]
+) -> None:
     """Values a spec writes must be submission values unless the codelist is extensible."""
     if codelist.extensible:
         return
@@ -234,10 +280,15 @@ def _check_terms(var: VariableSpec, deriv: DerivationDef, params: dict[str, Any]
         if value in deriv.params[param].allows:
             continue
         if value and value not in codelist.submission_values:
-            errors.append(SpecError(var.located(param), f"{var.name}.{param}",
-                                    f"{value!r} is not a submission value of non-extensible codelist "
-                                    f"{codelist.submission_value} ({codelist.code})",
-                                    suggest(value, sorted(codelist.submission_values))))
+            errors.append(
+                SpecError(
+                    var.located(param),
+                    f"{var.name}.{param}",
+                    f"{value!r} is not a submission value of non-extensible codelist "
+                    f"{codelist.submission_value} ({codelist.code})",
+                    suggest(value, sorted(codelist.submission_values)),
+                )
+            )
 
 
 def _is_number(text: str) -> bool:
@@ -248,23 +299,35 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _check_types(item: ResolvedVariable, meta: Any, domain: DomainSpec, standards: Standards, errors: list[SpecError]) -> None:
+def _check_types(
+    item: ResolvedVariable, meta: Any, domain: DomainSpec, standards: Standards, errors: list[SpecError]
+) -> None:
     """Values a spec writes must fit the variable's SDTMIG type; study days must read ISO 8601 dates."""
     for case in item.cases or (item,):
         var = case.spec
         if meta.is_numeric:
-            for param, value in written_values(case.derivation, case.params):
+            for written, value in written_values(case.derivation, case.params):
                 if value and not _is_number(value):
-                    errors.append(SpecError(var.located(param), f"{var.name}.{param}",
-                                            f"{value!r} is not a number, but {var.name} is Num in SDTMIG"))
+                    errors.append(
+                        SpecError(
+                            var.located(written),
+                            f"{var.name}.{written}",
+                            f"{value!r} is not a number, but {var.name} is Num in SDTMIG",
+                        )
+                    )
         for param_name, param in case.derivation.params.items():
             ref = case.params.get(param_name)
             if param.kind is not Kind.DATE_VAR or not isinstance(ref, VarRef):
                 continue
             target = standards.variable(ref.domain, ref.name)
             if target is not None and target.format != "ISO 8601":
-                errors.append(SpecError(var.located(param_name), f"{var.name}.{param_name}",
-                                        f"{ref} is not an ISO 8601 date variable ({param.doc})"))
+                errors.append(
+                    SpecError(
+                        var.located(param_name),
+                        f"{var.name}.{param_name}",
+                        f"{ref} is not an ISO 8601 date variable ({param.doc})",
+                    )
+                )
 
 
 def resolve_domain(
@@ -273,15 +336,27 @@ def resolve_domain(
     """Resolve a domain's variables and supplemental qualifiers, collecting errors."""
     resolved: list[ResolvedVariable] = []
     if standards.dataset(domain.name) is None or domain.name == "SUPPQUAL":
-        errors.append(SpecError(domain.where, "domain", f"{domain.name!r} is not a dataset of SDTMIG {standards.sdtmig_version}",
-                                suggest(domain.name, list(standards.datasets))))
+        errors.append(
+            SpecError(
+                domain.where,
+                "domain",
+                f"{domain.name!r} is not a dataset of SDTMIG {standards.sdtmig_version}",
+                suggest(domain.name, list(standards.datasets)),
+            )
+        )
         return [], []
     seen: set[str] = set()
     for var in domain.variables:
         meta = standards.variable(domain.name, var.name)
         if meta is None:
-            errors.append(SpecError(var.where, var.name, f"not a variable of {domain.name} in SDTMIG {standards.sdtmig_version}",
-                                    suggest(var.name, [v.name for v in standards.domain_variables(domain.name)])))
+            errors.append(
+                SpecError(
+                    var.where,
+                    var.name,
+                    f"not a variable of {domain.name} in SDTMIG {standards.sdtmig_version}",
+                    suggest(var.name, [v.name for v in standards.domain_variables(domain.name)]),
+                )
+            )
             continue
         if var.name in seen:
             errors.append(SpecError(var.where, var.name, "mapped twice"))
@@ -292,24 +367,50 @@ def resolve_domain(
             _check_types(item, meta, domain, standards, errors)
     for meta in standards.domain_variables(domain.name):
         if meta.core == "Req" and meta.name not in seen:
-            errors.append(SpecError(domain.where, meta.name, f"required variable {meta.name} ({meta.label}) is not mapped"))
+            errors.append(
+                SpecError(domain.where, meta.name, f"required variable {meta.name} ({meta.label}) is not mapped")
+            )
 
     supps: list[tuple[Any, ResolvedVariable]] = []
     if domain.supplemental:
         seq = f"{domain.name}SEQ"
         # DM has no --SEQ: its SUPP records are subject-level (IDVAR blank).
         if standards.variable(domain.name, seq) is not None and domain.variable(seq) is None:
-            errors.append(SpecError(domain.where, "supplemental", f"SUPP{domain.name} records point at {seq}, which is not mapped"))
+            errors.append(
+                SpecError(
+                    domain.where, "supplemental", f"SUPP{domain.name} records point at {seq}, which is not mapped"
+                )
+            )
     for supp in domain.supplemental:
         var = supp.variable
         if not _QNAM.match(supp.qnam):
-            errors.append(SpecError(var.where, supp.qnam, f"QNAM must be 1 to {MAX_NAME} upper-case letters, digits or _, starting with a letter"))
+            errors.append(
+                SpecError(
+                    var.where,
+                    supp.qnam,
+                    f"QNAM must be 1 to {MAX_NAME} upper-case letters, digits or _, starting with a letter",
+                )
+            )
         if standards.variable(domain.name, supp.qnam) is not None:
-            errors.append(SpecError(var.where, supp.qnam, f"{supp.qnam} is a standard {domain.name} variable; map it there, not in SUPP{domain.name}"))
+            errors.append(
+                SpecError(
+                    var.where,
+                    supp.qnam,
+                    f"{supp.qnam} is a standard {domain.name} variable; map it there, not in SUPP{domain.name}",
+                )
+            )
         if not supp.qlabel or len(supp.qlabel) > MAX_LABEL:
-            errors.append(SpecError(var.located("label"), f"{supp.qnam}.label", f"QLABEL must have 1 to {MAX_LABEL} characters"))
+            errors.append(
+                SpecError(var.located("label"), f"{supp.qnam}.label", f"QLABEL must have 1 to {MAX_LABEL} characters")
+            )
         if supp.qorig not in SUPP_QORIG:
-            errors.append(SpecError(var.located("origin"), f"{supp.qnam}.origin", f"QORIG {supp.qorig!r} is not one of {', '.join(SUPP_QORIG)}"))
+            errors.append(
+                SpecError(
+                    var.located("origin"),
+                    f"{supp.qnam}.origin",
+                    f"QORIG {supp.qorig!r} is not one of {', '.join(SUPP_QORIG)}",
+                )
+            )
         item = resolve_variable(var, domain, study, standards, columns, errors)
         if item is not None:
             supps.append((supp, item))
@@ -358,14 +459,26 @@ def resolve_study(
     names = [d.name for d in study.domains]
     for dom in study.domains:
         if study.trial_design is not None and dom.name in (*SUBJECT_DESIGN_DATASETS, *DESIGN_DATASETS):
-            errors.append(SpecError(dom.where, "domain", f"{dom.name} is made from the trial design (study.yaml "
-                                    "trial_design:); it has no domain spec of its own"))
+            errors.append(
+                SpecError(
+                    dom.where,
+                    "domain",
+                    f"{dom.name} is made from the trial design (study.yaml "
+                    "trial_design:); it has no domain spec of its own",
+                )
+            )
         if names.count(dom.name) > 1:
             errors.append(SpecError(dom.where, "domain", f"domain {dom.name} is mapped by more than one spec"))
         if headers and dom.source.form not in headers and dom.source.form not in study.forms_not_collected:
-            errors.append(SpecError(dom.source.where, "source.form", f"form {dom.source.form!r} is not in the export",
-                                    suggest(dom.source.form, list(headers)) or "list it under forms_not_collected "
-                                    "in study.yaml if nothing was collected on it"))
+            errors.append(
+                SpecError(
+                    dom.source.where,
+                    "source.form",
+                    f"form {dom.source.form!r} is not in the export",
+                    suggest(dom.source.form, list(headers))
+                    or "list it under forms_not_collected in study.yaml if nothing was collected on it",
+                )
+            )
         for join in dom.source.joins:
             if headers and join.form not in headers and join.form not in study.forms_not_collected:
                 errors.append(SpecError(join.where, "source.join", f"form {join.form!r} is not in the export"))
@@ -373,17 +486,32 @@ def resolve_study(
         if columns is not None:
             form_columns = set(headers[dom.source.form])
             if study.subject_column not in form_columns:
-                errors.append(SpecError(dom.source.where, "source.form",
-                                        f"form {dom.source.form!r} has no subject column {study.subject_column!r}"))
+                errors.append(
+                    SpecError(
+                        dom.source.where,
+                        "source.form",
+                        f"form {dom.source.form!r} has no subject column {study.subject_column!r}",
+                    )
+                )
             for variant in dom.source.variants:
                 for alias, col in variant.columns.items():
                     if col is not None and col not in form_columns:
-                        errors.append(SpecError(variant.where, f"unpivot.{alias}", f"raw column {col!r} not in form {dom.source.form!r}",
-                                                suggest(str(col), sorted(form_columns))))
+                        errors.append(
+                            SpecError(
+                                variant.where,
+                                f"unpivot.{alias}",
+                                f"raw column {col!r} not in form {dom.source.form!r}",
+                                suggest(str(col), sorted(form_columns)),
+                            )
+                        )
             for exclude in dom.source.excludes:
                 for col in exclude.when:
                     if col not in columns:
-                        errors.append(SpecError(exclude.where, "exclude.when", f"raw column {col!r} not in form {dom.source.form!r}"))
+                        errors.append(
+                            SpecError(
+                                exclude.where, "exclude.when", f"raw column {col!r} not in form {dom.source.form!r}"
+                            )
+                        )
         variables[dom.name], supplemental[dom.name] = resolve_domain(dom, study, standards, columns, errors)
     for arm in study.arms:
         if not arm.armcd or len(arm.armcd) > 20:
@@ -395,13 +523,21 @@ def resolve_study(
         dom_name, dot, var_name = epoch.start.variable.partition(".")
         other = study.domain(dom_name)
         if not dot or other is None or other.variable(var_name) is None:
-            errors.append(SpecError(epoch.start.where, "epochs.start",
-                                    f"{epoch.start.variable!r} is not a mapped DOMAIN.VARIABLE"))
+            errors.append(
+                SpecError(
+                    epoch.start.where, "epochs.start", f"{epoch.start.variable!r} is not a mapped DOMAIN.VARIABLE"
+                )
+            )
     if headers:
         used = {d.source.form for d in study.domains} | {j.form for d in study.domains for j in d.source.joins}
         for form in sorted(set(headers) - used - set(study.forms_not_mapped)):
-            errors.append(SpecError(_study_where(study), "forms_not_mapped",
-                                    f"export form {form!r} is neither mapped nor listed in forms_not_mapped with a reason"))
+            errors.append(
+                SpecError(
+                    _study_where(study),
+                    "forms_not_mapped",
+                    f"export form {form!r} is neither mapped nor listed in forms_not_mapped with a reason",
+                )
+            )
     return ResolvedStudy(variables, supplemental, errors)
 
 

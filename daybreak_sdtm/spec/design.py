@@ -71,12 +71,36 @@ SUBJECT_DESIGN_DATASETS = ("SE", "SV")
 
 # SDTMIG 3.4 Appendix C1 (Trial Summary codes): the CDISC codelist of each coded parameter's value.
 TS_CODELISTS = {
-    "ADAPT": "C66742", "ADDON": "C66742", "DMCIND": "C66742", "EXTTIND": "C66742", "FDADRIND": "C66742",
-    "HLTSUBJI": "C66742", "ONGOSIND": "C66742", "PDSTIND": "C66742", "PDPSTIND": "C66742", "RANDOM": "C66742",
-    "RDIND": "C66742", "SSTDYIND": "C66742", "FDADEIND": "C66742", "PIPIND": "C66742", "EPDISIND": "C66742",
-    "TPHASE": "C66737", "STYPE": "C99077", "INTMODEL": "C99076", "INTTYPE": "C99078", "TBLIND": "C66735",
-    "SEXPOP": "C66732", "TCNTRL": "C66785", "TTYPE": "C66739", "TINDTP": "C66736", "DOSU": "C71620",
-    "DOSFRQ": "C71113", "ROUTE": "C66729", "DOSFRM": "C66726", "OBSMODEL": "C127259", "OBSTIMP": "C127261",
+    "ADAPT": "C66742",
+    "ADDON": "C66742",
+    "DMCIND": "C66742",
+    "EXTTIND": "C66742",
+    "FDADRIND": "C66742",
+    "HLTSUBJI": "C66742",
+    "ONGOSIND": "C66742",
+    "PDSTIND": "C66742",
+    "PDPSTIND": "C66742",
+    "RANDOM": "C66742",
+    "RDIND": "C66742",
+    "SSTDYIND": "C66742",
+    "FDADEIND": "C66742",
+    "PIPIND": "C66742",
+    "EPDISIND": "C66742",
+    "TPHASE": "C66737",
+    "STYPE": "C99077",
+    "INTMODEL": "C99076",
+    "INTTYPE": "C99078",
+    "TBLIND": "C66735",
+    "SEXPOP": "C66732",
+    "TCNTRL": "C66785",
+    "TTYPE": "C66739",
+    "TINDTP": "C66736",
+    "DOSU": "C71620",
+    "DOSFRQ": "C71113",
+    "ROUTE": "C66729",
+    "DOSFRM": "C66726",
+    "OBSMODEL": "C127259",
+    "OBSTIMP": "C127261",
     "SETTING": "C127262",
 }
 CDISC_CT = "CDISC CT"  # TSVCDREF of a value from the CDISC CT package (DICTNAM C66788)
@@ -86,13 +110,32 @@ ISO_3166 = "ISO 3166"
 # the trial registries for REGID.
 OTHER_REFERENCES = (ISO_8601, "ClinicalTrials.gov", "EudraCT")
 # ISO 21090 null flavors TSVALNF may hold (SDTMIG 3.4 TS assumptions).
-NULL_FLAVORS = ("NI", "INV", "DER", "OTH", "PINF", "NINF", "UNC", "MSK", "NA", "UNK", "ASKU", "NAV", "NASK", "QS", "TRC", "NP")
+NULL_FLAVORS = (
+    "NI",
+    "INV",
+    "DER",
+    "OTH",
+    "PINF",
+    "NINF",
+    "UNC",
+    "MSK",
+    "NA",
+    "UNK",
+    "ASKU",
+    "NAV",
+    "NASK",
+    "QS",
+    "TRC",
+    "NP",
+)
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _ETCD = re.compile(r"^[A-Za-z0-9_-]+$")
 MAX_TEXT = 200
 
 
-def load_trial_design(reader: _Reader, node: Any, where: Location, folder: Path) -> tuple[TrialDesignSpec, tuple[ArmSpec, ...]]:
+def load_trial_design(
+    reader: _Reader, node: Any, where: Location, folder: Path
+) -> tuple[TrialDesignSpec, tuple[ArmSpec, ...]]:
     """The ``trial_design:`` section (a mapping, or the name of a YAML file in the study folder) and its arms."""
     from daybreak_sdtm.spec.load import _Reader, load_yaml
 
@@ -110,7 +153,11 @@ def load_trial_design(reader: _Reader, node: Any, where: Location, folder: Path)
             return TrialDesignSpec(where), ()
         inner = _Reader(file)
         top = inner.mapping(tree, Location(file.as_posix(), 1, 1), "trial_design")
-        design, arms = _design(inner, top, Location(file.as_posix(), 1, 1), file) if top is not None else (TrialDesignSpec(where), ())
+        design, arms = (
+            _design(inner, top, Location(file.as_posix(), 1, 1), file)
+            if top is not None
+            else (TrialDesignSpec(where), ())
+        )
         reader.errors.extend(inner.errors)
         return design, arms
     top = reader.mapping(node, where, "trial_design")
@@ -119,23 +166,47 @@ def load_trial_design(reader: _Reader, node: Any, where: Location, folder: Path)
     return _design(reader, top, where, None)
 
 
-def _design(reader: _Reader, top: CommentedMap, where: Location, file: Path | None) -> tuple[TrialDesignSpec, tuple[ArmSpec, ...]]:
+def _design(
+    reader: _Reader, top: CommentedMap, where: Location, file: Path | None
+) -> tuple[TrialDesignSpec, tuple[ArmSpec, ...]]:
     reader.unknown_keys(top, SECTIONS, "trial_design")
-    summary = tuple(p for i, item in enumerate(reader.sequence(top, "summary", "trial_design.summary"))
-                    if (p := _summary(reader, item, reader.at(top["summary"], i))) is not None)
-    elements = tuple(e for i, item in enumerate(reader.sequence(top, "elements", "trial_design.elements"))
-                     if (e := _element(reader, item, reader.at(top["elements"], i))) is not None)
-    arms = tuple(a for i, item in enumerate(reader.sequence(top, "arms", "trial_design.arms"))
-                 if (a := _arm(reader, item, reader.at(top["arms"], i))) is not None)
+    summary = tuple(
+        p
+        for i, item in enumerate(reader.sequence(top, "summary", "trial_design.summary"))
+        if (p := _summary(reader, item, reader.at(top["summary"], i))) is not None
+    )
+    elements = tuple(
+        e
+        for i, item in enumerate(reader.sequence(top, "elements", "trial_design.elements"))
+        if (e := _element(reader, item, reader.at(top["elements"], i))) is not None
+    )
+    arms = tuple(
+        a
+        for i, item in enumerate(reader.sequence(top, "arms", "trial_design.arms"))
+        if (a := _arm(reader, item, reader.at(top["arms"], i))) is not None
+    )
     visits: list[VisitSpec] = []
     for i, item in enumerate(reader.sequence(top, "visits", "trial_design.visits")):
         visits.extend(_visits(reader, item, reader.at(top["visits"], i)))
-    criteria = tuple(c for i, item in enumerate(reader.sequence(top, "criteria", "trial_design.criteria"))
-                     if (c := _criterion(reader, item, reader.at(top["criteria"], i))) is not None)
-    sources = tuple(s for i, item in enumerate(reader.sequence(top, "subject_visits", "trial_design.subject_visits"))
-                    if (s := _visit_source(reader, item, reader.at(top["subject_visits"], i))) is not None)
-    design = TrialDesignSpec(where=reader.at(top) if file is None else where, summary=summary, elements=elements,
-                             visits=tuple(visits), criteria=criteria, subject_visits=sources, file=file)
+    criteria = tuple(
+        c
+        for i, item in enumerate(reader.sequence(top, "criteria", "trial_design.criteria"))
+        if (c := _criterion(reader, item, reader.at(top["criteria"], i))) is not None
+    )
+    sources = tuple(
+        s
+        for i, item in enumerate(reader.sequence(top, "subject_visits", "trial_design.subject_visits"))
+        if (s := _visit_source(reader, item, reader.at(top["subject_visits"], i))) is not None
+    )
+    design = TrialDesignSpec(
+        where=reader.at(top) if file is None else where,
+        summary=summary,
+        elements=elements,
+        visits=tuple(visits),
+        criteria=criteria,
+        subject_visits=sources,
+        file=file,
+    )
     return design, arms
 
 
@@ -165,18 +236,27 @@ def _summary(reader: _Reader, item: Any, where: Location) -> SummaryParameterSpe
         hows = [k for k in COMPUTED if k in value]
         reader.unknown_keys(value, COMPUTED, f"{what}.TSVAL")
         if len(hows) != 1:
-            reader.error(reader.at(entry, "TSVAL"), f"{what}.TSVAL", "give a value, or exactly one of "
-                         + ", ".join(f"{k}: DOMAIN.VARIABLE" for k in COMPUTED))
+            reader.error(
+                reader.at(entry, "TSVAL"),
+                f"{what}.TSVAL",
+                "give a value, or exactly one of " + ", ".join(f"{k}: DOMAIN.VARIABLE" for k in COMPUTED),
+            )
         else:
             computed = SummaryValue(hows[0], str(plain(value[hows[0]])), reader.at(value, hows[0], value=True))
     elif value is not None:
         tsval = " ".join(str(plain(value)).split())
     return SummaryParameterSpec(
-        tsparmcd=code, tsval=tsval, where=reader.at(entry),
-        tsparm=_text(reader, entry, "TSPARM", what), tsgrpid=_text(reader, entry, "TSGRPID", what),
-        tsvalnf=_text(reader, entry, "TSVALNF", what), tsvalcd=_text(reader, entry, "TSVALCD", what),
-        tsvcdref=_text(reader, entry, "TSVCDREF", what), tsvcdver=_text(reader, entry, "TSVCDVER", what),
-        codelist=_text(reader, entry, "codelist", what), computed=computed,
+        tsparmcd=code,
+        tsval=tsval,
+        where=reader.at(entry),
+        tsparm=_text(reader, entry, "TSPARM", what),
+        tsgrpid=_text(reader, entry, "TSGRPID", what),
+        tsvalnf=_text(reader, entry, "TSVALNF", what),
+        tsvalcd=_text(reader, entry, "TSVALCD", what),
+        tsvcdref=_text(reader, entry, "TSVCDREF", what),
+        tsvcdver=_text(reader, entry, "TSVCDVER", what),
+        codelist=_text(reader, entry, "codelist", what),
+        computed=computed,
     )
 
 
@@ -191,9 +271,13 @@ def _element(reader: _Reader, item: Any, where: Location) -> ElementSpec | None:
     if "start" in entry:
         start = _epoch_start(reader, entry["start"], reader.at(entry, "start", value=True))
     return ElementSpec(
-        etcd=_text(reader, entry, "ETCD", what, required=True), element=_text(reader, entry, "ELEMENT", what, required=True),
-        testrl=_text(reader, entry, "TESTRL", what, required=True), teenrl=_text(reader, entry, "TEENRL", what),
-        tedur=_text(reader, entry, "TEDUR", what), start=start, where=reader.at(entry),
+        etcd=_text(reader, entry, "ETCD", what, required=True),
+        element=_text(reader, entry, "ELEMENT", what, required=True),
+        testrl=_text(reader, entry, "TESTRL", what, required=True),
+        teenrl=_text(reader, entry, "TEENRL", what),
+        tedur=_text(reader, entry, "TEDUR", what),
+        start=start,
+        where=reader.at(entry),
     )
 
 
@@ -206,15 +290,24 @@ def _arm(reader: _Reader, item: Any, where: Location) -> ArmSpec | None:
     for i, node in enumerate(reader.sequence(entry, "elements", f"{what}.elements")):
         element = _entry(reader, node, reader.at(entry["elements"], i), f"{what}.elements", ARM_ELEMENT_KEYS)
         if element is not None:
-            elements.append(ArmElementSpec(
-                etcd=_text(reader, element, "ETCD", f"{what}.elements", required=True),
-                epoch=_text(reader, element, "EPOCH", f"{what}.elements", required=True),
-                where=reader.at(element), branch=_text(reader, element, "TABRANCH", f"{what}.elements"),
-                transition=_text(reader, element, "TATRANS", f"{what}.elements")))
+            elements.append(
+                ArmElementSpec(
+                    etcd=_text(reader, element, "ETCD", f"{what}.elements", required=True),
+                    epoch=_text(reader, element, "EPOCH", f"{what}.elements", required=True),
+                    where=reader.at(element),
+                    branch=_text(reader, element, "TABRANCH", f"{what}.elements"),
+                    transition=_text(reader, element, "TATRANS", f"{what}.elements"),
+                )
+            )
     if "elements" not in entry:
         reader.error(reader.at(entry), what, "missing required key 'elements' (the arm's elements in order)")
-    return ArmSpec(_text(reader, entry, "ARMCD", what, required=True), _text(reader, entry, "ARM", what, required=True),
-                   _text(reader, entry, "description", what), reader.at(entry), tuple(elements))
+    return ArmSpec(
+        _text(reader, entry, "ARMCD", what, required=True),
+        _text(reader, entry, "ARM", what, required=True),
+        _text(reader, entry, "description", what),
+        reader.at(entry),
+        tuple(elements),
+    )
 
 
 def _number(reader: _Reader, entry: CommentedMap, key: str, what: str) -> float | None:
@@ -236,11 +329,16 @@ def _series(reader: _Reader, entry: CommentedMap, key: str, what: str, count: in
         reader.unknown_keys(value, ("start", "step"), f"{what}.{key}")
         start, step = _number(reader, value, "start", f"{what}.{key}"), _number(reader, value, "step", f"{what}.{key}")
         if start is None or step is None:
-            reader.error(reader.at(entry, key, value=True), f"{what}.{key}", "a repeated visit gives {start: N, step: M}")
+            reader.error(
+                reader.at(entry, key, value=True), f"{what}.{key}", "a repeated visit gives {start: N, step: M}"
+            )
             return None
         return [start + step * i for i in range(count)]
-    reader.error(reader.at(entry, key, value=True), f"{what}.{key}",
-                 "a repeated visit numbers its visits with {start: N, step: M}")
+    reader.error(
+        reader.at(entry, key, value=True),
+        f"{what}.{key}",
+        "a repeated visit numbers its visits with {start: N, step: M}",
+    )
     return None
 
 
@@ -257,8 +355,17 @@ def _visits(reader: _Reader, item: Any, where: Location) -> list[VisitSpec]:
         visitnum = _number(reader, entry, "VISITNUM", what)
         if visitnum is None and "VISITNUM" not in entry:
             reader.error(loc, what, "missing required key 'VISITNUM'")
-        return [VisitSpec(visitnum if visitnum is not None else 0.0, name, start_rule, loc,
-                          _number(reader, entry, "VISITDY", what), armcd, end_rule)]
+        return [
+            VisitSpec(
+                visitnum if visitnum is not None else 0.0,
+                name,
+                start_rule,
+                loc,
+                _number(reader, entry, "VISITDY", what),
+                armcd,
+                end_rule,
+            )
+        ]
     repeat = reader.mapping(entry["repeat"], reader.at(entry, "repeat", value=True), f"{what}.repeat")
     if repeat is None:
         return []
@@ -279,9 +386,18 @@ def _visits(reader: _Reader, item: Any, where: Location) -> list[VisitSpec]:
     if "VISITNUM" not in entry:
         reader.error(loc, what, "missing required key 'VISITNUM'")
         return []
-    return [VisitSpec(float(num or 0.0), name.replace("{n}", str(n)), start_rule.replace("{n}", str(n)), loc, day, armcd,
-                      end_rule.replace("{n}", str(n)))
-            for n, num, day in zip(ns, numbers, days)]
+    return [
+        VisitSpec(
+            float(num or 0.0),
+            name.replace("{n}", str(n)),
+            start_rule.replace("{n}", str(n)),
+            loc,
+            day,
+            armcd,
+            end_rule.replace("{n}", str(n)),
+        )
+        for n, num, day in zip(ns, numbers, days, strict=False)
+    ]
 
 
 def _criterion(reader: _Reader, item: Any, where: Location) -> CriterionSpec | None:
@@ -290,9 +406,12 @@ def _criterion(reader: _Reader, item: Any, where: Location) -> CriterionSpec | N
     if entry is None:
         return None
     return CriterionSpec(
-        ietestcd=_text(reader, entry, "IETESTCD", what, required=True), ietest=_text(reader, entry, "IETEST", what, required=True),
-        iecat=_text(reader, entry, "IECAT", what, required=True), where=reader.at(entry),
-        iescat=_text(reader, entry, "IESCAT", what), tirl=_text(reader, entry, "TIRL", what),
+        ietestcd=_text(reader, entry, "IETESTCD", what, required=True),
+        ietest=_text(reader, entry, "IETEST", what, required=True),
+        iecat=_text(reader, entry, "IECAT", what, required=True),
+        where=reader.at(entry),
+        iescat=_text(reader, entry, "IESCAT", what),
+        tirl=_text(reader, entry, "TIRL", what),
         tivers=_text(reader, entry, "TIVERS", what),
     )
 
@@ -303,16 +422,25 @@ def _visit_source(reader: _Reader, item: Any, where: Location) -> VisitSourceSpe
     if entry is None:
         return None
     if ("from" in entry) == ("VISIT" in entry):
-        reader.error(reader.at(entry), what, "give either from: DOMAIN.DATE (records with VISITNUM/VISIT) "
-                     "or VISIT: name with date: DOMAIN.VARIABLE")
+        reader.error(
+            reader.at(entry),
+            what,
+            "give either from: DOMAIN.DATE (records with VISITNUM/VISIT) or VISIT: name with date: DOMAIN.VARIABLE",
+        )
         return None
     if "from" in entry:
-        return VisitSourceSpec(_text(reader, entry, "from", what), reader.at(entry, "from", value=True),
-                               end=_text(reader, entry, "end", what))
+        return VisitSourceSpec(
+            _text(reader, entry, "from", what),
+            reader.at(entry, "from", value=True),
+            end=_text(reader, entry, "end", what),
+        )
     if "end" in entry:
         reader.error(reader.at(entry, "end"), what, "end: goes with from:, a domain's records")
-    return VisitSourceSpec(_text(reader, entry, "date", what, required=True), reader.at(entry, "VISIT", value=True),
-                           visit=_text(reader, entry, "VISIT", what))
+    return VisitSourceSpec(
+        _text(reader, entry, "date", what, required=True),
+        reader.at(entry, "VISIT", value=True),
+        visit=_text(reader, entry, "VISIT", what),
+    )
 
 
 # ---- checks against the standards and the domains ---------------------------------------------
@@ -341,17 +469,28 @@ def _mapped(study: StudySpec, ref: str) -> bool:
 
 def check_trial_design(study: StudySpec, standards: Standards) -> list[SpecError]:
     """Every problem of a study's trial design, each at its spec line."""
-    from daybreak_sdtm.checks.dates import DATETIME_RE, DURATION_RE
-    from daybreak_sdtm.derive.registry import suggest
+    from daybreak_sdtm.date_formats import DATETIME_RE, DURATION_RE
+    from daybreak_sdtm.errors import suggest
 
     design = study.trial_design
     errors: list[SpecError] = []
-    uses = [(dom, var) for dom in study.domains for var in dom.variables
-            for case in (var.cases or (var,)) if case.derivation == "derive_visitnum"]
+    uses = [
+        (dom, var)
+        for dom in study.domains
+        for var in dom.variables
+        for case in (var.cases or (var,))
+        if case.derivation == "derive_visitnum"
+    ]
     if design is None:
-        for dom, var in uses:
-            errors.append(SpecError(var.where, var.name, "derive_visitnum reads the trial design's visits; "
-                                    "declare them under trial_design: visits: in study.yaml"))
+        for _dom, var in uses:
+            errors.append(
+                SpecError(
+                    var.where,
+                    var.name,
+                    "derive_visitnum reads the trial design's visits; "
+                    "declare them under trial_design: visits: in study.yaml",
+                )
+            )
         return errors
 
     def err(where: Location, key: str, problem: str, hint: str = "") -> None:
@@ -363,13 +502,20 @@ def check_trial_design(study: StudySpec, standards: Standards) -> list[SpecError
         key = f"TS {p.tsparmcd}"
         term = codes.term(p.tsparmcd) if codes is not None else None
         if term is None:
-            err(p.where, key, f"TSPARMCD {p.tsparmcd!r} is not a term of TSPARMCD (C66738) in CT {standards.ct_version}",
-                suggest(p.tsparmcd, sorted(codes.submission_values)) if codes is not None else "")
+            err(
+                p.where,
+                key,
+                f"TSPARMCD {p.tsparmcd!r} is not a term of TSPARMCD (C66738) in CT {standards.ct_version}",
+                suggest(p.tsparmcd, sorted(codes.submission_values)) if codes is not None else "",
+            )
             continue
         expected = tsparm_of(p.tsparmcd, standards)
         if p.tsparm and p.tsparm != expected:
-            err(p.where, f"{key}.TSPARM", f"TSPARM {p.tsparm!r} is not the name of {p.tsparmcd} in TSPARM (C67152): "
-                f"{expected!r}")
+            err(
+                p.where,
+                f"{key}.TSPARM",
+                f"TSPARM {p.tsparm!r} is not the name of {p.tsparmcd} in TSPARM (C67152): {expected!r}",
+            )
         if names is not None and not expected:
             err(p.where, key, f"TSPARM (C67152) has no term for {p.tsparmcd} ({term.code})")
         if p.computed is not None:
@@ -381,9 +527,16 @@ def check_trial_design(study: StudySpec, standards: Standards) -> list[SpecError
         if p.tsval and p.tsvalnf:
             err(p.where, key, "TSVALNF is for a parameter without TSVAL; give one of them")
         if p.tsvalnf and p.tsvalnf not in NULL_FLAVORS:
-            err(p.where, f"{key}.TSVALNF", f"{p.tsvalnf!r} is not an ISO 21090 null flavor", suggest(p.tsvalnf, NULL_FLAVORS))
+            err(
+                p.where,
+                f"{key}.TSVALNF",
+                f"{p.tsvalnf!r} is not an ISO 21090 null flavor",
+                suggest(p.tsvalnf, NULL_FLAVORS),
+            )
         if len(p.tsval) > MAX_TEXT:
-            err(p.where, f"{key}.TSVAL", f"TSVAL holds {len(p.tsval)} characters; XPT v5 values hold at most {MAX_TEXT}")
+            err(
+                p.where, f"{key}.TSVAL", f"TSVAL holds {len(p.tsval)} characters; XPT v5 values hold at most {MAX_TEXT}"
+            )
         if not (p.tsval + p.tsvalcd + p.tsgrpid + p.tsvcdver).isascii():
             err(p.where, key, "not ASCII text, which XPT v5 cannot hold")
         if p.tsvalcd and not p.tsvcdref:
@@ -391,8 +544,12 @@ def check_trial_design(study: StudySpec, standards: Standards) -> list[SpecError
         if not p.tsvcdref:
             continue
         if p.tsvcdref not in OTHER_REFERENCES and dictnam is not None and p.tsvcdref not in dictnam.submission_values:
-            err(p.where, f"{key}.TSVCDREF", f"{p.tsvcdref!r} is not a term of DICTNAM (C66788) nor one of "
-                f"{', '.join(OTHER_REFERENCES)}", suggest(p.tsvcdref, sorted(dictnam.submission_values | set(OTHER_REFERENCES))))
+            err(
+                p.where,
+                f"{key}.TSVCDREF",
+                f"{p.tsvcdref!r} is not a term of DICTNAM (C66788) nor one of {', '.join(OTHER_REFERENCES)}",
+                suggest(p.tsvcdref, sorted(dictnam.submission_values | set(OTHER_REFERENCES))),
+            )
         if p.tsvcdref == CDISC_CT:
             codelist = summary_codelist(p, standards)
             if codelist is None:
@@ -400,14 +557,25 @@ def check_trial_design(study: StudySpec, standards: Standards) -> list[SpecError
                 continue
             ct_term = codelist.term(p.tsval)
             if ct_term is None:
-                err(p.where, f"{key}.TSVAL", f"{p.tsval!r} is not a term of {codelist.submission_value} ({codelist.code})",
-                    suggest(p.tsval, sorted(codelist.submission_values)))
+                err(
+                    p.where,
+                    f"{key}.TSVAL",
+                    f"{p.tsval!r} is not a term of {codelist.submission_value} ({codelist.code})",
+                    suggest(p.tsval, sorted(codelist.submission_values)),
+                )
             elif p.tsvalcd and p.tsvalcd != ct_term.code:
-                err(p.where, f"{key}.TSVALCD", f"the NCI code of {p.tsval!r} in {codelist.submission_value} is "
-                    f"{ct_term.code}, not {p.tsvalcd}")
+                err(
+                    p.where,
+                    f"{key}.TSVALCD",
+                    f"the NCI code of {p.tsval!r} in {codelist.submission_value} is {ct_term.code}, not {p.tsvalcd}",
+                )
             if p.tsvcdver and p.tsvcdver != standards.ct_version:
-                err(p.where, f"{key}.TSVCDVER", f"the values are checked against CT {standards.ct_version}, "
-                    f"not {p.tsvcdver}; leave TSVCDVER out to take the study's CT version")
+                err(
+                    p.where,
+                    f"{key}.TSVCDVER",
+                    f"the values are checked against CT {standards.ct_version}, "
+                    f"not {p.tsvcdver}; leave TSVCDVER out to take the study's CT version",
+                )
         elif p.tsvcdref == ISO_8601:
             pattern = DURATION_RE if p.tsval.startswith(("P", "-P")) else DATETIME_RE
             if not re.match(pattern, p.tsval):
@@ -443,24 +611,36 @@ def check_trial_design(study: StudySpec, standards: Standards) -> list[SpecError
             if not _mapped(study, e.start.variable):
                 err(e.start.where, f"{e.etcd}.start", f"{e.start.variable!r} is not a mapped DOMAIN.VARIABLE")
             dom = study.domain(e.start.variable.partition(".")[0])
-            for var in e.start.filters:
-                if dom is not None and dom.variable(var) is None:
-                    err(e.start.where, f"{e.etcd}.start.where", f"{var} is not mapped in {dom.name}")
+            for filtered in e.start.filters:
+                if dom is not None and dom.variable(filtered) is None:
+                    err(e.start.where, f"{e.etcd}.start.where", f"{filtered} is not mapped in {dom.name}")
     if design.elements:
         dm = study.domain("DM")
         for need in ("USUBJID", "ACTARMCD"):
             if dm is None or dm.variable(need) is None:
-                err(design.where, "elements", f"subject elements (SE) follow each subject's DM.{need}, which is not mapped")
+                err(
+                    design.where,
+                    "elements",
+                    f"subject elements (SE) follow each subject's DM.{need}, which is not mapped",
+                )
         if not any(e.start is not None for e in design.elements):
-            err(design.where, "elements", "no element says where its start is read (start:), so no subject has elements (SE)")
+            err(
+                design.where,
+                "elements",
+                "no element says where its start is read (start:), so no subject has elements (SE)",
+            )
     if study.arms and design.elements:
         for arm in study.arms:
             if not arm.elements:
                 err(arm.where, arm.armcd, "the arm lists no elements")
             for ae in arm.elements:
                 if ae.etcd not in elements:
-                    err(ae.where, "ETCD", f"element {ae.etcd!r} is not declared under trial_design: elements",
-                        suggest(ae.etcd, list(elements)))
+                    err(
+                        ae.where,
+                        "ETCD",
+                        f"element {ae.etcd!r} is not declared under trial_design: elements",
+                        suggest(ae.etcd, list(elements)),
+                    )
                 if not ae.epoch or len(ae.epoch) > MAX_TEXT:
                     err(ae.where, "EPOCH", "give the element's EPOCH")
             if len({ae.etcd for ae in arm.elements}) != len(arm.elements):
@@ -471,8 +651,11 @@ def check_trial_design(study: StudySpec, standards: Standards) -> list[SpecError
                 epochs_of.setdefault(ae.etcd, set()).add(ae.epoch)
         for etcd, epochs in epochs_of.items():
             if len(epochs) > 1:
-                err(elements[etcd].where if etcd in elements else design.where, etcd,
-                    f"element {etcd} is in epochs {', '.join(sorted(epochs))}; an element belongs to one epoch")
+                err(
+                    elements[etcd].where if etcd in elements else design.where,
+                    etcd,
+                    f"element {etcd} is in epochs {', '.join(sorted(epochs))}; an element belongs to one epoch",
+                )
     elif design.elements and not study.arms:
         err(design.where, "arms", "declare the arms (trial_design: arms:) with their elements")
 
@@ -495,14 +678,25 @@ def check_trial_design(study: StudySpec, standards: Standards) -> list[SpecError
     testcds: dict[str, Location] = {}
     for c in design.criteria:
         if not _CODE.match(c.ietestcd) or len(c.ietestcd) > 8:
-            err(c.where, "IETESTCD", f"{c.ietestcd!r}: IETESTCD holds 1 to 8 upper-case letters, digits or _, starting with a letter")
+            err(
+                c.where,
+                "IETESTCD",
+                f"{c.ietestcd!r}: IETESTCD holds 1 to 8 upper-case letters, digits or _, starting with a letter",
+            )
         if c.ietestcd in testcds:
             err(c.where, "IETESTCD", f"criterion {c.ietestcd} is given twice (first at {testcds[c.ietestcd]})")
         testcds.setdefault(c.ietestcd, c.where)
         if iecat is not None and c.iecat not in iecat.submission_values:
-            err(c.where, "IECAT", f"{c.iecat!r} is not a term of IECAT (C66797)", suggest(c.iecat, sorted(iecat.submission_values)))
+            err(
+                c.where,
+                "IECAT",
+                f"{c.iecat!r} is not a term of IECAT (C66797)",
+                suggest(c.iecat, sorted(iecat.submission_values)),
+            )
         if len(c.ietest) > MAX_TEXT or not (c.ietest + c.tirl).isascii():
-            err(c.where, "IETEST", f"IETEST must be ASCII text of at most {MAX_TEXT} characters (the rest goes to TIRL)")
+            err(
+                c.where, "IETEST", f"IETEST must be ASCII text of at most {MAX_TEXT} characters (the rest goes to TIRL)"
+            )
 
     for s in design.subject_visits:
         if not _mapped(study, s.variable):
@@ -511,8 +705,12 @@ def check_trial_design(study: StudySpec, standards: Standards) -> list[SpecError
         dom = study.domain(s.variable.partition(".")[0])
         if s.visit:
             if design.visit(s.visit) is None:
-                err(s.where, "subject_visits", f"visit {s.visit!r} is not among trial_design: visits",
-                    suggest(s.visit, list(visit_names)))
+                err(
+                    s.where,
+                    "subject_visits",
+                    f"visit {s.visit!r} is not among trial_design: visits",
+                    suggest(s.visit, list(visit_names)),
+                )
             continue
         assert dom is not None
         for need in ("USUBJID", "VISITNUM", "VISIT"):

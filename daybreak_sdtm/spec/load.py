@@ -175,8 +175,15 @@ def _variable(reader: _Reader, name: str, node: Any, where: Location, what: str)
         if not cases:
             reader.error(where, what, "give at least one case")
             return None
-        return VariableSpec(name=name, derivation="(cases)", params={}, where=where, cases=tuple(cases),
-                            origin=cases[0].origin, method=cases[0].method)
+        return VariableSpec(
+            name=name,
+            derivation="(cases)",
+            params={},
+            where=where,
+            cases=tuple(cases),
+            origin=cases[0].origin,
+            method=cases[0].method,
+        )
     entry = reader.mapping(node, where, what)
     if entry is None:
         return None
@@ -193,7 +200,9 @@ def _variable(reader: _Reader, name: str, node: Any, where: Location, what: str)
         method=reader.text(entry, "method", what, required=False),
         comment=reader.text(entry, "comment", what, required=False),
         transliterate=_flag(reader, entry, "transliterate", what),
-        case_where=_filters(reader, entry["where"], reader.at(entry, "where"), f"{what}.where") if "where" in entry else {},
+        case_where=_filters(reader, entry["where"], reader.at(entry, "where"), f"{what}.where")
+        if "where" in entry
+        else {},
     )
 
 
@@ -217,7 +226,9 @@ def _source(reader: _Reader, node: Any, where: Location) -> SourceSpec:
         return SourceSpec(form="", where=where)
     reader.unknown_keys(entry, ("form", "join", "unpivot", "exclude"), "source")
     form = reader.text(entry, "form", "source")
-    _check_form_name(reader, form, reader.at(entry, "form", value=True) if "form" in entry else reader.at(entry), "source.form")
+    _check_form_name(
+        reader, form, reader.at(entry, "form", value=True) if "form" in entry else reader.at(entry), "source.form"
+    )
     joins: list[JoinSpec] = []
     for i, item in enumerate(reader.sequence(entry, "join", "source.join")):
         item_map = reader.mapping(item, reader.at(entry["join"], i), "source.join")
@@ -237,11 +248,15 @@ def _source(reader: _Reader, node: Any, where: Location) -> SourceSpec:
         if not isinstance(values, dict) or not isinstance(columns, dict):
             reader.error(reader.at(item_map), "source.unpivot", "values and columns must be mappings")
             continue
-        variants.append(VariantSpec({k: "" if v is None else v for k, v in values.items()}, columns, reader.at(item_map)))
+        variants.append(
+            VariantSpec({k: "" if v is None else v for k, v in values.items()}, columns, reader.at(item_map))
+        )
     if variants:
         names = [set(v.values) | set(v.columns) for v in variants]
         if any(n != names[0] for n in names):
-            reader.error(reader.at(entry, "unpivot"), "source.unpivot", "every variant must name the same values and columns")
+            reader.error(
+                reader.at(entry, "unpivot"), "source.unpivot", "every variant must name the same values and columns"
+            )
     excludes: list[ExcludeSpec] = []
     for i, item in enumerate(reader.sequence(entry, "exclude", "source.exclude")):
         item_map = reader.mapping(item, reader.at(entry["exclude"], i), "source.exclude")
@@ -261,8 +276,9 @@ def load_domain(path: Path) -> DomainSpec:
     top = reader.mapping(tree, Location(_display(path), 1, 1), "<file>")
     if top is None:
         raise SpecErrors(reader.errors)
-    reader.unknown_keys(top, ("domain", "class", "label", "source", "keys", "variables", "supplemental", "description"),
-                        "<file>")
+    reader.unknown_keys(
+        top, ("domain", "class", "label", "source", "keys", "variables", "supplemental", "description"), "<file>"
+    )
     domain = reader.text(top, "domain", "domain")
     source = _source(reader, top.get("source"), reader.at(top, "source") if "source" in top else reader.at(top))
     if "source" not in top:
@@ -271,10 +287,14 @@ def load_domain(path: Path) -> DomainSpec:
     klass = reader.text(top, "class", "class", required=False)
     label = reader.text(top, "label", "label", required=False)
     if klass and not label:
-        reader.error(reader.at(top, "class"), "label", "a custom domain (one with class:) needs its dataset label: label:")
+        reader.error(
+            reader.at(top, "class"), "label", "a custom domain (one with class:) needs its dataset label: label:"
+        )
 
     variables: list[VariableSpec] = []
-    var_node = reader.mapping(top.get("variables"), reader.at(top, "variables") if "variables" in top else reader.at(top), "variables")
+    var_node = reader.mapping(
+        top.get("variables"), reader.at(top, "variables") if "variables" in top else reader.at(top), "variables"
+    )
     for name, node in (var_node or {}).items():
         var = _variable(reader, str(name), node, reader.at(var_node, name), str(name))
         if var is not None:
@@ -325,7 +345,9 @@ def _epoch_start(reader: _Reader, node: Any, where: Location) -> EpochStart:
     if len(hows) != 1:
         reader.error(reader.at(entry), "epochs.start", "give exactly one of 'first' or 'day_after'")
         return EpochStart("", "value", {}, where)
-    filters = _filters(reader, entry["where"], reader.at(entry, "where"), "epochs.start.where") if "where" in entry else {}
+    filters = (
+        _filters(reader, entry["where"], reader.at(entry, "where"), "epochs.start.where") if "where" in entry else {}
+    )
     return EpochStart(str(plain(entry[hows[0]])), hows[0], filters, reader.at(entry, hows[0], value=True))
 
 
@@ -339,8 +361,24 @@ def load_study(folder: Path) -> StudySpec:
     top = reader.mapping(tree, Location(_display(path), 1, 1), "<file>")
     if top is None:
         raise SpecErrors(reader.errors)
-    reader.unknown_keys(top, ("study", "standards", "export", "arms", "epochs", "forms_not_mapped", "forms_not_collected",
-                              "columns_not_mapped", "domains", "documents", "protocol_checks", "trial_design"), "<file>")  # protocol_checks: checks/protocol.py
+    reader.unknown_keys(
+        top,
+        (
+            "study",
+            "standards",
+            "export",
+            "arms",
+            "epochs",
+            "forms_not_mapped",
+            "forms_not_collected",
+            "columns_not_mapped",
+            "domains",
+            "documents",
+            "protocol_checks",
+            "trial_design",
+        ),
+        "<file>",
+    )  # protocol_checks: checks/protocol.py
 
     def section(key: str) -> CommentedMap:
         if key not in top:
@@ -354,7 +392,7 @@ def load_study(folder: Path) -> StudySpec:
     reader.unknown_keys(export, ("subject", "cutoff", "encoding", "date_format"), "export")
     date_format = ""
     if export.get("date_format") is not None:
-        from daybreak_sdtm.derive.date_formats import DateFormatError, check_format
+        from daybreak_sdtm.date_formats import DateFormatError, check_format
 
         try:
             date_format = check_format(reader.text(export, "date_format", "export"))
@@ -372,8 +410,14 @@ def load_study(folder: Path) -> StudySpec:
         entry = reader.mapping(item, reader.at(top["arms"], i), "arms")
         if entry is not None:
             reader.unknown_keys(entry, ("ARMCD", "ARM", "description"), "arms")
-            arms.append(ArmSpec(reader.text(entry, "ARMCD", "arms"), reader.text(entry, "ARM", "arms"),
-                                reader.text(entry, "description", "arms", required=False), reader.at(entry)))
+            arms.append(
+                ArmSpec(
+                    reader.text(entry, "ARMCD", "arms"),
+                    reader.text(entry, "ARM", "arms"),
+                    reader.text(entry, "description", "arms", required=False),
+                    reader.at(entry),
+                )
+            )
     epochs: list[EpochSpec] = []
     for i, item in enumerate(reader.sequence(top, "epochs", "epochs")):
         entry = reader.mapping(item, reader.at(top["epochs"], i), "epochs")
@@ -382,20 +426,35 @@ def load_study(folder: Path) -> StudySpec:
             start_where = reader.at(entry, "start", value=True) if "start" in entry else reader.at(entry)
             if "start" not in entry:
                 reader.error(reader.at(entry), "epochs", "missing required key 'start'")
-            epochs.append(EpochSpec(reader.text(entry, "EPOCH", "epochs"), _epoch_start(reader, entry.get("start"), start_where), reader.at(entry)))
+            epochs.append(
+                EpochSpec(
+                    reader.text(entry, "EPOCH", "epochs"),
+                    _epoch_start(reader, entry.get("start"), start_where),
+                    reader.at(entry),
+                )
+            )
 
     design = None
     if "trial_design" in top:
         from daybreak_sdtm.spec.design import load_trial_design
 
-        design, design_arms = load_trial_design(reader, top["trial_design"], reader.at(top, "trial_design", value=True), folder)
+        design, design_arms = load_trial_design(
+            reader, top["trial_design"], reader.at(top, "trial_design", value=True), folder
+        )
         if "arms" in top:
-            reader.error(reader.at(top, "arms"), "arms", "the study declares its arms under trial_design: arms:, with their "
-                         "elements; remove this section")
+            reader.error(
+                reader.at(top, "arms"),
+                "arms",
+                "the study declares its arms under trial_design: arms:, with their elements; remove this section",
+            )
         arms = list(design_arms)
         if "epochs" in top:
-            reader.error(reader.at(top, "epochs"), "epochs", "with a trial design, each record's EPOCH comes from the "
-                         "subject's elements (SE) and the arms' epochs (TA); remove this section")
+            reader.error(
+                reader.at(top, "epochs"),
+                "epochs",
+                "with a trial design, each record's EPOCH comes from the "
+                "subject's elements (SE) and the arms' epochs (TA); remove this section",
+            )
 
     not_mapped = plain(top.get("forms_not_mapped") or {})
     if not isinstance(not_mapped, dict):

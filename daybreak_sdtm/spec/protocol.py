@@ -20,15 +20,36 @@ from daybreak_sdtm.spec.model import ProtocolRule
 SECTION = "protocol_checks"
 # kind -> parameter -> (type, required); the types are checked by ``_param_problem``.
 KINDS: dict[str, dict[str, tuple[str, bool]]] = {
-    "value": {"variable": ("var", True), "where": ("where", False), "min": ("number", False), "max": ("number", False),
-              "equals": ("number", False), "tolerance": ("number", False)},
-    "count": {"domain": ("domain", True), "where": ("where", False), "distinct": ("name", False),
-              "min": ("number", False), "max": ("number", False)},
-    "subject_value": {"variable": ("var", True), "where": ("where", False), "in": ("list", True), "required": ("flag", False)},
+    "value": {
+        "variable": ("var", True),
+        "where": ("where", False),
+        "min": ("number", False),
+        "max": ("number", False),
+        "equals": ("number", False),
+        "tolerance": ("number", False),
+    },
+    "count": {
+        "domain": ("domain", True),
+        "where": ("where", False),
+        "distinct": ("name", False),
+        "min": ("number", False),
+        "max": ("number", False),
+    },
+    "subject_value": {
+        "variable": ("var", True),
+        "where": ("where", False),
+        "in": ("list", True),
+        "required": ("flag", False),
+    },
     "only_when": {"domain": ("domain", True), "subject_has": ("selector", True)},
     "date_order": {"first": ("selector", True), "then": ("selector", True)},
-    "date_span": {"start": ("var", True), "end": ("var", True), "per": ("name", False),
-                  "min_days": ("number", False), "max_days": ("number", False)},
+    "date_span": {
+        "start": ("var", True),
+        "end": ("var", True),
+        "per": ("name", False),
+        "min_days": ("number", False),
+        "max_days": ("number", False),
+    },
 }
 SELECTOR_KEYS = ("variable", "where", "in", "pick")
 SPAN_PER = ("record", "subject")
@@ -94,7 +115,9 @@ def _rule(reader: _Reader, item: Any, where: Location, index: int, seen: set[str
         except ValueError:
             severity = Severity.NEVER
         if severity is Severity.NEVER:  # a threshold, not the severity of a finding
-            reader.error(reader.at(entry, "severity", value=True), f"{what}.severity", "expected note, warning or error")
+            reader.error(
+                reader.at(entry, "severity", value=True), f"{what}.severity", "expected note, warning or error"
+            )
             severity = Severity.ERROR
     body = reader.mapping(entry[kind], reader.at(entry, kind, value=True), f"{what}.{kind}")
     if body is None:
@@ -118,8 +141,12 @@ def _rule(reader: _Reader, item: Any, where: Location, index: int, seen: set[str
     if kind == "value" and not {"equals", "min", "max"} & set(body):
         reader.error(reader.at(body), f"{what}.{kind}", "give min, max or equals")
     if kind == "date_span" and params.get("per", "record") not in SPAN_PER:
-        reader.error(param_where["per"], f"{what}.{kind}.per", "per is 'record' or 'subject'",
-                     suggest(str(params["per"]), SPAN_PER))
+        reader.error(
+            param_where["per"],
+            f"{what}.{kind}.per",
+            "per is 'record' or 'subject'",
+            suggest(str(params["per"]), SPAN_PER),
+        )
     description = reader.text(entry, "rule", what, required=False)
     return ProtocolRule(rule_id, kind, description, params, where, severity, param_where)
 

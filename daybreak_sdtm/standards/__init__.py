@@ -13,5 +13,13 @@ from daybreak_sdtm.standards.model import (
 )
 from daybreak_sdtm.standards.read import read_standards
 
-__all__ = ["ClassVariable", "Codelist", "DatasetMeta", "Standards", "Term", "VariableMeta", "domain_code",
-           "read_standards"]
+__all__ = [
+    "ClassVariable",
+    "Codelist",
+    "DatasetMeta",
+    "Standards",
+    "Term",
+    "VariableMeta",
+    "domain_code",
+    "read_standards",
+]

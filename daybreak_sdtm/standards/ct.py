@@ -25,8 +25,14 @@ from daybreak_sdtm.errors import Location, StandardsError
 from daybreak_sdtm.standards.model import Codelist, CodelistTable, Term
 
 NCI_COLUMNS = (
-    "Code", "Codelist Code", "Codelist Extensible (Yes/No)", "Codelist Name", "CDISC Submission Value",
-    "CDISC Synonym(s)", "CDISC Definition", "NCI Preferred Term",
+    "Code",
+    "Codelist Code",
+    "Codelist Extensible (Yes/No)",
+    "Codelist Name",
+    "CDISC Submission Value",
+    "CDISC Synonym(s)",
+    "CDISC Definition",
+    "NCI Preferred Term",
 )
 MAX_REPORTED = 20  # problems listed for a broken file before "... and N more"
 # The ISO 3166-1 alpha-3 country codes (SDTMIG DM.COUNTRY) as a codelist of its own.
@@ -101,13 +107,16 @@ def read_nci(path: Path) -> Terminology:
     """
     lines = _text(path).splitlines()
     if not lines or not lines[0].strip():
-        raise StandardsError(f"{Location(str(path), 1)}: empty file; expected the NCI EVS header row "
-                             f"({', '.join(NCI_COLUMNS)})")
+        raise StandardsError(
+            f"{Location(str(path), 1)}: empty file; expected the NCI EVS header row ({', '.join(NCI_COLUMNS)})"
+        )
     header = [h.strip() for h in lines[0].split("\t")]
     missing = [c for c in NCI_COLUMNS if c not in header]
     if missing:
-        raise StandardsError(f"{Location(str(path), 1)}: missing column(s) {', '.join(missing)} "
-                             f"(an NCI EVS SDTM Terminology file is tab-delimited with columns {', '.join(NCI_COLUMNS)})")
+        raise StandardsError(
+            f"{Location(str(path), 1)}: missing column(s) {', '.join(missing)} "
+            f"(an NCI EVS SDTM Terminology file is tab-delimited with columns {', '.join(NCI_COLUMNS)})"
+        )
     col = {name: header.index(name) for name in NCI_COLUMNS}
     width = len(header)
     problems: list[str] = []
@@ -119,7 +128,9 @@ def read_nci(path: Path) -> Terminology:
             continue
         fields = line.split("\t")
         if len(fields) != width:
-            problems.append(f"{Location(str(path), number)}: {len(fields)} tab-separated field(s), the header has {width}")
+            problems.append(
+                f"{Location(str(path), number)}: {len(fields)} tab-separated field(s), the header has {width}"
+            )
             continue
         value = {name: fields[i].strip() for name, i in col.items()}
         code, parent = value["Code"], value["Codelist Code"]
@@ -129,26 +140,50 @@ def read_nci(path: Path) -> Terminology:
         if not parent:  # a codelist row
             extensible = value["Codelist Extensible (Yes/No)"]
             if extensible not in ("Yes", "No"):
-                problems.append(f"{Location(str(path), number)}: codelist {code}: Codelist Extensible (Yes/No) "
-                                f"is {extensible!r}, not Yes or No")
+                problems.append(
+                    f"{Location(str(path), number)}: codelist {code}: Codelist Extensible (Yes/No) "
+                    f"is {extensible!r}, not Yes or No"
+                )
                 continue
             if code in codelists:
-                problems.append(f"{Location(str(path), number)}: codelist {code} is defined again "
-                                f"(first at line {codelists[code].line})")
+                problems.append(
+                    f"{Location(str(path), number)}: codelist {code} is defined again "
+                    f"(first at line {codelists[code].line})"
+                )
                 continue
-            codelists[code] = CodelistRow(code, value["Codelist Name"], value["CDISC Submission Value"],
-                                          extensible == "Yes", _synonyms(value["CDISC Synonym(s)"]),
-                                          value["CDISC Definition"], value["NCI Preferred Term"], number)
+            codelists[code] = CodelistRow(
+                code,
+                value["Codelist Name"],
+                value["CDISC Submission Value"],
+                extensible == "Yes",
+                _synonyms(value["CDISC Synonym(s)"]),
+                value["CDISC Definition"],
+                value["NCI Preferred Term"],
+                number,
+            )
             terms[code] = []
         else:
-            pending.append((number, parent, (code, value["CDISC Submission Value"], _synonyms(value["CDISC Synonym(s)"]),
-                                             value["NCI Preferred Term"], value["CDISC Definition"])))
+            pending.append(
+                (
+                    number,
+                    parent,
+                    (
+                        code,
+                        value["CDISC Submission Value"],
+                        _synonyms(value["CDISC Synonym(s)"]),
+                        value["NCI Preferred Term"],
+                        value["CDISC Definition"],
+                    ),
+                )
+            )
     for number, parent, term in pending:
         if parent in terms:
             terms[parent].append(term)
         else:
-            problems.append(f"{Location(str(path), number)}: term {term[0]} ({term[1]!r}) names codelist {parent}, "
-                            f"which the file does not define")
+            problems.append(
+                f"{Location(str(path), number)}: term {term[0]} ({term[1]!r}) names codelist {parent}, "
+                f"which the file does not define"
+            )
     if not codelists and not problems:
         problems.append(f"{Location(str(path), 2)}: no codelist rows (rows with an empty Codelist Code)")
     if problems:
@@ -161,8 +196,16 @@ def read_nci(path: Path) -> Terminology:
 
 def _codelist(facts: CodelistFacts, terms: tuple[TermRow, ...]) -> Codelist:
     code, name, value, extensible, synonyms, definition, preferred = facts
-    return Codelist(code, name, value, extensible, tuple(Term(*t) for t in terms),
-                    synonyms=synonyms, definition=definition, preferred_term=preferred)
+    return Codelist(
+        code,
+        name,
+        value,
+        extensible,
+        tuple(Term(*t) for t in terms),
+        synonyms=synonyms,
+        definition=definition,
+        preferred_term=preferred,
+    )
 
 
 def iso3166_codelist() -> Codelist:
@@ -170,10 +213,22 @@ def iso3166_codelist() -> Codelist:
     import pycountry
 
     terms = tuple(
-        Term(country.numeric, country.alpha_3,
-             tuple(dict.fromkeys(s for s in (country.alpha_2, getattr(country, "official_name", ""),
-                                             getattr(country, "common_name", "")) if s)),
-             country.name)
+        Term(
+            country.numeric,
+            country.alpha_3,
+            tuple(
+                dict.fromkeys(
+                    s
+                    for s in (
+                        country.alpha_2,
+                        getattr(country, "official_name", ""),
+                        getattr(country, "common_name", ""),
+                    )
+                    if s
+                )
+            ),
+            country.name,
+        )
         for country in sorted(pycountry.countries, key=lambda c: c.alpha_3)
     )
     return Codelist(ISO3166, "ISO 3166-1 alpha-3", ISO3166, False, terms, dictionary="ISO 3166")
@@ -196,7 +251,7 @@ class CompiledTerminology(CodelistTable):
 
     def _blob(self, offset: int, length: int) -> bytes:
         start = self._base + offset
-        return bytes(self._map[start:start + length])
+        return bytes(self._map[start : start + length])
 
     def counts(self) -> tuple[int, int]:
         return len(self._index), sum(row[9] for row in self._index.values())
@@ -277,12 +332,30 @@ def compile_terminology(terminology: Terminology, target: Path, source: Path | N
     offset = 0
     for c in terminology.codelists:
         blob = marshal.dumps(tuple(terminology.terms[c.code]))
-        index[c.code] = (c.code, c.name, c.submission_value, c.extensible, c.synonyms, c.definition,
-                         c.preferred_term, offset, len(blob), len(terminology.terms[c.code]))
+        index[c.code] = (
+            c.code,
+            c.name,
+            c.submission_value,
+            c.extensible,
+            c.synonyms,
+            c.definition,
+            c.preferred_term,
+            offset,
+            len(blob),
+            len(terminology.terms[c.code]),
+        )
         blobs.append(blob)
         offset += len(blob)
-    header = marshal.dumps({"format": _FORMAT, "source": str(source), "size": size, "mtime_ns": mtime,
-                            "sha256": sha256(source), "index": index})
+    header = marshal.dumps(
+        {
+            "format": _FORMAT,
+            "source": str(source),
+            "size": size,
+            "mtime_ns": mtime,
+            "sha256": sha256(source),
+            "index": index,
+        }
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".ct-", dir=target.parent)
     try:
@@ -304,11 +377,11 @@ def read_compiled(path: Path, source: Path | None = None) -> tuple[dict[str, obj
                 data: mmap.mmap | bytes = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
             except (OSError, ValueError):  # no mmap here (or an empty file): read it
                 data = fh.read()
-        if data[:len(_MAGIC)] != _MAGIC:
+        if data[: len(_MAGIC)] != _MAGIC:
             return None
         start = len(_MAGIC) + _LENGTH.size
-        (length,) = _LENGTH.unpack(data[len(_MAGIC):start])
-        header = marshal.loads(data[start:start + length])
+        (length,) = _LENGTH.unpack(data[len(_MAGIC) : start])
+        header = marshal.loads(data[start : start + length])
     except (OSError, ValueError, EOFError, struct.error, TypeError):
         return None
     if not isinstance(header, dict) or header.get("format") != _FORMAT:

@@ -113,9 +113,17 @@ class ClassVariable:
 
     def for_domain(self, domain: str, core: str = "Perm", *, model_allowed: bool = True) -> VariableMeta:
         return VariableMeta(
-            dataset=domain, order=self.order, name=self.name_in(domain), label=self.label, type=self.type,
-            role=self.role, core=core, codelist=self.codelist, format=iso8601_format(self.value_domain),
-            value_domain=self.value_domain, model_allowed=model_allowed,
+            dataset=domain,
+            order=self.order,
+            name=self.name_in(domain),
+            label=self.label,
+            type=self.type,
+            role=self.role,
+            core=core,
+            codelist=self.codelist,
+            format=iso8601_format(self.value_domain),
+            value_domain=self.value_domain,
+            model_allowed=model_allowed,
         )
 
 
@@ -290,8 +298,9 @@ class Standards:
         key = self.dataset_domain(name)
         return self.datasets.get(key) if key is not None else None
 
-    def with_custom_domain(self, name: str, klass: str, label: str, structure: str = "",
-                           keys: Iterable[str] = ()) -> Standards:
+    def with_custom_domain(
+        self, name: str, klass: str, label: str, structure: str = "", keys: Iterable[str] = ()
+    ) -> Standards:
         """These standards plus a sponsor domain ``name`` of a general observation class.
 
         The domain takes every variable of its class, prefixed with its code (``--TESTCD`` ->
@@ -306,24 +315,40 @@ class Standards:
         if code in self.datasets and not self.datasets[code].custom:
             raise StandardsError(f"custom domain {code}: SDTMIG {self.sdtmig_version} already defines {code}")
         if code in RESERVED_DOMAIN_CODES:
-            raise StandardsError(f"custom domain {code}: {', '.join(RESERVED_DOMAIN_CODES)} may not be used as "
-                                 f"custom domain codes (SDTMIG 3.4 section 2.6)")
+            raise StandardsError(
+                f"custom domain {code}: {', '.join(RESERVED_DOMAIN_CODES)} may not be used as "
+                f"custom domain codes (SDTMIG 3.4 section 2.6)"
+            )
         domains = self.codelist("DOMAIN")
         if domains is not None and domains.term(code) is not None:
-            raise StandardsError(f"custom domain {code}: {code} is a CDISC domain code (SDTM Domain Abbreviation "
-                                 f"codelist {domains.code}, CT {self.ct_version}); a custom domain takes another code")
+            raise StandardsError(
+                f"custom domain {code}: {code} is a CDISC domain code (SDTM Domain Abbreviation "
+                f"codelist {domains.code}, CT {self.ct_version}); a custom domain takes another code"
+            )
         if cls not in GENERAL_CLASSES:
-            raise StandardsError(f"custom domain {code}: class {klass!r} is not a general observation class "
-                                 f"(one of {', '.join(c.title() for c in GENERAL_CLASSES)})")
+            raise StandardsError(
+                f"custom domain {code}: class {klass!r} is not a general observation class "
+                f"(one of {', '.join(c.title() for c in GENERAL_CLASSES)})"
+            )
         variables = self._class_members(cls)
         required = {"STUDYID", "DOMAIN", "USUBJID", "--SEQ"}
-        metas = tuple(cv.for_domain(code, "Req" if cv.name in required or cv.role == "Topic" else "Perm")
-                      for cv in variables)
+        metas = tuple(
+            cv.for_domain(code, "Req" if cv.name in required or cv.role == "Topic" else "Perm") for cv in variables
+        )
         key_names = tuple(keys) or tuple(k.replace("--", code, 1) for k in CLASS_KEYS[cls])
-        meta = DatasetMeta(code, label, cls, structure or CLASS_STRUCTURES[cls],
-                           key_names, repeating=True, reference_data=False, custom=True)
-        return dataclasses.replace(self, datasets={**self.datasets, code: meta},
-                                   variables={**self.variables, code: metas})
+        meta = DatasetMeta(
+            code,
+            label,
+            cls,
+            structure or CLASS_STRUCTURES[cls],
+            key_names,
+            repeating=True,
+            reference_data=False,
+            custom=True,
+        )
+        return dataclasses.replace(
+            self, datasets={**self.datasets, code: meta}, variables={**self.variables, code: metas}
+        )
 
     # -- variables
 
@@ -366,8 +391,11 @@ class Standards:
             return ()
         code = domain_code(domain)
         listed = self._index.get(key, {})  # type: ignore[attr-defined]
-        return tuple(cv.for_domain(code) for cv in self._class_members(self.datasets[key].klass)
-                     if cv.name_in(code) not in listed)
+        return tuple(
+            cv.for_domain(code)
+            for cv in self._class_members(self.datasets[key].klass)
+            if cv.name_in(code) not in listed
+        )
 
     def ordered(self, domain: str, names: Iterable[str]) -> list[str]:
         """``names`` in standard order: the IG's order, a model-allowed variable after the IG

@@ -82,8 +82,12 @@ def read_sdtmig(ig_dir: Path) -> SdtmigTables:
             raise StandardsError(f"{Location(str(ds_path), line)}: dataset {name} has no row in {keys_path}")
         extra = keys[name]
         datasets[name] = DatasetMeta(
-            name=name, label=row["Dataset Label"], klass=class_name(row["Class"]), structure=row["Structure"],
-            keys=tuple(extra["keys"].split()), repeating=_yes(extra["repeating"]),
+            name=name,
+            label=row["Dataset Label"],
+            klass=class_name(row["Class"]),
+            structure=row["Structure"],
+            keys=tuple(extra["keys"].split()),
+            repeating=_yes(extra["repeating"]),
             reference_data=_yes(extra["reference_data"]),
         )
 
@@ -92,14 +96,27 @@ def read_sdtmig(ig_dir: Path) -> SdtmigTables:
     if am_path.is_file():
         for line, row in _rows(am_path, ("dataset", "variable", "column", "value", "reason")):
             if row["column"] not in AMENDABLE:
-                raise StandardsError(f"{Location(str(am_path), line)}: column {row['column']!r} cannot be amended "
-                                     f"(one of {', '.join(AMENDABLE)})")
+                raise StandardsError(
+                    f"{Location(str(am_path), line)}: column {row['column']!r} cannot be amended "
+                    f"(one of {', '.join(AMENDABLE)})"
+                )
             amendments[(row["dataset"], row["variable"])][AMENDABLE[row["column"]]] = row["value"]
 
     variables: dict[str, list[VariableMeta]] = defaultdict(list)
     var_path = ig_dir / VARIABLES_FILE
-    required = ("Variable Order", "Dataset Name", "Variable Name", "Variable Label", "Type",
-                "CDISC CT Codelist Code(s)", "Described Value Domain(s)", "Value List", "Role", "CDISC Notes", "Core")
+    required = (
+        "Variable Order",
+        "Dataset Name",
+        "Variable Name",
+        "Variable Label",
+        "Type",
+        "CDISC CT Codelist Code(s)",
+        "Described Value Domain(s)",
+        "Value List",
+        "Role",
+        "CDISC Notes",
+        "Core",
+    )
     for line, row in _rows(var_path, required):
         where = Location(str(var_path), line)
         dataset, name = row["Dataset Name"], row["Variable Name"]
@@ -116,13 +133,22 @@ def read_sdtmig(ig_dir: Path) -> SdtmigTables:
             "codelist": ";".join(c.strip() for c in row["CDISC CT Codelist Code(s)"].split(";") if c.strip()),
         }
         fields.update(amendments.pop((dataset, name), {}))
-        variables[dataset].append(VariableMeta(
-            dataset=dataset, order=_int(row["Variable Order"], where, "Variable Order"), name=name,
-            label=fields["label"], type=row["Type"], role=row["Role"], core=fields["core"],
-            codelist=fields["codelist"], format=iso8601_format(value_domain), value_domain=value_domain,
-            value_list=tuple(v.strip() for v in row["Value List"].split(";") if v.strip()),
-            notes=_clean(row["CDISC Notes"]),
-        ))
+        variables[dataset].append(
+            VariableMeta(
+                dataset=dataset,
+                order=_int(row["Variable Order"], where, "Variable Order"),
+                name=name,
+                label=fields["label"],
+                type=row["Type"],
+                role=row["Role"],
+                core=fields["core"],
+                codelist=fields["codelist"],
+                format=iso8601_format(value_domain),
+                value_domain=value_domain,
+                value_list=tuple(v.strip() for v in row["Value List"].split(";") if v.strip()),
+                notes=_clean(row["CDISC Notes"]),
+            )
+        )
     if amendments:
         (dataset, name), _ = next(iter(amendments.items()))
         raise StandardsError(f"{am_path}: amends {dataset}.{name}, which {var_path} does not have")
@@ -137,15 +163,26 @@ def read_sdtmig(ig_dir: Path) -> SdtmigTables:
         if row["type"] not in TYPES:
             raise StandardsError(f"{where}: type must be Char or Num, not {row['type']!r}")
         klass = class_name(row["class"])
-        classes[klass].append(ClassVariable(
-            klass=klass, order=_int(row["order"], where, "order"), name=row["name"], label=row["label"],
-            type=row["type"], role=row["role"], codelist=row["codelist"], value_domain=row["value_domain"],
-        ))
+        classes[klass].append(
+            ClassVariable(
+                klass=klass,
+                order=_int(row["order"], where, "order"),
+                name=row["name"],
+                label=row["label"],
+                type=row["type"],
+                role=row["role"],
+                codelist=row["codelist"],
+                value_domain=row["value_domain"],
+            )
+        )
     if GENERAL_OBSERVATIONS not in classes:
         raise StandardsError(f"{cv_path}: no variables of class General Observations (identifiers and timing)")
 
-    return (datasets, {name: tuple(sorted(vs, key=lambda v: v.order)) for name, vs in variables.items()},
-            {k: tuple(sorted(vs, key=lambda v: v.order)) for k, vs in classes.items()})
+    return (
+        datasets,
+        {name: tuple(sorted(vs, key=lambda v: v.order)) for name, vs in variables.items()},
+        {k: tuple(sorted(vs, key=lambda v: v.order)) for k, vs in classes.items()},
+    )
 
 
 _IG_FORMAT = 1  # bump when what read_sdtmig makes of the files changes
@@ -184,15 +221,19 @@ def _compiled_sdtmig(ig_dir: Path, home: Path | None) -> SdtmigTables:
         saved = marshal.loads(target.read_bytes())
         if saved[0] == stamp:
             ds_rows, var_rows, cv_rows = saved[1]
-            return ({r[0]: DatasetMeta(*r) for r in ds_rows},
-                    {name: tuple(VariableMeta(*r) for r in rows) for name, rows in var_rows.items()},
-                    {klass: tuple(ClassVariable(*r) for r in rows) for klass, rows in cv_rows.items()})
+            return (
+                {r[0]: DatasetMeta(*r) for r in ds_rows},
+                {name: tuple(VariableMeta(*r) for r in rows) for name, rows in var_rows.items()},
+                {klass: tuple(ClassVariable(*r) for r in rows) for klass, rows in cv_rows.items()},
+            )
     except (OSError, ValueError, EOFError, TypeError, IndexError):
         pass
     datasets, variables, classes = read_sdtmig(ig_dir)
-    value = (tuple(astuple(d) for d in datasets.values()),
-             {name: tuple(astuple(v) for v in vs) for name, vs in variables.items()},
-             {klass: tuple(astuple(c) for c in cs) for klass, cs in classes.items()})
+    value = (
+        tuple(astuple(d) for d in datasets.values()),
+        {name: tuple(astuple(v) for v in vs) for name, vs in variables.items()},
+        {klass: tuple(astuple(c) for c in cs) for klass, cs in classes.items()},
+    )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".sdtmig-", dir=target.parent)
@@ -216,7 +257,9 @@ def read_standards(specs_root: Path, sdtmig_version: str, ct_version: str, home:
     ig_dir = specs_root / "sdtmig" / sdtmig_version
     if not ig_dir.is_dir():
         known = sorted(p.name for p in ig_dir.parent.iterdir()) if ig_dir.parent.is_dir() else []
-        raise StandardsError(f"{ig_dir}: no metadata for SDTMIG {sdtmig_version} (available: {', '.join(known) or 'none'})")
+        raise StandardsError(
+            f"{ig_dir}: no metadata for SDTMIG {sdtmig_version} (available: {', '.join(known) or 'none'})"
+        )
     release = find_release(specs_root, ct_version, home)
     datasets, variables, classes = _compiled_sdtmig(ig_dir, home)
     codelists = load_terminology(release.source, compiled_path(release, home))

@@ -98,8 +98,10 @@ def release_date(path: Path, date: str | None = None) -> str:
     if text is None:
         found = _DATE.findall(path.name)
         if len(found) != 1:
-            raise StandardsError(f"{path}: the file name gives no release date (like 'SDTM Terminology 2025-03-28.txt'); "
-                                 f"name it with --date YYYY-MM-DD")
+            raise StandardsError(
+                f"{path}: the file name gives no release date (like 'SDTM Terminology 2025-03-28.txt'); "
+                f"name it with --date YYYY-MM-DD"
+            )
         text = found[0]
     try:
         dt.date.fromisoformat(text)

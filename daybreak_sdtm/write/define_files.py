@@ -30,7 +30,7 @@ DEFINE_XML, DEFINE_HTML = "define.xml", "define.html"
 
 
 # The smallest magnitude an IBM double (XPT v5) holds; smaller values are stored, and read back, as 0.
-_IBM_TINY = 16.0 ** -65
+_IBM_TINY = 16.0**-65
 
 
 def written_datasets(tables: Mapping[str, pd.DataFrame], standards: Standards) -> tuple[PackageDataset, ...]:
@@ -65,9 +65,16 @@ def written_datasets(tables: Mapping[str, pd.DataFrame], standards: Standards) -
                 if distinct.str.endswith(" ").any():  # XPT keeps no trailing blanks
                     values = values.astype(str).str.rstrip(" ")
                 columns[col] = values
-        datasets.append(PackageDataset(name=name, label=dataset_label(name, standards), frame=pd.DataFrame(columns),
-                                       labels=variable_labels(name, tables[name], standards), widths=widths,
-                                       file=f"{name.lower()}.xpt"))
+        datasets.append(
+            PackageDataset(
+                name=name,
+                label=dataset_label(name, standards),
+                frame=pd.DataFrame(columns),
+                labels=variable_labels(name, tables[name], standards),
+                widths=widths,
+                file=f"{name.lower()}.xpt",
+            )
+        )
     return tuple(datasets)
 
 
@@ -81,15 +88,26 @@ def not_written(package_dir: Path) -> dict[str, str]:
         data = json.loads((package_dir / RECONCILIATION_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    entries = ([*data.get("domains", []), *data.get("supplemental", []), *data.get("trial_design", [])]
-               if isinstance(data, dict) else [])
-    return {str(e.get("domain") or e.get("dataset")): str(e["not_written"])
-            for e in entries if isinstance(e, dict) and e.get("not_written")}
+    entries = (
+        [*data.get("domains", []), *data.get("supplemental", []), *data.get("trial_design", [])]
+        if isinstance(data, dict)
+        else []
+    )
+    return {
+        str(e.get("domain") or e.get("dataset")): str(e["not_written"])
+        for e in entries
+        if isinstance(e, dict) and e.get("not_written")
+    }
 
 
-def render_define(package_dir: Path, study: StudySpec, standards: Standards, created: dt.datetime,
-                  datasets: Sequence[PackageDataset] | None = None,
-                  no_data: Mapping[str, str] | None = None) -> tuple[Define, bytes, bytes]:
+def render_define(
+    package_dir: Path,
+    study: StudySpec,
+    standards: Standards,
+    created: dt.datetime,
+    datasets: Sequence[PackageDataset] | None = None,
+    no_data: Mapping[str, str] | None = None,
+) -> tuple[Define, bytes, bytes]:
     """The define of a package folder and its two renderings; raises DefineSchemaError if the XML is invalid.
 
     Args:
@@ -103,8 +121,9 @@ def render_define(package_dir: Path, study: StudySpec, standards: Standards, cre
     """
     if no_data is None:
         no_data = not_written(package_dir)
-    define = build_define(study, standards, read_package(package_dir) if datasets is None else datasets, created,
-                          no_data)
+    define = build_define(
+        study, standards, read_package(package_dir) if datasets is None else datasets, created, no_data
+    )
     xml = define_xml(define)
     validate_define(xml, str(package_dir / DEFINE_XML))
     return define, xml, define_html(define)
@@ -125,9 +144,15 @@ def _replace_file(path: Path, data: bytes) -> None:
             os.unlink(tmp)
 
 
-def write_define(package_dir: Path, study: StudySpec, standards: Standards, created: dt.datetime,
-                 datasets: Sequence[PackageDataset] | None = None, no_data: Mapping[str, str] | None = None,
-                 out_dir: Path | None = None) -> Define:
+def write_define(
+    package_dir: Path,
+    study: StudySpec,
+    standards: Standards,
+    created: dt.datetime,
+    datasets: Sequence[PackageDataset] | None = None,
+    no_data: Mapping[str, str] | None = None,
+    out_dir: Path | None = None,
+) -> Define:
     """(Re)generate define.xml and define.html of ``package_dir``; nothing is written if the define is invalid.
 
     ``datasets`` (from ``written_datasets``) spares reading the package's XPT files back;

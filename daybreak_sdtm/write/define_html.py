@@ -136,12 +136,19 @@ def define_html(define: Define) -> bytes:
     nav = E.NAV(E.H2("Contents"), E.UL(*toc), id="toc")
 
     main = E.MAIN()
-    meta = E.DL(E.CLASS("meta"),
-                E.DT("Study"), E.DD(define.study_name),
-                E.DT("Description"), E.DD(define.study_description),
-                E.DT("Protocol"), E.DD(define.protocol_name),
-                E.DT("Metadata version"), E.DD(define.mdv_name),
-                E.DT("Created"), E.DD(creation_time(define.created)))
+    meta = E.DL(
+        E.CLASS("meta"),
+        E.DT("Study"),
+        E.DD(define.study_name),
+        E.DT("Description"),
+        E.DD(define.study_description),
+        E.DT("Protocol"),
+        E.DD(define.protocol_name),
+        E.DT("Metadata version"),
+        E.DD(define.mdv_name),
+        E.DT("Created"),
+        E.DD(creation_time(define.created)),
+    )
     for std in define.standards:
         meta.append(E.DT(f"Standard ({std.type})"))
         meta.append(E.DD(f"{std.name} {std.version}" + (f" ({std.publishing_set})" if std.publishing_set else "")))
@@ -158,35 +165,70 @@ def define_html(define: Define) -> bytes:
     rows = []
     for g in define.item_groups:
         group_comment = next((c for c in define.comments if c.oid == g.comment_oid), None)
-        rows.append(E.TR(
-            _cell(_link(f"#{g.oid}", g.name)), _cell(g.label), _cell(g.klass), _cell(g.structure), _cell("Tabulation"),
-            _cell(", ".join(g.keys)), _cell(str(g.records)),
-            _cell(_link(g.leaf.href, g.leaf.title) if g.leaf is not None else "no data (not written)"),
-            _cell(_link(f"#{group_comment.oid}", group_comment.text) if group_comment else ""),
-        ))
-    datasets = E.SECTION(E.H2("Datasets"), _table(
-        ("Dataset", "Description", "Class", "Structure", "Purpose", "Keys", "Records", "Location", "Comment"), rows),
-        id="datasets")
+        rows.append(
+            E.TR(
+                _cell(_link(f"#{g.oid}", g.name)),
+                _cell(g.label),
+                _cell(g.klass),
+                _cell(g.structure),
+                _cell("Tabulation"),
+                _cell(", ".join(g.keys)),
+                _cell(str(g.records)),
+                _cell(_link(g.leaf.href, g.leaf.title) if g.leaf is not None else "no data (not written)"),
+                _cell(_link(f"#{group_comment.oid}", group_comment.text) if group_comment else ""),
+            )
+        )
+    datasets = E.SECTION(
+        E.H2("Datasets"),
+        _table(
+            ("Dataset", "Description", "Class", "Structure", "Purpose", "Keys", "Records", "Location", "Comment"), rows
+        ),
+        id="datasets",
+    )
     main.append(datasets)
 
     for g in define.item_groups:
         rows = []
         for ref in g.item_refs:
             item = items[ref.item_oid]
-            name_cell = _cell(item.name, _link(f"#{item.value_list_oid}", "value-level metadata") if item.value_list_oid else "")
-            rows.append(E.TR(
-                name_cell, _cell(item.label), _cell(str(ref.key_sequence or "")), _cell(_type(item)),
-                _cell(str(item.length) if item.length is not None else ""), _cell(_terms(define, item, codelists)),
-                _cell(*_origin(define, item.origin)), _cell(*_method_and_comment(define, ref, item)),
-                id=item.oid,
-            ))
-        main.append(E.SECTION(
-            E.H2(f"{g.name}: {g.label} (", _link(g.leaf.href, g.leaf.title), ")") if g.leaf is not None
-            else E.H2(f"{g.name}: {g.label} (no data)"),
-            E.P(E.CLASS("muted"), f"{g.klass}; {g.structure}; {g.records} records"),
-            _table(("Variable", "Label", "Key", "Type", "Length", "Controlled terms", "Origin", "Derivation / comment"), rows),
-            id=g.oid,
-        ))
+            name_cell = _cell(
+                item.name, _link(f"#{item.value_list_oid}", "value-level metadata") if item.value_list_oid else ""
+            )
+            rows.append(
+                E.TR(
+                    name_cell,
+                    _cell(item.label),
+                    _cell(str(ref.key_sequence or "")),
+                    _cell(_type(item)),
+                    _cell(str(item.length) if item.length is not None else ""),
+                    _cell(_terms(define, item, codelists)),
+                    _cell(*_origin(define, item.origin)),
+                    _cell(*_method_and_comment(define, ref, item)),
+                    id=item.oid,
+                )
+            )
+        main.append(
+            E.SECTION(
+                E.H2(f"{g.name}: {g.label} (", _link(g.leaf.href, g.leaf.title), ")")
+                if g.leaf is not None
+                else E.H2(f"{g.name}: {g.label} (no data)"),
+                E.P(E.CLASS("muted"), f"{g.klass}; {g.structure}; {g.records} records"),
+                _table(
+                    (
+                        "Variable",
+                        "Label",
+                        "Key",
+                        "Type",
+                        "Length",
+                        "Controlled terms",
+                        "Origin",
+                        "Derivation / comment",
+                    ),
+                    rows,
+                ),
+                id=g.oid,
+            )
+        )
 
     vlm = E.SECTION(E.H2("Value-level metadata"), id="valuelevel")
     for vl in define.value_lists:
@@ -200,8 +242,14 @@ def define_html(define: Define) -> bytes:
 
     rows = [E.TR(_cell(m.name), _cell(m.type), _cell(m.description), id=m.oid) for m in define.methods]
     main.append(E.SECTION(E.H2("Methods"), _table(("Method", "Type", "Description"), rows), id="methods"))
-    rows = [E.TR(_cell(c.oid), _cell(c.text, *[_link(define.leaf(i).href, define.leaf(i).title) for i in c.leaf_ids]), id=c.oid)
-            for c in define.comments]
+    rows = [
+        E.TR(
+            _cell(c.oid),
+            _cell(c.text, *[_link(define.leaf(i).href, define.leaf(i).title) for i in c.leaf_ids]),
+            id=c.oid,
+        )
+        for c in define.comments
+    ]
     main.append(E.SECTION(E.H2("Comments"), _table(("Comment", "Description"), rows), id="comments"))
 
     page = E.HTML(
@@ -212,22 +260,36 @@ def define_html(define: Define) -> bytes:
     return etree.tostring(page, method="html", encoding="utf-8", doctype="<!DOCTYPE html>", pretty_print=True)
 
 
-def _value_list(define: Define, vl: ValueList, items: dict[str, ItemDef], wheres: dict[str, WhereClause],
-                codelists: dict[str, CodeList]) -> HtmlElement:
+def _value_list(
+    define: Define,
+    vl: ValueList,
+    items: dict[str, ItemDef],
+    wheres: dict[str, WhereClause],
+    codelists: dict[str, CodeList],
+) -> HtmlElement:
     parent = items[f"IT.{vl.dataset}.{vl.variable}"]
     rows = []
     for ref in vl.item_refs:
         item = items[ref.item_oid]
         where = _cell(*[_where_text(define, wheres[w]) for w in ref.where_clause_oids])
-        rows.append(E.TR(
-            _cell(item.name), where, _cell(item.label), _cell(_type(item)),
-            _cell(str(item.length) if item.length is not None else ""), _cell(_terms(define, item, codelists)),
-            _cell(*_origin(define, item.origin)), _cell(*_method_and_comment(define, ref, item)),
-            id=item.oid,
-        ))
+        rows.append(
+            E.TR(
+                _cell(item.name),
+                where,
+                _cell(item.label),
+                _cell(_type(item)),
+                _cell(str(item.length) if item.length is not None else ""),
+                _cell(_terms(define, item, codelists)),
+                _cell(*_origin(define, item.origin)),
+                _cell(*_method_and_comment(define, ref, item)),
+                id=item.oid,
+            )
+        )
     return E.DIV(
         E.H3(_link(f"#{parent.oid}", f"{vl.dataset}.{vl.variable}"), f" [{vl.oid}]"),
-        _table(("Variable", "Where", "Label", "Type", "Length", "Controlled terms", "Origin", "Derivation / comment"), rows),
+        _table(
+            ("Variable", "Where", "Label", "Type", "Length", "Controlled terms", "Origin", "Derivation / comment"), rows
+        ),
         id=vl.oid,
     )
 

@@ -46,7 +46,9 @@ def _yes(flag: bool) -> str:
     return "Yes" if flag else "No"
 
 
-def _sub(parent: etree._Element, tag: str, attrs: dict[str, str | None] | None = None, text: str | None = None) -> etree._Element:
+def _sub(
+    parent: etree._Element, tag: str, attrs: dict[str, str | None] | None = None, text: str | None = None
+) -> etree._Element:
     """A child element with the attributes that have a value (None and "" are left out), in the order given."""
     el = etree.SubElement(parent, tag)
     for key, value in (attrs or {}).items():
@@ -86,14 +88,31 @@ def define_xml(define: Define) -> bytes:
     _sub(glob, _odm("StudyName"), text=define.study_name)
     _sub(glob, _odm("StudyDescription"), text=define.study_description)
     _sub(glob, _odm("ProtocolName"), text=define.protocol_name)
-    mdv = _sub(study, _odm("MetaDataVersion"), {
-        "OID": define.mdv_oid, "Name": define.mdv_name, "Description": define.mdv_name,
-        _def("DefineVersion"): DEFINE_VERSION, _def("CommentOID"): define.comment_oid,
-    })
+    mdv = _sub(
+        study,
+        _odm("MetaDataVersion"),
+        {
+            "OID": define.mdv_oid,
+            "Name": define.mdv_name,
+            "Description": define.mdv_name,
+            _def("DefineVersion"): DEFINE_VERSION,
+            _def("CommentOID"): define.comment_oid,
+        },
+    )
     standards = _sub(mdv, _def("Standards"))
     for std in define.standards:
-        _sub(standards, _def("Standard"), {"OID": std.oid, "Name": std.name, "Type": std.type,
-                                           "PublishingSet": std.publishing_set, "Version": std.version, "Status": "Final"})
+        _sub(
+            standards,
+            _def("Standard"),
+            {
+                "OID": std.oid,
+                "Name": std.name,
+                "Type": std.type,
+                "PublishingSet": std.publishing_set,
+                "Version": std.version,
+                "Status": "Final",
+            },
+        )
     if define.acrf:
         acrf = _sub(mdv, _def("AnnotatedCRF"))
         for leaf_id in define.acrf:
@@ -109,7 +128,11 @@ def define_xml(define: Define) -> bytes:
     for wc in define.where_clauses:
         el = _sub(mdv, _def("WhereClauseDef"), {"OID": wc.oid})
         for check in wc.checks:
-            rc = _sub(el, _odm("RangeCheck"), {"Comparator": check.comparator, "SoftHard": "Soft", _def("ItemOID"): check.item_oid})
+            rc = _sub(
+                el,
+                _odm("RangeCheck"),
+                {"Comparator": check.comparator, "SoftHard": "Soft", _def("ItemOID"): check.item_oid},
+            )
             for value in check.values:
                 _sub(rc, _odm("CheckValue"), text=value)
     for group in define.item_groups:
@@ -137,23 +160,42 @@ def _leaf(parent: etree._Element, leaf_id: str, href: str, title: str) -> None:
 
 
 def _item_ref(parent: etree._Element, ref: ItemRef) -> None:
-    el = _sub(parent, _odm("ItemRef"), {
-        "ItemOID": ref.item_oid, "OrderNumber": str(ref.order), "Mandatory": _yes(ref.mandatory),
-        "KeySequence": str(ref.key_sequence) if ref.key_sequence else None, "MethodOID": ref.method_oid, "Role": ref.role,
-    })
+    el = _sub(
+        parent,
+        _odm("ItemRef"),
+        {
+            "ItemOID": ref.item_oid,
+            "OrderNumber": str(ref.order),
+            "Mandatory": _yes(ref.mandatory),
+            "KeySequence": str(ref.key_sequence) if ref.key_sequence else None,
+            "MethodOID": ref.method_oid,
+            "Role": ref.role,
+        },
+    )
     for wc in ref.where_clause_oids:
         _sub(el, _def("WhereClauseRef"), {"WhereClauseOID": wc})
 
 
 def _item_group(parent: etree._Element, group: ItemGroup) -> None:
-    el = _sub(parent, _odm("ItemGroupDef"), {
-        "OID": group.oid, "Domain": group.domain, "Name": group.name, "SASDatasetName": group.name,
-        "Repeating": _yes(group.repeating), "IsReferenceData": _yes(group.reference_data), "Purpose": "Tabulation",
-        _def("Structure"): group.structure, _def("StandardOID"): "STD.SDTMIG",
-        # A dataset with no records is not submitted: def:HasNoData, and no file to point at.
-        _def("HasNoData"): "Yes" if group.leaf is None else None,
-        _def("ArchiveLocationID"): group.leaf.id if group.leaf is not None else None, _def("CommentOID"): group.comment_oid,
-    })
+    el = _sub(
+        parent,
+        _odm("ItemGroupDef"),
+        {
+            "OID": group.oid,
+            "Domain": group.domain,
+            "Name": group.name,
+            "SASDatasetName": group.name,
+            "Repeating": _yes(group.repeating),
+            "IsReferenceData": _yes(group.reference_data),
+            "Purpose": "Tabulation",
+            _def("Structure"): group.structure,
+            _def("StandardOID"): "STD.SDTMIG",
+            # A dataset with no records is not submitted: def:HasNoData, and no file to point at.
+            _def("HasNoData"): "Yes" if group.leaf is None else None,
+            _def("ArchiveLocationID"): group.leaf.id if group.leaf is not None else None,
+            _def("CommentOID"): group.comment_oid,
+        },
+    )
     _description(el, group.label)
     for ref in group.item_refs:
         _item_ref(el, ref)
@@ -171,12 +213,20 @@ def _origin(parent: etree._Element, origin: Origin) -> None:
 
 
 def _item_def(parent: etree._Element, item: ItemDef) -> None:
-    el = _sub(parent, _odm("ItemDef"), {
-        "OID": item.oid, "Name": item.name, "SASFieldName": item.name, "DataType": item.data_type,
-        "Length": str(item.length) if item.length is not None else None,
-        "SignificantDigits": str(item.significant_digits) if item.significant_digits is not None else None,
-        _def("DisplayFormat"): item.display_format, _def("CommentOID"): item.comment_oid,
-    })
+    el = _sub(
+        parent,
+        _odm("ItemDef"),
+        {
+            "OID": item.oid,
+            "Name": item.name,
+            "SASFieldName": item.name,
+            "DataType": item.data_type,
+            "Length": str(item.length) if item.length is not None else None,
+            "SignificantDigits": str(item.significant_digits) if item.significant_digits is not None else None,
+            _def("DisplayFormat"): item.display_format,
+            _def("CommentOID"): item.comment_oid,
+        },
+    )
     _description(el, item.label)
     if item.codelist_oid:
         _sub(el, _odm("CodeListRef"), {"CodeListOID": item.codelist_oid})
@@ -187,17 +237,27 @@ def _item_def(parent: etree._Element, item: ItemDef) -> None:
 
 
 def _codelist(parent: etree._Element, codelist: CodeList) -> None:
-    el = _sub(parent, _odm("CodeList"), {
-        "OID": codelist.oid, "Name": codelist.name, "DataType": codelist.data_type,
-        _def("StandardOID"): codelist.standard_oid, _def("CommentOID"): codelist.comment_oid,
-    })
+    el = _sub(
+        parent,
+        _odm("CodeList"),
+        {
+            "OID": codelist.oid,
+            "Name": codelist.name,
+            "DataType": codelist.data_type,
+            _def("StandardOID"): codelist.standard_oid,
+            _def("CommentOID"): codelist.comment_oid,
+        },
+    )
     if codelist.dictionary:
         _sub(el, _odm("ExternalCodeList"), {"Dictionary": codelist.dictionary, "Version": codelist.dictionary_version})
     # ODM allows either decoded CodeListItems or plain EnumeratedItems in one codelist, not both.
     decoded = codelist.has_decodes
     for term in codelist.items:
-        attrs = {"CodedValue": term.coded_value, "OrderNumber": str(term.order),
-                 _def("ExtendedValue"): "Yes" if term.extended else None}
+        attrs = {
+            "CodedValue": term.coded_value,
+            "OrderNumber": str(term.order),
+            _def("ExtendedValue"): "Yes" if term.extended else None,
+        }
         item = _sub(el, _odm("CodeListItem" if decoded else "EnumeratedItem"), attrs)
         if decoded:
             _description(item, term.decode or term.coded_value, tag="Decode")

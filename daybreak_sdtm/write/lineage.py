@@ -35,15 +35,19 @@ def lineage_frame(result: BuildResult) -> pd.DataFrame:
         seq_col = "IDVARVAL" if table.parent else f"{name}SEQ"
         seq = frame[seq_col] if seq_col in frame.columns else pd.Series("", index=frame.index, dtype=object)
         seq = _seq_text(seq)
-        parts.append(pd.DataFrame({
-            "DATASET": name,
-            "RECORD": range(1, len(frame) + 1),
-            "USUBJID": frame["USUBJID"].to_numpy() if "USUBJID" in frame.columns else "",
-            "SEQ": seq.to_numpy(),
-            "QNAM": frame["QNAM"].to_numpy() if table.parent else "",
-            "SOURCE_FILE": table.lineage[SRC_FILE].to_numpy(),
-            "SOURCE_RECORD": table.lineage[SRC_ROW].to_numpy(),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "DATASET": name,
+                    "RECORD": range(1, len(frame) + 1),
+                    "USUBJID": frame["USUBJID"].to_numpy() if "USUBJID" in frame.columns else "",
+                    "SEQ": seq.to_numpy(),
+                    "QNAM": frame["QNAM"].to_numpy() if table.parent else "",
+                    "SOURCE_FILE": table.lineage[SRC_FILE].to_numpy(),
+                    "SOURCE_RECORD": table.lineage[SRC_ROW].to_numpy(),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(LINEAGE_COLUMNS))
 
 
@@ -110,7 +114,8 @@ def write_lineage(result: BuildResult, path: Path) -> None:
     table = lineage_table(result)
     needs_quotes = any(
         pc.any(pc.match_substring_regex(table[col], r'[,"\r\n]')).as_py()
-        for col in LINEAGE_COLUMNS if col not in _NUMBER_COLUMNS
+        for col in LINEAGE_COLUMNS
+        if col not in _NUMBER_COLUMNS
     )
     if needs_quotes or not table.num_rows:
         lineage_frame(result).to_csv(path, index=False, lineterminator="\n")
@@ -136,8 +141,14 @@ def reconciliation(result: BuildResult) -> dict[str, Any]:
     design = []
     for name, table in result.tables.items():
         if table.spec is None:
-            design.append({"dataset": name, "records": len(table.frame), "not_written": result.empty.get(name),
-                           "made_from": sorted(set(table.lineage[SRC_FILE].astype(str)))})
+            design.append(
+                {
+                    "dataset": name,
+                    "records": len(table.frame),
+                    "not_written": result.empty.get(name),
+                    "made_from": sorted(set(table.lineage[SRC_FILE].astype(str))),
+                }
+            )
             continue
         if table.parent:
             continue
@@ -151,33 +162,46 @@ def reconciliation(result: BuildResult) -> dict[str, Any]:
         written = len(table.frame)
         ok = candidates == written + sum(e.records for e in exclusions)
         balanced &= ok
-        domains.append({
-            "domain": name,
-            "form": src.form,
-            "source_records": result.forms_read[src.form],
-            "records_per_source_record": per_record,
-            "candidate_records": candidates,
-            "excluded": excluded,
-            "records": written,
-            "source_records_not_used": result.unused_records.get(name, 0),
-            "not_written": result.empty.get(name),
-            "balanced": ok,
-        })
+        domains.append(
+            {
+                "domain": name,
+                "form": src.form,
+                "source_records": result.forms_read[src.form],
+                "records_per_source_record": per_record,
+                "candidate_records": candidates,
+                "excluded": excluded,
+                "records": written,
+                "source_records_not_used": result.unused_records.get(name, 0),
+                "not_written": result.empty.get(name),
+                "balanced": ok,
+            }
+        )
     forms = []
     for form, records in result.forms_read.items():
         used_by = [d["domain"] for d in domains if d["form"] == form]
-        forms.append({
-            "form": form,
-            "file": None if form in result.forms_missing else result.form_files.get(form, form),
-            "missing": result.forms_missing.get(form),
-            "records": records,
-            "mapped_to": used_by,
-            "joined_into": joined.get(form, []),
-            "not_mapped_reason": result.forms_not_mapped.get(form),
-        })
-    supplemental = [{"dataset": n, "parent": t.parent, "records": len(t.frame), "not_written": result.empty.get(n)}
-                    for n, t in result.tables.items() if t.parent]
-    return {"forms": forms, "domains": domains, "supplemental": supplemental, "trial_design": design, "balanced": balanced}
+        forms.append(
+            {
+                "form": form,
+                "file": None if form in result.forms_missing else result.form_files.get(form, form),
+                "missing": result.forms_missing.get(form),
+                "records": records,
+                "mapped_to": used_by,
+                "joined_into": joined.get(form, []),
+                "not_mapped_reason": result.forms_not_mapped.get(form),
+            }
+        )
+    supplemental = [
+        {"dataset": n, "parent": t.parent, "records": len(t.frame), "not_written": result.empty.get(n)}
+        for n, t in result.tables.items()
+        if t.parent
+    ]
+    return {
+        "forms": forms,
+        "domains": domains,
+        "supplemental": supplemental,
+        "trial_design": design,
+        "balanced": balanced,
+    }
 
 
 def write_provenance(result: BuildResult, folder: Path) -> None:

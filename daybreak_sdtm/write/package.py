@@ -34,8 +34,17 @@ from daybreak_sdtm.errors import WriteError
 MANIFEST_FILE = "manifest.json"
 GENERATOR = "daybreak-sdtm"
 # What a manifest written before the inventory existed held beside its datasets' SHA-256.
-_LEGACY_FILES = frozenset({"lineage.csv", "reconciliation.json", "define.xml", "define.html",
-                           "validation.json", "validation.html", MANIFEST_FILE})
+_LEGACY_FILES = frozenset(
+    {
+        "lineage.csv",
+        "reconciliation.json",
+        "define.xml",
+        "define.html",
+        "validation.json",
+        "validation.html",
+        MANIFEST_FILE,
+    }
+)
 _SHOWN = 8  # entries named in a refusal message
 _KIND_NAMES = {"sdtm-package": "an SDTM package", "sample-export": "a sample export"}
 
@@ -160,8 +169,10 @@ def check_target(out_dir: Path, protected: Sequence[Protected] = (), kind: str =
         where = folder.path.resolve()
         if _inside(out, where) or _inside(where, out):
             relation = "is" if out == where else ("is inside" if _inside(out, where) else "contains")
-            raise WriteError(f"{out_dir}: refused as the output folder: it {relation} the {folder.role} {folder.path}; "
-                             "choose a folder of its own for the package")
+            raise WriteError(
+                f"{out_dir}: refused as the output folder: it {relation} the {folder.role} {folder.path}; "
+                "choose a folder of its own for the package"
+            )
     blocking = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
     if blocking is not None:
         raise WriteError(f"{out_dir}: cannot write here ({blocking} is a file, not a folder)")
@@ -179,23 +190,34 @@ def check_target(out_dir: Path, protected: Sequence[Protected] = (), kind: str =
     shown = f"{out_dir}" if str(out_dir) == str(out) else f"{out_dir} ({out})"
     manifest = read_manifest(out)
     if manifest is None:
-        raise WriteError(f"{shown}: is not empty and was not written by daybreak-sdtm (no manifest.json of ours); "
-                         f"it holds {_listing(_top_entries(out))}. Nothing was changed: choose an empty or new folder")
+        raise WriteError(
+            f"{shown}: is not empty and was not written by daybreak-sdtm (no manifest.json of ours); "
+            f"it holds {_listing(_top_entries(out))}. Nothing was changed: choose an empty or new folder"
+        )
     if manifest.get("kind", "sdtm-package") != kind:
         other = str(manifest.get("kind"))
-        raise WriteError(f"{shown}: holds {_KIND_NAMES.get(other, other)} written by daybreak-sdtm, not "
-                         f"{_KIND_NAMES.get(kind, kind)}; it is not replaced. Choose another folder")
+        raise WriteError(
+            f"{shown}: holds {_KIND_NAMES.get(other, other)} written by daybreak-sdtm, not "
+            f"{_KIND_NAMES.get(kind, kind)}; it is not replaced. Choose another folder"
+        )
     recorded: Mapping[str, Any] = manifest["files"]
     allowed = _LEGACY_FILES if "generator" not in manifest else frozenset({MANIFEST_FILE})
     foreign = _foreign(out, recorded, allowed)
     if foreign:
-        raise WriteError(f"{shown}: holds files daybreak-sdtm did not write: {_listing(foreign)}. "
-                         "Nothing was changed: move them away or choose another folder")
-    changed = [name for name, meta in recorded.items()
-               if isinstance(meta, dict) and (out / name).is_file() and (out / name).stat().st_size != meta.get("bytes")]
+        raise WriteError(
+            f"{shown}: holds files daybreak-sdtm did not write: {_listing(foreign)}. "
+            "Nothing was changed: move them away or choose another folder"
+        )
+    changed = [
+        name
+        for name, meta in recorded.items()
+        if isinstance(meta, dict) and (out / name).is_file() and (out / name).stat().st_size != meta.get("bytes")
+    ]
     if changed:
-        raise WriteError(f"{shown}: {_listing(changed)} changed since daybreak-sdtm wrote it. "
-                         "Nothing was changed: move the folder away or choose another one")
+        raise WriteError(
+            f"{shown}: {_listing(changed)} changed since daybreak-sdtm wrote it. "
+            "Nothing was changed: move the folder away or choose another one"
+        )
 
 
 def check_define_target(folder: Path, names: Sequence[str]) -> None:
@@ -211,8 +233,10 @@ def check_define_target(folder: Path, names: Sequence[str]) -> None:
     legacy = manifest is not None and "generator" not in manifest
     foreign = [n for n in names if (folder / n).exists() and n not in recorded and not (legacy and n in _LEGACY_FILES)]
     if foreign:
-        raise WriteError(f"{folder}: {', '.join(foreign)} exist and were not written by daybreak-sdtm; they are not "
-                         "replaced. Pass --out DIR to write the define elsewhere")
+        raise WriteError(
+            f"{folder}: {', '.join(foreign)} exist and were not written by daybreak-sdtm; they are not "
+            "replaced. Pass --out DIR to write the define elsewhere"
+        )
 
 
 @contextmanager
@@ -290,8 +314,9 @@ def clean_leftovers(out_dir: Path) -> list[str]:
     return done
 
 
-def publish(out_dir: Path, fill: Callable[[Path], None], manifest: Mapping[str, Any],
-            protected: Sequence[Protected] = ()) -> list[str]:
+def publish(
+    out_dir: Path, fill: Callable[[Path], None], manifest: Mapping[str, Any], protected: Sequence[Protected] = ()
+) -> list[str]:
     """Call ``fill(tmp)``, write the manifest, then put the folder in place of ``out_dir`` in one rename.
 
     ``out_dir`` is checked first (``check_target``) and again just before it is replaced. A

@@ -23,7 +23,6 @@ from ruamel.yaml import YAML
 from daybreak_sdtm.checks import CHECKS, CheckContext, validate_package
 from daybreak_sdtm.checks.package import Package, package_of, read_package
 from daybreak_sdtm.checks.registry import EpochRule
-from daybreak_sdtm.spec.protocol import load_protocol
 from daybreak_sdtm.resources import specs_dir
 from daybreak_sdtm.spec.protocol import load_protocol
 from daybreak_sdtm.standards import Standards, read_standards
@@ -84,14 +83,30 @@ def run_case(code: str, case: dict[str, Any], standards: Standards, tmp_path: Pa
     if "define" in case:
         pkg.define = tmp_path / "define.xml"
         pkg.define.write_text(case["define"], encoding="utf-8")
-    epochs = tuple(EpochRule(e["EPOCH"], e["dataset"], e["variable"], e.get("how", "value"),
-                             {k: tuple(v) for k, v in e.get("where", {}).items()}) for e in case.get("epochs", []))
-    ctx = CheckContext(standards, protocol=protocol, studyid=case.get("studyid", ""),
-                       declared_terms={k: frozenset(v) for k, v in case.get("declared_terms", {}).items()},
-                       declared_sdtmig=case.get("declared_sdtmig", ""), epochs=epochs)
+    epochs = tuple(
+        EpochRule(
+            e["EPOCH"],
+            e["dataset"],
+            e["variable"],
+            e.get("how", "value"),
+            {k: tuple(v) for k, v in e.get("where", {}).items()},
+        )
+        for e in case.get("epochs", [])
+    )
+    ctx = CheckContext(
+        standards,
+        protocol=protocol,
+        studyid=case.get("studyid", ""),
+        declared_terms={k: frozenset(v) for k, v in case.get("declared_terms", {}).items()},
+        declared_sdtmig=case.get("declared_sdtmig", ""),
+        epochs=epochs,
+    )
     report = validate_package(pkg, ctx, only=[code])
-    return [{"dataset": f.dataset, "variable": f.variable, "row": f.row, "severity": str(f.severity)}
-            for f in report.findings if f.rule == code]
+    return [
+        {"dataset": f.dataset, "variable": f.variable, "row": f.row, "severity": str(f.severity)}
+        for f in report.findings
+        if f.rule == code
+    ]
 
 
 @pytest.mark.parametrize(("code", "case"), _load_cases())

@@ -20,11 +20,15 @@ from daybreak_sdtm.standards import read_standards
 def ctx() -> CheckContext:
     std = read_standards(specs_dir(), "3.4", "2025-03-28")
     # As the Daybreak-01 spec says: RSSTRESC of NEWLIND uses NY, every other test ONCRSR.
-    return CheckContext(std, value_codelists={("RS", "RSSTRESC"): (({"RSTESTCD": ("NEWLIND",)}, "C66742"), ({}, "C96785"))})
+    return CheckContext(
+        std, value_codelists={("RS", "RSSTRESC"): (({"RSTESTCD": ("NEWLIND",)}, "C66742"), ({}, "C96785"))}
+    )
 
 
 def rs(rows: list[tuple[str, str]]) -> pd.DataFrame:
-    return pd.DataFrame({"USUBJID": ["S1-1"] * len(rows), "RSTESTCD": [r[0] for r in rows], "RSSTRESC": [r[1] for r in rows]})
+    return pd.DataFrame(
+        {"USUBJID": ["S1-1"] * len(rows), "RSTESTCD": [r[0] for r in rows], "RSSTRESC": [r[1] for r in rows]}
+    )
 
 
 def test_value_level_codelists_pass(ctx: CheckContext) -> None:
@@ -35,7 +39,10 @@ def test_value_level_codelists_pass(ctx: CheckContext) -> None:
 def test_value_level_codelists_fail_per_case(ctx: CheckContext) -> None:
     # N is right for NEWLIND but not for OVRLRESP; PR is right for OVRLRESP but not for NEWLIND (NY, non-extensible).
     report = validate_package(package_of({"RS": rs([("NEWLIND", "PR"), ("OVRLRESP", "N")])}), ctx, only=["DB201"])
-    assert [(f.row, f.variable, str(f.severity)) for f in report.findings] == [(1, "RSSTRESC", "error"), (2, "RSSTRESC", "warning")]
+    assert [(f.row, f.variable, str(f.severity)) for f in report.findings] == [
+        (1, "RSSTRESC", "error"),
+        (2, "RSSTRESC", "warning"),
+    ]
 
 
 def test_no_network_and_nothing_printed(tmp_path: Path) -> None:
@@ -53,9 +60,15 @@ def test_no_network_and_nothing_printed(tmp_path: Path) -> None:
         "std = read_standards(specs_dir(), '3.4', '2025-03-28')\n"
         "r = validate_package(package_of({'DM': pd.DataFrame({'USUBJID': ['A', 'A'], 'SEX': ['X', 'F']})}), CheckContext(std))\n"
         "assert any(f.rule == 'DB301' for f in r.findings)\n",
-        encoding="utf-8")
-    done = subprocess.run([sys.executable, "-W", "error::DeprecationWarning:daybreak_sdtm", str(script)],
-                          capture_output=True, text=True, timeout=300, check=False)
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning:daybreak_sdtm", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and done.stderr == ""
     assert socket.socket.connect is not None  # this process untouched

@@ -10,10 +10,12 @@ from daybreak_sdtm.checks.package import package_of
 
 
 def test_subject_values_follow_first_dm_record_and_blank_unknown_subjects() -> None:
-    pkg = package_of({
-        "DM": pd.DataFrame({"USUBJID": ["S1", "S2", "S1"], "RFSTDTC": ["2025-01-01", "", "2030-01-01"]}),
-        "AE": pd.DataFrame({"USUBJID": ["S2", "S1", "S9", "S1"], "AESEQ": [1.0, 1.0, 1.0, 2.0]}),
-    })
+    pkg = package_of(
+        {
+            "DM": pd.DataFrame({"USUBJID": ["S1", "S2", "S1"], "RFSTDTC": ["2025-01-01", "", "2030-01-01"]}),
+            "AE": pd.DataFrame({"USUBJID": ["S2", "S1", "S9", "S1"], "AESEQ": [1.0, 1.0, 1.0, 2.0]}),
+        }
+    )
     ae = pkg.datasets["AE"]
     assert pkg.subject_rows(ae).tolist() == [1, 0, -1, 0]
     assert pkg.subject_values(ae, "RFSTDTC").tolist() == ["", "2025-01-01", "", "2025-01-01"]

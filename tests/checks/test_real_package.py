@@ -30,7 +30,9 @@ def findings(tmp_path_factory: pytest.TempPathFactory) -> list:
     for name in DATASETS:
         shutil.copyfile(PILOT / f"{name}.xpt", folder / f"{name}.xpt")
     std = read_standards(specs_dir(), "3.4", "2025-03-28")
-    report = validate_package(read_package(folder), CheckContext(std), only=["DB104", "DB107", "DB111", "DB112", "DB303"])
+    report = validate_package(
+        read_package(folder), CheckContext(std), only=["DB104", "DB107", "DB111", "DB112", "DB303"]
+    )
     return list(report.findings)
 
 
@@ -114,7 +116,9 @@ def test_every_dataset_is_checked(whole: Any) -> None:
 
 
 def test_only_the_packages_real_problems_reach_warning_level(whole: Any) -> None:
-    found = Counter((f.rule, str(f.severity), f.dataset) for f in whole.report.findings if f.severity >= Severity.WARNING)
+    found = Counter(
+        (f.rule, str(f.severity), f.dataset) for f in whole.report.findings if f.severity >= Severity.WARNING
+    )
     assert dict(found) == {(rule, severity, dataset): n for rule, severity, dataset, n in EXPECTED}
 
 
@@ -151,8 +155,10 @@ def test_version_differences_are_notes(whole: Any) -> None:
     assert notes[("DB201", "QSCO", "QSORRESU")] == 810  # 'sec', CT's synonym of s
     assert notes[("DB305", "DM", "ACTARMCD")] == 12  # actual arm Xan_Lo, planned Xan_Hi
     messages = {f.message for f in report.findings if f.rule == "DB112"}
-    assert messages == {"EPOCH is not an SDTMIG 3.4 SV variable: SDTMIG 3.4 dropped EPOCH from SV; "
-                        "the package declares SDTMIG 3.2, which has it"}
+    assert messages == {
+        "EPOCH is not an SDTMIG 3.4 SV variable: SDTMIG 3.4 dropped EPOCH from SV; "
+        "the package declares SDTMIG 3.2, which has it"
+    }
 
 
 def test_declared_3_4_makes_the_differences_warnings(tmp_path: Path) -> None:
@@ -165,8 +171,11 @@ def test_declared_3_4_makes_the_differences_warnings(tmp_path: Path) -> None:
     for name in ("dm", "sv", "lbch"):
         shutil.copyfile(PILOT / f"{name}.xpt", folder / f"{name}.xpt")
     result = api.validate(folder, sdtmig="3.4")
-    levels = {(f.rule, f.dataset, f.variable): str(f.severity) for f in result.report.findings
-              if f.rule in ("DB103", "DB112", "DB502")}
+    levels = {
+        (f.rule, f.dataset, f.variable): str(f.severity)
+        for f in result.report.findings
+        if f.rule in ("DB103", "DB112", "DB502")
+    }
     assert levels[("DB103", "LBCH", "LBLOBXFL")] == levels[("DB112", "SV", "EPOCH")] == "warning"
     assert levels[("DB502", "SV", "SVSTDTC")] == "warning"
     assert result.report.standards == "SDTMIG 3.4, CT 2025-03-28"

@@ -24,14 +24,33 @@ TS = ["--timestamp", "2026-10-01T00:00:00"]
 
 def _findings(counts: dict[tuple[str, Severity, str], int]) -> list[Finding]:
     """``n`` findings per (rule, severity, dataset), one per row, each with a distinct value."""
-    return [Finding(rule, sev, dataset, "VAR", row, f"{rule} broken in {dataset} row {row}", usubjid=f"S-{row:05d}",
-                    seq=row, value=str(row), source=f"{dataset.lower()}.csv record {row}", spec="x.yaml:1:2")
-            for (rule, sev, dataset), n in counts.items() for row in range(1, n + 1)]
+    return [
+        Finding(
+            rule,
+            sev,
+            dataset,
+            "VAR",
+            row,
+            f"{rule} broken in {dataset} row {row}",
+            usubjid=f"S-{row:05d}",
+            seq=row,
+            value=str(row),
+            source=f"{dataset.lower()}.csv record {row}",
+            spec="x.yaml:1:2",
+        )
+        for (rule, sev, dataset), n in counts.items()
+        for row in range(1, n + 1)
+    ]
 
 
-COUNTS = {("DB106", Severity.ERROR, "EX"): 1500, ("DB106", Severity.ERROR, "DM"): 3,
-          ("DB201", Severity.WARNING, "AE"): 800, ("DB201", Severity.ERROR, "AE"): 40,
-          ("DB201", Severity.WARNING, "EX"): 700, ("DB403", Severity.ERROR, "AE"): 2}
+COUNTS = {
+    ("DB106", Severity.ERROR, "EX"): 1500,
+    ("DB106", Severity.ERROR, "DM"): 3,
+    ("DB201", Severity.WARNING, "AE"): 800,
+    ("DB201", Severity.ERROR, "AE"): 40,
+    ("DB201", Severity.WARNING, "EX"): 700,
+    ("DB403", Severity.ERROR, "AE"): 2,
+}
 BIG = Report.of(_findings(COUNTS), ["AE", "DM", "EX"])
 
 
@@ -75,8 +94,19 @@ def test_json_report_is_complete_and_in_the_documented_shape() -> None:
     doc = json.loads(out.getvalue())
     assert list(doc) == ["findings", "summary"]
     assert doc["findings"] == [f.to_dict() for f in BIG.findings]
-    assert list(doc["findings"][0]) == ["rule", "severity", "dataset", "variable", "row", "message", "usubjid", "seq",
-                                        "value", "source", "spec"]
+    assert list(doc["findings"][0]) == [
+        "rule",
+        "severity",
+        "dataset",
+        "variable",
+        "row",
+        "message",
+        "usubjid",
+        "seq",
+        "value",
+        "source",
+        "spec",
+    ]
     assert doc["summary"] == BIG.summary()
     assert doc["summary"]["by_rule"] == {"DB106": 1503, "DB201": 1540, "DB403": 2}
     empty = io.StringIO()
@@ -123,8 +153,10 @@ def test_html_report_summarises_every_finding_and_details_some(tmp_path: Path) -
     out = io.StringIO()
     write_html(BIG, out, max_per_rule=10, full_report="validation.json")
     dom = _parse(out.getvalue())
-    summary = {(tr[0].text_content(), tr[1].text_content(), tr[2].text_content()): int(tr[3].text_content())
-               for tr in dom.get_element_by_id("summary").findall("tr")[1:]}
+    summary = {
+        (tr[0].text_content(), tr[1].text_content(), tr[2].text_content()): int(tr[3].text_content())
+        for tr in dom.get_element_by_id("summary").findall("tr")[1:]
+    }
     assert summary == {(r, str(s), d): n for (r, s, d), n in COUNTS.items()}
     table = dom.get_element_by_id("findings")
     rows = [tr for tr in table.findall("tr")[1:] if "more" not in tr.get("class", "")]
@@ -132,10 +164,14 @@ def test_html_report_summarises_every_finding_and_details_some(tmp_path: Path) -
     for tr in rows:
         per_rule[tr[0].text_content()] = per_rule.get(tr[0].text_content(), 0) + 1
     assert per_rule == {"DB106": 10, "DB201": 10, "DB403": 2}
-    more = {tr.get("data-rule"): int(tr.get("data-not-shown")) for tr in table.findall("tr") if tr.get("class") == "more"}
+    more = {
+        tr.get("data-rule"): int(tr.get("data-not-shown")) for tr in table.findall("tr") if tr.get("class") == "more"
+    }
     assert more == {"DB106": 1493, "DB201": 1530}
     assert sum(more.values()) + len(rows) == len(BIG.findings)
-    assert all(tr.find(".//a").get("href") == "validation.json" for tr in table.findall("tr") if tr.get("class") == "more")
+    assert all(
+        tr.find(".//a").get("href") == "validation.json" for tr in table.findall("tr") if tr.get("class") == "more"
+    )
     assert dom.get_element_by_id("shown").text_content().startswith("22 of 3045 findings shown, at most 10 per rule")
     assert len(out.getvalue()) < 60_000
 
@@ -169,8 +205,9 @@ def broken_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return export
 
 
-def test_convert_max_per_rule_caps_printed_findings_and_html_not_json(broken_export: Path, tmp_path: Path,
-                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_convert_max_per_rule_caps_printed_findings_and_html_not_json(
+    broken_export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "sdtm"
     assert main(["convert", "--export", str(broken_export), "--out", str(out), "--max-per-rule", "3", *TS]) == 1
     text = capsys.readouterr().out
@@ -181,8 +218,23 @@ def test_convert_max_per_rule_caps_printed_findings_and_html_not_json(broken_exp
     assert f"... {total - 3} more DB106 finding(s) not shown" in text
     assert not out.exists()
 
-    assert main(["convert", "--export", str(broken_export), "--out", str(out), "--fail-on", "never",
-                 "--max-per-rule", "4", *TS]) == 0
+    assert (
+        main(
+            [
+                "convert",
+                "--export",
+                str(broken_export),
+                "--out",
+                str(out),
+                "--fail-on",
+                "never",
+                "--max-per-rule",
+                "4",
+                *TS,
+            ]
+        )
+        == 0
+    )
     doc = json.loads((out / "validation.json").read_text(encoding="utf-8"))
     assert sum(f["rule"] == "DB106" for f in doc["findings"]) == doc["summary"]["by_rule"]["DB106"] == total
     dom = _parse((out / "validation.html").read_text(encoding="utf-8"))
@@ -193,8 +245,9 @@ def test_convert_max_per_rule_caps_printed_findings_and_html_not_json(broken_exp
     assert more[0].find(".//a").get("href") == "validation.json"
 
 
-def test_validate_max_per_rule_in_text_and_html(broken_export: Path, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_max_per_rule_in_text_and_html(
+    broken_export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "sdtm"
     assert main(["convert", "--export", str(broken_export), "--out", str(out), "--fail-on", "never", *TS]) == 0
     capsys.readouterr()
@@ -222,8 +275,9 @@ def test_max_per_rule_must_be_a_count() -> None:
         assert exc.value.code == 2
 
 
-def test_validate_report_into_a_missing_folder_is_an_error(broken_export: Path, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_report_into_a_missing_folder_is_an_error(
+    broken_export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "sdtm"
     assert main(["convert", "--export", str(broken_export), "--out", str(out), "--fail-on", "never", *TS]) == 0
     missing = tmp_path / "no-such-folder" / "report.json"
@@ -244,14 +298,31 @@ def test_capped_html_report_renders_in_headless_chromium(tmp_path: Path) -> None
     with page.open("w", encoding="utf-8") as out:
         write_html(BIG, out, max_per_rule=25, full_report="validation.json")
     with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                               f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
-                              capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     dom = _parse(done.stdout)
     findings = dom.get_element_by_id("findings")
     assert len(findings.find_class("error")) + len(findings.find_class("warning")) == 25 + 25 + 2
     assert [tr.text_content() for tr in findings.find_class("more")] == [
         "1478 more DB106 finding(s) not shown (of 1503); every finding is in validation.json",
-        "1515 more DB201 finding(s) not shown (of 1540); every finding is in validation.json"]
+        "1515 more DB201 finding(s) not shown (of 1540); every finding is in validation.json",
+    ]
     assert "52 of 3045 findings shown" in dom.get_element_by_id("shown").text_content()

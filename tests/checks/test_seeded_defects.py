@@ -33,8 +33,14 @@ def rewrite(package: Path, name: str, edit) -> None:  # type: ignore[no-untyped-
     ds = read_xpt_dataset(package / f"{name}.xpt")
     frame = ds.frame.copy()
     edit(frame)
-    pyreadstat.write_xport(frame, str(package / f"{name}.xpt"), file_label=ds.label, column_labels=ds.labels,
-                           table_name=ds.name, file_format_version=5)
+    pyreadstat.write_xport(
+        frame,
+        str(package / f"{name}.xpt"),
+        file_label=ds.label,
+        column_labels=ds.labels,
+        table_name=ds.name,
+        file_format_version=5,
+    )
 
 
 def test_sample_validates_without_errors(clean: Path) -> None:
@@ -63,6 +69,7 @@ def seeded(clean: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Repor
     def edit_dm(f):  # type: ignore[no-untyped-def]
         f.loc[2, "SEX"] = "Female"  # collected text instead of the CT submission value
         f.loc[4, "AGE"] = 75.0  # outside the protocol's 18-70
+
     rewrite(pkg, "dm", edit_dm)
 
     def edit_ae(f):  # type: ignore[no-untyped-def]
@@ -73,6 +80,7 @@ def seeded(clean: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Repor
         f.loc[4, "AETERM"] = "NAUS\u00c9E"  # not ASCII
         f.loc[5, "AESEV" if "AESEV" in f.columns else "AESER"] = "Maybe"
         f.loc[epoch_row, "EPOCH"] = "SCREENING"  # dated in treatment by the study's epochs
+
     dated = ae.index[(ae.index > 5) & ae["EPOCH"].ne("SCREENING") & ae["EPOCH"].ne("") & ae["AESTDTC"].str.len().ge(10)]
     epoch_row = int(dated[0])
     facts["epoch_row"], facts["epoch"] = epoch_row + 1, ae.loc[epoch_row, "EPOCH"]
@@ -82,6 +90,7 @@ def seeded(clean: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Repor
     def edit_ex(f):  # type: ignore[no-untyped-def]
         f.loc[1, "EXSEQ"] = f.loc[0, "EXSEQ"]  # duplicate key (same subject)
         f.loc[2, "EXDOSE"] = -5.0
+
     rewrite(pkg, "ex", edit_ex)
 
     # A partial responder's post-induction response recoded to SD: the response rule and the
@@ -89,10 +98,14 @@ def seeded(clean: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Repor
     post = rs.index[(rs["RSTESTCD"] == "OVRLRESP") & (rs["VISIT"] == "POST-INDUCTION") & (rs["RSSTRESC"] == "PR")]
     subject = next(u for u in rs.loc[post, "USUBJID"] if u in set(pr["USUBJID"]))
     row = int(post[rs.loc[post, "USUBJID"].to_numpy() == subject][0])
-    facts["rs_row"], facts["pr_rows"] = row + 1, [int(i) + 1 for i in np.flatnonzero(pr["USUBJID"].to_numpy() == subject)]
+    facts["rs_row"], facts["pr_rows"] = (
+        row + 1,
+        [int(i) + 1 for i in np.flatnonzero(pr["USUBJID"].to_numpy() == subject)],
+    )
 
     def edit_rs(f):  # type: ignore[no-untyped-def]
         f.loc[row, "RSSTRESC"] = "SD"
+
     rewrite(pkg, "rs", edit_rs)
 
     def edit_supppr(f):  # type: ignore[no-untyped-def]
@@ -102,6 +115,7 @@ def seeded(clean: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Repor
         orphan = f.index[f["QNAM"] == "RTTECH"][0]
         f.loc[orphan, "IDVARVAL"] = "99"  # points at no PR record
         facts["supp_orphan_row"] = int(orphan) + 1
+
     rewrite(pkg, "supppr", edit_supppr)
     pr_row = pr.index[(pr["USUBJID"] == facts["rtfxn"][0]) & (pr["PRSEQ"] == float(facts["rtfxn"][1]))][0]  # type: ignore[index]
     facts["rtfxn_pr_row"] = int(pr_row) + 1
@@ -110,22 +124,29 @@ def seeded(clean: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Repor
 
 
 def has(report: Report, rule: str, dataset: str, variable: str, row: int | None = None) -> bool:
-    return any(f.rule == rule and f.dataset == dataset and f.variable == variable and (row is None or f.row == row)
-               for f in report.findings)
+    return any(
+        f.rule == rule and f.dataset == dataset and f.variable == variable and (row is None or f.row == row)
+        for f in report.findings
+    )
 
 
-@pytest.mark.parametrize(("rule", "dataset", "variable", "row"), [
-    ("DB201", "DM", "SEX", 3),
-    ("DB601", "DM", "AGE", 5),
-    ("DB402", "AE", "AESTDTC", 1),
-    ("DB403", "AE", "AEENDTC", 2),
-    ("DB302", "AE", "USUBJID", 3),
-    ("DB106", "AE", "AETOXGR", 4),
-    ("DB109", "AE", "AETERM", 5),
-    ("DB301", "EX", "EXSEQ", 2),
-    ("DB106", "EX", "EXDOSE", 3),
-])
-def test_seeded_defect_reported(seeded: tuple[Report, dict[str, object]], rule: str, dataset: str, variable: str, row: int) -> None:
+@pytest.mark.parametrize(
+    ("rule", "dataset", "variable", "row"),
+    [
+        ("DB201", "DM", "SEX", 3),
+        ("DB601", "DM", "AGE", 5),
+        ("DB402", "AE", "AESTDTC", 1),
+        ("DB403", "AE", "AEENDTC", 2),
+        ("DB302", "AE", "USUBJID", 3),
+        ("DB106", "AE", "AETOXGR", 4),
+        ("DB109", "AE", "AETERM", 5),
+        ("DB301", "EX", "EXSEQ", 2),
+        ("DB106", "EX", "EXDOSE", 3),
+    ],
+)
+def test_seeded_defect_reported(
+    seeded: tuple[Report, dict[str, object]], rule: str, dataset: str, variable: str, row: int
+) -> None:
     report, _ = seeded
     assert has(report, rule, dataset, variable, row), [str(f) for f in report.findings if f.rule == rule][:5]
 

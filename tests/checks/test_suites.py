@@ -29,12 +29,33 @@ def ctx() -> CheckContext:
 
 def defective():
     """A package whose expectations fail in every way: rows, missing columns, duplicates, lengths."""
-    return package_of({
-        "DM": pd.DataFrame({"STUDYID": ["S", "S", "S"], "DOMAIN": ["DM", "DM", "DM"], "USUBJID": ["A", "A", ""],
-                            "SEX": ["X", "F", "M"], "AGE": [150.0, 40.0, -1.0], "RFSTDTC": ["2026-13-01", "2026-01-02", ""]}),
-        "SUPPDM": pd.DataFrame({"STUDYID": ["S"], "RDOMAIN": ["DM"], "USUBJID": ["A"], "IDVAR": [""], "IDVARVAL": [""],
-                                "QNAM": ["WAYTOOLONGNAME"], "QLABEL": ["x"], "QVAL": ["1"], "QORIG": ["CRF"]}),
-    })
+    return package_of(
+        {
+            "DM": pd.DataFrame(
+                {
+                    "STUDYID": ["S", "S", "S"],
+                    "DOMAIN": ["DM", "DM", "DM"],
+                    "USUBJID": ["A", "A", ""],
+                    "SEX": ["X", "F", "M"],
+                    "AGE": [150.0, 40.0, -1.0],
+                    "RFSTDTC": ["2026-13-01", "2026-01-02", ""],
+                }
+            ),
+            "SUPPDM": pd.DataFrame(
+                {
+                    "STUDYID": ["S"],
+                    "RDOMAIN": ["DM"],
+                    "USUBJID": ["A"],
+                    "IDVAR": [""],
+                    "IDVARVAL": [""],
+                    "QNAM": ["WAYTOOLONGNAME"],
+                    "QLABEL": ["x"],
+                    "QVAL": ["1"],
+                    "QORIG": ["CRF"],
+                }
+            ),
+        }
+    )
 
 
 @needs_two_cpus
@@ -52,7 +73,11 @@ def test_worker_reports_what_this_process_reports(ctx: CheckContext) -> None:
 @needs_two_cpus
 def test_a_failing_suite_raises_with_the_dataset_and_the_worker_goes_on(ctx: CheckContext) -> None:
     suites.warm()
-    broken = [Expect("DB201", Severity.ERROR, "NOPE", "ExpectColumnValuesToBeInSet", {"column": "NOPE", "value_set": ["A"]}, "x")]
+    broken = [
+        Expect(
+            "DB201", Severity.ERROR, "NOPE", "ExpectColumnValuesToBeInSet", {"column": "NOPE", "value_set": ["A"]}, "x"
+        )
+    ]
     runner = suites.suite_runner()
     runner.submit("DM", pd.DataFrame({"SEX": ["M"]}), broken)
     with pytest.raises(suites.WorkerError, match="DM: DB201 ExpectColumnValuesToBeInSet on NOPE"):
@@ -88,19 +113,28 @@ def test_convert_with_its_worker_uses_no_network_and_prints_no_noise(tmp_path: P
     (site / "sitecustomize.py").write_text(
         "import socket\n"
         "def refuse(*a, **k):\n    raise RuntimeError('network access attempted')\n"
-        "socket.socket.connect = refuse\nsocket.create_connection = refuse\n", encoding="utf-8")
+        "socket.socket.connect = refuse\nsocket.create_connection = refuse\n",
+        encoding="utf-8",
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])])}
     out = tmp_path / "sdtm"
-    done = subprocess.run([sys.executable, "-m", "daybreak_sdtm", "convert", "--out", str(out),
-                           "--timestamp", "2026-01-01T00:00:00"], capture_output=True, text=True, env=env, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "daybreak_sdtm", "convert", "--out", str(out), "--timestamp", "2026-01-01T00:00:00"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert "validation: 0 error(s)" in done.stdout and (out / "dm.xpt").is_file()
 
 
 @needs_two_cpus
-def test_a_worker_without_great_expectations_reports_why(ctx: CheckContext, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_without_great_expectations_reports_why(
+    ctx: CheckContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """gx failing to import in the worker is an error naming the import, not a hang or a silent pass."""
     fake = tmp_path / "fake" / "great_expectations"
     fake.mkdir(parents=True)

@@ -61,7 +61,17 @@ def test_validate_without_the_study_reports_sponsor_terms_as_warnings(package: P
     assert main(["validate", str(copy), "--format", "json", "-o", str(out)]) == 0
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert doc["summary"]["error"] == 0 and doc["summary"]["warning"] == len(doc["findings"]) > 0
-    assert set(doc["findings"][0]) >= {"rule", "severity", "dataset", "variable", "row", "usubjid", "seq", "value", "message"}
+    assert set(doc["findings"][0]) >= {
+        "rule",
+        "severity",
+        "dataset",
+        "variable",
+        "row",
+        "usubjid",
+        "seq",
+        "value",
+        "message",
+    }
     epoch = [f for f in doc["findings"] if f["variable"] == "EPOCH"]
     assert epoch and {f["rule"] for f in epoch} == {"DB201"}
 
@@ -76,8 +86,14 @@ def _without_variable(package: Path, tmp_path: Path, dataset: str, variable: str
     frame, meta = pyreadstat.read_xport(str(path))
     labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
     frame = frame.drop(columns=[variable])
-    pyreadstat.write_xport(frame, str(path), file_label=meta.file_label, table_name=meta.table_name,
-                           column_labels={c: labels[c] for c in frame.columns}, file_format_version=5)
+    pyreadstat.write_xport(
+        frame,
+        str(path),
+        file_label=meta.file_label,
+        table_name=meta.table_name,
+        column_labels={c: labels[c] for c in frame.columns},
+        file_format_version=5,
+    )
     from daybreak_sdtm import api
 
     api.define(package_dir=copy)  # described anew: the old define would disagree with the data (DB501)
@@ -110,8 +126,9 @@ def test_validate_usage_exit_2() -> None:
     assert exc.value.code == 2
 
 
-def test_convert_stops_on_findings_and_publishes_nothing(old_export: Path, tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_convert_stops_on_findings_and_publishes_nothing(
+    old_export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "sdtm"
     assert main(["convert", "--export", str(old_export), "--out", str(out), *TS]) == 1
     assert not out.exists()
@@ -152,8 +169,12 @@ def test_lint_reports_file_line_col(tmp_path: Path, capsys: pytest.CaptureFixtur
     study = tmp_path / "study"
     shutil.copytree(default_study_dir(), study)
     ae = study / "ae.yaml"
-    ae.write_text(ae.read_text(encoding="utf-8").replace("AESER: {derivation: assign_ct, source: AESER}",
-                                                        "AESER: {derivation: asign_ct, source: AESER}"), encoding="utf-8")
+    ae.write_text(
+        ae.read_text(encoding="utf-8").replace(
+            "AESER: {derivation: assign_ct, source: AESER}", "AESER: {derivation: asign_ct, source: AESER}"
+        ),
+        encoding="utf-8",
+    )
     assert main(["lint", str(study), "--export", str(default_export_dir())]) == 3
     out = capsys.readouterr().out
     assert f"{ae.as_posix()}:" in out and "unknown derivation 'asign_ct'" in out
@@ -161,8 +182,11 @@ def test_lint_reports_file_line_col(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_protocol_mistakes_are_spec_errors_with_positions(tmp_path: Path) -> None:
     study = tmp_path / "study.yaml"
-    study.write_text("protocol_checks:\n  - id: A\n    value: {variable: DMAGE, min: eighteen}\n"
-                     "  - id: B\n    count: {domain: EX}\n    range: {}\n", encoding="utf-8")
+    study.write_text(
+        "protocol_checks:\n  - id: A\n    value: {variable: DMAGE, min: eighteen}\n"
+        "  - id: B\n    count: {domain: EX}\n    range: {}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(SpecErrors) as exc:
         load_protocol(study)
     text = str(exc.value)
@@ -172,8 +196,10 @@ def test_protocol_mistakes_are_spec_errors_with_positions(tmp_path: Path) -> Non
 
 def test_help_and_lint_are_fast() -> None:
     """`--help` must not import pandas or great-expectations."""
-    code = ("import sys; from daybreak_sdtm.cli import build_parser; build_parser(); "
-            "assert 'great_expectations' not in sys.modules and 'pandas' not in sys.modules")
+    code = (
+        "import sys; from daybreak_sdtm.cli import build_parser; build_parser(); "
+        "assert 'great_expectations' not in sys.modules and 'pandas' not in sys.modules"
+    )
     done = subprocess.run([os.sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
 
@@ -189,31 +215,66 @@ def test_html_report_renders_in_headless_chromium(package: Path, tmp_path: Path)
     assert (package / "validation.html").is_file()
     page = tmp_path / "report.html"
     seeded = _without_variable(package, tmp_path, "DM", "ARMNRS")
-    assert main(["validate", str(seeded), "--study", str(default_study_dir()), "--format", "html", "-o", str(page)]) == 0
+    assert (
+        main(["validate", str(seeded), "--study", str(default_study_dir()), "--format", "html", "-o", str(page)]) == 0
+    )
     with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                               f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
-                              capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     dom = done.stdout
-    assert "<table id=\"summary\">" in dom and "<table id=\"findings\">" in dom
+    assert '<table id="summary">' in dom and '<table id="findings">' in dom
     assert "DB103" in dom and 'href="#DB103"' in dom and 'id="DB103"' in dom
     assert "0 error(s)" in dom
 
 
-@pytest.mark.parametrize(("old", "new", "message"), [
-    ("AGE: {derivation: assign_no_ct, source: AGE}", "AGE: {derivation: hardcode_no_ct, value: adult}",
-     "'adult' is not a number, but AGE is Num in SDTMIG"),
-    ("DMDY: {derivation: derive_study_day, date: DMDTC}", "DMDY: {derivation: derive_study_day, date: SEX}",
-     "DM.SEX is not an ISO 8601 date variable"),
-    # Every parameter a derivation declares as a date variable is checked, not only the study day's.
-    ("RFXSTDTC: {derivation: derive_subject_first, variable: EX.EXSTDTC}",
-     "RFXSTDTC: {derivation: derive_subject_first, variable: EX.EXTRT}", "EX.EXTRT is not an ISO 8601 date variable"),
-    # Terms are checked wherever a derivation declares that a parameter writes one.
-    ("AGEU: {derivation: hardcode_ct, value: YEARS}", "AGEU: {derivation: hardcode_ct, value: YRS}",
-     "'YRS' is not a submission value of non-extensible codelist AGEU"),
-])
-def test_lint_type_mismatches(tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "AGE: {derivation: assign_no_ct, source: AGE}",
+            "AGE: {derivation: hardcode_no_ct, value: adult}",
+            "'adult' is not a number, but AGE is Num in SDTMIG",
+        ),
+        (
+            "DMDY: {derivation: derive_study_day, date: DMDTC}",
+            "DMDY: {derivation: derive_study_day, date: SEX}",
+            "DM.SEX is not an ISO 8601 date variable",
+        ),
+        # Every parameter a derivation declares as a date variable is checked, not only the study day's.
+        (
+            "RFXSTDTC: {derivation: derive_subject_first, variable: EX.EXSTDTC}",
+            "RFXSTDTC: {derivation: derive_subject_first, variable: EX.EXTRT}",
+            "EX.EXTRT is not an ISO 8601 date variable",
+        ),
+        # Terms are checked wherever a derivation declares that a parameter writes one.
+        (
+            "AGEU: {derivation: hardcode_ct, value: YEARS}",
+            "AGEU: {derivation: hardcode_ct, value: YRS}",
+            "'YRS' is not a submission value of non-extensible codelist AGEU",
+        ),
+    ],
+)
+def test_lint_type_mismatches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, message: str
+) -> None:
     study = tmp_path / "study"
     shutil.copytree(default_study_dir(), study)
     dm = study / "dm.yaml"
@@ -226,7 +287,9 @@ def test_lint_type_mismatches(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_lint_reads_the_raw_columns_a_template_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    study, ex = edited_study(tmp_path, "ex.yaml", 'template: "{FOLDER}-{TRT}-D{DAY}"', 'template: "{FOLDR}-{TRT}-D{DAY}"')
+    study, ex = edited_study(
+        tmp_path, "ex.yaml", 'template: "{FOLDER}-{TRT}-D{DAY}"', 'template: "{FOLDR}-{TRT}-D{DAY}"'
+    )
     assert main(["lint", str(study), "--export", str(default_export_dir())]) == 3
     out = capsys.readouterr().out
     assert f"{ex.as_posix()}:" in out and "raw column 'FOLDR' not in form 'ex'" in out
@@ -238,12 +301,17 @@ def test_validate_declared_sdtmig(package: Path, tmp_path: Path, capsys: pytest.
     out = tmp_path / "report.json"
     assert main(["validate", str(package), "--sdtmig", "3.2", "--format", "json", "-o", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "standards: declared SDTMIG 3.2; checked against SDTMIG 3.4 metadata, CT 2025-03-28 (SDTMIG 3.2 from --sdtmig)" in err
+    assert (
+        "standards: declared SDTMIG 3.2; checked against SDTMIG 3.4 metadata, CT 2025-03-28 (SDTMIG 3.2 from --sdtmig)"
+        in err
+    )
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert doc["summary"]["standards"] == "declared SDTMIG 3.2; checked against SDTMIG 3.4 metadata, CT 2025-03-28"
     page = tmp_path / "report.html"
     assert main(["validate", str(package), "--sdtmig", "3.2", "--format", "html", "-o", str(page)]) == 0
-    assert "Checked against: declared SDTMIG 3.2; checked against SDTMIG 3.4 metadata" in page.read_text(encoding="utf-8")
+    assert "Checked against: declared SDTMIG 3.2; checked against SDTMIG 3.4 metadata" in page.read_text(
+        encoding="utf-8"
+    )
     assert main(["validate", str(package)]) == 0
     assert "standards: SDTMIG 3.4, CT 2025-03-28 (SDTMIG 3.4 declared in define.xml)" in capsys.readouterr().err
 
@@ -257,7 +325,9 @@ def test_validate_sdtmig_of_a_define_2_0(package: Path, tmp_path: Path, capsys: 
         '<?xml version="1.0" encoding="UTF-8"?>\n<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" '
         'xmlns:def="http://www.cdisc.org/ns/def/v2.0"><Study OID="S"><MetaDataVersion OID="M" Name="M" '
         'def:DefineVersion="2.0.0" def:StandardName="SDTM-IG" def:StandardVersion="3.3">'
-        '<ItemGroupDef OID="IG.DM" Name="DM" SASDatasetName="DM"/></MetaDataVersion></Study></ODM>', encoding="utf-8")
+        '<ItemGroupDef OID="IG.DM" Name="DM" SASDatasetName="DM"/></MetaDataVersion></Study></ODM>',
+        encoding="utf-8",
+    )
     main(["validate", str(copy), "-q"])
     assert "standards: declared SDTMIG 3.3; checked against SDTMIG 3.4 metadata" in capsys.readouterr().err
 
@@ -265,7 +335,9 @@ def test_validate_sdtmig_of_a_define_2_0(package: Path, tmp_path: Path, capsys: 
 def test_validate_sdtmig_not_known_is_a_usage_error(package: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["validate", str(package), "--sdtmig", "3.1.2"])
-    assert exc.value.code == 2 and "invalid choice: '3.1.2' (choose from '3.2', '3.3', '3.4')" in capsys.readouterr().err
+    assert (
+        exc.value.code == 2 and "invalid choice: '3.1.2' (choose from '3.2', '3.3', '3.4')" in capsys.readouterr().err
+    )
 
 
 def test_cli_knows_the_versions_the_checks_know() -> None:

@@ -50,16 +50,20 @@ def test_older_versions() -> None:
 
 def _define(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "define.xml"
-    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" '
-                    'xmlns:def="http://www.cdisc.org/ns/def/v2.1"><Study OID="S">' + body + "</Study></ODM>",
-                    encoding="utf-8")
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" '
+        'xmlns:def="http://www.cdisc.org/ns/def/v2.1"><Study OID="S">' + body + "</Study></ODM>",
+        encoding="utf-8",
+    )
     return path
 
 
 def test_declared_in_define(tmp_path: Path) -> None:
-    standards = ('<MetaDataVersion OID="M" Name="M"><def:Standards>'
-                 '<def:Standard OID="STD.CT" Name="CDISC/NCI" Type="CT" Version="2025-03-28" PublishingSet="SDTM"/>'
-                 '<def:Standard OID="STD.IG" Name="SDTMIG" Type="IG" Version="3.3"/></def:Standards></MetaDataVersion>')
+    standards = (
+        '<MetaDataVersion OID="M" Name="M"><def:Standards>'
+        '<def:Standard OID="STD.CT" Name="CDISC/NCI" Type="CT" Version="2025-03-28" PublishingSet="SDTM"/>'
+        '<def:Standard OID="STD.IG" Name="SDTMIG" Type="IG" Version="3.3"/></def:Standards></MetaDataVersion>'
+    )
     assert declared_in_define(_define(tmp_path, standards)) == "3.3"
     attributes = '<MetaDataVersion OID="M" Name="M" def:StandardName="CDISC SDTM" def:StandardVersion="3.2"/>'
     assert declared_in_define(_define(tmp_path, attributes)) == "3.2"

@@ -10,8 +10,11 @@ from lxml import etree
 from daybreak_sdtm import api
 
 TIMESTAMP = "2026-09-30T12:00:00+00:00"
-NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1",
-      "xlink": "http://www.w3.org/1999/xlink"}
+NS = {
+    "odm": "http://www.cdisc.org/ns/odm/v1.3",
+    "def": "http://www.cdisc.org/ns/def/v2.1",
+    "xlink": "http://www.w3.org/1999/xlink",
+}
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,16 @@ from lxml import etree, html
 
 from tests.define.conftest import xp
 
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +41,13 @@ def chromium() -> str:
 def _run(chromium: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     profile = tmp / "profile"
     profile.mkdir(exist_ok=True)
-    return subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=180, check=True)
+    return subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +67,8 @@ def png_stats(path: Path) -> tuple[int, int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
     pos, width, height, idat = 8, 0, 0, b""
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             width, height = struct.unpack(">II", body[:8])
         elif kind == b"IDAT":
@@ -76,7 +89,9 @@ def test_every_dataset_and_its_variables_are_in_the_page(dom: html.HtmlElement, 
     assert {a.get("href") for a in toc.iter("a")} >= {f"#{g}" for g in xp(define_doc, "//odm:ItemGroupDef/@OID")}
 
 
-def test_every_codelist_value_list_method_and_comment_is_in_the_page(dom: html.HtmlElement, define_doc: etree._ElementTree) -> None:
+def test_every_codelist_value_list_method_and_comment_is_in_the_page(
+    dom: html.HtmlElement, define_doc: etree._ElementTree
+) -> None:
     for oid in xp(define_doc, "//odm:CodeList/@OID|//def:ValueListDef/@OID|//odm:MethodDef/@OID|//def:CommentDef/@OID"):
         dom.get_element_by_id(str(oid))  # KeyError if missing
     epoch = dom.get_element_by_id("CL.EPOCH")

@@ -84,7 +84,9 @@ def test_not_well_formed_xml_is_reported() -> None:
 
 def test_an_invalid_define_is_never_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     original = define_files.define_xml
-    monkeypatch.setattr(define_files, "define_xml", lambda d: original(d).replace(b'Repeating="No"', b'Repeating="Maybe"', 1))
+    monkeypatch.setattr(
+        define_files, "define_xml", lambda d: original(d).replace(b'Repeating="No"', b'Repeating="Maybe"', 1)
+    )
     out = tmp_path / "pkg"
     with pytest.raises(DefineSchemaError) as err:
         api.convert(out_dir=out, timestamp=TIMESTAMP)
@@ -158,7 +160,10 @@ def test_codelists_cover_the_values_present(package: Path, define_doc: etree._El
         for ref in xp(group, "odm:ItemRef"):
             item = items[ref.get("ItemOID")]
             targets = [(item, pd.Series(True, index=frame.index))]
-            for vref in xp(define_doc, f"//def:ValueListDef[@OID='{xp(item, 'string(def:ValueListRef/@ValueListOID)')}']/odm:ItemRef"):
+            for vref in xp(
+                define_doc,
+                f"//def:ValueListDef[@OID='{xp(item, 'string(def:ValueListRef/@ValueListOID)')}']/odm:ItemRef",
+            ):
                 mask = pd.Series(False, index=frame.index)
                 for wc in xp(vref, "def:WhereClauseRef/@WhereClauseOID"):
                     mask |= _selected(frame, wheres[wc], items)
@@ -168,16 +173,23 @@ def test_codelists_cover_the_values_present(package: Path, define_doc: etree._El
                 oid = xp(target, "string(odm:CodeListRef/@CodeListOID)")
                 if not oid or xp(codelists[oid], "odm:ExternalCodeList"):
                     continue
-                present = set(frame.loc[mask, target.get("Name") if target is item else item.get("Name")].astype(str)) - {""}
-                assert present <= coded(codelists[oid]), f"{target.get('OID')}: {sorted(present - coded(codelists[oid]))}"
+                present = set(
+                    frame.loc[mask, target.get("Name") if target is item else item.get("Name")].astype(str)
+                ) - {""}
+                assert present <= coded(codelists[oid]), (
+                    f"{target.get('OID')}: {sorted(present - coded(codelists[oid]))}"
+                )
                 checked += 1
     assert checked > 30
 
 
 def test_every_reference_resolves(define_doc: etree._ElementTree) -> None:
     oids = {el.get("OID") for el in xp(define_doc, "//*[@OID]")} | {el.get("ID") for el in xp(define_doc, "//def:leaf")}
-    refs = xp(define_doc, "//@ItemOID|//@CodeListOID|//@MethodOID|//@ValueListOID|//@WhereClauseOID|//@def:CommentOID"
-                          "|//@leafID|//@def:ItemOID|//@def:ArchiveLocationID")
+    refs = xp(
+        define_doc,
+        "//@ItemOID|//@CodeListOID|//@MethodOID|//@ValueListOID|//@WhereClauseOID|//@def:CommentOID"
+        "|//@leafID|//@def:ItemOID|//@def:ArchiveLocationID",
+    )
     assert refs
     assert {str(r) for r in refs} <= oids
     used = {str(r) for r in refs}
@@ -190,7 +202,9 @@ def test_every_reference_resolves(define_doc: etree._ElementTree) -> None:
 
 def test_origins_methods_and_comments(define_doc: etree._ElementTree) -> None:
     items = _items(define_doc)
-    origin = {oid: (xp(el, "string(def:Origin/@Type)"), xp(el, "string(def:Origin/@Source)")) for oid, el in items.items()}
+    origin = {
+        oid: (xp(el, "string(def:Origin/@Type)"), xp(el, "string(def:Origin/@Source)")) for oid, el in items.items()
+    }
     assert origin["IT.AE.AETERM"] == ("Collected", "Investigator")
     assert origin["IT.AE.STUDYID"] == ("Assigned", "Sponsor")
     assert origin["IT.AE.AESTDY"] == ("Derived", "Sponsor")
@@ -219,7 +233,9 @@ def test_codelists_have_nci_aliases_and_extended_values(define_doc: etree._Eleme
     assert xp(screening, "string(odm:Alias/@Name)") == "C202487"  # SCREENING's code in CT 2025-03-28
     # RDOMAIN's codelist: every term used, each with its NCI code.
     domain = xp(define_doc, "//odm:CodeList[@OID='CL.DOMAIN']")[0]
-    codes = {i.get("CodedValue"): xp(i, "string(odm:Alias/@Name)") for i in xp(domain, "odm:CodeListItem|odm:EnumeratedItem")}
+    codes = {
+        i.get("CodedValue"): xp(i, "string(odm:Alias/@Name)") for i in xp(domain, "odm:CodeListItem|odm:EnumeratedItem")
+    }
     assert codes == {"AE": "C49562", "DM": "C49572", "PR": "C102700", "RS": "C107097"}
     assert xp(define_doc, "//odm:ExternalCodeList[@Dictionary='MedDRA']/@Version") == ["28.0"]
     sponsor = xp(define_doc, "//odm:CodeList[@OID='CL.AETOXGR']")[0]
@@ -227,13 +243,18 @@ def test_codelists_have_nci_aliases_and_extended_values(define_doc: etree._Eleme
     assert xp(sponsor, "odm:Alias") == []
 
 
-@pytest.mark.parametrize(("vl", "by", "expected"), [
-    ("VL.RS.RSSTRESC", "RSTESTCD", {"NEWLIND", "NTRGRESP", "OVRLRESP", "TRGRESP"}),
-    ("VL.SUPPAE.QVAL", "QNAM", None),
-    ("VL.SUPPPR.QVAL", "QNAM", None),
-    ("VL.EX.EXDOSE", "EXTRT", {"TISLELIZUMAB", "GEMCITABINE", "CISPLATIN"}),
-])
-def test_value_level_metadata(package: Path, define_doc: etree._ElementTree, vl: str, by: str, expected: set[str] | None) -> None:
+@pytest.mark.parametrize(
+    ("vl", "by", "expected"),
+    [
+        ("VL.RS.RSSTRESC", "RSTESTCD", {"NEWLIND", "NTRGRESP", "OVRLRESP", "TRGRESP"}),
+        ("VL.SUPPAE.QVAL", "QNAM", None),
+        ("VL.SUPPPR.QVAL", "QNAM", None),
+        ("VL.EX.EXDOSE", "EXTRT", {"TISLELIZUMAB", "GEMCITABINE", "CISPLATIN"}),
+    ],
+)
+def test_value_level_metadata(
+    package: Path, define_doc: etree._ElementTree, vl: str, by: str, expected: set[str] | None
+) -> None:
     dataset, variable = vl.split(".")[1:]
     frame = _xpt(package)[dataset][0]
     items = _items(define_doc)
@@ -259,8 +280,9 @@ def test_vlm_items_state_their_own_codelists(define_doc: etree._ElementTree) -> 
 # ---- 4. documents and the define command ------------------------------------------------------------
 
 
-def test_documents_are_referenced_only_when_named(tmp_path: Path, package: Path, define_doc: etree._ElementTree,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_documents_are_referenced_only_when_named(
+    tmp_path: Path, package: Path, define_doc: etree._ElementTree, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert xp(define_doc, "//def:AnnotatedCRF|//def:SupplementalDoc") == []
     study = tmp_path / "study"
     shutil.copytree(api.default_study_dir(), study)
@@ -277,8 +299,9 @@ def test_documents_are_referenced_only_when_named(tmp_path: Path, package: Path,
     assert xp(doc, "//odm:ItemDef[@OID='IT.AE.AETERM']/def:Origin/def:DocumentRef/@leafID") == ["LF.acrf"]
 
 
-def test_define_command_regenerates_identical_bytes(tmp_path: Path, package: Path, monkeypatch: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_define_command_regenerates_identical_bytes(
+    tmp_path: Path, package: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     pkg = tmp_path / "pkg"
     shutil.copytree(package, pkg)
@@ -291,7 +314,9 @@ def test_define_command_regenerates_identical_bytes(tmp_path: Path, package: Pat
     assert sorted(p.name for p in pkg.iterdir()) == sorted(p.name for p in package.iterdir())  # no temp files left
 
 
-def test_define_command_describes_the_datasets_present(tmp_path: Path, package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_define_command_describes_the_datasets_present(
+    tmp_path: Path, package: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     pkg = tmp_path / "pkg"
     shutil.copytree(package, pkg)
@@ -317,16 +342,18 @@ def _datasets_only(package: Path, folder: Path) -> Path:
     return folder
 
 
-def test_define_never_describes_a_foreign_package_with_the_bundled_study(tmp_path: Path, package: Path,
-                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_define_never_describes_a_foreign_package_with_the_bundled_study(
+    tmp_path: Path, package: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     foreign = _datasets_only(package, tmp_path / "foreign")
     assert cli.main(["define", "--package", str(foreign)]) == ExitStatus.INVALID_INPUT
     assert "pass --study DIR" in capsys.readouterr().err
     assert sorted(p.suffix for p in foreign.iterdir()) == [".xpt"] * len(list(package.glob("*.xpt")))
 
 
-def test_define_keeps_a_foreign_define_and_writes_elsewhere_with_out(tmp_path: Path, package: Path,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_define_keeps_a_foreign_define_and_writes_elsewhere_with_out(
+    tmp_path: Path, package: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     foreign = _datasets_only(package, tmp_path / "foreign")
     (foreign / "define.xml").write_text("<theirs/>", encoding="utf-8")
     study = str(default_study_dir())

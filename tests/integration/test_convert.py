@@ -30,8 +30,23 @@ def read(package: Path, name: str) -> pd.DataFrame:
 
 def test_every_domain_is_written(package: Path) -> None:
     assert sorted(p.name for p in package.glob("*.xpt")) == [
-        "ae.xpt", "dm.xpt", "ex.xpt", "pr.xpt", "rs.xpt", "se.xpt", "suppae.xpt", "suppdm.xpt", "supppr.xpt", "supprs.xpt",
-        "sv.xpt", "ta.xpt", "te.xpt", "ti.xpt", "ts.xpt", "tv.xpt"]
+        "ae.xpt",
+        "dm.xpt",
+        "ex.xpt",
+        "pr.xpt",
+        "rs.xpt",
+        "se.xpt",
+        "suppae.xpt",
+        "suppdm.xpt",
+        "supppr.xpt",
+        "supprs.xpt",
+        "sv.xpt",
+        "ta.xpt",
+        "te.xpt",
+        "ti.xpt",
+        "ts.xpt",
+        "tv.xpt",
+    ]
 
 
 def test_dm_has_one_record_per_subject(package: Path) -> None:
@@ -138,7 +153,9 @@ def test_lineage_leads_back_to_the_raw_record(package: Path) -> None:
     assert len(lineage[lineage.DATASET == "AE"]) == len(ae)
     row = ae.iloc[5]
     hit = lineage[(lineage.DATASET == "AE") & (lineage.USUBJID == row.USUBJID) & (lineage.SEQ == str(int(row.AESEQ)))]
-    raw = pd.read_csv(Path(__file__).parents[2] / "examples/daybreak-01/export/ae.csv", dtype=str, keep_default_na=False)
+    raw = pd.read_csv(
+        Path(__file__).parents[2] / "examples/daybreak-01/export/ae.csv", dtype=str, keep_default_na=False
+    )
     source = raw.iloc[int(hit.SOURCE_RECORD.iat[0]) - 1]
     assert source.AETERM.strip() == row.AETERM
     assert row.USUBJID.endswith(source.SUBJECT)

@@ -51,8 +51,19 @@ def test_custom_findings_domain_converts(tmp_path: Path) -> None:
     frame, meta = pyreadstat.read_xport(str(out / "xr.xpt"))
     assert meta.file_label == "Radiotherapy Dose Findings"
     # The class's order (SDTMIG 3.4 section 2.6 g), not the spec's: XRDTC after the qualifiers.
-    assert meta.column_names == ["STUDYID", "DOMAIN", "USUBJID", "XRSEQ", "XRSPID", "XRTESTCD", "XRTEST",
-                                 "XRORRES", "XRORRESU", "XRDTC", "XRDY"]
+    assert meta.column_names == [
+        "STUDYID",
+        "DOMAIN",
+        "USUBJID",
+        "XRSEQ",
+        "XRSPID",
+        "XRTESTCD",
+        "XRTEST",
+        "XRORRES",
+        "XRORRESU",
+        "XRDTC",
+        "XRDY",
+    ]
     labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
     assert labels["XRORRES"] == "Result or Finding in Original Units" and labels["XRDTC"] == "Date/Time of Collection"
     assert set(frame["DOMAIN"]) == {"XR"} and set(frame["XRORRESU"]) == {"Gy"}

@@ -32,8 +32,7 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals and
 def _on_terminal(args: list[str], cwd: Path, timeout: float = 240) -> tuple[int, str, str]:
     """Run a command with stderr on a pseudo-terminal; (exit status, stdout, what the terminal got)."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen([*COMMAND, *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=slave)
+    proc = subprocess.Popen([*COMMAND, *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
     os.close(slave)
     seen = b""
     try:
@@ -61,8 +60,13 @@ def test_convert_shows_its_stages_on_a_terminal_and_erases_the_line(tmp_path: Pa
     assert code == 0, terminal
     assert (tmp_path / "sdtm" / "dm.xpt").is_file()
     shown = [part.rstrip() for part in terminal.split("\r") if part.strip()]
-    for expected in ("convert: reading", "convert: mapping", "convert: validating", "convert: writing XPT: ts.xpt (1/16)",
-                     "convert: writing define.xml"):
+    for expected in (
+        "convert: reading",
+        "convert: mapping",
+        "convert: validating",
+        "convert: writing XPT: ts.xpt (1/16)",
+        "convert: writing define.xml",
+    ):
         assert any(line.startswith(expected) for line in shown), (expected, shown)
     assert terminal.endswith("\r") and not terminal.split("\r")[-2].strip()  # the last thing written blanks the line
     assert "\n" not in terminal  # one line, rewritten; nothing else on stderr
@@ -72,7 +76,9 @@ def test_convert_shows_its_stages_on_a_terminal_and_erases_the_line(tmp_path: Pa
 def test_validate_and_sample_export_show_progress_and_quiet_shows_none(tmp_path: Path) -> None:
     code, out, terminal = _on_terminal(["sample-export", str(tmp_path / "export"), "--subjects", "5"], tmp_path)
     assert code == 0 and "sample-export: writing forms: dm.csv (" in terminal and "sample export, 5 subjects" in out
-    code, out, terminal = _on_terminal(["sample-export", str(tmp_path / "quiet"), "--subjects", "5", "--quiet"], tmp_path)
+    code, out, terminal = _on_terminal(
+        ["sample-export", str(tmp_path / "quiet"), "--subjects", "5", "--quiet"], tmp_path
+    )
     assert code == 0 and terminal == "" and (tmp_path / "quiet" / "dm.csv").is_file()
 
     package = tmp_path / "sdtm"
@@ -84,8 +90,14 @@ def test_validate_and_sample_export_show_progress_and_quiet_shows_none(tmp_path:
 
 
 def test_piped_commands_write_no_progress(tmp_path: Path) -> None:
-    done = subprocess.run([*COMMAND, "convert", "--out", str(tmp_path / "sdtm"), *TS], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=240, check=False)
+    done = subprocess.run(
+        [*COMMAND, "convert", "--out", str(tmp_path / "sdtm"), *TS],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == "" and "\r" not in done.stdout
     assert done.stdout.splitlines()[-1].startswith("validation: 0 error(s)")
@@ -109,7 +121,10 @@ def test_progress_line_follows_stages_and_steps() -> None:
     *_, last, blank, end = written.split("\r")
     assert last.rstrip() == "convert 0s" and blank == " " * len(last.rstrip()) and end == ""  # erased at the end
     for screen in (_Terminal(), io.StringIO()):  # quiet, or not a terminal: nothing at all
-        with progress.showing(progress.for_terminal(screen, "convert", quiet=isinstance(screen, _Terminal))), stage("read"):
+        with (
+            progress.showing(progress.for_terminal(screen, "convert", quiet=isinstance(screen, _Terminal))),
+            stage("read"),
+        ):
             progress.step("forms", 1, 1)
         assert screen.getvalue() == ""
 
@@ -151,10 +166,21 @@ def _interrupted(args: list[str], pause_at: str, tmp_path: Path) -> tuple[int, s
     hook = tmp_path / "hook"
     hook.mkdir(exist_ok=True)
     (hook / "sitecustomize.py").write_text(PAUSE, encoding="utf-8")
-    env = {**os.environ, "PAUSE_AT": pause_at,
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen([*COMMAND, *args], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    env = {
+        **os.environ,
+        "PAUSE_AT": pause_at,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])),
+    }
+    proc = subprocess.Popen(
+        [*COMMAND, *args],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         first = proc.stderr.readline() if proc.stderr else ""
         assert first == "paused\n", first + (proc.stderr.read() if proc.stderr else "")
@@ -179,7 +205,8 @@ def test_ctrl_c_during_convert_exits_130_quietly_and_removes_the_temporary_packa
 def test_ctrl_c_during_validate_exits_130_quietly(tmp_path: Path) -> None:
     package = tmp_path / "sdtm"
     assert main(["convert", "--out", str(package), *TS]) == 0
-    code, out, err, _ = _interrupted(["validate", str(package), "--format", "json", "-o", "report.json"], "read",
-                                     tmp_path)
+    code, out, err, _ = _interrupted(
+        ["validate", str(package), "--format", "json", "-o", "report.json"], "read", tmp_path
+    )
     assert (code, err, out) == (130, "interrupted\n", "")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hook", "sdtm"]

@@ -64,8 +64,11 @@ def test_trial_summary_holds_the_declared_parameters_coded_from_ct(package: Path
         assert by_code[codes.term(row.TSPARMCD).code] == row.TSPARM
     # A CDISC coded value carries its term's code and the CT version; TSSEQ counts each parameter's values.
     phase = ts[ts.TSPARMCD == "TPHASE"].iloc[0]
-    assert (phase.TSVALCD, phase.TSVCDREF, phase.TSVCDVER) == (standards.codelist("C66737").term("PHASE II TRIAL").code,
-                                                               "CDISC CT", "2025-03-28")
+    assert (phase.TSVALCD, phase.TSVCDREF, phase.TSVCDVER) == (
+        standards.codelist("C66737").term("PHASE II TRIAL").code,
+        "CDISC CT",
+        "2025-03-28",
+    )
     cdisc = ts[ts.TSVCDREF == "CDISC CT"]
     assert len(cdisc) > 10 and cdisc.TSVALCD.str.match(r"^C\d+$").all()
     assert ts.groupby("TSPARMCD").TSSEQ.apply(lambda s: sorted(s) == list(range(1, len(s) + 1))).all()
@@ -73,37 +76,48 @@ def test_trial_summary_holds_the_declared_parameters_coded_from_ct(package: Path
     assert trt.loc["CISPLATIN", "TSVALCD"] == "Q20Q21Q62J" and trt.loc["CISPLATIN", "TSVCDREF"] == "UNII"
     assert trt.loc["TISLELIZUMAB", "TSVALCD"] == "" and trt.loc["TISLELIZUMAB", "TSVCDREF"] == ""
     doses = ts[ts.TSPARMCD.isin(["DOSE", "DOSU", "DOSFRQ", "ROUTE"]) & ts.TSGRPID.eq("CIS")]
-    assert dict(zip(doses.TSPARMCD, doses.TSVAL)) == {"DOSE": "80", "DOSU": "mg/m2", "DOSFRQ": "EVERY 3 WEEKS",
-                                                      "ROUTE": "INTRAVENOUS"}
+    assert dict(zip(doses.TSPARMCD, doses.TSVAL, strict=False)) == {
+        "DOSE": "80",
+        "DOSU": "mg/m2",
+        "DOSFRQ": "EVERY 3 WEEKS",
+        "ROUTE": "INTRAVENOUS",
+    }
 
 
 def test_arms_elements_visits_and_criteria(package: Path) -> None:
     ta, te, tv, ti, dm = (read(package, n) for n in ("ta", "te", "tv", "ti", "dm"))
-    assert ta.groupby("ARMCD").ETCD.apply(list).to_dict() == {"TGP": ["SCRN", "IND", "MAINT", "FU"],
-                                                               "TGP-RT": ["SCRN", "IND", "RT", "MAINT", "FU"]}
+    assert ta.groupby("ARMCD").ETCD.apply(list).to_dict() == {
+        "TGP": ["SCRN", "IND", "MAINT", "FU"],
+        "TGP-RT": ["SCRN", "IND", "RT", "MAINT", "FU"],
+    }
     assert ta.groupby("ARMCD").TAETORD.apply(lambda s: list(s) == list(range(1, len(s) + 1))).all()
     assert (ta.loc[ta.ETCD == "IND", "TABRANCH"].str.startswith("Assigned to")).all()
     assert (ta.loc[ta.ETCD != "IND", "TABRANCH"] == "").all()
-    assert dict(zip(ta.ETCD, ta.EPOCH))["RT"] == "CONSOLIDATION TREATMENT"
+    assert dict(zip(ta.ETCD, ta.EPOCH, strict=False))["RT"] == "CONSOLIDATION TREATMENT"
     # DM's arms are TA's.
-    arms = dict(zip(ta.ARMCD, ta.ARM))
-    assert set(dm.ARMCD) <= set(arms) and all(arms[c] == a for c, a in zip(dm.ARMCD, dm.ARM))
-    assert all(arms[c] == a for c, a in zip(dm.ACTARMCD, dm.ACTARM))
+    arms = dict(zip(ta.ARMCD, ta.ARM, strict=False))
+    assert set(dm.ARMCD) <= set(arms) and all(arms[c] == a for c, a in zip(dm.ARMCD, dm.ARM, strict=False))
+    assert all(arms[c] == a for c, a in zip(dm.ACTARMCD, dm.ACTARM, strict=False))
     assert sorted(te.ETCD) == sorted(set(ta.ETCD)) and (te.TESTRL != "").all() and te.TEDUR.iloc[0] == "P21D"
     assert tv.VISITNUM.is_unique and tv.VISIT.is_unique and list(tv.VISITNUM) == sorted(tv.VISITNUM)
-    assert {"SCREENING", "C1", "C6", "C2 ASSESSMENT", "POST-INDUCTION", "M1", "M35", "MAINT WK9", "MAINT WK99"} <= set(tv.VISIT)
-    assert dict(zip(tv.VISIT, tv.VISITNUM))["C3"] == 30 and dict(zip(tv.VISIT, tv.VISITDY))["C3"] == 43
+    assert {"SCREENING", "C1", "C6", "C2 ASSESSMENT", "POST-INDUCTION", "M1", "M35", "MAINT WK9", "MAINT WK99"} <= set(
+        tv.VISIT
+    )
+    assert (
+        dict(zip(tv.VISIT, tv.VISITNUM, strict=False))["C3"] == 30
+        and dict(zip(tv.VISIT, tv.VISITDY, strict=False))["C3"] == 43
+    )
     assert list(ti.IETESTCD) == [f"IN0{i}" for i in range(1, 7)] + [f"EX0{i}" for i in range(1, 8)]
     assert list(ti.IECAT) == ["INCLUSION"] * 6 + ["EXCLUSION"] * 7
 
 
 def test_visits_of_the_domains_are_the_trial_designs(package: Path) -> None:
     tv = read(package, "tv")
-    planned = dict(zip(tv.VISIT, tv.VISITNUM))
+    planned = dict(zip(tv.VISIT, tv.VISITNUM, strict=False))
     for name in ("ex", "rs"):
         frame = read(package, name)
         assert (frame.VISIT != "").all()
-        assert all(planned[v] == n for v, n in zip(frame.VISIT, frame.VISITNUM)), name
+        assert all(planned[v] == n for v, n in zip(frame.VISIT, frame.VISITNUM, strict=False)), name
     # The export's folders are the visits.
     assert set(read(package, "ex").VISIT) == set(raw("ex").FOLDER)
     assert set(read(package, "rs").VISIT) == set(raw("rs").FOLDER)
@@ -124,12 +138,15 @@ def test_subject_elements_follow_the_exposure_and_radiotherapy_dates(package: Pa
     radiotherapy = se[se.SEUPDES.str.startswith("Radiotherapy") | (se.ETCD == "RT")].set_index("USUBJID").SESTDTC
     assert radiotherapy.sort_index().to_dict() == rt.sort_index().to_dict()
     # Planned elements are in their arm's order with its epochs; elements follow each other.
-    plan = {(a, e): (o, ep) for a, e, o, ep in zip(ta.ARMCD, ta.ETCD, ta.TAETORD, ta.EPOCH)}
+    plan = {(a, e): (o, ep) for a, e, o, ep in zip(ta.ARMCD, ta.ETCD, ta.TAETORD, ta.EPOCH, strict=False)}
     arm = dm.set_index("USUBJID").ACTARMCD
-    for subject, rows in se.groupby("USUBJID"):
-        rows = rows.sort_values("SESEQ")
+    for subject, records in se.groupby("USUBJID"):
+        rows = records.sort_values("SESEQ")
         planned = rows[rows.ETCD != "UNPLAN"]
-        assert all(plan[(arm[subject], e)] == (o, ep) for e, o, ep in zip(planned.ETCD, planned.TAETORD, planned.EPOCH))
+        assert all(
+            plan[(arm[subject], e)] == (o, ep)
+            for e, o, ep in zip(planned.ETCD, planned.TAETORD, planned.EPOCH, strict=False)
+        )
         assert list(planned.TAETORD) == sorted(planned.TAETORD)
         assert list(rows.SEENDTC[:-1]) == list(rows.SESTDTC[1:])
         assert list(rows.SESTDTC.str[:10]) == sorted(rows.SESTDTC.str[:10])
@@ -159,7 +176,10 @@ def test_subject_visits_span_their_records(package: Path) -> None:
 
 def test_epoch_is_the_subject_elements_partial_dates_included(package: Path) -> None:
     se = read(package, "se")
-    elements = {u: list(zip(r.SESTDTC.str[:10], r.EPOCH)) for u, r in se.sort_values(["USUBJID", "SESEQ"]).groupby("USUBJID")}
+    elements = {
+        u: list(zip(r.SESTDTC.str[:10], r.EPOCH, strict=False))
+        for u, r in se.sort_values(["USUBJID", "SESEQ"]).groupby("USUBJID")
+    }
 
     def epoch_on(subject: str, day: str) -> str:
         found = ""
@@ -170,13 +190,15 @@ def test_epoch_is_the_subject_elements_partial_dates_included(package: Path) -> 
 
     for name, date in (("ae", "AESTDTC"), ("ex", "EXSTDTC"), ("rs", "RSDTC"), ("pr", "PRSTDTC")):
         frame = read(package, name)
-        for subject, when, epoch in zip(frame.USUBJID, frame[date], frame.EPOCH):
+        for subject, when, epoch in zip(frame.USUBJID, frame[date], frame.EPOCH, strict=False):
             if len(when) >= 10:
                 assert epoch == epoch_on(subject, when[:10]), (name, subject, when)
             else:  # a month: an epoch only when every day of it has the same one
                 month = pd.period_range(f"{when}-01", periods=1, freq="M")[0]
-                days = {epoch_on(subject, d.strftime("%Y-%m-%d"))
-                        for d in pd.date_range(month.start_time, month.end_time, freq="D")}
+                days = {
+                    epoch_on(subject, d.strftime("%Y-%m-%d"))
+                    for d in pd.date_range(month.start_time, month.end_time, freq="D")
+                }
                 assert epoch == (days.pop() if len(days) == 1 else ""), (name, subject, when)
     ae = read(package, "ae")
     partial = ae[ae.AESTDTC.str.len() < 10]
@@ -203,8 +225,11 @@ def test_define_describes_the_trial_design(package: Path) -> None:
         assert len(groups[name].findall("odm:ItemRef", ODM)) == len(read(package, name.lower()).columns)
     assert groups["TS"].find("def:Class", ODM).get("Name") == "TRIAL DESIGN"
     assert groups["SE"].find("def:Class", ODM).get("Name") == "SPECIAL PURPOSE"
-    origins = {i.get("OID"): i.find("def:Origin", ODM).get("Type") for i in root.iterfind(".//odm:ItemDef", ODM)
-               if i.find("def:Origin", ODM) is not None}
+    origins = {
+        i.get("OID"): i.find("def:Origin", ODM).get("Type")
+        for i in root.iterfind(".//odm:ItemDef", ODM)
+        if i.find("def:Origin", ODM) is not None
+    }
     assert origins["IT.TS.TSVAL"] == "Protocol" and origins["IT.SE.SESTDTC"] == "Derived"
 
 
@@ -239,8 +264,9 @@ def _edit(folder: Path, old: str, new: str) -> int:
     return next((i for i, line in enumerate(lines, 1) if new and new.splitlines()[0] in line), 0)
 
 
-def test_a_package_without_trial_summary_is_never_published(study: Path, tmp_path: Path,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_package_without_trial_summary_is_never_published(
+    study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     text = (study / "study.yaml").read_text(encoding="utf-8")
     start, end = text.index("  summary:"), text.index("  elements:")
     (study / "study.yaml").write_text(text[:start] + text[end:], encoding="utf-8")
@@ -251,13 +277,21 @@ def test_a_package_without_trial_summary_is_never_published(study: Path, tmp_pat
         assert code == 1 and not out.exists()
         assert "DB701 error: TS: ts.xpt is not in the package" in captured.out + captured.err
         assert "  DB701 error   TS       1" in captured.out
-        assert f"the package fails the FDA technical rejection criteria (DB7xx): nothing was published to {out}" in captured.err
+        assert (
+            f"the package fails the FDA technical rejection criteria (DB7xx): nothing was published to {out}"
+            in captured.err
+        )
     assert not list(tmp_path.glob(".out.*"))  # no temporary folder left either
 
 
-def test_a_package_without_study_start_date_is_never_published(study: Path, tmp_path: Path,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
-    _edit(study, '    - {TSPARMCD: SSTDTC, TSVAL: "2025-10-04", TSVCDREF: ISO 8601}          # first informed consent\n', "")
+def test_a_package_without_study_start_date_is_never_published(
+    study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _edit(
+        study,
+        '    - {TSPARMCD: SSTDTC, TSVAL: "2025-10-04", TSVCDREF: ISO 8601}          # first informed consent\n',
+        "",
+    )
     out = tmp_path / "out"
     assert main(["convert", "--study", str(study), "--out", str(out)]) == 1
     captured = capsys.readouterr()
@@ -265,7 +299,9 @@ def test_a_package_without_study_start_date_is_never_published(study: Path, tmp_
     assert not out.exists()
 
 
-def test_validate_reports_a_package_without_define(package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_reports_a_package_without_define(
+    package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     copy = tmp_path / "pkg"
     shutil.copytree(package, copy)
     (copy / "define.xml").unlink()
@@ -279,7 +315,11 @@ def test_validate_reports_a_package_without_define(package: Path, tmp_path: Path
 def test_trial_design_errors_are_reported_at_their_line(study: Path, capsys: pytest.CaptureFixture[str]) -> None:
     phase = _edit(study, "{TSPARMCD: TPHASE, TSVAL: PHASE II TRIAL,", "{TSPARMCD: TPHASE, TSVAL: PHASE II TRAIL,")
     parm = _edit(study, "{TSPARMCD: SEXPOP,", "{TSPARMCD: SEXPOPX,")
-    arm = _edit(study, "        - {ETCD: RT, EPOCH: CONSOLIDATION TREATMENT}", "        - {ETCD: RTX, EPOCH: CONSOLIDATION TREATMENT}")
+    arm = _edit(
+        study,
+        "        - {ETCD: RT, EPOCH: CONSOLIDATION TREATMENT}",
+        "        - {ETCD: RTX, EPOCH: CONSOLIDATION TREATMENT}",
+    )
     visit = _edit(study, "    - {VISIT: SCREENING, date: DM.RFICDTC}", "    - {VISIT: SCREEN, date: DM.RFICDTC}")
     assert main(["lint", str(study)]) == 3
     where = study.as_posix() + "/study.yaml"
@@ -297,7 +337,9 @@ def test_trial_design_in_a_file_of_its_own(study: Path, tmp_path: Path, package:
     start, end = text.index("trial_design:\n"), text.index("forms_not_mapped:")
     body = "\n".join(line[2:] for line in text[start:end].splitlines()[1:]) + "\n"
     (study / "trial_design.yaml").write_text(body, encoding="utf-8")
-    (study / "study.yaml").write_text(text[:start] + "trial_design: trial_design.yaml\n\n" + text[end:], encoding="utf-8")
+    (study / "study.yaml").write_text(
+        text[:start] + "trial_design: trial_design.yaml\n\n" + text[end:], encoding="utf-8"
+    )
     loaded = load_study(study)
     assert loaded.trial_design is not None and loaded.trial_design.file == study / "trial_design.yaml"
     assert study / "trial_design.yaml" in loaded.files()  # copied into the package and in its SHA-256
@@ -307,9 +349,10 @@ def test_trial_design_in_a_file_of_its_own(study: Path, tmp_path: Path, package:
         assert (out / f"{name}.xpt").read_bytes() == (package / f"{name}.xpt").read_bytes(), name
     assert (out / "mapping" / "trial_design.yaml").is_file()
     # A mistake in that file is reported at its own line.
-    (study / "trial_design.yaml").write_text(body.replace("ETCD: FU, EPOCH: FOLLOW-UP}", "ETCD: FU}", 1), encoding="utf-8")
+    (study / "trial_design.yaml").write_text(
+        body.replace("ETCD: FU, EPOCH: FOLLOW-UP}", "ETCD: FU}", 1), encoding="utf-8"
+    )
     line = next(i for i, t in enumerate((study / "trial_design.yaml").read_text().splitlines(), 1) if "{ETCD: FU}" in t)
     with pytest.raises(Exception) as err:
         load_study(study)
     assert f"trial_design.yaml:{line}:9: trial_design.arms.elements: missing required key 'EPOCH'" in str(err.value)
-

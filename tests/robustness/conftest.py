@@ -40,7 +40,9 @@ class Workspace:
 
     def convert(self, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, list[str], str]:
         """Run `convert`; return the exit code, stderr lines and stdout."""
-        code = main(["convert", "--study", str(self.study), "--export", str(self.export), "--out", str(self.out), *extra])
+        code = main(
+            ["convert", "--study", str(self.study), "--export", str(self.export), "--out", str(self.out), *extra]
+        )
         captured = capsys.readouterr()
         return code, captured.err.splitlines(), captured.out
 

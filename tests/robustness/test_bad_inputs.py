@@ -21,7 +21,9 @@ def refused(ws: Workspace, capsys: pytest.CaptureFixture[str], code: int = INVAL
 
 def test_missing_raw_file(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     (ws.export / "ae.csv").unlink()
-    assert refused(ws, capsys) == [f"error: {ws.export}: raw form 'ae' not found (looked for ae.csv, ae.sas7bdat, ae.xpt)"]
+    assert refused(ws, capsys) == [
+        f"error: {ws.export}: raw form 'ae' not found (looked for ae.csv, ae.sas7bdat, ae.xpt)"
+    ]
 
 
 def test_missing_export_folder(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
@@ -39,7 +41,9 @@ def test_file_cut_off_mid_record(ws: Workspace, capsys: pytest.CaptureFixture[st
     cut = ",".join(lines[3].split(",")[:3])
     (ws.export / "ae.csv").write_text("\n".join([*lines[:3], cut]))
     n_columns = len(lines[0].split(","))
-    assert refused(ws, capsys) == [f"error: ae.csv:4: record has 3 field(s), the header has {n_columns}; the file may be cut off"]
+    assert refused(ws, capsys) == [
+        f"error: ae.csv:4: record has 3 field(s), the header has {n_columns}; the file may be cut off"
+    ]
 
 
 def test_missing_column(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
@@ -47,7 +51,8 @@ def test_missing_column(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> No
     line = ws.line_of("ae.yaml", "  AETOXGR:")
     assert refused(ws, capsys) == [
         f"error: {ws.study.as_posix()}/ae.yaml:{line + 1}:5: AETOXGR: raw column 'AETOXGR' not in form 'ae' "
-        "(hint: did you mean 'AETERM'?)"]
+        "(hint: did you mean 'AETERM'?)"
+    ]
 
 
 def test_extra_column_is_a_warning(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
@@ -56,14 +61,18 @@ def test_extra_column_is_a_warning(ws: Workspace, capsys: pytest.CaptureFixture[
     ws.save("ae", frame)
     rc, err, _ = ws.convert(capsys)
     assert rc == 0
-    assert err == ["warning: ae.csv: column NOTE is not mapped (list it under columns_not_mapped in study.yaml if that is intended)"]
+    assert err == [
+        "warning: ae.csv: column NOTE is not mapped (list it under columns_not_mapped in study.yaml if that is intended)"
+    ]
     assert (ws.out / "ae.xpt").is_file()
 
 
 def test_wrong_delimiter(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     text = (ws.export / "dm.csv").read_text()
     (ws.export / "dm.csv").write_text(text.replace(",", ";"))
-    assert refused(ws, capsys) == ["error: dm.csv:1: header has no comma; the file looks delimited by another character"]
+    assert refused(ws, capsys) == [
+        "error: dm.csv:1: header has no comma; the file looks delimited by another character"
+    ]
 
 
 def test_utf8_with_bom_is_read(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
@@ -81,7 +90,8 @@ def test_latin1_export_is_refused(ws: Workspace, capsys: pytest.CaptureFixture[s
     path.write_bytes(data)
     assert refused(ws, capsys) == [
         "error: ae.csv record 2 column AETERM (line 3): byte 0xe9 is not UTF-8 text; declare the export's encoding "
-        "with `export: encoding:` in study.yaml or `convert --encoding` (e.g. cp1252 for Windows-1252)"]
+        "with `export: encoding:` in study.yaml or `convert --encoding` (e.g. cp1252 for Windows-1252)"
+    ]
 
 
 def test_invalid_bytes_are_refused(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
@@ -91,19 +101,26 @@ def test_invalid_bytes_are_refused(ws: Workspace, capsys: pytest.CaptureFixture[
     path.write_bytes(data[:cut] + b"\xff\xfe" + data[cut:])
     assert refused(ws, capsys) == [
         "error: rs.csv record 2 column STUDY (line 3): byte 0xff is not UTF-8 text; declare the export's encoding "
-        "with `export: encoding:` in study.yaml or `convert --encoding` (e.g. cp1252 for Windows-1252)"]
+        "with `export: encoding:` in study.yaml or `convert --encoding` (e.g. cp1252 for Windows-1252)"
+    ]
 
 
-@pytest.mark.parametrize(("value", "problem"), [
-    ("31-FEB-2026", "not a calendar date"),
-    ("2026-13-01", "not a calendar date"),
-    ("last week", "not a date in the format DD-MMM-YYYY (UN/UNK for unknown parts)"),
-])
-def test_impossible_or_malformed_dates(ws: Workspace, capsys: pytest.CaptureFixture[str], value: str, problem: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("31-FEB-2026", "not a calendar date"),
+        ("2026-13-01", "not a calendar date"),
+        ("last week", "not a date in the format DD-MMM-YYYY (UN/UNK for unknown parts)"),
+    ],
+)
+def test_impossible_or_malformed_dates(
+    ws: Workspace, capsys: pytest.CaptureFixture[str], value: str, problem: str
+) -> None:
     ws.set_cell("ae", 7, "AESTDAT", value)
     line = ws.line_of("ae.yaml", "AESTDTC:")
     assert refused(ws, capsys) == [
-        f"error: ae.csv record 7 column AESTDAT: {problem}: {value!r} [{ws.study.as_posix()}/ae.yaml:{line}:12 AE.AESTDTC]"]
+        f"error: ae.csv record 7 column AESTDAT: {problem}: {value!r} [{ws.study.as_posix()}/ae.yaml:{line}:12 AE.AESTDTC]"
+    ]
 
 
 def test_unknown_coded_value(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
@@ -111,14 +128,16 @@ def test_unknown_coded_value(ws: Workspace, capsys: pytest.CaptureFixture[str]) 
     line = ws.line_of("dm.yaml", "  SEX:")
     assert refused(ws, capsys) == [
         f"error: dm.csv record 3 column SEX: value not in codelist SEX (C66731) nor in the spec's map: 'Intersex?' "
-        f"[{ws.study.as_posix()}/dm.yaml:{line}:8 DM.SEX]"]
+        f"[{ws.study.as_posix()}/dm.yaml:{line}:8 DM.SEX]"
+    ]
 
 
 def test_non_numeric_dose(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     ws.set_cell("ex", 2, "CIS_DOSE", "eighty")
     line = ws.line_of("ex.yaml", "  EXDOSE:")
     assert refused(ws, capsys) == [
-        f"error: ex.csv record 2 column CIS_DOSE: not a number: 'eighty' [{ws.study.as_posix()}/ex.yaml:{line}:11 EX.EXDOSE]"]
+        f"error: ex.csv record 2 column CIS_DOSE: not a number: 'eighty' [{ws.study.as_posix()}/ex.yaml:{line}:11 EX.EXDOSE]"
+    ]
 
 
 def test_duplicate_subject_in_demographics(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
@@ -126,19 +145,22 @@ def test_duplicate_subject_in_demographics(ws: Workspace, capsys: pytest.Capture
     ws.save("dm", pd.concat([frame, frame.iloc[[4]]], ignore_index=True))
     subject = frame.SUBJECT.iat[4]
     assert refused(ws, capsys) == [
-        f"error: dm.csv record 33: subject 'DAYBREAK-01-{subject}' already has a DM record (record 5); DM holds one record per subject"]
+        f"error: dm.csv record 33: subject 'DAYBREAK-01-{subject}' already has a DM record (record 5); DM holds one record per subject"
+    ]
 
 
 def test_records_of_a_subject_not_in_demographics(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     ws.set_cell("ae", 10, "SUBJECT", "999-999")
     assert refused(ws, capsys) == [
-        "error: ae.csv record 10 column SUBJECT: subject 'DAYBREAK-01-999-999' is not in demographics (DM)"]
+        "error: ae.csv record 10 column SUBJECT: subject 'DAYBREAK-01-999-999' is not in demographics (DM)"
+    ]
 
 
 def test_joined_form_subject_not_in_demographics(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     ws.set_cell("death", 1, "SUBJECT", "999-999")
     assert refused(ws, capsys) == [
-        "error: death.csv record 1 column SUBJECT: subject '999-999' is not in form 'dm', which the DM spec joins it to"]
+        "error: death.csv record 1 column SUBJECT: subject '999-999' is not in form 'dm', which the DM spec joins it to"
+    ]
 
 
 def test_non_ascii_text_is_reported(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
@@ -146,15 +168,19 @@ def test_non_ascii_text_is_reported(ws: Workspace, capsys: pytest.CaptureFixture
     line = ws.line_of("ae.yaml", "  AETERM:")
     assert refused(ws, capsys) == [
         f"error: ae.csv record 4 column AETERM: not ASCII text, which XPT v5 cannot hold "
-        f"(transliterate: true on the variable folds accented letters): '\u6076\u5fc3' [{ws.study.as_posix()}/ae.yaml:{line}:11 AE.AETERM]"]
+        f"(transliterate: true on the variable folds accented letters): '\u6076\u5fc3' [{ws.study.as_posix()}/ae.yaml:{line}:11 AE.AETERM]"
+    ]
 
 
 def test_accents_are_transliterated_where_the_spec_says_so(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     ws.set_cell("ae", 4, "AETERM", "naus\u00e9e s\u00e9v\u00e8re")
     spec = ws.study / "ae.yaml"
-    spec.write_text(spec.read_text().replace(
-        "AETERM: {derivation: assign_no_ct, source: AETERM}",
-        "AETERM: {derivation: assign_no_ct, source: AETERM, transliterate: true}"))
+    spec.write_text(
+        spec.read_text().replace(
+            "AETERM: {derivation: assign_no_ct, source: AETERM}",
+            "AETERM: {derivation: assign_no_ct, source: AETERM, transliterate: true}",
+        )
+    )
     rc, err, _ = ws.convert(capsys)
     assert rc == 0, err
     ae = pd.read_sas(ws.out / "ae.xpt", format="xport", encoding="ascii")
@@ -164,11 +190,16 @@ def test_accents_are_transliterated_where_the_spec_says_so(ws: Workspace, capsys
 def test_chinese_text_is_refused_even_with_transliterate(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     ws.set_cell("ae", 4, "AETERM", "\u6076\u5fc3")
     spec = ws.study / "ae.yaml"
-    spec.write_text(spec.read_text().replace(
-        "AETERM: {derivation: assign_no_ct, source: AETERM}",
-        "AETERM: {derivation: assign_no_ct, source: AETERM, transliterate: true}"))
+    spec.write_text(
+        spec.read_text().replace(
+            "AETERM: {derivation: assign_no_ct, source: AETERM}",
+            "AETERM: {derivation: assign_no_ct, source: AETERM, transliterate: true}",
+        )
+    )
     err = refused(ws, capsys)
-    assert len(err) == 1 and err[0].startswith("error: ae.csv record 4 column AETERM: not ASCII text, which XPT v5 cannot hold: ")
+    assert len(err) == 1 and err[0].startswith(
+        "error: ae.csv record 4 column AETERM: not ASCII text, which XPT v5 cannot hold: "
+    )
 
 
 def test_yaml_syntax_error(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
@@ -184,9 +215,11 @@ def test_yaml_syntax_error(ws: Workspace, capsys: pytest.CaptureFixture[str]) ->
 def test_spec_names_unknown_variable_derivation_and_column(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     spec = ws.study / "pr.yaml"
     text = spec.read_text()
-    text = text.replace("  PRSPID: {derivation: assign_no_ct, source: RTLINE}",
-                        "  PRSPID: {derivation: asign_no_ct, source: RTLINE}\n  PRFOO: derive_seq\n"
-                        "  PRINDC: {derivation: assign_no_ct, source: RTINDIC}")
+    text = text.replace(
+        "  PRSPID: {derivation: assign_no_ct, source: RTLINE}",
+        "  PRSPID: {derivation: asign_no_ct, source: RTLINE}\n  PRFOO: derive_seq\n"
+        "  PRINDC: {derivation: assign_no_ct, source: RTINDIC}",
+    )
     spec.write_text(text)
     where = ws.study.as_posix() + "/pr.yaml"
     spid, foo, indc = ws.line_of("pr.yaml", "PRSPID"), ws.line_of("pr.yaml", "PRFOO"), ws.line_of("pr.yaml", "PRINDC")
@@ -203,7 +236,8 @@ def test_spec_cannot_read_outside_the_export(ws: Workspace, capsys: pytest.Captu
     line = ws.line_of("pr.yaml", "form:")
     assert refused(ws, capsys) == [
         f"error: {ws.study.as_posix()}/pr.yaml:{line}:9: source.form: '../../etc/passwd' is not a form name "
-        "(letters, digits, _ and -; no paths)"]
+        "(letters, digits, _ and -; no paths)"
+    ]
 
 
 def test_output_folder_not_writable(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:

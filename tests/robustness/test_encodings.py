@@ -15,8 +15,10 @@ from daybreak_sdtm.cli import main
 from tests.robustness.conftest import Workspace
 
 PILOT = Path("/work/shared/reference/cdiscpilot01")
-DECLARE = ("declare the export's encoding with `export: encoding:` in study.yaml or `convert --encoding` "
-           "(e.g. cp1252 for Windows-1252)")
+DECLARE = (
+    "declare the export's encoding with `export: encoding:` in study.yaml or `convert --encoding` "
+    "(e.g. cp1252 for Windows-1252)"
+)
 
 
 def cp1252_export(ws: Workspace) -> None:
@@ -28,9 +30,13 @@ def cp1252_export(ws: Workspace) -> None:
 
 def transliterate_aeterm(ws: Workspace) -> None:
     spec = ws.study / "ae.yaml"
-    spec.write_text(spec.read_text(encoding="utf-8").replace(
-        "AETERM: {derivation: assign_no_ct, source: AETERM}",
-        "AETERM: {derivation: assign_no_ct, source: AETERM, transliterate: true}"), encoding="utf-8")
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace(
+            "AETERM: {derivation: assign_no_ct, source: AETERM}",
+            "AETERM: {derivation: assign_no_ct, source: AETERM, transliterate: true}",
+        ),
+        encoding="utf-8",
+    )
 
 
 def declare_export_encoding(ws: Workspace, encoding: str) -> int:
@@ -41,7 +47,9 @@ def declare_export_encoding(ws: Workspace, encoding: str) -> int:
     return ws.line_of("study.yaml", f"  encoding: {encoding}")
 
 
-def test_a_cp1252_export_without_a_declared_encoding_is_refused(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_cp1252_export_without_a_declared_encoding_is_refused(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
     cp1252_export(ws)
     rc, err, _ = ws.convert(capsys)
     assert rc == 3
@@ -82,8 +90,10 @@ def test_an_unknown_encoding_in_the_study_is_a_spec_error(ws: Workspace, capsys:
     line = declare_export_encoding(ws, "latin-9x")
     rc, err, _ = ws.convert(capsys)
     assert rc == 3
-    assert err == [f"error: {ws.study.as_posix()}/study.yaml:{line}:13: export.encoding: unknown encoding 'latin-9x' "
-                   "(e.g. utf-8, cp1252, latin-1)"]
+    assert err == [
+        f"error: {ws.study.as_posix()}/study.yaml:{line}:13: export.encoding: unknown encoding 'latin-9x' "
+        "(e.g. utf-8, cp1252, latin-1)"
+    ]
 
 
 def test_an_unknown_encoding_option_is_a_usage_error(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
@@ -99,9 +109,16 @@ def test_an_unknown_encoding_option_is_a_usage_error(ws: Workspace, capsys: pyte
 def _ts_package(folder: Path) -> Path:
     """A TS dataset written as XPT whose record 2 holds the Windows-1252 byte 0x92 (a right single quote)."""
     folder.mkdir()
-    frame = pd.DataFrame({"STUDYID": ["S1", "S1"], "DOMAIN": ["TS", "TS"], "TSSEQ": [1.0, 1.0],
-                          "TSPARMCD": ["TITLE", "INDIC"], "TSPARM": ["Trial Title", "Trial Disease/Condition Indication"],
-                          "TSVAL": ["A Study", "Alzheimer~s Disease"]})
+    frame = pd.DataFrame(
+        {
+            "STUDYID": ["S1", "S1"],
+            "DOMAIN": ["TS", "TS"],
+            "TSSEQ": [1.0, 1.0],
+            "TSPARMCD": ["TITLE", "INDIC"],
+            "TSPARM": ["Trial Title", "Trial Disease/Condition Indication"],
+            "TSVAL": ["A Study", "Alzheimer~s Disease"],
+        }
+    )
     path = folder / "ts.xpt"
     pyreadstat.write_xport(frame, str(path), table_name="TS", file_format_version=5)
     path.write_bytes(path.read_bytes().replace(b"Alzheimer~s", b"Alzheimer\x92s"))
@@ -121,11 +138,13 @@ def test_a_cp1252_xpt_is_read_as_windows_1252_and_reported(tmp_path: Path, capsy
     assert [(f["dataset"], f["variable"], f["row"], f["severity"]) for f in db113] == [("TS", "TSVAL", 2, "warning")]
     assert db113[0]["message"] == (
         f"{path.as_posix()}: TSVAL record 2: byte 0x92 is not UTF-8; read as Windows-1252 '\u2019' (U+2019) with the "
-        "rest of the file; pass --encoding cp1252 (or the package's own encoding) to read it as such")
+        "rest of the file; pass --encoding cp1252 (or the package's own encoding) to read it as such"
+    )
     assert db113[0]["value"] == "Alzheimer\u2019s Disease"
     db109 = [f for f in findings if f["rule"] == "DB109"]
     assert [(f["variable"], f["row"], f["message"]) for f in db109] == [
-        ("TSVAL", 2, "TSVAL value is not ASCII: '\u2019' (U+2019) at character 10")]
+        ("TSVAL", 2, "TSVAL value is not ASCII: '\u2019' (U+2019) at character 10")
+    ]
 
 
 def test_a_cp1252_xpt_with_its_encoding_declared(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -141,7 +160,8 @@ def test_a_cp1252_xpt_read_as_declared_utf8_is_refused(tmp_path: Path, capsys: p
     assert main(["validate", str(path.parent), "--encoding", "utf-8"]) == 3
     assert capsys.readouterr().err.splitlines() == [
         f"error: {path}: TSVAL record 2: byte 0x92 is not UTF-8 text; pass the package's own encoding with "
-        "--encoding (e.g. cp1252 for Windows-1252)"]
+        "--encoding (e.g. cp1252 for Windows-1252)"
+    ]
 
 
 @pytest.mark.skipif(not (PILOT / "ts.xpt").is_file(), reason="the CDISC pilot package is not on this machine")

@@ -92,14 +92,20 @@ def test_a_form_with_a_header_and_no_records(ws: Workspace, capsys: pytest.Captu
     assert main(["define", "--study", str(ws.study), "--package", str(ws.out)]) == 0
     capsys.readouterr()
     assert_described_without_data(ws, "AE")
-    assert before.count(b'def:HasNoData="Yes"') == (ws.out / "define.xml").read_bytes().count(b'def:HasNoData="Yes"') == 2
+    assert (
+        before.count(b'def:HasNoData="Yes"') == (ws.out / "define.xml").read_bytes().count(b'def:HasNoData="Yes"') == 2
+    )
 
 
 def test_a_domain_whose_every_record_is_excluded(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     spec = ws.study / "ae.yaml"
-    spec.write_text(spec.read_text(encoding="utf-8").replace(
-        "  form: ae\n",
-        '  form: ae\n  exclude:\n    - when: {STUDY: DAYBREAK-01}\n      reason: "entered in error"\n'), encoding="utf-8")
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace(
+            "  form: ae\n",
+            '  form: ae\n  exclude:\n    - when: {STUDY: DAYBREAK-01}\n      reason: "entered in error"\n',
+        ),
+        encoding="utf-8",
+    )
     records = len(ws.form("ae"))
     rc, err, out = ws.convert(capsys)
     assert rc == 0, err
@@ -124,15 +130,19 @@ def test_a_missing_form_is_an_error(ws: Workspace, capsys: pytest.CaptureFixture
 def test_a_missing_form_the_study_lists_as_not_collected(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     (ws.export / "ae.csv").unlink()
     study = ws.study / "study.yaml"
-    study.write_text(study.read_text(encoding="utf-8") + "\nforms_not_collected:\n"
-                     '  ae: "no adverse events by the data cut-off; the EDC exports no empty form"\n', encoding="utf-8")
+    study.write_text(
+        study.read_text(encoding="utf-8") + "\nforms_not_collected:\n"
+        '  ae: "no adverse events by the data cut-off; the EDC exports no empty form"\n',
+        encoding="utf-8",
+    )
     rc, err, out = ws.convert(capsys)
     assert rc == 0, err
     why = "form 'ae' is not in the export (forms_not_collected: no adverse events by the data cut-off; the EDC exports no empty form)"
     assert err == [
         "warning: form 'ae' is not in the export; study.yaml lists it under forms_not_collected: "
         "no adverse events by the data cut-off; the EDC exports no empty form",
-        f"warning: {why}: AE{NOT_WRITTEN}"]
+        f"warning: {why}: AE{NOT_WRITTEN}",
+    ]
     assert not (ws.out / "ae.xpt").exists()
     assert re.fullmatch(rf"AE\s+0\s+-\s+not written: {re.escape(why)}", summary_row(out, "AE"))
     form = next(f for f in reconciliation(ws)["forms"] if f["form"] == "ae")
@@ -146,19 +156,26 @@ def test_a_missing_form_the_study_does_not_map(ws: Workspace, capsys: pytest.Cap
     (ws.export / "ie.csv").unlink()
     rc, err, _ = ws.convert(capsys)
     assert rc == 0, err
-    assert err == ["warning: form 'ie' is not in the export; study.yaml lists it under forms_not_mapped: "
-                   "Eligibility and staging: the IE domain is not part of this package"]
+    assert err == [
+        "warning: form 'ie' is not in the export; study.yaml lists it under forms_not_mapped: "
+        "Eligibility and staging: the IE domain is not part of this package"
+    ]
     form = next(f for f in reconciliation(ws)["forms"] if f["form"] == "ie")
     assert (form["file"], form["records"], form["missing"]) == (
-        None, 0, "forms_not_mapped: Eligibility and staging: the IE domain is not part of this package")
+        None,
+        0,
+        "forms_not_mapped: Eligibility and staging: the IE domain is not part of this package",
+    )
 
 
 def test_a_joined_record_without_a_subject_is_refused(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     ws.set_cell("death", 1, "SUBJECT", "")
     rc, err, _ = ws.convert(capsys)
     assert rc == 3
-    assert err == ["error: death.csv record 1 column SUBJECT: no subject; the DM spec joins form 'death' by subject, "
-                   "so this record would be lost"]
+    assert err == [
+        "error: death.csv record 1 column SUBJECT: no subject; the DM spec joins form 'death' by subject, "
+        "so this record would be lost"
+    ]
     assert not ws.out.exists()
 
 
@@ -171,7 +188,9 @@ def test_a_source_record_that_gives_no_record_is_counted(ws: Workspace, capsys: 
     assert rc == 0, err
     line = domain_line(ws, "EX")
     assert line["source_records_not_used"] == 1
-    assert line["balanced"] and line["candidate_records"] == line["records"] + sum(e["records"] for e in line["excluded"])
+    assert line["balanced"] and line["candidate_records"] == line["records"] + sum(
+        e["records"] for e in line["excluded"]
+    )
     lineage = (ws.out / "lineage.csv").read_text(encoding="utf-8").splitlines()
     assert not any(row.startswith("EX,") and row.endswith(",ex.csv,3") for row in lineage)
 
@@ -191,5 +210,7 @@ def test_a_form_not_collected_needs_a_reason(ws: Workspace, capsys: pytest.Captu
     line = ws.line_of("study.yaml", '  ae: ""')
     rc, err, _ = ws.convert(capsys)
     assert rc == 3
-    assert err == [f"error: {ws.study.as_posix()}/study.yaml:{line}:3: forms_not_collected: "
-                   "give the reason form 'ae' may be missing from the export"]
+    assert err == [
+        f"error: {ws.study.as_posix()}/study.yaml:{line}:3: forms_not_collected: "
+        "give the reason form 'ae' may be missing from the export"
+    ]

@@ -31,8 +31,9 @@ def convert(ws: Workspace, out: Path | str, capsys: pytest.CaptureFixture[str]) 
     return code, capsys.readouterr().err
 
 
-def test_out_dot_in_a_working_folder_is_refused(ws: Workspace, capsys: pytest.CaptureFixture[str],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_out_dot_in_a_working_folder_is_refused(
+    ws: Workspace, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     work = ws.study.parent
     (work / "protocol.docx").write_bytes(b"the protocol")
     before = snapshot(work)
@@ -57,8 +58,9 @@ def test_out_in_a_folder_of_documents_is_refused(ws: Workspace, capsys: pytest.C
 
 
 @pytest.mark.parametrize("where", ["export", "export/sdtm", "study", "study/out"])
-def test_out_that_is_or_sits_inside_the_inputs_is_refused(ws: Workspace, capsys: pytest.CaptureFixture[str],
-                                                         where: str) -> None:
+def test_out_that_is_or_sits_inside_the_inputs_is_refused(
+    ws: Workspace, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
     base = ws.study.parent
     before = snapshot(base)
     code, err = convert(ws, base / where, capsys)
@@ -72,7 +74,9 @@ def test_out_that_contains_the_export_is_refused(ws: Workspace, capsys: pytest.C
     assert code == WRITE_FAILED and "contains the export folder" in err
 
 
-def test_own_package_is_replaced_but_not_one_with_a_foreign_file(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+def test_own_package_is_replaced_but_not_one_with_a_foreign_file(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert convert(ws, ws.out, capsys)[0] == OK
     assert convert(ws, ws.out, capsys)[0] == OK  # a package of ours holding nothing else: replaced
     (ws.out / "review-notes.txt").write_text("mine", encoding="utf-8")
@@ -82,7 +86,9 @@ def test_own_package_is_replaced_but_not_one_with_a_foreign_file(ws: Workspace, 
     assert snapshot(ws.out) == before
 
 
-def test_a_file_changed_since_it_was_written_keeps_the_package(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_file_changed_since_it_was_written_keeps_the_package(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert convert(ws, ws.out, capsys)[0] == OK
     with (ws.out / "define.xml").open("ab") as fh:
         fh.write(b"<!-- hand edit -->")
@@ -111,7 +117,9 @@ def test_an_empty_folder_is_used(ws: Workspace, capsys: pytest.CaptureFixture[st
     assert (ws.out / "dm.xpt").is_file() and (ws.out / "manifest.json").is_file()
 
 
-def test_leftovers_of_killed_runs_are_cleaned_and_never_published(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+def test_leftovers_of_killed_runs_are_cleaned_and_never_published(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert convert(ws, ws.out, capsys)[0] == OK
     partial = ws.out.parent / f".{ws.out.name}.abc123.partial"
     partial.mkdir()
@@ -155,8 +163,21 @@ def test_a_killed_convert_leaves_nothing_the_next_run_keeps(ws: Workspace, capsy
     assert convert(ws, ws.out, capsys)[0] == OK
     before = snapshot(ws.out)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "daybreak_sdtm", "convert", "--study", str(ws.study), "--export", str(ws.export),
-         "--out", str(ws.out)], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "daybreak_sdtm",
+            "convert",
+            "--study",
+            str(ws.study),
+            "--export",
+            str(ws.export),
+            "--out",
+            str(ws.out),
+        ],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 120
@@ -192,7 +213,9 @@ def test_a_moved_package_carries_its_study(ws: Workspace, capsys: pytest.Capture
     assert (moved / "define.xml").is_file()
 
 
-def test_validate_says_when_there_is_no_study(ws: Workspace, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_validate_says_when_there_is_no_study(
+    ws: Workspace, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     assert convert(ws, ws.out, capsys)[0] == OK
     bare = tmp_path / "bare"
     bare.mkdir()

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from daybreak_sdtm.date_formats import MONTHS
 from daybreak_sdtm.derive import RowProblems
-from daybreak_sdtm.derive.date_formats import MONTHS
 from daybreak_sdtm.derive.dates import compute_iso_date
 from daybreak_sdtm.errors import DaybreakError
 from daybreak_sdtm.resources import default_study_dir
@@ -63,8 +63,26 @@ YAML_TREES = st.recursive(
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)),
     max_leaves=20,
 )
-SPEC_KEYS = ["domain", "source", "variables", "supplemental", "keys", "form", "unpivot", "exclude", "join",
-             "derivation", "source", "map", "when", "where", "values", "columns", "reason", "label"]
+SPEC_KEYS = [
+    "domain",
+    "source",
+    "variables",
+    "supplemental",
+    "keys",
+    "form",
+    "unpivot",
+    "exclude",
+    "join",
+    "derivation",
+    "source",
+    "map",
+    "when",
+    "where",
+    "values",
+    "columns",
+    "reason",
+    "label",
+]
 
 
 def spec_like(keys: list[str], max_leaves: int) -> st.SearchStrategy[object]:
@@ -101,7 +119,11 @@ def test_domain_spec_loader_refuses_garbage_with_spec_errors(text: str) -> None:
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(["study.yaml", "dm.yaml", "ex.yaml"]), st.integers(min_value=0, max_value=4000), st.text(max_size=30))
+@given(
+    st.sampled_from(["study.yaml", "dm.yaml", "ex.yaml"]),
+    st.integers(min_value=0, max_value=4000),
+    st.text(max_size=30),
+)
 def test_study_loader_survives_corrupted_files(name: str, position: int, junk: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         study = Path(tmp) / "study"
@@ -115,9 +137,35 @@ def test_study_loader_survives_corrupted_files(name: str, position: int, junk: s
             assert str(exc)
 
 
-STUDY_KEYS = ["study", "standards", "export", "arms", "epochs", "forms_not_mapped", "columns_not_mapped", "domains",
-              "documents", "protocol_checks", "studyid", "sdtmig", "ct", "subject", "ARMCD", "ARM", "EPOCH", "start",
-              "first", "where", "id", "rule", "value", "variable", "min", "max", "count"]
+STUDY_KEYS = [
+    "study",
+    "standards",
+    "export",
+    "arms",
+    "epochs",
+    "forms_not_mapped",
+    "columns_not_mapped",
+    "domains",
+    "documents",
+    "protocol_checks",
+    "studyid",
+    "sdtmig",
+    "ct",
+    "subject",
+    "ARMCD",
+    "ARM",
+    "EPOCH",
+    "start",
+    "first",
+    "where",
+    "id",
+    "rule",
+    "value",
+    "variable",
+    "min",
+    "max",
+    "count",
+]
 STUDY_LIKE = spec_like(STUDY_KEYS, 30)
 
 
@@ -133,9 +181,36 @@ def test_study_file_loader_refuses_garbage_with_spec_errors(text: str) -> None:
             assert str(exc)
 
 
-PROTOCOL_KEYS = ["id", "rule", "severity", "value", "count", "subject_value", "only_when", "date_order", "date_span",
-                 "variable", "domain", "where", "min", "max", "equals", "tolerance", "in", "required", "distinct",
-                 "subject_has", "first", "then", "pick", "start", "end", "per", "min_days", "max_days"]
+PROTOCOL_KEYS = [
+    "id",
+    "rule",
+    "severity",
+    "value",
+    "count",
+    "subject_value",
+    "only_when",
+    "date_order",
+    "date_span",
+    "variable",
+    "domain",
+    "where",
+    "min",
+    "max",
+    "equals",
+    "tolerance",
+    "in",
+    "required",
+    "distinct",
+    "subject_has",
+    "first",
+    "then",
+    "pick",
+    "start",
+    "end",
+    "per",
+    "min_days",
+    "max_days",
+]
 PROTOCOL_LIKE = spec_like(PROTOCOL_KEYS, 30)
 
 
@@ -157,8 +232,9 @@ def test_yaml_tags_never_construct_python_objects(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     path = tmp_path / "ae.yaml"
     path.write_text(
-        "domain: AE\nsource: {form: ae}\nvariables:\n"
-        f"  AETERM: !!python/object/apply:os.system ['touch {marker}']\n", encoding="utf-8")
+        f"domain: AE\nsource: {{form: ae}}\nvariables:\n  AETERM: !!python/object/apply:os.system ['touch {marker}']\n",
+        encoding="utf-8",
+    )
     with contextlib.suppress(DaybreakError):
         load_domain(path)
     assert not marker.exists()

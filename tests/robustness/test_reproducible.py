@@ -38,11 +38,14 @@ def test_timestamp_option_sets_the_creation_time(tmp_path: Path, monkeypatch: py
     assert meta.creation_time == dt.datetime(2026, 10, 1, 8, 0, 0)
 
 
-def test_bad_timestamps_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_timestamps_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     assert main(["convert", "--out", str(tmp_path / "p"), "--timestamp", "yesterday"]) == 3
     assert capsys.readouterr().err.strip() == (
-        "error: --timestamp 'yesterday' is not an ISO 8601 date-time (e.g. 2026-09-30T00:00:00)")
+        "error: --timestamp 'yesterday' is not an ISO 8601 date-time (e.g. 2026-09-30T00:00:00)"
+    )
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "soon")
     assert main(["convert", "--out", str(tmp_path / "p")]) == 3
     assert capsys.readouterr().err.strip() == "error: SOURCE_DATE_EPOCH='soon' is not a whole number of seconds"

@@ -25,9 +25,9 @@ def test_external_entities_are_not_expanded(package: Path, tmp_path: Path, capsy
     doctype = f'<!DOCTYPE ODM [<!ENTITY leak SYSTEM "file://{secret}">]>\n'
     head, _, body = define.partition("?>\n")
     # The entity is used where define.xml carries a label, so an expansion would reach the findings.
-    label = "<TranslatedText xml:lang=\"en\">Reported Term for the Adverse Event</TranslatedText>"
+    label = '<TranslatedText xml:lang="en">Reported Term for the Adverse Event</TranslatedText>'
     assert label in body
-    body = body.replace(label, "<TranslatedText xml:lang=\"en\">&leak;</TranslatedText>", 1)
+    body = body.replace(label, '<TranslatedText xml:lang="en">&leak;</TranslatedText>', 1)
     evil = tmp_path / "define.xml"
     evil.write_text(head + "?>\n" + doctype + body, encoding="utf-8")
     copy = tmp_path / "pkg"
@@ -39,7 +39,9 @@ def test_external_entities_are_not_expanded(package: Path, tmp_path: Path, capsy
     assert "Traceback" not in captured.err
 
 
-def test_a_define_that_is_not_xml_is_unusable_input(package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_define_that_is_not_xml_is_unusable_input(
+    package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "define.xml"
     bad.write_text("<ODM><unclosed></ODM>")
     assert main(["validate", str(package), "--define", str(bad)]) == 3

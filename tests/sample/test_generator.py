@@ -19,22 +19,23 @@ from daybreak_sdtm.sample import generate_export
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_EXPORT = REPO / "examples" / "daybreak-01" / "export"
 CUTOFF = np.datetime64("2026-09-30")
-MONTHS = {m: i + 1 for i, m in enumerate(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"])}
+MONTHS = {
+    m: i + 1 for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"])
+}
 
 # The contract, spelled out independently of the generator's own constant.
 COLUMNS = {
     "dm": "STUDY,SITENUMBER,SUBJECT,FOLDER,ICDAT,BRTHDAT,AGE,SEX,ETHNIC,RACE",
     "ie": "STUDY,SITENUMBER,SUBJECT,FOLDER,IEDAT,IEYN,TSTAGE,NSTAGE,MSTAGE,STAGE,ECOG",
     "ex": "STUDY,SITENUMBER,SUBJECT,FOLDER,PHASE,CYCLE,BSA,TIS_YN,TIS_DAT,TIS_STTIM,TIS_DOSE,TIS_UNIT,TIS_MOD,"
-          "TIS_MODREAS,GEM1_YN,GEM1_DAT,GEM1_DOSE,GEM1_UNIT,GEM1_MOD,GEM1_MODREAS,GEM8_YN,GEM8_DAT,GEM8_DOSE,"
-          "GEM8_UNIT,GEM8_MOD,GEM8_MODREAS,CIS_YN,CIS_DAT,CIS_DOSE,CIS_UNIT,CIS_MOD,CIS_MODREAS",
+    "TIS_MODREAS,GEM1_YN,GEM1_DAT,GEM1_DOSE,GEM1_UNIT,GEM1_MOD,GEM1_MODREAS,GEM8_YN,GEM8_DAT,GEM8_DOSE,"
+    "GEM8_UNIT,GEM8_MOD,GEM8_MODREAS,CIS_YN,CIS_DAT,CIS_DOSE,CIS_UNIT,CIS_MOD,CIS_MODREAS",
     "rs": "STUDY,SITENUMBER,SUBJECT,FOLDER,RSDAT,METHOD,TRGRESP,NTRGRESP,NEWLES,OVRLRESP,ASSESSOR",
     "rt": "STUDY,SITENUMBER,SUBJECT,FOLDER,RTLINE,RTTARGET,RTSCHED,RTSTDAT,RTENDAT,RTDOSEFX,RTFXN,RTTOTDOSE,"
-          "RTUNIT,RTTECH",
+    "RTUNIT,RTTECH",
     "ae": "STUDY,SITENUMBER,SUBJECT,FOLDER,AELINE,AETERM,AELLT,AELLTCD,AEPT,AEPTCD,AEHLT,AEHLTCD,AEHLGT,AEHLGTCD,"
-          "AESOC,AESOCCD,AESTDAT,AEENDAT,AEONGO,AETOXGR,AESER,AESDTH,AESLIFE,AESHOSP,AESDISAB,AESCONG,AESMIE,"
-          "AEREL_TIS,AEREL_GEM,AEREL_CIS,AEREL_RT,AEACN_TIS,AEACN_GEM,AEACN_CIS,AEOUT,AEIRAE",
+    "AESOC,AESOCCD,AESTDAT,AEENDAT,AEONGO,AETOXGR,AESER,AESDTH,AESLIFE,AESHOSP,AESDISAB,AESCONG,AESMIE,"
+    "AEREL_TIS,AEREL_GEM,AEREL_CIS,AEREL_RT,AEACN_TIS,AEACN_GEM,AEACN_CIS,AEOUT,AEIRAE",
     "eos": "STUDY,SITENUMBER,SUBJECT,FOLDER,EOTDAT,EOTREAS,EOSDAT,EOSREAS",
     "death": "STUDY,SITENUMBER,SUBJECT,FOLDER,DTHDAT,DTHCAUSE",
 }
@@ -339,8 +340,7 @@ def test_response_assessments(forms: dict[str, pd.DataFrame]) -> None:
         part = rs[rs["FOLDER"] == folder]
         assert set(part["SUBJECT"]) == subjects and part["SUBJECT"].is_unique
     assert rs.loc[rs["FOLDER"] == "C2 ASSESSMENT", "OVRLRESP"].isin(["Partial Response", "Stable Disease"]).all()
-    assert rs.loc[rs["FOLDER"] == "POST-INDUCTION", "OVRLRESP"].isin(
-        ["Complete Response", "Partial Response"]).all()
+    assert rs.loc[rs["FOLDER"] == "POST-INDUCTION", "OVRLRESP"].isin(["Complete Response", "Partial Response"]).all()
     maint = rs[~rs["FOLDER"].isin(["C2 ASSESSMENT", "POST-INDUCTION"])]
     assert maint["FOLDER"].str.fullmatch(r"MAINT WK\d+").all()
     assert (maint["FOLDER"].str[8:].astype(int) % 9 == 0).all()
@@ -390,8 +390,7 @@ def test_adverse_events(forms: dict[str, pd.DataFrame]) -> None:
     assert (ae["FOLDER"] == "AE").all()
     counts = ae.groupby("SUBJECT").size().reindex(dm["SUBJECT"], fill_value=0)
     assert counts.between(2, 12).all()
-    assert (ae.groupby("SUBJECT")["AELINE"].apply(
-        lambda s: list(s.astype(int)) == list(range(1, len(s) + 1)))).all()
+    assert (ae.groupby("SUBJECT")["AELINE"].apply(lambda s: list(s.astype(int)) == list(range(1, len(s) + 1)))).all()
     for col in ("AELLTCD", "AEPTCD", "AEHLTCD", "AEHLGTCD", "AESOCCD"):
         assert ae[col].str.fullmatch(r"1\d{7}").all(), col
     assert (ae["AETERM"] != "").all()
@@ -421,12 +420,27 @@ def test_adverse_events(forms: dict[str, pd.DataFrame]) -> None:
     for col in ("AEACN_TIS", "AEACN_GEM", "AEACN_CIS"):
         assert set(ae[col]) <= acn, col
     assert "Dose reduced" not in set(ae["AEACN_TIS"])
-    assert ae["AEOUT"].isin(["Recovered/Resolved", "Recovering/Resolving", "Not recovered/Not resolved",
-                             "Recovered/Resolved with sequelae", "Fatal"]).all()
+    assert (
+        ae["AEOUT"]
+        .isin(
+            [
+                "Recovered/Resolved",
+                "Recovering/Resolving",
+                "Not recovered/Not resolved",
+                "Recovered/Resolved with sequelae",
+                "Fatal",
+            ]
+        )
+        .all()
+    )
     assert (ae.loc[ae["AEONGO"] == "Yes", "AEOUT"].isin(["Not recovered/Not resolved", "Recovering/Resolving"])).all()
     assert ae["AEIRAE"].isin(["Yes", "No"]).all()
-    assert (ae.loc[ae["AEPT"].isin(["Hypothyroidism", "Hyperthyroidism", "Pneumonitis",
-                                     "Immune-mediated hepatitis"]), "AEIRAE"] == "Yes").all()
+    assert (
+        ae.loc[
+            ae["AEPT"].isin(["Hypothyroidism", "Hyperthyroidism", "Pneumonitis", "Immune-mediated hepatitis"]), "AEIRAE"
+        ]
+        == "Yes"
+    ).all()
 
     # Radiotherapy AEs: PR subjects only, between RT start and RT end + 30 days, related to RT.
     rt = forms["rt"]
@@ -466,8 +480,13 @@ def test_end_of_treatment_and_death(forms: dict[str, pd.DataFrame]) -> None:
     eos, death, ae = forms["eos"], forms["death"], forms["ae"]
     assert eos["SUBJECT"].is_unique and death["SUBJECT"].is_unique
     assert (eos["FOLDER"] == "END OF TREATMENT").all() and (death["FOLDER"] == "DEATH").all()
-    assert eos["EOTREAS"].isin(["Progressive disease", "Adverse event", "Withdrawal by subject", "Death",
-                                "Completed 2 years of treatment"]).all()
+    assert (
+        eos["EOTREAS"]
+        .isin(
+            ["Progressive disease", "Adverse event", "Withdrawal by subject", "Death", "Completed 2 years of treatment"]
+        )
+        .all()
+    )
     assert eos["EOSREAS"].isin(["", "Death", "Withdrawal by subject"]).all()
     assert ((eos["EOSDAT"] == "") == (eos["EOSREAS"] == "")).all()
     assert death["DTHCAUSE"].isin(["Disease progression", "Adverse event"]).all()
@@ -499,8 +518,7 @@ def test_deterministic(tmp_path: Path, default_export: tuple[Path, dict[str, int
     for name in COLUMNS:
         assert (tmp_path / "again" / f"{name}.csv").read_bytes() == (export / f"{name}.csv").read_bytes(), name
     other = generate_export(tmp_path / "other", seed=1)
-    assert any((tmp_path / "other" / f"{n}.csv").read_bytes() != (export / f"{n}.csv").read_bytes()
-               for n in COLUMNS)
+    assert any((tmp_path / "other" / f"{n}.csv").read_bytes() != (export / f"{n}.csv").read_bytes() for n in COLUMNS)
     assert other["dm"] == 32
 
 

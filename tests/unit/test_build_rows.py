@@ -35,9 +35,16 @@ def test_join_adds_the_joined_forms_columns_by_subject(tmp_path: Path) -> None:
     forms = _forms(tmp_path, ex="SUBJECT,DOSE\n001,10\n002,20\n001,30\n", dm="SUBJECT,WEIGHT\n002,70\n001,80\n")
     dom = _domain(tmp_path, "  form: ex\n  join:\n    - form: dm\n")
     rows, exclusions, unused = _assemble_rows(dom, forms, "SUBJECT")
-    assert rows[["SUBJECT", "DOSE", "dm.WEIGHT"]].values.tolist() == [["001", "10", "80"], ["002", "20", "70"],
-                                                                       ["001", "30", "80"]]
-    assert rows[SRC_FILE].tolist() == ["ex.csv"] * 3 and rows[SRC_ROW].tolist() == [1, 2, 3]  # the source form's records
+    assert rows[["SUBJECT", "DOSE", "dm.WEIGHT"]].values.tolist() == [
+        ["001", "10", "80"],
+        ["002", "20", "70"],
+        ["001", "30", "80"],
+    ]
+    assert rows[SRC_FILE].tolist() == ["ex.csv"] * 3 and rows[SRC_ROW].tolist() == [
+        1,
+        2,
+        3,
+    ]  # the source form's records
     assert (exclusions, unused) == ([], 0)
 
 
@@ -47,11 +54,20 @@ def test_a_subject_without_a_joined_record_gets_blanks(tmp_path: Path) -> None:
     assert rows["dm.WEIGHT"].tolist() == ["80", ""]
 
 
-@pytest.mark.parametrize(("dm", "problem"), [
-    ("SUBJECT,WEIGHT\n001,80\n001,81\n", "dm: subject '001' has 2 records (record 1 and more); the EX spec joins one per subject"),
-    ("SUBJECT,WEIGHT\n001,80\n,81\n", "dm.csv record 2 column SUBJECT: no subject; the EX spec joins form 'dm' by subject"),
-    ("SUBJECT,WEIGHT\n001,80\n003,81\n", "dm.csv record 2 column SUBJECT: subject '003' is not in form 'ex'"),
-])
+@pytest.mark.parametrize(
+    ("dm", "problem"),
+    [
+        (
+            "SUBJECT,WEIGHT\n001,80\n001,81\n",
+            "dm: subject '001' has 2 records (record 1 and more); the EX spec joins one per subject",
+        ),
+        (
+            "SUBJECT,WEIGHT\n001,80\n,81\n",
+            "dm.csv record 2 column SUBJECT: no subject; the EX spec joins form 'dm' by subject",
+        ),
+        ("SUBJECT,WEIGHT\n001,80\n003,81\n", "dm.csv record 2 column SUBJECT: subject '003' is not in form 'ex'"),
+    ],
+)
 def test_a_join_that_would_lose_or_repeat_records_is_refused(tmp_path: Path, dm: str, problem: str) -> None:
     forms = _forms(tmp_path, ex="SUBJECT,DOSE\n001,10\n002,20\n", dm=dm)
     with pytest.raises(RawDataError) as exc:
@@ -70,26 +86,35 @@ UNPIVOT = """\
 
 
 def test_unpivot_makes_one_row_per_variant_in_raw_record_order(tmp_path: Path) -> None:
-    forms = _forms(tmp_path, ex="SUBJECT,TIS_DAT,TIS_DOSE,GEM_DAT\n001,01-MAR-2026,200,02-MAR-2026\n"
-                                "002,05-MAR-2026,210,\n")
+    forms = _forms(
+        tmp_path, ex="SUBJECT,TIS_DAT,TIS_DOSE,GEM_DAT\n001,01-MAR-2026,200,02-MAR-2026\n002,05-MAR-2026,210,\n"
+    )
     rows, exclusions, unused = _assemble_rows(_domain(tmp_path, UNPIVOT), forms, "SUBJECT")
     assert rows[["SUBJECT", "TRT", "DAT", "DOSE"]].values.tolist() == [
-        ["001", "TIS", "01-MAR-2026", "200"], ["001", "GEM", "02-MAR-2026", ""],  # no GEM dose column: blank
-        ["002", "TIS", "05-MAR-2026", "210"], ["002", "GEM", "", ""]]
+        ["001", "TIS", "01-MAR-2026", "200"],
+        ["001", "GEM", "02-MAR-2026", ""],  # no GEM dose column: blank
+        ["002", "TIS", "05-MAR-2026", "210"],
+        ["002", "GEM", "", ""],
+    ]
     assert rows[SRC_ROW].tolist() == [1, 1, 2, 2] and rows["_variant"].tolist() == [0, 1, 0, 1]
     assert (exclusions, unused) == ([], 0)
 
 
 def test_exclusions_are_counted_once_with_their_reason(tmp_path: Path) -> None:
-    source = UNPIVOT + """\
+    source = (
+        UNPIVOT
+        + """\
   exclude:
     - when: {DAT: ""}
       reason: not given
     - when: {TRT: GEM, DOSE: ""}
       reason: no dose
 """
-    forms = _forms(tmp_path, ex="SUBJECT,TIS_DAT,TIS_DOSE,GEM_DAT\n001,01-MAR-2026,200,02-MAR-2026\n"
-                                "002, ,,\n003,06-MAR-2026,220,\n")
+    )
+    forms = _forms(
+        tmp_path,
+        ex="SUBJECT,TIS_DAT,TIS_DOSE,GEM_DAT\n001,01-MAR-2026,200,02-MAR-2026\n002, ,,\n003,06-MAR-2026,220,\n",
+    )
     rows, exclusions, unused = _assemble_rows(_domain(tmp_path, source), forms, "SUBJECT")
     # 002 has no date at all (a blank after stripping) and 003 no GEM date: three rows go for the
     # first reason; 001's GEM row has a date but no dose (no GEM dose column) and goes for the second.

@@ -17,10 +17,14 @@ from daybreak_sdtm.standards import read_standards
 from daybreak_sdtm.standards.ct import load_terminology, read_nci
 from daybreak_sdtm.standards.store import compiled_path, find_release
 
-SHARED_CT = Path(__file__).resolve().parents[3] / "shared" / "standards" / "sdtm-ct" / "2025-03-28" / "SDTM Terminology.txt"
+SHARED_CT = (
+    Path(__file__).resolve().parents[3] / "shared" / "standards" / "sdtm-ct" / "2025-03-28" / "SDTM Terminology.txt"
+)
 BUNDLED_CT = specs_dir() / "ct" / "2025-03-28" / "SDTM Terminology.txt.gz"
-HEADER = ("Code\tCodelist Code\tCodelist Extensible (Yes/No)\tCodelist Name\tCDISC Submission Value\t"
-          "CDISC Synonym(s)\tCDISC Definition\tNCI Preferred Term\n")
+HEADER = (
+    "Code\tCodelist Code\tCodelist Extensible (Yes/No)\tCodelist Name\tCDISC Submission Value\t"
+    "CDISC Synonym(s)\tCDISC Definition\tNCI Preferred Term\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +91,9 @@ def test_ct_cli(nci_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_unknown_release_lists_what_there_is(tmp_path: Path) -> None:
-    with pytest.raises(StandardsError, match=r"'1999-01-01' is neither bundled nor imported \(bundled: 2025-03-28; imported: none\)"):
+    with pytest.raises(
+        StandardsError, match=r"'1999-01-01' is neither bundled nor imported \(bundled: 2025-03-28; imported: none\)"
+    ):
         read_standards(specs_dir(), "3.4", "1999-01-01", home=tmp_path)
 
 
@@ -106,19 +112,24 @@ def test_file_name_without_date_needs_date(tmp_path: Path) -> None:
 def test_missing_column_is_reported_with_line(tmp_path: Path) -> None:
     header = HEADER.replace("\tNCI Preferred Term", "")
     path = _write(tmp_path / "SDTM Terminology 2025-06-27.txt", ["C1\t\tNo\tList\tLST\t\t"], header=header)
-    with pytest.raises(StandardsError, match=r"SDTM Terminology 2025-06-27\.txt:1: missing column\(s\) NCI Preferred Term"):
+    with pytest.raises(
+        StandardsError, match=r"SDTM Terminology 2025-06-27\.txt:1: missing column\(s\) NCI Preferred Term"
+    ):
         api.ct_import(path, store=tmp_path / "store")
     assert not (tmp_path / "store" / "ct").exists()  # nothing stored
 
 
 def test_every_row_problem_is_reported_with_its_line(tmp_path: Path) -> None:
-    path = _write(tmp_path / "SDTM Terminology 2025-06-27.txt", [
-        "C1\t\tNo\tFirst List\tFIRST\t\t\t",
-        "C11\tC1\t\tFirst List\tA\tAlpha\t\tAlpha",
-        "C2\t\tMaybe\tSecond List\tSECOND\t\t\t",
-        "C21\tC9\t\tNo List\tB\t\t\tBeta",
-        "C12\tC1\t\tFirst List\tC",
-    ])
+    path = _write(
+        tmp_path / "SDTM Terminology 2025-06-27.txt",
+        [
+            "C1\t\tNo\tFirst List\tFIRST\t\t\t",
+            "C11\tC1\t\tFirst List\tA\tAlpha\t\tAlpha",
+            "C2\t\tMaybe\tSecond List\tSECOND\t\t\t",
+            "C21\tC9\t\tNo List\tB\t\t\tBeta",
+            "C12\tC1\t\tFirst List\tC",
+        ],
+    )
     with pytest.raises(StandardsError) as err:
         read_nci(path)
     lines = str(err.value).splitlines()
@@ -131,10 +142,13 @@ def test_every_row_problem_is_reported_with_its_line(tmp_path: Path) -> None:
 
 
 def test_compiled_copy_is_rebuilt_when_the_source_changes(tmp_path: Path) -> None:
-    source = _write(tmp_path / "SDTM Terminology.txt", [
-        "C1\t\tNo\tFirst List\tFIRST\t\t\t",
-        "C11\tC1\t\tFirst List\tA\tAlpha; First\tDef A\tAlpha",
-    ])
+    source = _write(
+        tmp_path / "SDTM Terminology.txt",
+        [
+            "C1\t\tNo\tFirst List\tFIRST\t\t\t",
+            "C11\tC1\t\tFirst List\tA\tAlpha; First\tDef A\tAlpha",
+        ],
+    )
     compiled = tmp_path / "cache" / "ct.bin"
     table = load_terminology(source, compiled)
     assert compiled.is_file() and table["C1"].submission_values == {"A"}
@@ -142,11 +156,14 @@ def test_compiled_copy_is_rebuilt_when_the_source_changes(tmp_path: Path) -> Non
     built = compiled.stat().st_mtime_ns
     assert load_terminology(source, compiled)["C1"].term("A").definition == "Def A"
     assert compiled.stat().st_mtime_ns == built  # fresh: read, not rebuilt
-    _write(source, [
-        "C1\t\tYes\tFirst List\tFIRST\t\t\t",
-        "C11\tC1\t\tFirst List\tA\tAlpha\t\tAlpha",
-        "C12\tC1\t\tFirst List\tB\tBeta\t\tBeta",
-    ])
+    _write(
+        source,
+        [
+            "C1\t\tYes\tFirst List\tFIRST\t\t\t",
+            "C11\tC1\t\tFirst List\tA\tAlpha\t\tAlpha",
+            "C12\tC1\t\tFirst List\tB\tBeta\t\tBeta",
+        ],
+    )
     os.utime(source, ns=(built + 10**9, built + 10**9))
     table = load_terminology(source, compiled)
     assert table["C1"].extensible and table["C1"].submission_values == {"A", "B"}
@@ -157,7 +174,9 @@ def test_compiled_copy_is_rebuilt_when_the_source_changes(tmp_path: Path) -> Non
 
 
 def test_unwritable_store_reads_the_file_in_process(tmp_path: Path) -> None:
-    source = _write(tmp_path / "SDTM Terminology.txt", ["C1\t\tNo\tFirst List\tFIRST\t\t\t", "C11\tC1\t\tFirst List\tA\t\t\t"])
+    source = _write(
+        tmp_path / "SDTM Terminology.txt", ["C1\t\tNo\tFirst List\tFIRST\t\t\t", "C11\tC1\t\tFirst List\tA\t\t\t"]
+    )
     blocker = tmp_path / "file"
     blocker.write_text("not a folder", encoding="utf-8")
     table = load_terminology(source, blocker / "cache" / "ct.bin")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from daybreak_sdtm.cli import main
-from daybreak_sdtm.derive.date_formats import (
+from daybreak_sdtm.date_formats import (
     DateFormatError,
     compile_format,
     matching_formats,
@@ -29,18 +29,27 @@ def iso(pattern: str, *values: str, pivot: int = 2026) -> list[str]:
     return parsed.iso.tolist()
 
 
-@pytest.mark.parametrize(("pattern", "values", "expected"), [
-    ("DD-MMM-YYYY", ["05-MAR-2026", "5-mar-2026", "UN-MAR-2026", "UN-UNK-1978", "05-UNK-2026", ""],
-     ["2026-03-05", "2026-03-05", "2026-03", "1978", "2026", ""]),
-    ("DD-MMM-YY", ["05-Mar-26", "17-Jun-45"], ["2026-03-05", "1945-06-17"]),
-    ("MM/DD/YYYY", ["03/04/2025", "3/4/2025", "UN/UN/2025", "03/UN/2025", "03//2025"],
-     ["2025-03-04", "2025-03-04", "2025", "2025-03", "2025-03"]),
-    ("DD/MM/YYYY", ["03/04/2025", "31/12/1999"], ["2025-04-03", "1999-12-31"]),
-    ("YYYY-MM-DD", ["2025-03-04", "2025-03-UN"], ["2025-03-04", "2025-03"]),
-    ("M/D/YY", ["3/4/25", "12/31/99"], ["2025-03-04", "1999-12-31"]),
-    ("DD.MM.YYYY", ["04.03.2025"], ["2025-03-04"]),
-    ("DDMMMYYYY", ["04MAR2025"], ["2025-03-04"]),
-])
+@pytest.mark.parametrize(
+    ("pattern", "values", "expected"),
+    [
+        (
+            "DD-MMM-YYYY",
+            ["05-MAR-2026", "5-mar-2026", "UN-MAR-2026", "UN-UNK-1978", "05-UNK-2026", ""],
+            ["2026-03-05", "2026-03-05", "2026-03", "1978", "2026", ""],
+        ),
+        ("DD-MMM-YY", ["05-Mar-26", "17-Jun-45"], ["2026-03-05", "1945-06-17"]),
+        (
+            "MM/DD/YYYY",
+            ["03/04/2025", "3/4/2025", "UN/UN/2025", "03/UN/2025", "03//2025"],
+            ["2025-03-04", "2025-03-04", "2025", "2025-03", "2025-03"],
+        ),
+        ("DD/MM/YYYY", ["03/04/2025", "31/12/1999"], ["2025-04-03", "1999-12-31"]),
+        ("YYYY-MM-DD", ["2025-03-04", "2025-03-UN"], ["2025-03-04", "2025-03"]),
+        ("M/D/YY", ["3/4/25", "12/31/99"], ["2025-03-04", "1999-12-31"]),
+        ("DD.MM.YYYY", ["04.03.2025"], ["2025-03-04"]),
+        ("DDMMMYYYY", ["04MAR2025"], ["2025-03-04"]),
+    ],
+)
 def test_patterns_read_edc_dates(pattern: str, values: list[str], expected: list[str]) -> None:
     assert iso(pattern, *values) == expected
 
@@ -55,8 +64,11 @@ def test_two_digit_years_end_at_the_pivot() -> None:
 
 
 def test_impossible_and_malformed_dates_are_flagged() -> None:
-    parsed = parse_dates(pd.Series(["31/02/2025", "13/01/2025", "2025-13-01", "March 3"], dtype=object),
-                         compile_format("MM/DD/YYYY"), 2026)
+    parsed = parse_dates(
+        pd.Series(["31/02/2025", "13/01/2025", "2025-13-01", "March 3"], dtype=object),
+        compile_format("MM/DD/YYYY"),
+        2026,
+    )
     assert parsed.impossible.tolist() == [True, True, True, False]  # no 31 February, no month 13
     assert parsed.bad.tolist() == [False, False, False, True]
 
@@ -78,16 +90,24 @@ def test_unusable_patterns_are_refused(pattern: str) -> None:
 
 
 def test_times_with_seconds_and_twelve_hour_clocks() -> None:
-    text, bad = parse_times(pd.Series(["09:30", "9:30", "14:05:09", "9:05 PM", "12:00 am", "12:30pm", "",
-                                       "25:00", "13:00 PM", "noon"], dtype=object))
+    text, bad = parse_times(
+        pd.Series(
+            ["09:30", "9:30", "14:05:09", "9:05 PM", "12:00 am", "12:30pm", "", "25:00", "13:00 PM", "noon"],
+            dtype=object,
+        )
+    )
     assert text.tolist()[:7] == ["09:30", "09:30", "14:05:09", "21:05", "00:00", "12:30", ""]
     assert bad.tolist() == [False] * 7 + [True] * 3
 
 
 def _to_us_dates(text: str) -> str:
     """DD-MMM-YYYY dates of a CSV rewritten as MM/DD/YYYY, unknown parts kept as UN."""
-    months = {m: f"{i:02d}" for i, m in enumerate(
-        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)}
+    months = {
+        m: f"{i:02d}"
+        for i, m in enumerate(
+            ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1
+        )
+    }
 
     def one(match: re.Match[str]) -> str:
         day, month, year = match.groups()
@@ -108,8 +128,22 @@ def test_a_study_in_us_dates_converts_to_the_same_package(tmp_path: Path, capsys
     study_yaml.write_text(text.replace("export:\n", "export:\n  date_format: MM/DD/YYYY\n", 1), encoding="utf-8")
     args = ["convert", "--study", str(study), "--timestamp", "2026-01-01T00:00:00"]
     assert main([*args, "--export", str(export), "--out", str(tmp_path / "us")]) == 0
-    assert main(["convert", "--study", str(default_study_dir()), "--timestamp", "2026-01-01T00:00:00",
-                 "--export", str(default_export_dir()), "--out", str(tmp_path / "ref")]) == 0
+    assert (
+        main(
+            [
+                "convert",
+                "--study",
+                str(default_study_dir()),
+                "--timestamp",
+                "2026-01-01T00:00:00",
+                "--export",
+                str(default_export_dir()),
+                "--out",
+                str(tmp_path / "ref"),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     for xpt in (tmp_path / "ref").glob("*.xpt"):
         assert (tmp_path / "us" / xpt.name).read_bytes() == xpt.read_bytes(), xpt.name

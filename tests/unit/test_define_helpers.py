@@ -17,13 +17,16 @@ def test_text_length_is_the_longest_value_in_utf8_bytes() -> None:
     assert text_length(pd.Series(["ab", "abcd"], dtype="str")) == 4  # the mapping engine's Arrow-backed text
 
 
-@pytest.mark.parametrize(("values", "expected"), [
-    ([1.0, 12.0, -345.0, np.nan], ("integer", 3, None)),  # digits of the largest magnitude; the sign is not a digit
-    ([2.75, 55.0, 0.005], ("float", 5, 3)),  # 2 whole digits + 3 decimals
-    ([1.5, 100.25], ("float", 5, 2)),
-    ([np.nan, np.nan], ("integer", 1, None)),  # nothing to measure
-    ([0.0], ("integer", 1, None)),
-])
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([1.0, 12.0, -345.0, np.nan], ("integer", 3, None)),  # digits of the largest magnitude; the sign is not a digit
+        ([2.75, 55.0, 0.005], ("float", 5, 3)),  # 2 whole digits + 3 decimals
+        ([1.5, 100.25], ("float", 5, 2)),
+        ([np.nan, np.nan], ("integer", 1, None)),  # nothing to measure
+        ([0.0], ("integer", 1, None)),
+    ],
+)
 def test_numeric_type_from_the_values(values: list[float], expected: tuple[str, int, int | None]) -> None:
     assert numeric_type(pd.Series(values, dtype="float64")) == expected
 
@@ -32,26 +35,32 @@ def test_numeric_type_of_an_integer_column() -> None:
     assert numeric_type(pd.Series([7, 2026], dtype="int64")) == ("integer", 4, None)
 
 
-@pytest.mark.parametrize(("values", "expected"), [
-    (["20", "-3", "155"], ("integer", 3, None)),
-    (["2.75", "55", "-0.5"], ("float", 4, 2)),
-    (["Y", "N"], ("text", 1, None)),
-    (["Yes", "1.5"], ("text", 3, None)),
-    (["é"], ("text", 2, None)),
-    ([], ("text", 1, None)),
-])
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["20", "-3", "155"], ("integer", 3, None)),
+        (["2.75", "55", "-0.5"], ("float", 4, 2)),
+        (["Y", "N"], ("text", 1, None)),
+        (["Yes", "1.5"], ("text", 3, None)),
+        (["é"], ("text", 2, None)),
+        ([], ("text", 1, None)),
+    ],
+)
 def test_text_value_type_of_a_qval(values: list[str], expected: tuple[str, int, int | None]) -> None:
     assert text_value_type(values) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("TISLELIZUMAB", "TISLELIZUMAB"),
-    ("mg/m2", "mg_m2"),
-    ("  Gem + Cis (D1, D8) ", "Gem_Cis_D1_D8_"),
-    ("2.75 Gy", "2.75_Gy"),
-    ("", "_"),
-    ("éé", "_"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("TISLELIZUMAB", "TISLELIZUMAB"),
+        ("mg/m2", "mg_m2"),
+        ("  Gem + Cis (D1, D8) ", "Gem_Cis_D1_D8_"),
+        ("2.75 Gy", "2.75_Gy"),
+        ("", "_"),
+        ("éé", "_"),
+    ],
+)
 def test_oid_part_keeps_only_oid_safe_characters(text: str, expected: str) -> None:
     assert oid_part(text) == expected
 

@@ -82,44 +82,61 @@ def test_study_day_across_a_leap_day() -> None:
 
 
 def test_epoch_is_the_last_started_epoch_and_skips_epochs_never_entered() -> None:
-    study = make_study(epochs=(
-        epoch("SCREENING", "DM.RFICDTC"),
-        epoch("TREATMENT", "DM.RFXSTDTC"),
-        epoch("CONSOLIDATION TREATMENT", "PR.PRSTDTC", "first"),
-        epoch("FOLLOW-UP", "DM.RFXENDTC", "day_after"),
-    ))
-    dm = {"USUBJID": ["S1-1", "S1-2"], "RFICDTC": ["2026-01-01", "2026-01-01"],
-          "RFXSTDTC": ["2026-01-10", "2026-01-10"], "RFXENDTC": ["2026-05-01", "2026-05-01"]}
+    study = make_study(
+        epochs=(
+            epoch("SCREENING", "DM.RFICDTC"),
+            epoch("TREATMENT", "DM.RFXSTDTC"),
+            epoch("CONSOLIDATION TREATMENT", "PR.PRSTDTC", "first"),
+            epoch("FOLLOW-UP", "DM.RFXENDTC", "day_after"),
+        )
+    )
+    dm = {
+        "USUBJID": ["S1-1", "S1-2"],
+        "RFICDTC": ["2026-01-01", "2026-01-01"],
+        "RFXSTDTC": ["2026-01-10", "2026-01-10"],
+        "RFXENDTC": ["2026-05-01", "2026-05-01"],
+    }
     pr = {"USUBJID": ["S1-1"], "PRSTDTC": ["2026-03-01"]}
-    ae = {"USUBJID": ["S1-1", "S1-1", "S1-2", "S1-2", "S1-2", "S1-1", "S1-1"],
-          "AESTDTC": ["2026-01-05", "2026-03-02", "2026-03-02", "2026-05-01", "2026-05-02", "2026-03", "2025-12-01"]}
+    ae = {
+        "USUBJID": ["S1-1", "S1-1", "S1-2", "S1-2", "S1-2", "S1-1", "S1-1"],
+        "AESTDTC": ["2026-01-05", "2026-03-02", "2026-03-02", "2026-05-01", "2026-05-02", "2026-03", "2025-12-01"],
+    }
     ctx = make_ctx("AE", sdtm=ae, others={"DM": dm, "PR": pr}, study=study)
     assert derive_epoch(ctx, date=VarRef("AE", "AESTDTC")).tolist() == [
-        "SCREENING", "CONSOLIDATION TREATMENT", "TREATMENT", "TREATMENT", "FOLLOW-UP", "", ""]
+        "SCREENING",
+        "CONSOLIDATION TREATMENT",
+        "TREATMENT",
+        "TREATMENT",
+        "FOLLOW-UP",
+        "",
+        "",
+    ]
 
 
 def test_epoch_from_subject_elements_takes_partial_dates_only_within_one_epoch() -> None:
     from daybreak_sdtm.derive.dates import epoch_from_elements
 
-    se = pd.DataFrame({
-        "USUBJID": ["S1"] * 4 + ["S2"] * 2,
-        "SESTDTC": ["2026-01-05", "2026-01-20T08:30", "2026-03-10", "2026-03-31", "2026-01-01", "2026-02-01"],
-        "SEENDTC": ["2026-01-20T08:30", "2026-03-10", "2026-03-31", "", "2026-02-01", "2026-02-14"],
-        "EPOCH": ["SCREENING", "TREATMENT", "TREATMENT", "FOLLOW-UP", "SCREENING", "TREATMENT"],
-    })
+    se = pd.DataFrame(
+        {
+            "USUBJID": ["S1"] * 4 + ["S2"] * 2,
+            "SESTDTC": ["2026-01-05", "2026-01-20T08:30", "2026-03-10", "2026-03-31", "2026-01-01", "2026-02-01"],
+            "SEENDTC": ["2026-01-20T08:30", "2026-03-10", "2026-03-31", "", "2026-02-01", "2026-02-14"],
+            "EPOCH": ["SCREENING", "TREATMENT", "TREATMENT", "FOLLOW-UP", "SCREENING", "TREATMENT"],
+        }
+    )
     records = [
-        ("S1", "2026-01-04", ""),             # before the first element
-        ("S1", "2026-01-20", "TREATMENT"),    # the day an element starts belongs to it
+        ("S1", "2026-01-04", ""),  # before the first element
+        ("S1", "2026-01-20", "TREATMENT"),  # the day an element starts belongs to it
         ("S1", "2026-01-19T23:00", "SCREENING"),
-        ("S1", "2026-01", ""),                # January holds screening and treatment days
-        ("S1", "2026-02", "TREATMENT"),       # within one element
-        ("S1", "2026-03", ""),                # two treatment elements, then follow-up on the 31st
-        ("S1", "2026-04", "FOLLOW-UP"),       # the last element has no end yet
+        ("S1", "2026-01", ""),  # January holds screening and treatment days
+        ("S1", "2026-02", "TREATMENT"),  # within one element
+        ("S1", "2026-03", ""),  # two treatment elements, then follow-up on the 31st
+        ("S1", "2026-04", "FOLLOW-UP"),  # the last element has no end yet
         ("S1", "2026", ""),
-        ("S2", "2026-02-14", "TREATMENT"),    # the last element's end day is in it
-        ("S2", "2026-02-15", ""),             # after the subject's last element ended
-        ("S2", "2026-02", ""),                # part of February is after the last element ended
-        ("S3", "2026-02-01", ""),             # no elements
+        ("S2", "2026-02-14", "TREATMENT"),  # the last element's end day is in it
+        ("S2", "2026-02-15", ""),  # after the subject's last element ended
+        ("S2", "2026-02", ""),  # part of February is after the last element ended
+        ("S3", "2026-02-01", ""),  # no elements
         ("S1", "", ""),
     ]
     frame = pd.DataFrame(records, columns=["USUBJID", "DTC", "EPOCH"])

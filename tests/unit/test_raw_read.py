@@ -40,11 +40,13 @@ def test_duplicate_header_columns_are_refused(tmp_path: Path) -> None:
 
 
 def test_typed_sas_values_become_export_text() -> None:
-    frame = pd.DataFrame({
-        "AGE": [52.0, np.nan, 48.5],
-        "ICDAT": pd.to_datetime(["2025-10-09", None, "2026-01-31"]),
-        "SEX": ["Male", None, "Female"],
-    })
+    frame = pd.DataFrame(
+        {
+            "AGE": [52.0, np.nan, 48.5],
+            "ICDAT": pd.to_datetime(["2025-10-09", None, "2026-01-31"]),
+            "SEX": ["Male", None, "Female"],
+        }
+    )
     text = _as_text(frame)
     assert text["AGE"].tolist() == ["52", "", "48.5"]
     assert text["ICDAT"].tolist() == ["2025-10-09", "", "2026-01-31"]
@@ -66,8 +68,7 @@ def test_an_xpt_export_converts_like_the_csv_one(tmp_path: Path) -> None:
     export = tmp_path / "export"
     shutil.copytree(default_export_dir(), export)
     dm = pd.read_csv(export / "dm.csv", dtype=str, keep_default_na=False)
-    typed = dm.assign(AGE=dm["AGE"].astype(float),
-                      ICDAT=pd.to_datetime(dm["ICDAT"], format="%d-%b-%Y").dt.date)
+    typed = dm.assign(AGE=dm["AGE"].astype(float), ICDAT=pd.to_datetime(dm["ICDAT"], format="%d-%b-%Y").dt.date)
     # Long EDC field names need the version 8 transport format.
     pyreadstat.write_xport(typed, str(export / "dm.xpt"), table_name="DM", file_format_version=8)
     (export / "dm.csv").unlink()
@@ -80,8 +81,11 @@ def test_an_xpt_export_converts_like_the_csv_one(tmp_path: Path) -> None:
 
 def test_undecodable_bytes_name_the_record_column_and_line(tmp_path: Path) -> None:
     (tmp_path / "ae.csv").write_bytes(b'SUBJECT,TERM,GRADE\n001,"two\nlines",1\n002,caf\xe9,2\n')
-    with pytest.raises(RawDataError, match=r"^ae.csv record 2 column TERM \(line 4\): byte 0xe9 is not UTF-8 text; "
-                                           r"declare the export's encoding"):
+    with pytest.raises(
+        RawDataError,
+        match=r"^ae.csv record 2 column TERM \(line 4\): byte 0xe9 is not UTF-8 text; "
+        r"declare the export's encoding",
+    ):
         read_form(tmp_path, "ae")
     frame = read_form(tmp_path, "ae", "cp1252")
     assert frame["TERM"].tolist() == ["two\nlines", "caf\u00e9"]
@@ -89,7 +93,9 @@ def test_undecodable_bytes_name_the_record_column_and_line(tmp_path: Path) -> No
 
 def test_bytes_the_declared_encoding_cannot_decode_are_named(tmp_path: Path) -> None:
     (tmp_path / "ae.csv").write_bytes(b"SUBJECT,TERM\n001,\x81\n")  # 0x81 means nothing in Windows-1252
-    with pytest.raises(RawDataError, match=r"^ae.csv record 1 column TERM \(line 2\): byte 0x81 is not Windows-1252 text"):
+    with pytest.raises(
+        RawDataError, match=r"^ae.csv record 1 column TERM \(line 2\): byte 0x81 is not Windows-1252 text"
+    ):
         read_form(tmp_path, "ae", "cp1252")
 
 
@@ -98,7 +104,10 @@ def test_an_xpt_export_is_read_in_the_declared_encoding(tmp_path: Path) -> None:
     path = tmp_path / "ae.xpt"
     pyreadstat.write_xport(frame, str(path), table_name="AE", file_format_version=5)
     path.write_bytes(path.read_bytes().replace(b"Zo~", b"Zo\xe9"))
-    with pytest.raises(RawDataError, match=r"^ae.xpt: TERM record 2: byte 0xe9 is not UTF-8 text; "
-                                           r"declare the export's encoding with `export: encoding:`"):
+    with pytest.raises(
+        RawDataError,
+        match=r"^ae.xpt: TERM record 2: byte 0xe9 is not UTF-8 text; "
+        r"declare the export's encoding with `export: encoding:`",
+    ):
         read_form(tmp_path, "ae")
     assert read_form(tmp_path, "ae", "cp1252")["TERM"].tolist() == ["cafe", "Zo\u00e9"]

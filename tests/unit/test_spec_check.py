@@ -91,7 +91,9 @@ def test_the_base_study_is_sound_and_resolves(tmp_path: Path, standards: Standar
 
 
 def test_unknown_derivation(tmp_path: Path, standards: Standards) -> None:
-    folder = _study(tmp_path, AE.replace("{derivation: assign_no_ct, source: AETERM}", "{derivation: asign_no_ct, source: AETERM}"))
+    folder = _study(
+        tmp_path, AE.replace("{derivation: assign_no_ct, source: AETERM}", "{derivation: asign_no_ct, source: AETERM}")
+    )
     [error] = _errors(folder, standards)
     assert (error.where, error.key) == (_at(folder, "AETERM:", "asign_no_ct"), "AETERM.derivation")
     assert (error.problem, error.hint) == ("unknown derivation 'asign_no_ct'", "did you mean 'assign_no_ct'?")
@@ -160,7 +162,10 @@ def test_reads_a_domain_the_study_does_not_map(tmp_path: Path, standards: Standa
 
 
 def test_text_value_for_a_numeric_variable(tmp_path: Path, standards: Standards) -> None:
-    folder = _study(tmp_path, AE.replace("{derivation: derive_study_day, date: AESTDTC}", "{derivation: hardcode_no_ct, value: first}"))
+    folder = _study(
+        tmp_path,
+        AE.replace("{derivation: derive_study_day, date: AESTDTC}", "{derivation: hardcode_no_ct, value: first}"),
+    )
     [error] = _errors(folder, standards)
     assert (error.where, error.key) == (_at(folder, "AESTDY:", "first"), "AESTDY.value")
     assert error.problem == "'first' is not a number, but AESTDY is Num in SDTMIG"
@@ -171,14 +176,22 @@ def test_form_not_in_the_export(tmp_path: Path, standards: Standards) -> None:
     errors = {e.key: e for e in _errors(folder, standards, {"dm": HEADERS["dm"], "aes": HEADERS["ae"]})}
     assert set(errors) == {"source.form", "forms_not_mapped"}
     assert errors["source.form"].where == _at(folder, "form: ae", "form")
-    assert (errors["source.form"].problem, errors["source.form"].hint) == ("form 'ae' is not in the export", "did you mean 'aes'?")
+    assert (errors["source.form"].problem, errors["source.form"].hint) == (
+        "form 'ae' is not in the export",
+        "did you mean 'aes'?",
+    )
     # and the export's form the study neither maps nor lists, at the study file
     assert errors["forms_not_mapped"].where == Location((folder / "study.yaml").as_posix(), 1, 1)
-    assert errors["forms_not_mapped"].problem == "export form 'aes' is neither mapped nor listed in forms_not_mapped with a reason"
+    assert (
+        errors["forms_not_mapped"].problem
+        == "export form 'aes' is neither mapped nor listed in forms_not_mapped with a reason"
+    )
 
 
 def test_every_mistake_is_reported_at_once(tmp_path: Path, standards: Standards) -> None:
-    ae = AE.replace("asign", "assign").replace("{derivation: assign_no_ct, source: AETERM}", "{derivation: asign_no_ct, source: AETERM}")
+    ae = AE.replace("asign", "assign").replace(
+        "{derivation: assign_no_ct, source: AETERM}", "{derivation: asign_no_ct, source: AETERM}"
+    )
     folder = _study(tmp_path, ae.replace("{Light: MILD}", "{Light: MILDD}").replace("source: AEPT}", "source: AEPTT}"))
     keys = sorted(e.key for e in _errors(folder, standards))
     assert keys == ["AEDECOD", "AESEV.map", "AETERM.derivation"]

@@ -32,7 +32,11 @@ def test_load_study_reads_the_protocol_rules_with_their_positions(study: Path) -
     path = study / "study.yaml"
     assert list(rules)[:3] == ["ELIG-AGE", "INDUCTION-CYCLES", "POST-INDUCTION-RESPONSE"]
     age = rules["ELIG-AGE"]
-    assert (age.kind, age.params, age.severity) == ("value", {"variable": "DM.AGE", "min": 18.0, "max": 70.0}, Severity.ERROR)
+    assert (age.kind, age.params, age.severity) == (
+        "value",
+        {"variable": "DM.AGE", "min": 18.0, "max": 70.0},
+        Severity.ERROR,
+    )
     assert age.description == "eligibility: 18 to 70 years old"
     assert (age.where.file, age.where.line, age.where.col) == (path.as_posix(), _line_of(path, "id: ELIG-AGE"), 5)
     assert age.located("max").line == _line_of(path, "value: {variable: DM.AGE")
@@ -66,8 +70,9 @@ def test_protocol_mistakes_come_with_every_other_study_problem(study: Path) -> N
 
 def test_lint_reports_protocol_mistakes_once(study: Path) -> None:
     path = study / "study.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("  - id: RT-FRACTIONS\n", "  - id: RT-DURATION\n"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("  - id: RT-FRACTIONS\n", "  - id: RT-DURATION\n"), encoding="utf-8"
+    )
     problems = [e for e in lint(study, None) if "used twice" in e.problem]
     assert len(problems) == 1
     lines = [i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if "id: RT-DURATION" in line]
@@ -85,20 +90,43 @@ def test_validation_uses_the_rules_of_the_loaded_study(study: Path) -> None:
     assert ctx.protocol == spec.protocol_checks and len(ctx.protocol) == 10
 
 
-@pytest.mark.parametrize(("rules", "key", "problem"), [
-    ("protocol_checks: {id: A}\n", "protocol_checks", "expected a list of rules"),
-    ("protocol_checks:\n  - id: A\n", "protocol_checks.A", "give exactly one kind"),
-    ("protocol_checks:\n  - id: A\n    count: {domain: EX}\n    value: {variable: DM.AGE, min: 1}\n",
-     "protocol_checks.A", "give exactly one kind"),
-    ("protocol_checks:\n  - id: A\n    value: {variable: DM.AGE}\n", "protocol_checks.A.value", "give min, max or equals"),
-    ("protocol_checks:\n  - id: A\n    subject_value: {variable: DM.AGE, in: CR}\n",
-     "protocol_checks.A.subject_value.in", "expected a list of values"),
-    ("protocol_checks:\n  - id: A\n    date_order: {first: {variable: EX.EXSTDTC, pick: middle}, then: {variable: PR.PRSTDTC}}\n",
-     "protocol_checks.A.date_order.first", "pick is 'first' or 'last'"),
-    ("protocol_checks:\n  - id: A\n    only_when: {domain: PR, subject_has: {variable: RS.RSSTRESC, in: PR}}\n",
-     "protocol_checks.A.only_when.subject_has", "in: expected a list of values"),
-    ("protocol_checks:\n  - id: A\n    count: {domain: EX, min: true}\n", "protocol_checks.A.count.min", "expected a number"),
-])
+@pytest.mark.parametrize(
+    ("rules", "key", "problem"),
+    [
+        ("protocol_checks: {id: A}\n", "protocol_checks", "expected a list of rules"),
+        ("protocol_checks:\n  - id: A\n", "protocol_checks.A", "give exactly one kind"),
+        (
+            "protocol_checks:\n  - id: A\n    count: {domain: EX}\n    value: {variable: DM.AGE, min: 1}\n",
+            "protocol_checks.A",
+            "give exactly one kind",
+        ),
+        (
+            "protocol_checks:\n  - id: A\n    value: {variable: DM.AGE}\n",
+            "protocol_checks.A.value",
+            "give min, max or equals",
+        ),
+        (
+            "protocol_checks:\n  - id: A\n    subject_value: {variable: DM.AGE, in: CR}\n",
+            "protocol_checks.A.subject_value.in",
+            "expected a list of values",
+        ),
+        (
+            "protocol_checks:\n  - id: A\n    date_order: {first: {variable: EX.EXSTDTC, pick: middle}, then: {variable: PR.PRSTDTC}}\n",
+            "protocol_checks.A.date_order.first",
+            "pick is 'first' or 'last'",
+        ),
+        (
+            "protocol_checks:\n  - id: A\n    only_when: {domain: PR, subject_has: {variable: RS.RSSTRESC, in: PR}}\n",
+            "protocol_checks.A.only_when.subject_has",
+            "in: expected a list of values",
+        ),
+        (
+            "protocol_checks:\n  - id: A\n    count: {domain: EX, min: true}\n",
+            "protocol_checks.A.count.min",
+            "expected a number",
+        ),
+    ],
+)
 def test_each_rule_mistake_is_a_spec_error(tmp_path: Path, rules: str, key: str, problem: str) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(rules, encoding="utf-8")

@@ -31,11 +31,15 @@ def test_every_dataset_and_variable_of_the_export(std: Standards) -> None:
     assert len(std.datasets) == 63
     assert sum(len(vs) for vs in std.variables.values()) == 1917
     rows = _export_rows("Variables.csv")
-    for row in rows[:: 97]:  # a spread of rows: each is there with its label, type, role and core
+    for row in rows[::97]:  # a spread of rows: each is there with its label, type, role and core
         meta = std.variable(row["Dataset Name"], row["Variable Name"])
         assert meta is not None and not meta.model_allowed
         assert (meta.label, meta.type, meta.role, meta.core) == (
-            row["Variable Label"].replace("\\n", "").strip(), row["Type"], row["Role"], row["Core"])
+            row["Variable Label"].replace("\\n", "").strip(),
+            row["Type"],
+            row["Role"],
+            row["Core"],
+        )
 
 
 @pytest.mark.skipif(not SHARED_IG.is_dir(), reason="the shared SDTMIG export is not beside the project")
@@ -58,9 +62,14 @@ def test_labels_codelists_and_value_domains(std: Standards) -> None:
 
 
 def test_dataset_classes_and_keys(std: Standards) -> None:
-    kept = {"DM": "STUDYID USUBJID", "EX": "STUDYID USUBJID EXTRT EXSTDTC", "AE": "STUDYID USUBJID AEDECOD AESTDTC",
-            "PR": "STUDYID USUBJID PRTRT PRSTDTC", "SUPPQUAL": "STUDYID RDOMAIN USUBJID IDVAR IDVARVAL QNAM",
-            "RS": "STUDYID USUBJID RSTESTCD VISITNUM RSTPTREF RSEVAL RSTPTNUM RSEVALID"}
+    kept = {
+        "DM": "STUDYID USUBJID",
+        "EX": "STUDYID USUBJID EXTRT EXSTDTC",
+        "AE": "STUDYID USUBJID AEDECOD AESTDTC",
+        "PR": "STUDYID USUBJID PRTRT PRSTDTC",
+        "SUPPQUAL": "STUDYID RDOMAIN USUBJID IDVAR IDVARVAL QNAM",
+        "RS": "STUDYID USUBJID RSTESTCD VISITNUM RSTPTREF RSEVAL RSTPTNUM RSEVALID",
+    }
     for name, keys in kept.items():
         assert " ".join(std.datasets[name].keys) == keys
     assert std.datasets["TS"].keys == ("STUDYID", "TSPARMCD", "TSSEQ")
@@ -81,9 +90,19 @@ def test_model_allowed_variables(std: Standards) -> None:
     assert std.variable("EX", "VISITNUM") is not None and "VISITNUM" not in {v.name for v in std.domain_variables("EX")}
     visitnum = std.variable("EX", "VISITNUM")
     assert (visitnum.label, visitnum.type, visitnum.role, visitnum.core, visitnum.model_allowed) == (
-        "Visit Number", "Num", "Timing", "Perm", True)
+        "Visit Number",
+        "Num",
+        "Timing",
+        "Perm",
+        True,
+    )
     aedtc = std.variable("AE", "AEDTC")
-    assert (aedtc.label, aedtc.type, aedtc.role, aedtc.format) == ("Date/Time of Collection", "Char", "Timing", "ISO 8601")
+    assert (aedtc.label, aedtc.type, aedtc.role, aedtc.format) == (
+        "Date/Time of Collection",
+        "Char",
+        "Timing",
+        "ISO 8601",
+    )
     assert std.variable("CM", "CMLNKGRP").label == "Link Group ID"
     assert std.variable("EX", "EXTPTREF").role == "Timing"
     assert std.variable("AE", "AEEVINTX") is not None
@@ -123,7 +142,13 @@ def test_custom_domain_takes_its_class_variables(std: Standards) -> None:
     assert {"XRSEQ", "XRTESTCD", "XRTEST", "XRORRES", "XRSTRESC", "VISITNUM", "XRDTC", "EPOCH"} <= set(names)
     assert names.index("XRTESTCD") < names.index("XRORRES") < names.index("VISITNUM") < names.index("XRDTC")
     assert "XRTRT" not in names and "XRTERM" not in names  # other classes' topics
-    assert {v.name for v in custom.domain_variables("XR") if v.core == "Req"} == {"STUDYID", "DOMAIN", "USUBJID", "XRSEQ", "XRTESTCD"}
+    assert {v.name for v in custom.domain_variables("XR") if v.core == "Req"} == {
+        "STUDYID",
+        "DOMAIN",
+        "USUBJID",
+        "XRSEQ",
+        "XRTESTCD",
+    }
     assert custom.variable("XR", "XRORRESU").codelist == "C71620"
     assert custom.variable("XRAB", "XRTESTCD") is not None  # a split of the custom domain
     assert std.dataset("XR") is None  # the standards it was made from are unchanged
@@ -132,13 +157,16 @@ def test_custom_domain_takes_its_class_variables(std: Standards) -> None:
     assert events.variable("XE", "XETERM").core == "Req"
 
 
-@pytest.mark.parametrize(("name", "klass", "message"), [
-    ("AE", "Events", "already defines AE"),
-    ("XYZ", "Findings", "two letters"),
-    ("XR", "Trial Design", "not a general observation class"),
-    ("SQ", "Findings", "may not be used"),
-    ("DI", "Findings", "is a CDISC domain code"),
-])
+@pytest.mark.parametrize(
+    ("name", "klass", "message"),
+    [
+        ("AE", "Events", "already defines AE"),
+        ("XYZ", "Findings", "two letters"),
+        ("XR", "Trial Design", "not a general observation class"),
+        ("SQ", "Findings", "may not be used"),
+        ("DI", "Findings", "is a CDISC domain code"),
+    ],
+)
 def test_custom_domain_errors(std: Standards, name: str, klass: str, message: str) -> None:
     with pytest.raises(StandardsError, match=message):
         std.with_custom_domain(name, klass, "Label")
@@ -147,10 +175,38 @@ def test_custom_domain_errors(std: Standards, name: str, klass: str, message: st
 def test_class_variables_table() -> None:
     _, _, classes = read_sdtmig(specs_dir() / "sdtmig" / "3.4")
     general = {cv.name for cv in classes["GENERAL OBSERVATIONS"]}
-    for name in ("--GRPID", "--REFID", "--SPID", "--LNKID", "--LNKGRP", "VISITNUM", "VISIT", "VISITDY", "TAETORD",
-                 "EPOCH", "--DTC", "--STDTC", "--ENDTC", "--DY", "--STDY", "--ENDY", "--DUR", "--TPT", "--TPTNUM",
-                 "--ELTM", "--TPTREF", "--RFTDTC", "--STRF", "--ENRF", "--STRTPT", "--STTPT", "--ENRTPT", "--ENTPT",
-                 "--EVLINT", "--EVINTX"):
+    for name in (
+        "--GRPID",
+        "--REFID",
+        "--SPID",
+        "--LNKID",
+        "--LNKGRP",
+        "VISITNUM",
+        "VISIT",
+        "VISITDY",
+        "TAETORD",
+        "EPOCH",
+        "--DTC",
+        "--STDTC",
+        "--ENDTC",
+        "--DY",
+        "--STDY",
+        "--ENDY",
+        "--DUR",
+        "--TPT",
+        "--TPTNUM",
+        "--ELTM",
+        "--TPTREF",
+        "--RFTDTC",
+        "--STRF",
+        "--ENRF",
+        "--STRTPT",
+        "--STTPT",
+        "--ENRTPT",
+        "--ENTPT",
+        "--EVLINT",
+        "--EVINTX",
+    ):
         assert name in general, name
     assert {cv.name for cv in classes["FINDINGS ABOUT"]} == {"--OBJ"}
     assert "--TRT" in {cv.name for cv in classes["INTERVENTIONS"]}
@@ -173,9 +229,23 @@ def test_compiled_sdtmig_is_rebuilt_when_a_file_changes(tmp_path: Path) -> None:
     (specs / "ct").mkdir()
     (specs / "ct" / CT).symlink_to(specs_dir() / "ct" / CT)
     store = tmp_path / "store"
-    assert read_standards(specs, "3.4", CT, home=store).datasets["AE"].keys == ("STUDYID", "USUBJID", "AEDECOD", "AESTDTC")
+    assert read_standards(specs, "3.4", CT, home=store).datasets["AE"].keys == (
+        "STUDYID",
+        "USUBJID",
+        "AEDECOD",
+        "AESTDTC",
+    )
     assert list((store / "cache").glob("sdtmig-3.4-*.bin"))
     keys = specs / "sdtmig" / "3.4" / "keys.csv"
-    keys.write_text(keys.read_text(encoding="utf-8").replace("AE,STUDYID USUBJID AEDECOD AESTDTC",
-                                                            "AE,STUDYID USUBJID AETERM AESTDTC"), encoding="utf-8")
-    assert read_standards(specs, "3.4", CT, home=store).datasets["AE"].keys == ("STUDYID", "USUBJID", "AETERM", "AESTDTC")
+    keys.write_text(
+        keys.read_text(encoding="utf-8").replace(
+            "AE,STUDYID USUBJID AEDECOD AESTDTC", "AE,STUDYID USUBJID AETERM AESTDTC"
+        ),
+        encoding="utf-8",
+    )
+    assert read_standards(specs, "3.4", CT, home=store).datasets["AE"].keys == (
+        "STUDYID",
+        "USUBJID",
+        "AETERM",
+        "AESTDTC",
+    )

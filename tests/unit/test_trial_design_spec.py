@@ -45,10 +45,16 @@ def test_repeated_visits_are_numbered_series() -> None:
 
 
 def test_declared_values_are_checked_against_ct(study: Path) -> None:
-    code = edit(study, "{TSPARMCD: STYPE, TSVAL: INTERVENTIONAL, TSVCDREF: CDISC CT}",
-                "{TSPARMCD: STYPE, TSVAL: INTERVENTIONAL, TSVALCD: C15601, TSVCDREF: CDISC CT}")
-    date = edit(study, '{TSPARMCD: DCUTDTC, TSVAL: "2026-09-30", TSVCDREF: ISO 8601}',
-                '{TSPARMCD: DCUTDTC, TSVAL: "30SEP2026", TSVCDREF: ISO 8601}')
+    code = edit(
+        study,
+        "{TSPARMCD: STYPE, TSVAL: INTERVENTIONAL, TSVCDREF: CDISC CT}",
+        "{TSPARMCD: STYPE, TSVAL: INTERVENTIONAL, TSVALCD: C15601, TSVCDREF: CDISC CT}",
+    )
+    date = edit(
+        study,
+        '{TSPARMCD: DCUTDTC, TSVAL: "2026-09-30", TSVCDREF: ISO 8601}',
+        '{TSPARMCD: DCUTDTC, TSVAL: "30SEP2026", TSVCDREF: ISO 8601}',
+    )
     ref = edit(study, "TSVCDREF: SNOMED, TSVCDVER", "TSVCDREF: SNOMED-CT, TSVCDVER")
     name = edit(study, "{TSPARMCD: THERAREA, TSVAL: Oncology}", "{TSPARMCD: THERAREA, TSPARM: Area, TSVAL: Oncology}")
     empty = edit(study, '{TSPARMCD: SDTMVER, TSVAL: "2.0"}', "{TSPARMCD: SDTMVER}")
@@ -67,33 +73,52 @@ def test_sections_that_the_trial_design_replaces_are_refused(study: Path) -> Non
     line = edit(study, "forms_not_mapped:", "epochs:\n  - {EPOCH: SCREENING, start: DM.RFICDTC}\nforms_not_mapped:")
     with pytest.raises(Exception) as err:
         load_study(study)
-    assert f"study.yaml:{line}:1: epochs: with a trial design, each record's EPOCH comes from the subject's elements" in str(err.value)
+    assert (
+        f"study.yaml:{line}:1: epochs: with a trial design, each record's EPOCH comes from the subject's elements"
+        in str(err.value)
+    )
 
 
 def test_element_start_rules_name_mapped_variables(study: Path) -> None:
     line = edit(study, "start: {first: PR.PRSTDTC}", "start: {first: PR.PRSTDT}")
-    where = edit(study, "start: {first: EX.EXSTDTC, where: {EXCAT: MAINTENANCE}}",
-                 "start: {first: EX.EXSTDTC, where: {EXCATX: MAINTENANCE}}")
-    assert problems(study) == [f"{line}:22: RT.start: 'PR.PRSTDT' is not a mapped DOMAIN.VARIABLE",
-                               f"{where}:22: MAINT.start.where: EXCATX is not mapped in EX"]
+    where = edit(
+        study,
+        "start: {first: EX.EXSTDTC, where: {EXCAT: MAINTENANCE}}",
+        "start: {first: EX.EXSTDTC, where: {EXCATX: MAINTENANCE}}",
+    )
+    assert problems(study) == [
+        f"{line}:22: RT.start: 'PR.PRSTDT' is not a mapped DOMAIN.VARIABLE",
+        f"{where}:22: MAINT.start.where: EXCATX is not mapped in EX",
+    ]
 
 
 def test_visits_must_be_unique(study: Path) -> None:
     dup = edit(study, "{VISITNUM: 25, VISIT: C2 ASSESSMENT,", "{VISITNUM: 20, VISIT: C2 ASSESSMENT,")
-    assert problems(study) == [f"{dup}:7: VISITNUM: VISITNUM 20 is given twice (first at {study.as_posix()}/study.yaml:{dup - 3}:7)"]  # C2, of the C{n} series
+    assert problems(study) == [
+        f"{dup}:7: VISITNUM: VISITNUM 20 is given twice (first at {study.as_posix()}/study.yaml:{dup - 3}:7)"
+    ]  # C2, of the C{n} series
 
 
 def test_a_repeat_must_count_up(study: Path) -> None:
     rep = edit(study, "repeat: {from: 1, to: 35}", "repeat: {from: 35, to: 1}")
-    assert problems(study) == [f"{rep}:23: trial_design.visits.repeat: give whole numbers from: A to: B (by: C), A <= B"]
+    assert problems(study) == [
+        f"{rep}:23: trial_design.visits.repeat: give whole numbers from: A to: B (by: C), A <= B"
+    ]
 
 
 def test_derive_visitnum_needs_a_trial_design(study: Path) -> None:
     text = (study / "study.yaml").read_text(encoding="utf-8")
     start, end = text.index("trial_design:\n"), text.index("forms_not_mapped:")
-    arms = "arms:\n  - {ARMCD: TGP-RT, ARM: \"Tislelizumab+GP, Radiotherapy, Tislelizumab Maintenance\"}\n" \
-           "  - {ARMCD: TGP, ARM: \"Tislelizumab+GP, Tislelizumab Maintenance\"}\n"
+    arms = (
+        'arms:\n  - {ARMCD: TGP-RT, ARM: "Tislelizumab+GP, Radiotherapy, Tislelizumab Maintenance"}\n'
+        '  - {ARMCD: TGP, ARM: "Tislelizumab+GP, Tislelizumab Maintenance"}\n'
+    )
     (study / "study.yaml").write_text(text[:start] + arms + text[end:], encoding="utf-8")
     found = problems(study)
-    assert any(p.endswith("VISITNUM: derive_visitnum reads the trial design's visits; declare them under "
-                          "trial_design: visits: in study.yaml") for p in found)
+    assert any(
+        p.endswith(
+            "VISITNUM: derive_visitnum reads the trial design's visits; declare them under "
+            "trial_design: visits: in study.yaml"
+        )
+        for p in found
+    )

@@ -23,10 +23,16 @@ def standards() -> Standards:
 
 
 def _ae() -> pd.DataFrame:
-    return pd.DataFrame({
-        "STUDYID": ["S1", "S1"], "DOMAIN": ["AE", "AE"], "USUBJID": ["S1-001", "S1-002"], "AESEQ": [1.0, 2.0],
-        "AETERM": ["Headache", "Fatigue after the first cycle"], "AESTDY": [3.0, None],
-    })
+    return pd.DataFrame(
+        {
+            "STUDYID": ["S1", "S1"],
+            "DOMAIN": ["AE", "AE"],
+            "USUBJID": ["S1-001", "S1-002"],
+            "AESEQ": [1.0, 2.0],
+            "AETERM": ["Headache", "Fatigue after the first cycle"],
+            "AESTDY": [3.0, None],
+        }
+    )
 
 
 def test_written_file_reads_back_with_labels_lengths_and_values(tmp_path: Path, standards: Standards) -> None:
@@ -53,7 +59,9 @@ def test_the_header_stamp_is_the_creation_time_given(tmp_path: Path, standards: 
     assert data.count(b"05MAR26:09:30:07") >= 2  # created and modified, in the library and member headers
 
 
-def test_a_dataset_not_in_sdtmig_is_labelled_by_its_name_and_supp_by_its_parent(tmp_path: Path, standards: Standards) -> None:
+def test_a_dataset_not_in_sdtmig_is_labelled_by_its_name_and_supp_by_its_parent(
+    tmp_path: Path, standards: Standards
+) -> None:
     supp = pd.DataFrame({"STUDYID": ["S1"], "RDOMAIN": ["AE"], "QNAM": ["AETRTEM"], "QVAL": ["Y"]})
     path = tmp_path / "suppae.xpt"
     write_xpt("SUPPAE", supp, standards, path, CREATED)
@@ -82,10 +90,12 @@ def test_every_limit_broken_is_reported_with_its_record(standards: Standards) ->
 def test_dataset_name_and_labels_beyond_the_limits(standards: Standards) -> None:
     frame = pd.DataFrame({"STUDYID": ["S1"]})
     assert xpt_problems("LONGNAME9", frame, standards) == [
-        "LONGNAME9: dataset name must be at most 8 letters, digits or _"]
+        "LONGNAME9: dataset name must be at most 8 letters, digits or _"
+    ]
     custom = standards.with_custom_domain("XZ", "Findings", "A label of exactly forty-one characters..")
     assert xpt_problems("XZ", frame, custom) == [
-        "XZ: dataset label 'A label of exactly forty-one characters..' longer than 40 characters or not ASCII"]
+        "XZ: dataset label 'A label of exactly forty-one characters..' longer than 40 characters or not ASCII"
+    ]
 
 
 def test_200_bytes_are_counted_in_utf8(standards: Standards) -> None:

@@ -1,4 +1,4 @@
-"""Date and time formats as EDC systems export them, declared by pattern, parsed to ISO 8601.
+"""Date and time text: ISO 8601 as SDTMIG uses it, and the formats EDC systems export, declared by pattern.
 
 A pattern is made of the tokens ``DD`` (day, 1 or 2 digits), ``MM`` (month number, 1 or 2
 digits), ``MMM`` (English month abbreviation, any case), ``YYYY`` and ``YY`` (year), separated by
@@ -29,12 +29,27 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-MONTHS = {m: f"{i:02d}" for i, m in enumerate(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)}
+MONTHS = {
+    m: f"{i:02d}"
+    for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)
+}
 DEFAULT_FORMAT = "DD-MMM-YYYY"
 # Formats tried, in this order, to say which ones a value that fits none of the declared would match.
-KNOWN_FORMATS = ("DD-MMM-YYYY", "DD-MMM-YY", "MM/DD/YYYY", "DD/MM/YYYY", "YYYY-MM-DD", "YYYY/MM/DD", "DD.MM.YYYY",
-                 "MM-DD-YYYY", "DD-MM-YYYY", "MM/DD/YY", "DD/MM/YY", "YYYYMMDD", "DDMMMYYYY")
+KNOWN_FORMATS = (
+    "DD-MMM-YYYY",
+    "DD-MMM-YY",
+    "MM/DD/YYYY",
+    "DD/MM/YYYY",
+    "YYYY-MM-DD",
+    "YYYY/MM/DD",
+    "DD.MM.YYYY",
+    "MM-DD-YYYY",
+    "DD-MM-YYYY",
+    "MM/DD/YY",
+    "DD/MM/YY",
+    "YYYYMMDD",
+    "DDMMMYYYY",
+)
 _UNKNOWN = r"UN|UK|UNK|--|---|\?\?|"
 _TOKENS = {  # token -> (group name, regex)
     "YYYY": ("y", r"\d{4}"),
@@ -47,7 +62,21 @@ _TOKENS = {  # token -> (group name, regex)
 }
 _TOKEN = re.compile(r"YYYY|YY|MMM|MM|M|DD|D")
 _ISO_DATE = re.compile(r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2}))?)?$")
-_TIME = re.compile(r"^(?P<h>\d{1,2}):(?P<mi>[0-5]\d)(?::(?P<s>[0-5]\d))?(?:\s*(?P<ampm>[AaPp])\.?[Mm]\.?)?$")
+_CLOCK = re.compile(r"^(?P<h>\d{1,2}):(?P<mi>[0-5]\d)(?::(?P<s>[0-5]\d))?(?:\s*(?P<ampm>[AaPp])\.?[Mm]\.?)?$")
+
+# ISO 8601 as SDTMIG uses it: right-truncated precision, "-" for a missing middle component
+# (2003---15), optional seconds fraction, and intervals start/end.
+# Groups are non-capturing: pandas warns (on our output) about capturing groups in str.contains.
+_MONTH, _DAY = r"(?:0[1-9]|1[0-2]|-)", r"(?:0[1-9]|[12]\d|3[01]|-)"
+_TIME = r"T(?:[01]\d|2[0-3]|-)(?::(?:[0-5]\d|-)(?::[0-5]\d(?:\.\d+)?)?)?"
+DATETIME = rf"\d{{4}}(?:-{_MONTH}(?:-{_DAY}(?:{_TIME})?)?)?"
+_NUM = r"\d+(?:\.\d+)?"
+DURATION = (
+    rf"-?P(?=\d|T\d)(?:{_NUM}Y)?(?:{_NUM}M)?(?:{_NUM}W)?(?:{_NUM}D)?(?:T(?=\d)(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?"
+)
+DATETIME_RE = rf"^{DATETIME}(?:/{DATETIME})?$"
+DURATION_RE = rf"^{DURATION}$"
+INTERVAL_RE = rf"^(?:{DATETIME}/{DATETIME}|{DURATION}|{DATETIME}/{DURATION}|{DURATION}/{DATETIME})$"
 
 
 class DateFormatError(ValueError):
@@ -75,7 +104,7 @@ def compile_format(pattern: str) -> DateFormat:
     seen: list[str] = []
     pos = 0
     for match in _TOKEN.finditer(text):
-        parts.append(re.escape(text[pos:match.start()]))
+        parts.append(re.escape(text[pos : match.start()]))
         group, regex = _TOKENS[match.group()]
         if group in seen:
             raise DateFormatError(f"date format {pattern!r}: {match.group()} twice")
@@ -133,9 +162,14 @@ def parse_dates(text: pd.Series, fmt: DateFormat, pivot_year: int) -> ParsedDate
         year = found["y"]
     else:
         short = pd.to_numeric(found["yy"], errors="coerce")
-        century = np.where(short <= pivot_year % 100, pivot_year - pivot_year % 100, pivot_year - pivot_year % 100 - 100)
-        year = pd.Series(np.where(short.notna(), (century + short.fillna(0)).astype("int64").astype(str), None),
-                         index=text.index, dtype=object)
+        century = np.where(
+            short <= pivot_year % 100, pivot_year - pivot_year % 100, pivot_year - pivot_year % 100 - 100
+        )
+        year = pd.Series(
+            np.where(short.notna(), (century + short.fillna(0)).astype("int64").astype(str), None),
+            index=text.index,
+            dtype=object,
+        )
     if "mon" in found:
         mon = found["mon"].fillna("").str.upper()
         month = mon.map(MONTHS)
@@ -160,14 +194,15 @@ def parse_dates(text: pd.Series, fmt: DateFormat, pivot_year: int) -> ParsedDate
     full = year + "-" + month + "-" + day
     parsed = pd.to_datetime(full.where(complete, None), format="%Y-%m-%d", errors="coerce")
     impossible = (complete & parsed.isna()) | (month.ne("") & ~month.isin(list(MONTHS.values())))
-    iso_text = pd.Series(np.where(complete, full, np.where(month.ne(""), year + "-" + month, year)),
-                         index=text.index, dtype=object)
+    iso_text = pd.Series(
+        np.where(complete, full, np.where(month.ne(""), year + "-" + month, year)), index=text.index, dtype=object
+    )
     return ParsedDates(iso_text, bad, impossible & ~bad)
 
 
 def parse_times(clock: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Stripped time texts -> ``HH:MM[:SS]`` ("" for blank), and which are not times."""
-    parts = clock.str.extract(_TIME)
+    parts = clock.str.extract(_CLOCK)
     hour = pd.to_numeric(parts["h"], errors="coerce")
     ampm = parts["ampm"].fillna("").str.upper()
     twelve = ampm.ne("")
