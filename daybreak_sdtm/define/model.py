@@ -886,7 +886,13 @@ def _supp_item(
     if var == "USUBJID":
         origin: Origin | None = b.origin("Predecessor", predecessor=f"{parent}.USUBJID")
     elif var == "IDVARVAL":
-        origin = b.origin("Predecessor", predecessor=f"{parent}.{parent}SEQ")
+        # The parent variable IDVAR names (AESEQ, ...); a subject-level qualifier (SUPPDM) has none.
+        idvars = [v for v in text_values(ds.frame["IDVAR"]) if v] if "IDVAR" in ds.frame.columns else []
+        origin = (
+            b.origin("Predecessor", predecessor=", ".join(f"{parent}.{v}" for v in idvars))
+            if idvars
+            else b.origin("Assigned")
+        )
     elif var == "QVAL":
         origin = None
     else:

@@ -210,6 +210,9 @@ def test_origins_methods_and_comments(define_doc: etree._ElementTree) -> None:
     assert origin["IT.AE.AESTDY"] == ("Derived", "Sponsor")
     assert origin["IT.SUPPAE.IDVARVAL"][0] == "Predecessor"
     assert text(items["IT.SUPPAE.IDVARVAL"], "def:Origin/odm:Description/odm:TranslatedText") == "AE.AESEQ"
+    # A subject-level qualifier has no parent record: no DM.DMSEQ (DM has no --SEQ) as its predecessor.
+    assert origin["IT.SUPPDM.IDVARVAL"][0] == "Assigned"
+    assert "DMSEQ" not in etree.tostring(items["IT.SUPPDM.IDVARVAL"]).decode()
 
     methods = {m.get("OID"): text(m) for m in xp(define_doc, "//odm:MethodDef")}
     assert "derive_study_day(date=AESTDTC)" in methods["MT.AE.AESTDY"]
