@@ -379,18 +379,26 @@ def _by_elements(ds: Dataset, date_var: str, se: Dataset) -> Iterator[Finding]:
     covers = (pairs["start"] <= pairs["day"]) & (
         (pairs["end"] >= pairs["day"]) | ~pairs["end"].str.match(r"^\d{4}-\d{2}-\d{2}$")
     )
-    covering = pairs[covers].groupby("index")["epoch"].apply(lambda e: tuple(dict.fromkeys(e)))
-    expected = [covering.get(i) for i in range(len(combos))]
-    bad = np.array(
-        [isinstance(want, tuple) and got not in want for got, want in zip(combos["EPOCH"], expected, strict=False)]
-    )
-    messages = [
-        ""
-        if not isinstance(want, tuple)
-        else f"EPOCH should be {' or '.join(repr(w) for w in want)}: on {day} ({date_var}) the subject's "
-        f"{'element is' if len(want) == 1 else 'elements are'} in that epoch in SE"
-        for want, day in zip(expected, combos["day"], strict=False)
-    ]
+    # Each combination's covering epochs, once each in SE order; judged on arrays, worded only when bad.
+    cover = pairs.loc[covers, ["index", "epoch"]].drop_duplicates()
+    at = cover["index"].to_numpy(dtype=np.int64)
+    got = combos["EPOCH"].to_numpy(dtype=object)
+    covered = np.zeros(len(combos), dtype=bool)
+    covered[at] = True
+    matched = np.zeros(len(combos), dtype=bool)
+    matched[at[cover["epoch"].to_numpy(dtype=object) == got[at]]] = True
+    bad = covered & ~matched
+    messages = [""] * len(combos)
+    wrong = np.flatnonzero(bad)
+    if len(wrong):
+        wants = cover[np.isin(at, wrong)].groupby("index", sort=False)["epoch"].agg(list)
+        days = combos["day"].to_numpy(dtype=object)
+        for i in wrong.tolist():
+            want = wants[i]
+            messages[i] = (
+                f"EPOCH should be {' or '.join(repr(w) for w in want)}: on {days[i]} ({date_var}) the subject's "
+                f"{'element is' if len(want) == 1 else 'elements are'} in that epoch in SE"
+            )
     positions, texts = _spread(ds, rows, bad, messages)
     yield from ds.findings("DB406", Severity.ERROR, positions, "EPOCH", texts)
 
