@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import subprocess
-import tempfile
 import tracemalloc
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from daybreak_sdtm.cli import main
 from daybreak_sdtm.findings import Finding, Report, Severity, group_by_rule
 from daybreak_sdtm.report import render_text, write_html, write_json
 from daybreak_sdtm.resources import default_export_dir
+from tests.browser import chromium_path, dump_dom
 
 TS = ["--timestamp", "2026-10-01T00:00:00"]
 
@@ -286,39 +284,12 @@ def test_validate_report_into_a_missing_folder_is_an_error(
     assert not missing.parent.exists()
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 def test_capped_html_report_renders_in_headless_chromium(tmp_path: Path) -> None:
-    if CHROMIUM is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is required in CI (apt-get install -y chromium)")
-        pytest.skip("chromium not installed: apt-get install -y chromium")
+    chromium_path()
     page = tmp_path / "validation.html"
     with page.open("w", encoding="utf-8") as out:
         write_html(BIG, out, max_per_rule=25, full_report="validation.json")
-    with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={profile}",
-                "--dump-dom",
-                page.as_uri(),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    dom = _parse(done.stdout)
+    dom = _parse(dump_dom(page))
     findings = dom.get_element_by_id("findings")
     assert len(findings.find_class("error")) + len(findings.find_class("warning")) == 25 + 25 + 2
     assert [tr.text_content() for tr in findings.find_class("more")] == [

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -17,6 +16,7 @@ from daybreak_sdtm.cli import main
 from daybreak_sdtm.errors import SpecErrors
 from daybreak_sdtm.resources import default_export_dir, default_study_dir
 from daybreak_sdtm.spec.protocol import load_protocol
+from tests.browser import chromium_path, dump_dom
 from tests.helpers import edited_study
 
 TS = ["--timestamp", "2026-10-01T00:00:00"]
@@ -204,42 +204,15 @@ def test_help_and_lint_are_fast() -> None:
     assert done.returncode == 0, done.stderr
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 def test_html_report_renders_in_headless_chromium(package: Path, tmp_path: Path) -> None:
-    if CHROMIUM is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is required in CI (apt-get install -y chromium)")
-        pytest.skip("chromium not installed: apt-get install -y chromium")
+    chromium_path()
     assert (package / "validation.html").is_file()
     page = tmp_path / "report.html"
     seeded = _without_variable(package, tmp_path, "DM", "ARMNRS")
     assert (
         main(["validate", str(seeded), "--study", str(default_study_dir()), "--format", "html", "-o", str(page)]) == 0
     )
-    with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={profile}",
-                "--dump-dom",
-                page.as_uri(),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    dom = done.stdout
+    dom = dump_dom(page)
     assert '<table id="summary">' in dom and '<table id="findings">' in dom
     assert "DB103" in dom and 'href="#DB103"' in dom and 'id="DB103"' in dom
     assert "0 error(s)" in dom

@@ -2,59 +2,27 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import struct
-import subprocess
 import zlib
 from pathlib import Path
 
 import pytest
 from lxml import etree, html
 
+from tests.browser import chromium_path, dump_dom, run_chromium
 from tests.define.conftest import xp
-
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
     """Debian's chromium; a missing browser skips these tests locally but fails them in CI."""
-    path = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
-    if path is None:
-        reason = "chromium is not installed (apt-get install -y chromium); define.html browser tests need it"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return path
-
-
-def _run(chromium: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    profile = tmp / "profile"
-    profile.mkdir(exist_ok=True)
-    return subprocess.run(
-        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=True,
-    )
+    return chromium_path()
 
 
 @pytest.fixture(scope="module")
-def dom(chromium: str, package: Path, tmp_path_factory: pytest.TempPathFactory) -> html.HtmlElement:
+def dom(chromium: str, package: Path) -> html.HtmlElement:
     """The DOM of define.html after Chromium loaded it from the package folder."""
-    done = _run(chromium, tmp_path_factory.mktemp("chromium"), "--dump-dom", (package / "define.html").as_uri())
-    return html.fromstring(done.stdout)
+    return html.fromstring(dump_dom(package / "define.html"))
 
 
 def png_stats(path: Path) -> tuple[int, int, int]:
@@ -114,7 +82,7 @@ def test_links_resolve(dom: html.HtmlElement, package: Path, define_doc: etree._
 
 def test_screenshot_shows_a_rendered_page(chromium: str, package: Path, tmp_path: Path) -> None:
     shot = tmp_path / "define.png"
-    _run(chromium, tmp_path, f"--screenshot={shot}", "--window-size=1280,2000", (package / "define.html").as_uri())
+    run_chromium(f"--screenshot={shot}", "--window-size=1280,2000", (package / "define.html").as_uri())
     width, height, variety = png_stats(shot)
     assert (width, height) == (1280, 2000)
     assert shot.stat().st_size > 10_000
@@ -122,5 +90,5 @@ def test_screenshot_shows_a_rendered_page(chromium: str, package: Path, tmp_path
     blank_page = tmp_path / "blank.html"
     blank_page.write_text("<!DOCTYPE html><html><body></body></html>", encoding="utf-8")
     blank = tmp_path / "blank.png"
-    _run(chromium, tmp_path, f"--screenshot={blank}", "--window-size=1280,2000", blank_page.as_uri())
+    run_chromium(f"--screenshot={blank}", "--window-size=1280,2000", blank_page.as_uri())
     assert png_stats(blank)[2] < 16 <= variety
