@@ -30,7 +30,7 @@ from daybreak_sdtm.errors import DaybreakError, ExitStatus, SpecError, SpecError
 from daybreak_sdtm.spec.check import ResolvedVariable, resolve_domain
 from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS
 from daybreak_sdtm.spec.model import DomainSpec, StudySpec, SuppSpec
-from daybreak_sdtm.standards import Codelist, Standards
+from daybreak_sdtm.standards import Codelist, DatasetMeta, Standards
 from daybreak_sdtm.standards.labels import dataset_label, variable_labels
 from daybreak_sdtm.text import text_byte_lengths
 
@@ -714,23 +714,7 @@ def build_define(
             text = f"{text} No records: {no_data[ds.name]}; the dataset is not submitted.".lstrip()
             leaf = None
         comment = b.comment(f"COM.{ds.name}", text) if text else ""
-        groups.append(
-            ItemGroup(
-                oid=f"IG.{ds.name}",
-                name=ds.name,
-                domain=ds.name,
-                label=ds.label or meta.label,
-                klass=meta.klass,
-                structure=meta.structure,
-                repeating=meta.repeating,
-                reference_data=meta.reference_data,
-                item_refs=tuple(refs),
-                leaf=leaf,
-                records=len(ds.frame),
-                keys=keys,
-                comment_oid=comment,
-            )
-        )
+        groups.append(_item_group(ds, meta, refs, leaf, keys, comment))
 
     mdv_comment = ""
     if study.forms_not_mapped:
@@ -849,6 +833,18 @@ def _design_group(b: _Builder, ds: PackageDataset, no_data: str | None) -> ItemG
     if no_data is not None:
         source = f"{source} No records: {no_data}; the dataset is not submitted."
         leaf = None
+    return _item_group(ds, meta, refs, leaf, keys, b.comment(f"COM.{ds.name}", source))
+
+
+def _item_group(
+    ds: PackageDataset,
+    meta: DatasetMeta,
+    refs: Sequence[ItemRef],
+    leaf: Leaf | None,
+    keys: Sequence[str],
+    comment_oid: str,
+) -> ItemGroup:
+    """The ItemGroupDef of a dataset: its SDTMIG metadata, the items and keys made for it, its file."""
     return ItemGroup(
         oid=f"IG.{ds.name}",
         name=ds.name,
@@ -861,8 +857,8 @@ def _design_group(b: _Builder, ds: PackageDataset, no_data: str | None) -> ItemG
         item_refs=tuple(refs),
         leaf=leaf,
         records=len(ds.frame),
-        keys=keys,
-        comment_oid=b.comment(f"COM.{ds.name}", source),
+        keys=tuple(keys),
+        comment_oid=comment_oid,
     )
 
 
