@@ -1,4 +1,4 @@
-"""Form assembly in build.py: the raw rows a domain is derived from (join, unpivot, exclude), read
+"""Form assembly in build/forms.py: the raw rows a domain is derived from (join, unpivot, exclude), read
 from real CSV forms with the raw reader and a domain spec loaded from YAML."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from daybreak_sdtm.build import Exclusion, _assemble_rows
+from daybreak_sdtm.build import Exclusion
+from daybreak_sdtm.build.forms import _assemble_rows
 from daybreak_sdtm.errors import RawDataError
 from daybreak_sdtm.raw import SRC_FILE, SRC_ROW, read_form
 from daybreak_sdtm.spec import DomainSpec
