@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from daybreak_sdtm.codec import DEFAULT_ENCODING
+from daybreak_sdtm.dataset import Dataset, Sources, dataset_of
 from daybreak_sdtm.derive import RowProblems, VarRef
 from daybreak_sdtm.derive.assign import on_distinct
 from daybreak_sdtm.errors import DataErrors, RawDataError, SpecError, SpecErrors
@@ -50,18 +51,6 @@ TEXT: Final = "str"
 SUPP_COLUMNS = ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL")
 
 
-@dataclass
-class DomainTable:
-    """One SDTM dataset: its records, where each came from, and the spec that made it."""
-
-    name: str
-    frame: pd.DataFrame  # SDTM variables only, in SDTMIG order
-    lineage: pd.DataFrame  # _src_file, _src_row per record, aligned with frame
-    spec: DomainSpec | None  # None for a trial design dataset (TS ... TI from study.yaml, SE and SV from the data)
-    variables: dict[str, ResolvedVariable] = field(default_factory=dict)
-    parent: str = ""  # "AE" for SUPPAE
-
-
 @dataclass(frozen=True)
 class Exclusion:
     """Raw records left out of a domain on purpose."""
@@ -74,9 +63,11 @@ class Exclusion:
 
 @dataclass
 class BuildResult:
-    """All domain tables, plus the counts that reconcile them with the raw export."""
+    """Every dataset made, in its written form, plus the counts that reconcile them with the raw export."""
 
-    tables: dict[str, DomainTable]
+    # Dataset name -> the dataset (the one table model, in SDTMIG order and written form, with the
+    # raw record of each row and the spec line of each variable); empty datasets included.
+    tables: dict[str, Dataset]
     forms_read: dict[str, int]  # form -> records
     exclusions: list[Exclusion]
     forms_not_mapped: dict[str, str]
@@ -88,6 +79,13 @@ class BuildResult:
     empty: dict[str, str] = field(default_factory=dict)
     # Domain -> source records from which no record was made (every record made of them excluded).
     unused_records: dict[str, int] = field(default_factory=dict)
+    # Mapped domain -> its spec (a SUPP-- dataset's is its parent's; trial design datasets have none).
+    specs: dict[str, DomainSpec] = field(default_factory=dict)
+
+    def spec_of(self, name: str) -> DomainSpec | None:
+        """The domain spec a dataset was mapped by (SUPPAE: AE's); None for a trial design dataset."""
+        ds = self.tables[name]
+        return self.specs.get(ds.parent_name)
 
 
 class DomainContext:
@@ -517,28 +515,30 @@ def _build(
     # SUPP-- records first, while every domain's raw rows and unsorted variables are there to read;
     # then the raw rows go (lineage keeps only where each record came from) before the sorted
     # copies are made, so that at no point raw rows, derived frames and sorted tables coexist.
-    supp_tables: dict[str, DomainTable] = {}
+    supp_tables: dict[str, Dataset] = {}
     for dom in study.domains:
         if supps[dom.name]:
             raw = _supp_raw(raws[dom.name], supps[dom.name], study.subject_column)
             ctx = DomainContext(dom.name, raw, frames, study, standards, keys[dom.name])
             supp_frame, supp_lineage = _build_supp(dom, supps[dom.name], ctx, raw, problems)
-            supp_name = f"SUPP{dom.name}"
-            supp_tables[dom.name] = DomainTable(
-                supp_name, supp_frame, supp_lineage, dom, {s.qnam: i for s, i in supps[dom.name]}, parent=dom.name
+            qnam_specs = {s.qnam: str(i.spec.where) for s, i in supps[dom.name]}
+            supp_tables[dom.name] = _written(
+                f"SUPP{dom.name}", supp_frame, supp_lineage, standards, qnam_specs=qnam_specs
             )
-            del raw, ctx
+            del raw, ctx, supp_frame
     if problems:
         raise DataErrors(problems)
     contexts.clear()
     sources = {name: raw[[SRC_FILE, SRC_ROW]] for name, raw in raws.items()}
     raws.clear()
 
-    tables: dict[str, DomainTable] = {}
+    # Each table takes its written form as it is made, one at a time, and the frame it was made
+    # from goes: the package is held once, in the form the checks, writers and define read.
+    tables: dict[str, Dataset] = {}
     for name in DESIGN_DATASETS:
         if name in design_tables:
             table = design_tables.pop(name)
-            tables[name] = DomainTable(name, table.frame, table.lineage, None)
+            tables[name] = _written(name, table.frame, table.lineage, standards)
     for dom in study.domains:
         frame, source = frames[dom.name], sources.pop(dom.name)
         # The IG's order; a variable the domain's class allows goes where the class puts it.
@@ -551,16 +551,16 @@ def _build(
         lineage = source.take(row_order).reset_index(drop=True)
         sorted_frame = frame[ordered].take(row_order).reset_index(drop=True)
         del frames[dom.name], frame, source  # the unsorted variables are no longer read
-        tables[dom.name] = DomainTable(
-            dom.name, sorted_frame, lineage, dom, {i.spec.name: i for i in resolved[dom.name]}
-        )
+        specs = {i.spec.name: str(i.spec.where) for i in resolved[dom.name]}
+        tables[dom.name] = _written(dom.name, sorted_frame, lineage, standards, specs=specs)
+        del sorted_frame
         if dom.name in supp_tables:
             tables[f"SUPP{dom.name}"] = supp_tables.pop(dom.name)
     for name in SUBJECT_DESIGN_DATASETS:
         if name in design_tables:
             frames.pop(name, None)
             table = design_tables.pop(name)
-            tables[name] = DomainTable(name, table.frame, table.lineage, None)
+            tables[name] = _written(name, table.frame, table.lineage, standards)
     result = BuildResult(
         tables,
         forms_read,
@@ -570,9 +570,24 @@ def _build(
         warnings,
         missing,
         unused_records={d: n for d, n in unused_records.items() if n},
+        specs={d.name: d for d in study.domains},
     )
     _explain_empty(result)
     return result
+
+
+def _written(
+    name: str,
+    frame: pd.DataFrame,
+    lineage: pd.DataFrame,
+    standards: Standards,
+    *,
+    specs: Mapping[str, str] | None = None,
+    qnam_specs: Mapping[str, str] | None = None,
+) -> Dataset:
+    """A built table in its written form, with the raw record of each row and the spec line of each variable."""
+    sources = Sources(lineage[SRC_FILE].reset_index(drop=True), lineage[SRC_ROW].to_numpy())
+    return dataset_of(name, frame, standards, sources=sources, specs=specs, qnam_specs=qnam_specs)
 
 
 def _explain_empty(result: BuildResult) -> None:
@@ -580,7 +595,8 @@ def _explain_empty(result: BuildResult) -> None:
     for name, table in result.tables.items():
         if len(table.frame):
             continue
-        if table.spec is None:
+        spec = result.spec_of(name)
+        if spec is None:
             why = (
                 "the trial design declares no records for it"
                 if name in DESIGN_DATASETS
@@ -591,17 +607,17 @@ def _explain_empty(result: BuildResult) -> None:
                 f"{why}: {name} is empty and is not written (define.xml describes it with def:HasNoData)"
             )
             continue
-        if table.parent:
-            parent = result.tables[table.parent]
-            qnams = ", ".join(sorted(table.variables))
+        if table.is_supp:
+            parent = table.parent_name
+            qnams = ", ".join(sorted(table.qnam_specs))
             why = (
-                f"{table.parent} has no records"
-                if not len(parent.frame)
-                else f"no {table.parent} record has a value for {qnams}"
+                f"{parent} has no records"
+                if not len(result.tables[parent].frame)
+                else f"no {parent} record has a value for {qnams}"
             )
             result.empty[name] = why
             continue
-        src = table.spec.source
+        src = spec.source
         file = result.form_files.get(src.form, src.form)
         read = result.forms_read.get(src.form, 0)
         if src.form in result.forms_missing:
