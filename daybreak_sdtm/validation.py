@@ -71,7 +71,17 @@ def check_context(standards: Standards, study: StudySpec | None = None, declared
             for e in study.epochs
             if e.start.variable
         ),
+        keys=study_keys(study, standards),
     )
+
+
+def study_keys(study: StudySpec, standards: Standards) -> dict[str, tuple[str, ...]]:
+    """The natural keys of each domain of the study: its spec's ``keys:``, else the SDTMIG's (as the define says)."""
+    keys = {}
+    for dom in study.domains:
+        meta = standards.dataset(dom.name)
+        keys[dom.name] = dom.keys or (meta.keys if meta is not None else ())
+    return keys
 
 
 def declared_terms(study: StudySpec) -> dict[str, frozenset[str]]:

@@ -77,6 +77,9 @@ class CheckContext:
     declared_sdtmig: str = ""
     # The study's epochs in order, with their start rules (no SE dataset: DB406 judges EPOCH by them).
     epochs: tuple[EpochRule, ...] = ()
+    # The natural keys the study declares for its datasets (its domain specs' ``keys:``, else the
+    # SDTMIG's), which the define.xml of its package declares too: dataset -> keys, in order.
+    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def difference(self, ds: Dataset, variable: str, kind: str) -> Difference | None:
         """Where SDTMIG differs for ``variable`` of ``ds`` between the declared version and the one checked."""

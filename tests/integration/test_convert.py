@@ -95,6 +95,32 @@ def test_seq_is_unique_per_subject(package: Path) -> None:
         assert (frame.groupby("USUBJID")[seq].min() == 1).all()
 
 
+def test_the_keys_define_declares_identify_every_record(package: Path) -> None:
+    from lxml import etree
+
+    odm = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
+    root = etree.parse(str(package / "define.xml")).getroot()
+    names = {i.get("OID"): i.get("Name") for i in root.iterfind(".//odm:ItemDef", odm)}
+    keys = {}
+    for group in root.iterfind(".//odm:ItemGroupDef", odm):
+        ranked = sorted(
+            (int(r.get("KeySequence")), names[r.get("ItemOID")])
+            for r in group.iterfind("odm:ItemRef", odm)
+            if r.get("KeySequence")
+        )
+        keys[group.get("Name")] = [name for _, name in ranked]
+    # PR holds one record per irradiated location per start date: PRLOC is a key (pr.yaml keys:).
+    assert keys["PR"] == ["STUDYID", "USUBJID", "PRTRT", "PRSTDTC", "PRLOC"]
+    pr = read(package, "pr")
+    assert pr.duplicated(["STUDYID", "USUBJID", "PRTRT", "PRSTDTC"]).sum() > 0  # the IG's keys alone would not do
+    for name, variables in keys.items():
+        frame = read(package, name.lower())
+        assert variables and not frame.duplicated(variables).any(), name
+    # --SEQ follows the keys: within a start date, the locations in order.
+    ordered = pr.sort_values(["USUBJID", "PRSEQ"])
+    assert ordered.equals(ordered.sort_values(["USUBJID", "PRTRT", "PRSTDTC", "PRLOC"], kind="stable"))
+
+
 def test_supp_records_point_at_parent_records(package: Path) -> None:
     ae, supp = read(package, "ae"), read(package, "suppae")
     assert set(supp.QNAM) >= {"AERELTIS", "AERELGEM", "AERELCIS", "AERELRT", "AEIRAE"}
