@@ -110,7 +110,7 @@ def convert(
     """
     from daybreak_sdtm.checks.submission import preflight
     from daybreak_sdtm.findings import Report, Severity
-    from daybreak_sdtm.suites import warm
+    from daybreak_sdtm.gx import warm
     from daybreak_sdtm.validation import check_context, start_build_validation, write_reports
     from daybreak_sdtm.write import write_xpt, xpt_problems
     from daybreak_sdtm.write.define_files import write_define
@@ -285,8 +285,8 @@ def validate(
     """
     import dataclasses
 
+    from daybreak_sdtm.gx import warm
     from daybreak_sdtm.standards.store import bundled_dates
-    from daybreak_sdtm.suites import warm
     from daybreak_sdtm.validation import validate_dir
 
     warm()  # great-expectations starts loading in a worker process while the package is read

@@ -110,14 +110,13 @@ def package_of_build(result: BuildResult) -> Package:
 
 
 def start_build_validation(result: BuildResult, study: StudySpec, standards: Standards) -> Validation:
-    """Start validating what ``convert`` just built: suites handed to their runner, own checks run.
+    """Start validating what ``convert`` just built: expectations handed to great-expectations, own checks run.
 
     The datasets validated are the ones the XPT files, the define and the lineage are made of.
     """
     from daybreak_sdtm.checks import CHECKS
     from daybreak_sdtm.checks.run import start_validation
     from daybreak_sdtm.checks.submission import rejection_checks
-    from daybreak_sdtm.suites import suite_runner
 
     # The rejection criteria are about the files of the package (ts.xpt, dm.xpt, define.xml):
     # convert runs them on the package it writes (``checks.submission.preflight``), not on tables.
@@ -126,7 +125,6 @@ def start_build_validation(result: BuildResult, study: StudySpec, standards: Sta
         package_of_build(result),
         check_context(standards, study),
         only=only,
-        suites=suite_runner(),
     )
 
 
@@ -144,14 +142,13 @@ def validate_dir(
     report's summary says which metadata it was checked against.
     """
     from daybreak_sdtm.checks import read_package, validate_package
-    from daybreak_sdtm.suites import suite_runner
 
     start = time.perf_counter()
     with stage("read"):
         pkg = read_package(package_dir, define, encoding)
     ctx = check_context(standards, study, declared)
     with stage("validate"):
-        report = validate_package(pkg, ctx, suites=suite_runner())
+        report = validate_package(pkg, ctx)
     return ValidateResult(report, pkg, standards, time.perf_counter() - start)
 
 
