@@ -110,10 +110,10 @@ def convert(
     """
     from daybreak_sdtm.checks.submission import preflight
     from daybreak_sdtm.findings import Report, Severity
-    from daybreak_sdtm.suites import warm
+    from daybreak_sdtm.gx import warm
     from daybreak_sdtm.validation import check_context, start_build_validation, write_reports
-    from daybreak_sdtm.write import dataset_label, write_xpt, xpt_problems
-    from daybreak_sdtm.write.define_files import write_define, written_datasets
+    from daybreak_sdtm.write import write_xpt, xpt_problems
+    from daybreak_sdtm.write.define_files import write_define
     from daybreak_sdtm.write.lineage import write_provenance
     from daybreak_sdtm.write.package import Protected, check_target, copy_files, folder_digest, publish
 
@@ -127,27 +127,19 @@ def convert(
     result, study, standards = build(study_dir, export_dir, encoding)
     tables = {name: t for name, t in result.tables.items() if len(t.frame)}
     with stage("xpt_check"):
-        problems = [p for name, t in tables.items() for p in xpt_problems(name, t.frame, standards)]
+        problems = [p for t in tables.values() for p in xpt_problems(t)]
     if problems:
         raise WriteError("\n".join(problems))
 
     summaries = []
     for name, table in result.tables.items():
         if name in tables:
-            summaries.append(
-                DatasetSummary(
-                    name,
-                    dataset_label(name, standards),
-                    len(table.frame),
-                    len(table.frame.columns),
-                    f"{name.lower()}.xpt",
-                )
-            )
+            summaries.append(DatasetSummary(name, table.label, len(table.frame), len(table.frame.columns), table.href))
         else:
             summaries.append(
                 DatasetSummary(
                     name,
-                    dataset_label(name, standards),
+                    table.label,
                     0,
                     len(table.frame.columns),
                     "",
@@ -181,19 +173,18 @@ def convert(
                 report = validation.finish()  # failed already: nothing to write
             raise _Unpublished
         with stage("write_xpt"):
-            # The validated frames are the written form (text as str objects, numbers as float64),
-            # so the files are written from them: what was checked is what is written.
-            for i, (name, ds) in enumerate(validation.pkg.datasets.items(), 1):
-                progress.step(f"{name.lower()}.xpt", i, len(validation.pkg.datasets))
-                write_xpt(name, ds.frame, standards, tmp / f"{name.lower()}.xpt", created)
+            # The datasets were built in their written form (text as str objects, numbers as
+            # float64) and validated as they are: what was checked is what is written.
+            for i, ds in enumerate(tables.values(), 1):
+                progress.step(ds.href, i, len(tables))
+                write_xpt(ds, tmp / ds.href, created)
         with stage("provenance"):
             write_provenance(result, tmp)
             copy_files(study.files(), study_dir, tmp / PACKAGE_MAPPING)
-        # Built from the tables just written (shaped as reading the XPT files back gives them) and
-        # schema-validated here, so an invalid define fails the conversion before anything is published.
+        # Built from the datasets just written (the same model reading the XPT files back gives)
+        # and schema-validated here, so an invalid define fails the conversion before anything is published.
         with stage("define"):
-            frames = {name: table.frame for name, table in tables.items()}
-            write_define(tmp, study, standards, created, written_datasets(frames, standards), no_data=result.empty)
+            write_define(tmp, study, standards, created, tuple(tables.values()), no_data=result.empty)
         with stage("validate"):
             report = validation.finish()
         with stage("preflight"):
@@ -294,8 +285,8 @@ def validate(
     """
     import dataclasses
 
+    from daybreak_sdtm.gx import warm
     from daybreak_sdtm.standards.store import bundled_dates
-    from daybreak_sdtm.suites import warm
     from daybreak_sdtm.validation import validate_dir
 
     warm()  # great-expectations starts loading in a worker process while the package is read

@@ -51,7 +51,7 @@ def _progress(args: argparse.Namespace) -> AbstractContextManager[object]:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     """Convert a raw export into an SDTM package."""
-    from daybreak_sdtm.suites import warm
+    from daybreak_sdtm.gx import warm
 
     warm()  # before the heavy imports below: great-expectations loads in a worker meanwhile
     from daybreak_sdtm import api
@@ -113,7 +113,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     and, with --study, the study's protocol checks. Prints a terminal report, or writes JSON, HTML or
     JUnit XML with --format and -o.
     """
-    from daybreak_sdtm.suites import warm
+    from daybreak_sdtm.gx import warm
 
     warm()  # before the heavy imports below: great-expectations loads in a worker meanwhile
     from daybreak_sdtm import api

@@ -71,7 +71,17 @@ def check_context(standards: Standards, study: StudySpec | None = None, declared
             for e in study.epochs
             if e.start.variable
         ),
+        keys=study_keys(study, standards),
     )
+
+
+def study_keys(study: StudySpec, standards: Standards) -> dict[str, tuple[str, ...]]:
+    """The natural keys of each domain of the study: its spec's ``keys:``, else the SDTMIG's (as the define says)."""
+    keys = {}
+    for dom in study.domains:
+        meta = standards.dataset(dom.name)
+        keys[dom.name] = dom.keys or (meta.keys if meta is not None else ())
+    return keys
 
 
 def declared_terms(study: StudySpec) -> dict[str, frozenset[str]]:
@@ -91,58 +101,30 @@ def _epoch_rule(epoch: str, start: str, how: str, filters: dict[str, tuple[str, 
     return EpochRule(epoch, dataset, variable, how, dict(filters))
 
 
-def package_of_build(result: BuildResult, standards: Standards, *, adopt: bool = False) -> Package:
-    """The just-built tables as a Package, each row carrying its raw record and each variable its spec line.
+def package_of_build(result: BuildResult) -> Package:
+    """The just-built datasets as a Package: each in its written form, with the raw record of each
+    row and the spec line of each variable. Empty datasets are left out, as convert writes none."""
+    from daybreak_sdtm.checks.package import Package
 
-    Each dataset's frame is the table in its written form (``write.xpt.xpt_frame``: text as
-    ``str`` objects, numbers as float64), from which ``convert`` also writes the XPT file.
-    With ``adopt``, each table takes that frame in place of its own as soon as it is made, so a
-    package of millions of records is held once, not twice (``convert``'s way).
-    """
-    from daybreak_sdtm.checks.package import Dataset, Package, Sources, normalise_coded
-    from daybreak_sdtm.raw import SRC_FILE, SRC_ROW
-    from daybreak_sdtm.standards.labels import dataset_label, variable_labels
-
-    datasets = {}
-    for name, table in result.tables.items():
-        if not len(table.frame):
-            continue  # convert writes no empty dataset, so validation does not see one either
-        frame, coded = normalise_coded(table.frame)
-        if adopt:
-            table.frame = frame
-        sources = Sources(table.lineage[SRC_FILE], table.lineage[SRC_ROW].to_numpy())
-        specs = {var: str(item.spec.where) for var, item in table.variables.items()}
-        ds = Dataset(
-            name, frame, dataset_label(name, standards), variable_labels(name, table.frame, standards), sources=sources
-        )
-        ds.set_codes(coded)  # the factorisation normalise made, reused by the checks
-        if table.parent:
-            ds.qnam_specs = specs
-        else:
-            ds.specs = specs
-        datasets[name] = ds
-    return Package(datasets)
+    return Package({name: ds for name, ds in result.tables.items() if len(ds.frame)})
 
 
 def start_build_validation(result: BuildResult, study: StudySpec, standards: Standards) -> Validation:
-    """Start validating what ``convert`` just built: suites handed to their runner, own checks run.
+    """Start validating what ``convert`` just built: expectations handed to great-expectations, own checks run.
 
-    The tables adopt their written form (``package_of_build``): from here on they hold the
-    frames that were validated and that the XPT files, the define and the lineage are made of.
+    The datasets validated are the ones the XPT files, the define and the lineage are made of.
     """
     from daybreak_sdtm.checks import CHECKS
     from daybreak_sdtm.checks.run import start_validation
     from daybreak_sdtm.checks.submission import rejection_checks
-    from daybreak_sdtm.suites import suite_runner
 
     # The rejection criteria are about the files of the package (ts.xpt, dm.xpt, define.xml):
     # convert runs them on the package it writes (``checks.submission.preflight``), not on tables.
     only = [code for code in CHECKS if code not in rejection_checks()]
     return start_validation(
-        package_of_build(result, standards, adopt=True),
+        package_of_build(result),
         check_context(standards, study),
         only=only,
-        suites=suite_runner(),
     )
 
 
@@ -160,14 +142,13 @@ def validate_dir(
     report's summary says which metadata it was checked against.
     """
     from daybreak_sdtm.checks import read_package, validate_package
-    from daybreak_sdtm.suites import suite_runner
 
     start = time.perf_counter()
     with stage("read"):
         pkg = read_package(package_dir, define, encoding)
     ctx = check_context(standards, study, declared)
     with stage("validate"):
-        report = validate_package(pkg, ctx, suites=suite_runner())
+        report = validate_package(pkg, ctx)
     return ValidateResult(report, pkg, standards, time.perf_counter() - start)
 
 

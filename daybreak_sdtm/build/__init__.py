@@ -15,13 +15,12 @@ from __future__ import annotations
 
 from daybreak_sdtm.build.forms import ExportForms, export_headers, read_forms
 from daybreak_sdtm.build.graph import DomainContext
-from daybreak_sdtm.build.result import BuildResult, DomainTable, Exclusion
+from daybreak_sdtm.build.result import BuildResult, Exclusion
 from daybreak_sdtm.build.study import build_study
 
 __all__ = [
     "BuildResult",
     "DomainContext",
-    "DomainTable",
     "Exclusion",
     "ExportForms",
     "build_study",

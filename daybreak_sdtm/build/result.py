@@ -4,22 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pandas as pd
-
+from daybreak_sdtm.dataset import Dataset
 from daybreak_sdtm.spec import DomainSpec
-from daybreak_sdtm.spec.check import ResolvedVariable
-
-
-@dataclass
-class DomainTable:
-    """One SDTM dataset: its records, where each came from, and the spec that made it."""
-
-    name: str
-    frame: pd.DataFrame  # SDTM variables only, in SDTMIG order
-    lineage: pd.DataFrame  # _src_file, _src_row per record, aligned with frame
-    spec: DomainSpec | None  # None for a trial design dataset (TS ... TI from study.yaml, SE and SV from the data)
-    variables: dict[str, ResolvedVariable] = field(default_factory=dict)
-    parent: str = ""  # "AE" for SUPPAE
 
 
 @dataclass(frozen=True)
@@ -34,9 +20,11 @@ class Exclusion:
 
 @dataclass
 class BuildResult:
-    """All domain tables, plus the counts that reconcile them with the raw export."""
+    """Every dataset made, in its written form, plus the counts that reconcile them with the raw export."""
 
-    tables: dict[str, DomainTable]
+    # Dataset name -> the dataset (the one table model, in SDTMIG order and written form, with the
+    # raw record of each row and the spec line of each variable); empty datasets included.
+    tables: dict[str, Dataset]
     forms_read: dict[str, int]  # form -> records
     exclusions: list[Exclusion]
     forms_not_mapped: dict[str, str]
@@ -48,3 +36,10 @@ class BuildResult:
     empty: dict[str, str] = field(default_factory=dict)
     # Domain -> source records from which no record was made (every record made of them excluded).
     unused_records: dict[str, int] = field(default_factory=dict)
+    # Mapped domain -> its spec (a SUPP-- dataset's is its parent's; trial design datasets have none).
+    specs: dict[str, DomainSpec] = field(default_factory=dict)
+
+    def spec_of(self, name: str) -> DomainSpec | None:
+        """The domain spec a dataset was mapped by (SUPPAE: AE's); None for a trial design dataset."""
+        ds = self.tables[name]
+        return self.specs.get(ds.parent_name)

@@ -8,6 +8,7 @@ final order, and each one without records says why.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +17,10 @@ import pandas as pd
 from daybreak_sdtm.build.columns import stable_order
 from daybreak_sdtm.build.forms import DomainRows, domain_rows, read_forms
 from daybreak_sdtm.build.graph import DomainContext, derive
-from daybreak_sdtm.build.result import BuildResult, DomainTable
+from daybreak_sdtm.build.result import BuildResult
 from daybreak_sdtm.build.supp import build_supp, supp_raw
 from daybreak_sdtm.codec import DEFAULT_ENCODING
+from daybreak_sdtm.dataset import Dataset, Sources, dataset_of
 from daybreak_sdtm.errors import DataErrors, SpecErrors
 from daybreak_sdtm.raw import SRC_FILE, SRC_ROW
 from daybreak_sdtm.spec import StudySpec, SuppSpec
@@ -72,7 +74,7 @@ def _assemble_result(
     frames: dict[str, pd.DataFrame],
     design_tables: dict[str, DesignTable],
 ) -> BuildResult:
-    """The build's result: every dataset as a DomainTable, and why each one without records has none.
+    """The build's result: every dataset in its written form, and why each one without records has none.
 
     SUPP-- tables are made first, of the domains' raw rows and unsorted variables; then the raw
     rows are dropped and the trial design and mapped datasets are taken in their final order.
@@ -83,27 +85,29 @@ def _assemble_result(
     # SUPP-- records first, while every domain's raw rows and unsorted variables are there to read;
     # then the raw rows go (lineage keeps only where each record came from) before the sorted
     # copies are made, so that at no point raw rows, derived frames and sorted tables coexist.
-    supp_tables: dict[str, DomainTable] = {}
+    supp_tables: dict[str, Dataset] = {}
     for dom in study.domains:
         if supps[dom.name]:
             raw = supp_raw(raws[dom.name], supps[dom.name], study.subject_column)
             ctx = DomainContext(dom.name, raw, frames, study, standards, keys[dom.name])
             supp_frame, supp_lineage = build_supp(dom, supps[dom.name], ctx, raw, problems)
-            supp_name = f"SUPP{dom.name}"
-            supp_tables[dom.name] = DomainTable(
-                supp_name, supp_frame, supp_lineage, dom, {s.qnam: i for s, i in supps[dom.name]}, parent=dom.name
+            qnam_specs = {s.qnam: str(i.spec.where) for s, i in supps[dom.name]}
+            supp_tables[dom.name] = _written(
+                f"SUPP{dom.name}", supp_frame, supp_lineage, standards, qnam_specs=qnam_specs
             )
-            del raw, ctx
+            del raw, ctx, supp_frame
     if problems:
         raise DataErrors(problems)
     sources = {name: raw[[SRC_FILE, SRC_ROW]] for name, raw in raws.items()}
     raws.clear()
 
-    tables: dict[str, DomainTable] = {}
+    # Each table takes its written form as it is made, one at a time, and the frame it was made
+    # from goes: the package is held once, in the form the checks, writers and define read.
+    tables: dict[str, Dataset] = {}
     for name in DESIGN_DATASETS:
         if name in design_tables:
             table = design_tables.pop(name)
-            tables[name] = DomainTable(name, table.frame, table.lineage, None)
+            tables[name] = _written(name, table.frame, table.lineage, standards)
     for dom in study.domains:
         frame, source = frames[dom.name], sources.pop(dom.name)
         # The IG's order; a variable the domain's class allows goes where the class puts it.
@@ -116,16 +120,16 @@ def _assemble_result(
         lineage = source.take(row_order).reset_index(drop=True)
         sorted_frame = frame[ordered].take(row_order).reset_index(drop=True)
         del frames[dom.name], frame, source  # the unsorted variables are no longer read
-        tables[dom.name] = DomainTable(
-            dom.name, sorted_frame, lineage, dom, {i.spec.name: i for i in resolved[dom.name]}
-        )
+        specs = {i.spec.name: str(i.spec.where) for i in resolved[dom.name]}
+        tables[dom.name] = _written(dom.name, sorted_frame, lineage, standards, specs=specs)
+        del sorted_frame
         if dom.name in supp_tables:
             tables[f"SUPP{dom.name}"] = supp_tables.pop(dom.name)
     for name in SUBJECT_DESIGN_DATASETS:
         if name in design_tables:
             frames.pop(name, None)
             table = design_tables.pop(name)
-            tables[name] = DomainTable(name, table.frame, table.lineage, None)
+            tables[name] = _written(name, table.frame, table.lineage, standards)
     result = BuildResult(
         tables,
         rows.forms_read,
@@ -135,9 +139,24 @@ def _assemble_result(
         rows.warnings,
         rows.missing,
         unused_records={d: n for d, n in rows.unused_records.items() if n},
+        specs={d.name: d for d in study.domains},
     )
     _explain_empty(result)
     return result
+
+
+def _written(
+    name: str,
+    frame: pd.DataFrame,
+    lineage: pd.DataFrame,
+    standards: Standards,
+    *,
+    specs: Mapping[str, str] | None = None,
+    qnam_specs: Mapping[str, str] | None = None,
+) -> Dataset:
+    """A built table in its written form, with the raw record of each row and the spec line of each variable."""
+    sources = Sources(lineage[SRC_FILE].reset_index(drop=True), lineage[SRC_ROW].to_numpy())
+    return dataset_of(name, frame, standards, sources=sources, specs=specs, qnam_specs=qnam_specs)
 
 
 def _explain_empty(result: BuildResult) -> None:
@@ -145,7 +164,8 @@ def _explain_empty(result: BuildResult) -> None:
     for name, table in result.tables.items():
         if len(table.frame):
             continue
-        if table.spec is None:
+        spec = result.spec_of(name)
+        if spec is None:
             why = (
                 "the trial design declares no records for it"
                 if name in DESIGN_DATASETS
@@ -156,17 +176,17 @@ def _explain_empty(result: BuildResult) -> None:
                 f"{why}: {name} is empty and is not written (define.xml describes it with def:HasNoData)"
             )
             continue
-        if table.parent:
-            parent = result.tables[table.parent]
-            qnams = ", ".join(sorted(table.variables))
+        if table.is_supp:
+            parent = table.parent_name
+            qnams = ", ".join(sorted(table.qnam_specs))
             why = (
-                f"{table.parent} has no records"
-                if not len(parent.frame)
-                else f"no {table.parent} record has a value for {qnams}"
+                f"{parent} has no records"
+                if not len(result.tables[parent].frame)
+                else f"no {parent} record has a value for {qnams}"
             )
             result.empty[name] = why
             continue
-        src = table.spec.source
+        src = spec.source
         file = result.form_files.get(src.form, src.form)
         read = result.forms_read.get(src.form, 0)
         if src.form in result.forms_missing:

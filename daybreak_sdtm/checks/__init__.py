@@ -1,7 +1,8 @@
 """Validation of SDTM packages: the registry of checks, the package model and the runner.
 
 Importing this package registers every built-in check (explicit imports, no directory scanning).
-great-expectations is imported only when expectations run (``checks.expect``).
+The expectation checks run through the great-expectations adapter (``daybreak_sdtm.gx``), which
+imports gx only when they run.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from daybreak_sdtm.checks import roles
-from daybreak_sdtm.checks.expect import Expect
 from daybreak_sdtm.checks.package import Dataset, Package
 from daybreak_sdtm.checks.registry import CheckContext, EpochRule, check, expectation
 from daybreak_sdtm.checks.roles import (
@@ -27,6 +26,7 @@ from daybreak_sdtm.checks.roles import (
 )
 from daybreak_sdtm.date_formats import DATETIME, DATETIME_RE, DURATION, DURATION_RE, INTERVAL_RE  # noqa: F401
 from daybreak_sdtm.findings import Finding, Severity
+from daybreak_sdtm.gx import Expect
 from daybreak_sdtm.standards.model import EVENTS
 from daybreak_sdtm.text import text_codes
 

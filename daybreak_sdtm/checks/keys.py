@@ -1,4 +1,4 @@
-"""DB3xx: record identity: unique natural keys, every subject in DM, SUPP-- records with a parent."""
+"""DB3xx: record identity: unique identifiers and natural keys, every subject in DM, SUPP-- records with a parent."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from daybreak_sdtm.checks.expect import Expect
 from daybreak_sdtm.checks.package import Dataset, Package
 from daybreak_sdtm.checks.registry import CheckContext, check, expectation
 from daybreak_sdtm.checks.roles import DEMOGRAPHICS
 from daybreak_sdtm.findings import Finding, Severity
+from daybreak_sdtm.gx import Expect
 
 SUPP_KEYS = ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM")
 
@@ -43,7 +43,7 @@ def unique_natural_keys(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
                 "USUBJID {value!r} has more than one DM record",
             )
         return
-    keys = list(SUPP_KEYS) if ds.is_supp else ["STUDYID", "USUBJID", ds.seq_name]
+    keys = identity_keys(ds)
     if all(k and k in cols for k in keys):
         variable = "QNAM" if ds.is_supp else ds.seq_name
         yield Expect(
@@ -54,6 +54,91 @@ def unique_natural_keys(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
             {"column_list": keys},
             f"duplicate record: {'+'.join(keys)} is not unique",
         )
+
+
+def identity_keys(ds: Dataset) -> list[str]:
+    """The variables DB301 holds unique: USUBJID (DM), SUPP--'s keys, else STUDYID+USUBJID+--SEQ ("" when none)."""
+    if ds.name == DEMOGRAPHICS:
+        return ["USUBJID"]
+    return list(SUPP_KEYS) if ds.is_supp else ["STUDYID", "USUBJID", ds.seq_name]
+
+
+def natural_keys(ds: Dataset, pkg: Package, ctx: CheckContext) -> tuple[tuple[str, ...], str, Severity]:
+    """A dataset's natural keys, where they come from, and how severe a pair of records they do not tell apart is.
+
+    The keys the package declares come first (define.xml's KeySequence), then the study's (its
+    domain spec's ``keys:`` or the SDTMIG's, which its define declares); a package with neither
+    is held to the SDTMIG's, which the IG gives as examples (section 3.2.1: "a sponsor's actual
+    key structure may be different"), so what they do not tell apart is a warning.
+    """
+    define = getattr(pkg, "define_meta", None)
+    declared = define.keys.get(ds.name, ()) if define is not None else ()
+    if declared:
+        return declared, "define.xml", Severity.ERROR
+    if ctx.keys.get(ds.name):
+        return ctx.keys[ds.name], "the study's", Severity.ERROR
+    meta = ctx.standards.dataset(ds.name)
+    return (meta.keys if meta is not None else ()), f"SDTMIG {ctx.standards.sdtmig_version}", Severity.WARNING
+
+
+@check(
+    "DB306",
+    "keys.natural_keys_identify_records",
+    severity=Severity.ERROR,
+    references=(
+        "SDTMIG 3.4 section 3.2 (the natural key structure of each dataset) and 3.2.1.1 (primary keys)",
+        "Define-XML 2.1 ItemRef KeySequence",
+        "no CORE rule holds the natural keys unique (CORE-000544, CG0028, holds --SEQ unique: DB301)",
+    ),
+)
+def natural_keys_identify_records(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
+    """The natural keys of every dataset identify its records: no two records share their values.
+
+    The keys are the ones define.xml declares (ItemRef KeySequence), else the study's (its domain
+    specs' ``keys:``, else the SDTMIG's), else the SDTMIG's (a warning: the IG's are examples);
+    those the dataset lacks are left out. Each record whose keys repeat an earlier record's is
+    reported, naming that record. A dataset whose keys include DB301's identifiers (USUBJID in DM,
+    STUDYID+USUBJID+--SEQ, SUPP--'s keys) is left to DB301.
+    Anti-pattern: PR keyed by STUDYID+USUBJID+PRTRT+PRSTDTC, holding one radiotherapy record per
+    irradiated location started the same day.
+    Fix: add the variable that tells the records apart (PRLOC) to the domain spec's ``keys:``
+    (and so to the define's KeySequence), or correct the records that repeat.
+    """
+    for ds in pkg.datasets.values():
+        keys, source, severity = natural_keys(ds, pkg, ctx)
+        present = [k for k in keys if k in ds.frame.columns]
+        identity = identity_keys(ds)
+        if not present or len(ds.frame) < 2 or (all(identity) and set(identity) <= set(present)):
+            continue
+        codes = pd.DataFrame({k: _key_codes(ds, k) for k in present})
+        repeats = np.flatnonzero(codes.duplicated(keep="first").to_numpy())
+        if not len(repeats):
+            continue
+        group = codes.groupby(present, sort=False).ngroup().to_numpy()
+        _, first = np.unique(group, return_index=True)
+        earlier = first[group[repeats]] + 1
+        shown = np.full(len(ds.frame), "", dtype=object)
+        texts = [ds.text(k).to_numpy(dtype=object) for k in present]
+        shown[repeats] = ["/".join(str(t[pos]) for t in texts) for pos in repeats.tolist()]
+        named = "+".join(present)
+        yield from ds.findings(
+            "DB306",
+            severity,
+            repeats,
+            present[-1],
+            [
+                f"{named} ({source} keys) the same as in row {row}: the keys do not identify the record"
+                for row in earlier
+            ],
+            values=pd.Series(shown, dtype=object),
+        )
+
+
+def _key_codes(ds: Dataset, variable: str) -> np.ndarray:
+    """One integer per distinct value of a key variable (char by its shared codes, numbers factorised)."""
+    if ds.frame[variable].dtype == object:
+        return ds.codes(variable)[0]
+    return pd.factorize(ds.frame[variable], use_na_sentinel=False)[0]
 
 
 @check(

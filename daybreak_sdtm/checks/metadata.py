@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,8 @@ class DefineMeta:
     file: str
     datasets: dict[str, dict[str, DefineVariable]] = field(default_factory=dict)
     no_data: frozenset[str] = frozenset()  # datasets described with def:HasNoData="Yes" (no file expected)
+    # The natural keys each dataset declares (its ItemRefs with a KeySequence, in that order).
+    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def read_define(path: Path) -> DefineMeta:
@@ -62,15 +65,25 @@ def read_define(path: Path) -> DefineMeta:
         )
     datasets: dict[str, dict[str, DefineVariable]] = {}
     no_data = set()
+    keys: dict[str, tuple[str, ...]] = {}
     for group in root.iterfind(".//odm:ItemGroupDef", ns):
         name = (group.get("SASDatasetName") or group.get("Name") or "").upper()
-        refs = [items[r.get("ItemOID")] for r in group.iterfind("odm:ItemRef", ns) if r.get("ItemOID") in items]
-        datasets[name] = {v.name: v for v in refs}
+        known = [r for r in group.iterfind("odm:ItemRef", ns) if r.get("ItemOID") in items]
+        datasets[name] = {items[r.get("ItemOID")].name: items[r.get("ItemOID")] for r in known}
+        ranked = sorted((int(r.get("KeySequence") or 0), items[r.get("ItemOID")].name) for r in known if _key_rank(r))
+        if ranked:
+            keys[name] = tuple(var for _, var in ranked)
         if group.get(has_no_data) == "Yes":
             no_data.add(name)
     if not datasets:
         raise PackageError(f"{path}: no ItemGroupDef in this define.xml (is it Define-XML 2.x?)")
-    return DefineMeta(path.as_posix(), datasets, frozenset(no_data))
+    return DefineMeta(path.as_posix(), datasets, frozenset(no_data), keys)
+
+
+def _key_rank(ref: Any) -> bool:
+    """Whether an ItemRef holds a usable KeySequence (a positive integer)."""
+    rank = (ref.get("KeySequence") or "").strip()
+    return rank.isdigit() and int(rank) > 0
 
 
 @check(

@@ -4,7 +4,8 @@ Two kinds share one registry so that ``list-checks`` and ``explain`` show them a
 
 * ``check``: our own vectorised function ``fn(package, ctx) -> Iterator[Finding]``;
 * ``expectation``: a builder ``fn(dataset, ctx) -> Iterator[Expect]`` of great-expectations
-  expectations, which ``checks.expectations`` runs in one suite per dataset.
+  expectations, which the adapter ``daybreak_sdtm.gx`` runs in one suite per dataset and turns
+  into findings of the same shape as the checks' own.
 
 Ids are ``DB`` + 3 digits; the first digit is the family (1 structure, 2 terminology, 3 keys,
 4 dates, 5 metadata/define, 6 protocol, 7 submission: the FDA's technical rejection criteria).
@@ -77,6 +78,9 @@ class CheckContext:
     declared_sdtmig: str = ""
     # The study's epochs in order, with their start rules (no SE dataset: DB406 judges EPOCH by them).
     epochs: tuple[EpochRule, ...] = ()
+    # The natural keys the study declares for its datasets (its domain specs' ``keys:``, else the
+    # SDTMIG's), which the define.xml of its package declares too: dataset -> keys, in order.
+    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def difference(self, ds: Dataset, variable: str, kind: str) -> Difference | None:
         """Where SDTMIG differs for ``variable`` of ``ds`` between the declared version and the one checked."""

@@ -5,51 +5,38 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
-from daybreak_sdtm import progress
+from daybreak_sdtm import gx, progress
 from daybreak_sdtm.checks.package import Package
 from daybreak_sdtm.checks.registry import CHECKS, CheckContext, CheckDef
 from daybreak_sdtm.findings import Finding, Report
-from daybreak_sdtm.suites import InlineSuites, SuiteRunner
-
-if TYPE_CHECKING:
-    from daybreak_sdtm.checks.expect import Expect
 
 
 class Validation:
-    """A validation under way: the suites are with their runner, our own checks have run.
+    """A validation under way: the expectations are with great-expectations, our own checks have run.
 
-    ``findings`` (our own checks') can be looked at before ``finish`` waits for the suites, so a
-    caller can give up early or do other work (write the package) while they run.
+    ``findings`` (our own checks') can be looked at before ``finish`` waits for the expectations,
+    so a caller can give up early or do other work (write the package) while they run.
     """
 
     def __init__(
         self,
         pkg: Package,
-        plans: dict[str, list[Expect]],
-        runner: SuiteRunner,
+        expectations: gx.Pending,
         findings: list[Finding],
         timings: dict[str, float],
         standards: str = "",
     ) -> None:
-        self.pkg, self._plans, self._runner, self.findings, self._timings = pkg, plans, runner, findings, timings
+        self.pkg, self._expectations, self.findings, self._timings = pkg, expectations, findings, timings
         self._standards = standards
         self._report: Report | None = None
 
     def finish(self) -> Report:
-        """Wait for the suites; the report of both (the same report when asked again)."""
-        from daybreak_sdtm.checks.expect import findings_of
-
+        """Wait for the expectations; the report of both (the same report when asked again)."""
         if self._report is not None:
             return self._report
         start = time.perf_counter()
-        findings = list(self.findings)
-        if any(self._plans.values()):
-            progress.step("great-expectations suites")
-            outcomes = self._runner.collect()
-            for name, ds in self.pkg.datasets.items():
-                findings.extend(findings_of(ds, self._plans[name], outcomes.get(name, ())))
+        findings = [*self.findings, *self._expectations.findings()]
         self._timings["expectations"] = self._timings.get("expectations", 0.0) + time.perf_counter() - start
         self._report = dataclasses.replace(
             Report.of(findings, self.pkg.datasets, self._timings), standards=self._standards
@@ -57,16 +44,13 @@ class Validation:
         return self._report
 
 
-def start_validation(
-    pkg: Package, ctx: CheckContext, *, only: Iterable[str] | None = None, suites: SuiteRunner | None = None
-) -> Validation:
-    """Hand the expectations to ``suites`` (this process when None), then run our own checks.
+def start_validation(pkg: Package, ctx: CheckContext, *, only: Iterable[str] | None = None) -> Validation:
+    """Hand the expectation checks to great-expectations (``daybreak_sdtm.gx``), then run our own checks.
 
     Args:
         pkg: The package; ``pkg.define`` is read here when given (unreadable: PackageError).
         ctx: Standards, protocol rules and what else checks consult.
         only: Check ids to run (all when None), for tests and ``validate --check``.
-        suites: Where the great-expectations suites run (``daybreak_sdtm.suites``).
     """
     from daybreak_sdtm.checks.metadata import read_define
 
@@ -77,17 +61,9 @@ def start_validation(
     timings: dict[str, float] = {}
 
     start = time.perf_counter()
-    expectation_defs = [c for c in selected if c.kind == "expectation"]
-    plans = {name: [e for c in expectation_defs for e in c.fn(ds, ctx)] for name, ds in pkg.datasets.items()}
-    runner = suites if suites is not None else InlineSuites()
-    if any(plans.values()):
-        from daybreak_sdtm.checks.expect import gx_frame
-
-        for name, ds in pkg.datasets.items():
-            if plans[name]:
-                runner.submit(name, gx_frame(ds), plans[name])
+    expectations = gx.start(pkg, ctx, selected)
     timings["expectations"] = time.perf_counter() - start
-    timings["expectation_count"] = float(sum(len(p) for p in plans.values()))
+    timings["expectation_count"] = float(expectations.count)
 
     start = time.perf_counter()
     findings: list[Finding] = []
@@ -96,14 +72,12 @@ def start_validation(
         progress.step(f"{item.code} {item.name}", i, len(checks))
         findings.extend(item.fn(pkg, ctx))
     timings["checks"] = time.perf_counter() - start
-    # The suites have their frames and our checks have run: the caches that served them go
+    # great-expectations has its frames and our checks have run: the caches that served them go
     # (about 1 GiB at 100,000 subjects) before the caller writes the package.
     pkg.drop_caches()
-    return Validation(pkg, plans, runner, findings, timings, f"{ctx.versions_note}, CT {ctx.standards.ct_version}")
+    return Validation(pkg, expectations, findings, timings, f"{ctx.versions_note}, CT {ctx.standards.ct_version}")
 
 
-def validate_package(
-    pkg: Package, ctx: CheckContext, *, only: Iterable[str] | None = None, suites: SuiteRunner | None = None
-) -> Report:
-    """Run the expectations (great-expectations, one suite per dataset) and our own checks."""
-    return start_validation(pkg, ctx, only=only, suites=suites).finish()
+def validate_package(pkg: Package, ctx: CheckContext, *, only: Iterable[str] | None = None) -> Report:
+    """Run the expectation checks (great-expectations, one suite per dataset) and our own checks."""
+    return start_validation(pkg, ctx, only=only).finish()

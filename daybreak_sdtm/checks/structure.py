@@ -11,13 +11,13 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from daybreak_sdtm.checks.expect import Expect
 from daybreak_sdtm.checks.package import Dataset, Package
 from daybreak_sdtm.checks.registry import CheckContext, check, expectation
 from daybreak_sdtm.checks.roles import DEMOGRAPHICS
 from daybreak_sdtm.checks.versions import ADDED, REMOVED, Difference
 from daybreak_sdtm.codec import bytes_are
 from daybreak_sdtm.findings import Finding, Severity
+from daybreak_sdtm.gx import Expect
 from daybreak_sdtm.text import non_ascii, text_byte_lengths
 
 MAX_VALUE_BYTES = 200  # FDA Technical Conformance Guide: XPT v5 character values

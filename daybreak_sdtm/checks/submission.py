@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from daybreak_sdtm.checks import roles
-from daybreak_sdtm.checks.package import Package, read_xpt_dataset
+from daybreak_sdtm.checks.package import Package
 from daybreak_sdtm.checks.registry import CHECKS, CheckContext, check
+from daybreak_sdtm.dataset import read_dataset
 from daybreak_sdtm.findings import Finding, Severity
 
 _TRC = "FDA Technical Rejection Criteria for Study Data (technical rejection criteria, eCTD validation)"
@@ -167,7 +168,7 @@ def preflight(folder: Path, ctx: CheckContext) -> list[Finding]:
     """
     datasets = {}
     if _file(folder, "ts.xpt"):
-        ts = read_xpt_dataset(folder / "ts.xpt")
+        ts = read_dataset(folder / "ts.xpt")
         datasets[ts.name] = ts
     pkg = Package(datasets, folder, folder / DEFINE_XML if _file(folder, DEFINE_XML) else None)
     return [f for code in rejection_checks() for f in CHECKS[code].fn(pkg, ctx)]

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from daybreak_sdtm.checks.expect import Expect
 from daybreak_sdtm.checks.package import Dataset, Package
 from daybreak_sdtm.checks.registry import CheckContext, check, expectation
 from daybreak_sdtm.checks.versions import VALUES
 from daybreak_sdtm.findings import Finding, Severity
+from daybreak_sdtm.gx import Expect
 from daybreak_sdtm.standards import Codelist, Standards, VariableMeta
 from daybreak_sdtm.text import text_codes
 

@@ -8,7 +8,7 @@ cannot disagree.
 
 from __future__ import annotations
 
-from daybreak_sdtm.define.model import Define, DefineError, PackageDataset, build_define
+from daybreak_sdtm.define.model import Define, DefineError, build_define
 from daybreak_sdtm.define.read import read_package
 
-__all__ = ["Define", "DefineError", "PackageDataset", "build_define", "read_package"]
+__all__ = ["Define", "DefineError", "build_define", "read_package"]

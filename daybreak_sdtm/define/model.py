@@ -6,7 +6,8 @@ from the data it describes:
 * the study spec (which derivation made each variable, its origin, method and comment, the
   value-level cases, the supplemental qualifiers, the study documents);
 * the standard metadata (SDTMIG dataset and variable metadata, the CT package);
-* the datasets as read back from the written XPT files (names, labels, storage widths, values).
+* the datasets in their written form (``daybreak_sdtm.dataset``: as ``convert`` writes them, or as
+  read back from a package's XPT files: names, labels, storage widths, values).
 
 Ordering is explicit everywhere (dataset class order, IG variable order, CT term order) so the
 same inputs give the same model, and the same bytes once rendered.
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from daybreak_sdtm import __version__
+from daybreak_sdtm.dataset import Dataset, dataset_of
 from daybreak_sdtm.derive import VarRef
 from daybreak_sdtm.derive.registry import written_values
 from daybreak_sdtm.errors import DaybreakError, ExitStatus, SpecError, SpecErrors
@@ -31,7 +33,6 @@ from daybreak_sdtm.spec.check import ResolvedVariable, resolve_domain
 from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS
 from daybreak_sdtm.spec.model import DomainSpec, StudySpec, SuppSpec
 from daybreak_sdtm.standards import Codelist, DatasetMeta, Standards
-from daybreak_sdtm.standards.labels import dataset_label, variable_labels
 from daybreak_sdtm.text import text_byte_lengths
 
 # Define-XML wants datasets grouped by observation class, in the order SDTMIG presents them.
@@ -62,18 +63,6 @@ class DefineError(DaybreakError):
     """The define cannot be built or is invalid: the package is not published."""
 
     exit_status = ExitStatus.WRITE_FAILED
-
-
-@dataclass(frozen=True)
-class PackageDataset:
-    """One dataset as written to the package (read back from its XPT file)."""
-
-    name: str
-    label: str
-    frame: pd.DataFrame  # character columns as text ("" for missing), numeric as float64
-    labels: Mapping[str, str]
-    widths: Mapping[str, int]  # XPT storage width in bytes of every variable
-    file: str  # "ae.xpt", relative to the package folder
 
 
 @dataclass(frozen=True)
@@ -292,8 +281,9 @@ def text_values(values: pd.Series) -> list[str]:
     # The distinct values are found first, in the column's own dtype (Arrow's hash kernel for
     # the engine's strings), and only they are made Python text: making the text of distinct
     # values keeps the order of first appearance. pd.unique keeps it, as dict.fromkeys would.
+    # An XPT file keeps no trailing blanks (it pads with them): the define lists values as read back.
     distinct = pd.Series(pd.unique(values.array), dtype=values.dtype)
-    texts = distinct.fillna("").astype(str).to_numpy(dtype=object)
+    texts = distinct.fillna("").astype(str).str.rstrip(" ").to_numpy(dtype=object)
     return [v for v in pd.unique(texts).tolist() if v != ""]
 
 
@@ -510,7 +500,7 @@ class _Builder:
 
     def item_def(
         self,
-        ds: PackageDataset,
+        ds: Dataset,
         var: str,
         oid: str,
         name: str,
@@ -588,7 +578,7 @@ def _dataset_comment(dom: DomainSpec) -> str:
     return text
 
 
-def no_data_dataset(name: str, study: StudySpec, standards: Standards) -> PackageDataset:
+def no_data_dataset(name: str, study: StudySpec, standards: Standards) -> Dataset:
     """A dataset the specs map that has no records, as its (unwritten) file would hold it: the
     spec's variables in SDTMIG order (SUPP--: the SUPPQUAL variables), no records, no file."""
     parent = name[4:] if name.startswith("SUPP") else ""
@@ -605,27 +595,16 @@ def no_data_dataset(name: str, study: StudySpec, standards: Standards) -> Packag
         mapped = {v.name for v in dom.variables}
         names = [v.name for v in standards.domain_variables(name) if v.name in mapped]
     columns: dict[str, pd.Series] = {}
-    widths: dict[str, int] = {}
     for var in names:
         meta = standards.variable(name, var)
-        numeric = bool(meta and meta.is_numeric)
-        columns[var] = pd.Series(dtype="float64" if numeric else object)
-        widths[var] = 8 if numeric else 1
-    frame = pd.DataFrame(columns)
-    return PackageDataset(
-        name=name,
-        label=dataset_label(name, standards),
-        frame=frame,
-        labels=variable_labels(name, frame, standards),
-        widths=widths,
-        file="",
-    )
+        columns[var] = pd.Series(dtype="float64" if meta and meta.is_numeric else object)
+    return dataset_of(name, pd.DataFrame(columns), standards, file="")
 
 
 def build_define(
     study: StudySpec,
     standards: Standards,
-    datasets: Sequence[PackageDataset],
+    datasets: Sequence[Dataset],
     created: dt.datetime,
     no_data: Mapping[str, str] | None = None,
 ) -> Define:
@@ -643,7 +622,7 @@ def build_define(
     no_data = {name: why for name, why in (no_data or {}).items() if name not in {ds.name for ds in datasets}}
     datasets = [*datasets, *(no_data_dataset(name, study, standards) for name in no_data)]
 
-    def rank(ds: PackageDataset) -> tuple[int, str]:
+    def rank(ds: Dataset) -> tuple[int, str]:
         meta = standards.dataset(ds.name)
         klass = meta.klass if meta else ""
         return (CLASS_ORDER.index(klass) if klass in CLASS_ORDER else len(CLASS_ORDER), ds.name)
@@ -708,7 +687,7 @@ def build_define(
                     method_oid,
                 )
             )
-        leaf: Leaf | None = Leaf(f"LF.{ds.name}", ds.file, ds.file)
+        leaf: Leaf | None = Leaf(f"LF.{ds.name}", ds.href, ds.href)
         text = "" if is_supp else _dataset_comment(dom)
         if ds.name in no_data:
             text = f"{text} No records: {no_data[ds.name]}; the dataset is not submitted.".lstrip()
@@ -772,7 +751,7 @@ _DESIGN_METHODS = {
 }
 
 
-def _design_group(b: _Builder, ds: PackageDataset, no_data: str | None) -> ItemGroup:
+def _design_group(b: _Builder, ds: Dataset, no_data: str | None) -> ItemGroup:
     """A dataset made from the trial design: TS ... TI as the protocol declares them (origin Protocol),
     SE and SV derived from the subjects' records by the design's rules."""
     meta = b.standards.dataset(ds.name)
@@ -829,7 +808,7 @@ def _design_group(b: _Builder, ds: PackageDataset, no_data: str | None) -> ItemG
         if subject_level
         else "From the protocol, as the study's trial design declares it (study.yaml trial_design:)."
     )
-    leaf: Leaf | None = Leaf(f"LF.{ds.name}", ds.file, ds.file)
+    leaf: Leaf | None = Leaf(f"LF.{ds.name}", ds.href, ds.href)
     if no_data is not None:
         source = f"{source} No records: {no_data}; the dataset is not submitted."
         leaf = None
@@ -837,7 +816,7 @@ def _design_group(b: _Builder, ds: PackageDataset, no_data: str | None) -> ItemG
 
 
 def _item_group(
-    ds: PackageDataset,
+    ds: Dataset,
     meta: DatasetMeta,
     refs: Sequence[ItemRef],
     leaf: Leaf | None,
@@ -868,7 +847,7 @@ def _replace(item: ItemDef, **changes: Any) -> ItemDef:
 
 def _supp_item(
     b: _Builder,
-    ds: PackageDataset,
+    ds: Dataset,
     dom: DomainSpec,
     supps: list[tuple[SuppSpec, ResolvedVariable]],
     var: str,
@@ -946,7 +925,7 @@ def _supp_item(
 
 def _value_list(
     b: _Builder,
-    ds: PackageDataset,
+    ds: Dataset,
     dom: DomainSpec,
     var: str,
     item: ResolvedVariable | None,
@@ -963,7 +942,7 @@ def _value_list(
 
 
 def _case_value_list(
-    b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str, item: ResolvedVariable, parent: ItemDef
+    b: _Builder, ds: Dataset, dom: DomainSpec, var: str, item: ResolvedVariable, parent: ItemDef
 ) -> str:
     """One value-level item per spec case that selects records; the catch-all case by the values it got."""
     frame = ds.frame
@@ -1041,7 +1020,7 @@ def _case_value_list(
 
 
 def _dose_value_list(
-    b: _Builder, ds: PackageDataset, dom: DomainSpec, var: str, item: ResolvedVariable | None, parent: ItemDef
+    b: _Builder, ds: Dataset, dom: DomainSpec, var: str, item: ResolvedVariable | None, parent: ItemDef
 ) -> str:
     """Doses by treatment when the treatments are dosed in different units (mg vs mg/m2)."""
     prefix = dom.name

@@ -10,7 +10,10 @@ import numpy as np
 import pandas as pd
 
 from daybreak_sdtm.derive.registry import Context, Kind, Param, RowProblems, derivation
+from daybreak_sdtm.derive.text import TextStep, transformed
 from daybreak_sdtm.standards import Codelist
+
+_TRANSFORM = Param(Kind.TEXT_STEPS, required=False, doc="text steps applied to the collected value first")
 
 
 def compute_text(series: pd.Series) -> pd.Series:
@@ -46,9 +49,14 @@ def on_distinct(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.S
     return pd.Series(out.array.take(codes), index=values.index, dtype=out.dtype)
 
 
-def compute_recode(values: pd.Series, mapping: dict[str, str], column: str, what: str) -> pd.Series:
-    """Recode through a complete map; a collected value the map lacks is a problem, never passed on."""
+def compute_recode(
+    values: pd.Series, mapping: dict[str, str], column: str, what: str, default: str | None = None
+) -> pd.Series:
+    """Recode through a map; a collected value the map lacks is a problem, never passed on, unless
+    a ``default`` is declared for such values."""
     mapped = values.map(mapping)
+    if default is not None:
+        mapped = mapped.where(values.eq("") | mapped.notna(), default)
     unmapped = values.ne("") & mapped.isna()
     if unmapped.any():
         positions = np.flatnonzero(unmapped.to_numpy())
@@ -77,21 +85,39 @@ def compute_ct(values: pd.Series, codelist: Codelist, mapping: dict[str, str] | 
     "assign_no_ct",
     {
         "source": Param(Kind.RAW, doc="raw column to copy"),
+        "transform": _TRANSFORM,
         "map": Param(Kind.MAP, required=False, doc="recoding of every collected value"),
+        "default": Param(
+            Kind.VALUE, required=False, doc="value for a collected value the map lacks (else refused)", choice=True
+        ),
     },
     origin="Collected",
 )
-def assign_no_ct(ctx: Context, *, source: str, map: dict[str, str] | None = None) -> pd.Series:
-    """Copy a raw column (blanks trimmed); with ``map``, recode it and refuse any value the map lacks."""
-    if not map:
-        return on_distinct(ctx.raw[source], compute_text)
-    return on_distinct(ctx.raw[source], lambda raw: compute_recode(compute_text(raw), map, source, "spec's map"))
+def assign_no_ct(
+    ctx: Context,
+    *,
+    source: str,
+    transform: tuple[TextStep, ...] | None = None,
+    map: dict[str, str] | None = None,
+    default: str | None = None,
+) -> pd.Series:
+    """Copy a raw column: blanks trimmed, the ``transform`` steps applied, recoded by ``map`` when given.
+
+    A collected value the map lacks is refused, unless a ``default`` is given for such values.
+    """
+
+    def copy(raw: pd.Series) -> pd.Series:
+        text = transformed(compute_text(raw), transform)
+        return compute_recode(text, map, source, "spec's map", default) if map else text
+
+    return on_distinct(ctx.raw[source], copy)
 
 
 @derivation(
     "assign_ct",
     {
         "source": Param(Kind.RAW, doc="raw column holding the collected value"),
+        "transform": _TRANSFORM,
         "codelist": Param(Kind.CODELIST, required=False, doc="defaults to the variable's SDTMIG codelist"),
         "map": Param(
             Kind.MAP, required=False, doc="collected value -> submission value, where CT synonyms do not match"
@@ -99,13 +125,43 @@ def assign_no_ct(ctx: Context, *, source: str, map: dict[str, str] | None = None
     },
     origin="Collected",
 )
-def assign_ct(ctx: Context, *, source: str, codelist: Codelist, map: dict[str, str] | None = None) -> pd.Series:
+def assign_ct(
+    ctx: Context,
+    *,
+    source: str,
+    codelist: Codelist,
+    transform: tuple[TextStep, ...] | None = None,
+    map: dict[str, str] | None = None,
+) -> pd.Series:
     """Recode collected values to the codelist's submission values; unknown values are errors.
 
-    Matching is case-insensitive on submission values, CT synonyms and NCI preferred terms;
-    the spec's ``map`` handles CRF wording CT does not know ("Grade 3" -> "3").
+    Matching is case-insensitive on submission values, CT synonyms and NCI preferred terms
+    ("Oral" -> ORAL, "Tablet" -> TABLET); the spec's ``map`` handles CRF wording CT does not
+    know ("Grade 3" -> "3"), and ``transform`` steps reshape the collected text first.
     """
-    return on_distinct(ctx.raw[source], lambda raw: compute_ct(compute_text(raw), codelist, map, source))
+    return on_distinct(
+        ctx.raw[source], lambda raw: compute_ct(transformed(compute_text(raw), transform), codelist, map, source)
+    )
+
+
+@derivation(
+    "derive_concat",
+    {
+        "sources": Param(Kind.RAWS, doc="raw columns, in order"),
+        "separator": Param(Kind.VALUE, required=False, doc="text between the values (one space by default)"),
+        "transform": Param(Kind.TEXT_STEPS, required=False, doc="text steps applied to the joined text"),
+    },
+    origin="Collected",
+)
+def derive_concat(
+    ctx: Context, *, sources: list[str], separator: str = " ", transform: tuple[TextStep, ...] | None = None
+) -> pd.Series:
+    """The filled raw columns joined by ``separator``, blank ones left out (a term and its "other, specify")."""
+    texts = [compute_text(ctx.raw[s]).to_numpy(dtype=object) for s in sources]
+    joined = pd.Series(
+        [separator.join(p for p in parts if p) for parts in zip(*texts, strict=True)], index=ctx.raw.index, dtype=object
+    )
+    return on_distinct(joined, lambda s: transformed(s, transform)) if transform else joined
 
 
 @derivation(

@@ -192,21 +192,27 @@ def _from_elements(study: StudySpec) -> bool:
     "derive_epoch",
     {
         "date": Param(Kind.DATE_VAR, doc="ISO 8601 date variable of this domain"),
+        "end": Param(
+            Kind.DATE_VAR, required=False, doc="the record's end date (--ENDTC): a partial date is on or before it"
+        ),
     },
     needs=("USUBJID",),
     reads=_epoch_reads,
 )
-def derive_epoch(ctx: Context, *, date: VarRef) -> pd.Series:
+def derive_epoch(ctx: Context, *, date: VarRef, end: VarRef | None = None) -> pd.Series:
     """The epoch of the subject's element (SE) the date falls in, a partial date's whole interval included.
 
     With a trial design, the subject's elements (SE) and their arm's epochs (TA) decide: a date
     is in the element that started last on or before it, until the last element's end; a
     partial date (2026-03) gets an epoch when every day it may be falls in that same epoch.
+    With ``end`` (the record's --ENDTC, for a --STDTC), a partial start's possible days end on
+    the record's end day: an event of 2026-03 that ended on 2026-03-12 started by the 12th.
     Without one, the study file's ``epochs:`` decide: the last epoch whose subject start is on or
     before a complete date. Blank otherwise (before the first element, after the last one ended).
     """
     if _from_elements(ctx.study):
-        return epoch_from_elements(ctx.column(date), ctx.sdtm["USUBJID"], ctx.frame("SE"))
+        ends = ctx.column(end) if end is not None else None
+        return epoch_from_elements(ctx.column(date), ctx.sdtm["USUBJID"], ctx.frame("SE"), record_end=ends)
     when = compute_days(ctx.column(date)).to_numpy()
     result = np.full(len(when), "", dtype=object)
     for name, per_subject in compute_epoch_starts(ctx):
@@ -238,12 +244,18 @@ def interval_days(dtc: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return lo[codes], hi[codes]
 
 
-def epoch_from_elements(dtc: pd.Series, usubjid: pd.Series, se: pd.DataFrame) -> pd.Series:
+def epoch_from_elements(
+    dtc: pd.Series, usubjid: pd.Series, se: pd.DataFrame, *, record_end: pd.Series | None = None
+) -> pd.Series:
     """Each record's EPOCH from its subject's elements (SE: USUBJID, SESTDTC, SEENDTC, EPOCH).
 
     Elements follow each other (one ends when the next starts); a date on the day of a change
     belongs to the element that starts that day. A partial date gets the epoch when its first
-    and last possible days are in elements of one unbroken run of that epoch.
+    and last possible days are in elements of one unbroken run of that epoch. ``record_end`` (aligned
+    with ``dtc``: the record's --ENDTC when ``dtc`` is its --STDTC) bounds those days: a start
+    is not after its end, so a partial start's last possible day is the end's last possible day
+    when that is earlier (and not before the start's first possible day, an inconsistency DB403
+    reports).
     """
     result = np.full(len(dtc), "", dtype=object)
     if se.empty or not len(dtc):
@@ -268,6 +280,10 @@ def epoch_from_elements(dtc: pd.Series, usubjid: pd.Series, se: pd.DataFrame) ->
 
     record_subject = subjects.get_indexer(pd.Index(usubjid.astype(str)))
     lo, hi = interval_days(dtc)
+    if record_end is not None:
+        end_hi = interval_days(record_end)[1]
+        bounded = (end_hi >= lo) & (end_hi < hi) & (lo >= 0)
+        hi = np.where(bounded, end_hi, hi)
 
     def element_at(day: np.ndarray) -> np.ndarray:
         key = record_subject.astype(np.int64) * _EPOCH_SPAN + day

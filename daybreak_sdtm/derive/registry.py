@@ -33,6 +33,7 @@ class Kind(Enum):
     VALUE = "text value"
     NUMBER = "number"
     MAP = "mapping of collected to submission values"
+    TEXT_STEPS = "list of text steps (upper, lower, strip, squeeze, extract, substring, split, replace)"
     CODELIST = "codelist"  # NCI code or short name; defaults to the variable's IG codelist
     WHERE = "filter {VARIABLE: value or [values]}"
     DOMAIN = "domain"

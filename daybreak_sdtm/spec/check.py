@@ -16,6 +16,7 @@ from daybreak_sdtm.date_formats import KNOWN_FORMATS, DateFormatError, check_for
 from daybreak_sdtm.derive import DERIVATIONS, DerivationDef, Kind, VarRef
 from daybreak_sdtm.derive.assign import template_columns
 from daybreak_sdtm.derive.registry import written_values
+from daybreak_sdtm.derive.text import STEP_NAMES, parse_steps
 from daybreak_sdtm.errors import Location, SpecError, SpecErrors, StandardsError, suggest
 from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS, check_trial_design
 from daybreak_sdtm.spec.model import DomainSpec, StudySpec, VariableSpec
@@ -137,6 +138,12 @@ def resolve_variable(
                 errors.append(SpecError(loc, key, "expected a mapping of collected value: submission value"))
                 continue
             params[name] = {str(k): "" if v is None else str(v) for k, v in value.items()}
+        elif param.kind is Kind.TEXT_STEPS:
+            try:
+                params[name] = parse_steps(value)
+            except ValueError as exc:
+                errors.append(SpecError(loc, key, str(exc), f"steps: {', '.join(STEP_NAMES)}"))
+                continue
         elif param.kind is Kind.WHERE:
             if not isinstance(value, dict):
                 errors.append(SpecError(loc, key, "expected a mapping VARIABLE: value or [values]"))

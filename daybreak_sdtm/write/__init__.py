@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from daybreak_sdtm.standards.labels import dataset_label
 from daybreak_sdtm.write.package import publish
 from daybreak_sdtm.write.xpt import write_xpt, xpt_problems
 
-__all__ = ["dataset_label", "publish", "write_xpt", "xpt_problems"]
+__all__ = ["publish", "write_xpt", "xpt_problems"]

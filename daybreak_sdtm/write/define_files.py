@@ -1,9 +1,9 @@
 """Write define.xml and define.html into a package folder, from its XPT files and the specs.
 
 The define states the lengths, labels and datasets of the XPT files next to it: ``define`` on an
-existing package reads them back; ``convert`` passes the tables it has just written, shaped
-exactly as reading them back would give them (same widths, values and order), which saves
-reading every file again. The define is schema-validated before anything is written, and both
+existing package reads them back; ``convert`` passes the datasets it has just written (the one
+table model, ``daybreak_sdtm.dataset``, the same whether made in memory or read back), which
+saves reading every file again. The define is schema-validated before anything is written, and both
 files replace their predecessors atomically.
 """
 
@@ -15,67 +15,15 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import pandas as pd
-
-from daybreak_sdtm.define import Define, PackageDataset, build_define, read_package
+from daybreak_sdtm.dataset import Dataset
+from daybreak_sdtm.define import Define, build_define, read_package
 from daybreak_sdtm.errors import WriteError
 from daybreak_sdtm.spec import StudySpec
 from daybreak_sdtm.standards import Standards
-from daybreak_sdtm.standards.labels import dataset_label, variable_labels
 from daybreak_sdtm.write.define_html import define_html
 from daybreak_sdtm.write.define_xml import define_xml, validate_define
-from daybreak_sdtm.write.xpt import text_width
 
 DEFINE_XML, DEFINE_HTML = "define.xml", "define.html"
-
-
-# The smallest magnitude an IBM double (XPT v5) holds; smaller values are stored, and read back, as 0.
-_IBM_TINY = 16.0**-65
-
-
-def written_datasets(tables: Mapping[str, pd.DataFrame], standards: Standards) -> tuple[PackageDataset, ...]:
-    """Tables about to be written by ``write_xpt``, as ``read_package`` would read their XPT files back.
-
-    XPT keeps what reading back would show differently, and that is mirrored here: trailing
-    blanks of text are not kept (but count in the width), text widths are the longest value in
-    bytes (at least 1), numbers are 8-byte doubles, and files come in file-name order.
-    """
-    datasets = []
-    for name in sorted(tables, key=lambda n: f"{n.lower()}.xpt"):
-        frame = tables[name]
-        columns: dict[str, pd.Series] = {}
-        widths: dict[str, int] = {}
-        for col in frame.columns:
-            values = frame[col]
-            if pd.api.types.is_numeric_dtype(values):
-                values = values.astype("float64")
-                tiny = values.abs().lt(_IBM_TINY) & values.ne(0)
-                columns[col] = values.mask(tiny, 0.0) if tiny.any() else values
-                widths[col] = 8
-            else:
-                # Text stays in the table's own dtype (str objects as convert writes them, or
-                # Arrow-backed str): the define compares and collects values, for which the dtype
-                # makes no difference, and a copy of every table would double a large package's
-                # memory. Width and trailing blanks are facts of the distinct values, asked once each.
-                distinct = pd.Series(pd.unique(values.array))
-                if distinct.isna().any():
-                    values = values.fillna("")  # written as blanks, read back as ""
-                distinct = distinct.astype(str).fillna("")
-                widths[col] = text_width(distinct)
-                if distinct.str.endswith(" ").any():  # XPT keeps no trailing blanks
-                    values = values.astype(str).str.rstrip(" ")
-                columns[col] = values
-        datasets.append(
-            PackageDataset(
-                name=name,
-                label=dataset_label(name, standards),
-                frame=pd.DataFrame(columns),
-                labels=variable_labels(name, tables[name], standards),
-                widths=widths,
-                file=f"{name.lower()}.xpt",
-            )
-        )
-    return tuple(datasets)
 
 
 def not_written(package_dir: Path) -> dict[str, str]:
@@ -105,7 +53,7 @@ def render_define(
     study: StudySpec,
     standards: Standards,
     created: dt.datetime,
-    datasets: Sequence[PackageDataset] | None = None,
+    datasets: Sequence[Dataset] | None = None,
     no_data: Mapping[str, str] | None = None,
 ) -> tuple[Define, bytes, bytes]:
     """The define of a package folder and its two renderings; raises DefineSchemaError if the XML is invalid.
@@ -115,7 +63,7 @@ def render_define(
         study: The mapping specs.
         standards: SDTMIG and CT.
         created: Creation time written into the define.
-        datasets: The package's datasets as ``written_datasets`` gives them, when already in memory.
+        datasets: The package's datasets, when already in memory (as ``convert`` wrote them).
         no_data: Datasets with no records (not written) and why; by default those the package's
             reconciliation.json names.
     """
@@ -149,13 +97,13 @@ def write_define(
     study: StudySpec,
     standards: Standards,
     created: dt.datetime,
-    datasets: Sequence[PackageDataset] | None = None,
+    datasets: Sequence[Dataset] | None = None,
     no_data: Mapping[str, str] | None = None,
     out_dir: Path | None = None,
 ) -> Define:
     """(Re)generate define.xml and define.html of ``package_dir``; nothing is written if the define is invalid.
 
-    ``datasets`` (from ``written_datasets``) spares reading the package's XPT files back;
+    ``datasets`` (those ``convert`` has just written) spares reading the package's XPT files back;
     ``no_data`` names the datasets with no records (see ``render_define``); the files go into
     ``out_dir`` (default: the package folder).
     """

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from daybreak_sdtm.build import BuildResult
-from daybreak_sdtm.raw import SRC_FILE, SRC_ROW
+from daybreak_sdtm.dataset import Dataset, Sources
 from daybreak_sdtm.text import text_array
 
 if TYPE_CHECKING:
@@ -32,7 +32,8 @@ def lineage_frame(result: BuildResult) -> pd.DataFrame:
         frame = table.frame
         if not len(frame):
             continue
-        seq_col = "IDVARVAL" if table.parent else f"{name}SEQ"
+        sources = _sources(table)
+        seq_col = "IDVARVAL" if table.is_supp else f"{name}SEQ"
         seq = frame[seq_col] if seq_col in frame.columns else pd.Series("", index=frame.index, dtype=object)
         seq = _seq_text(seq)
         parts.append(
@@ -42,13 +43,20 @@ def lineage_frame(result: BuildResult) -> pd.DataFrame:
                     "RECORD": range(1, len(frame) + 1),
                     "USUBJID": frame["USUBJID"].to_numpy() if "USUBJID" in frame.columns else "",
                     "SEQ": seq.to_numpy(),
-                    "QNAM": frame["QNAM"].to_numpy() if table.parent else "",
-                    "SOURCE_FILE": table.lineage[SRC_FILE].to_numpy(),
-                    "SOURCE_RECORD": table.lineage[SRC_ROW].to_numpy(),
+                    "QNAM": frame["QNAM"].to_numpy() if table.is_supp else "",
+                    "SOURCE_FILE": sources.files.to_numpy(),
+                    "SOURCE_RECORD": sources.records,
                 }
             )
         )
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(LINEAGE_COLUMNS))
+
+
+def _sources(table: Dataset) -> Sources:
+    """The raw record of each row of a dataset the mapping engine made (every one of them has them)."""
+    if table.sources is None:
+        raise ValueError(f"{table.name}: a built dataset without the raw record of each row")
+    return table.sources
 
 
 def _seq_text(seq: pd.Series) -> pd.Series:
@@ -72,14 +80,15 @@ def lineage_table(result: BuildResult) -> pa.Table:
         rows = len(frame)
         if not rows:
             continue
-        seq_col = "IDVARVAL" if table.parent else f"{name}SEQ"
+        sources = _sources(table)
+        seq_col = "IDVARVAL" if table.is_supp else f"{name}SEQ"
         parts["DATASET"].append(pa.repeat(name, rows))
         parts["RECORD"].append(pa.array(np.arange(1, rows + 1, dtype=np.int64)))
         parts["USUBJID"].append(text_array(frame["USUBJID"]) if "USUBJID" in frame.columns else pa.repeat("", rows))
         parts["SEQ"].append(_seq_array(frame[seq_col]) if seq_col in frame.columns else pa.repeat("", rows))
-        parts["QNAM"].append(text_array(frame["QNAM"]) if table.parent else pa.repeat("", rows))
-        parts["SOURCE_FILE"].append(text_array(table.lineage[SRC_FILE]))
-        parts["SOURCE_RECORD"].append(pa.array(table.lineage[SRC_ROW].to_numpy()))
+        parts["QNAM"].append(text_array(frame["QNAM"]) if table.is_supp else pa.repeat("", rows))
+        parts["SOURCE_FILE"].append(text_array(sources.files))
+        parts["SOURCE_RECORD"].append(pa.array(sources.records))
     columns = {}
     for col, arrays in parts.items():
         if col in _NUMBER_COLUMNS:
@@ -140,19 +149,20 @@ def reconciliation(result: BuildResult) -> dict[str, Any]:
     joined: dict[str, list[str]] = {}
     design = []
     for name, table in result.tables.items():
-        if table.spec is None:
+        spec = result.spec_of(name)
+        if spec is None:
             design.append(
                 {
                     "dataset": name,
                     "records": len(table.frame),
                     "not_written": result.empty.get(name),
-                    "made_from": sorted(set(table.lineage[SRC_FILE].astype(str))),
+                    "made_from": sorted(set(_sources(table).files.astype(str))),
                 }
             )
             continue
-        if table.parent:
+        if table.is_supp:
             continue
-        src = table.spec.source
+        src = spec.source
         for join in src.joins:
             joined.setdefault(join.form, []).append(name)
         per_record = max(1, len(src.variants))
@@ -191,9 +201,9 @@ def reconciliation(result: BuildResult) -> dict[str, Any]:
             }
         )
     supplemental = [
-        {"dataset": n, "parent": t.parent, "records": len(t.frame), "not_written": result.empty.get(n)}
+        {"dataset": n, "parent": t.parent_name, "records": len(t.frame), "not_written": result.empty.get(n)}
         for n, t in result.tables.items()
-        if t.parent
+        if t.is_supp
     ]
     return {
         "forms": forms,

@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from daybreak_sdtm.standards import Standards
-from daybreak_sdtm.standards.labels import dataset_label, variable_labels
+from daybreak_sdtm.dataset import Dataset
 from daybreak_sdtm.text import non_ascii, text_byte_lengths, text_objects
 
 MAX_NAME, MAX_LABEL, MAX_VALUE_BYTES = 8, 40, 200
@@ -24,34 +23,30 @@ _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
 _STAMP = re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d")
 
 
-def text_width(values: pd.Series) -> int:
-    """The XPT storage width pyreadstat gives a character column: its longest value in UTF-8 bytes, at least 1."""
-    if values.empty:
-        return 1
-    return max(1, int(text_byte_lengths(values).max()))
+def xpt_problems(ds: Dataset) -> list[str]:
+    """Every way a dataset breaks XPT v5 / FDA limits: names, labels, value bytes, ASCII.
 
-
-def xpt_problems(name: str, frame: pd.DataFrame, standards: Standards) -> list[str]:
-    """Every way a dataset breaks XPT v5 / FDA limits: names, labels, value bytes, ASCII."""
+    Values are judged once per distinct value (``Dataset.positions_where``), then named by record.
+    """
+    name = ds.name
     problems = []
-    label = dataset_label(name, standards)
     if len(name) > MAX_NAME or not _NAME.match(name):
         problems.append(f"{name}: dataset name must be at most {MAX_NAME} letters, digits or _")
-    if len(label) > MAX_LABEL or not label.isascii():
-        problems.append(f"{name}: dataset label {label!r} longer than {MAX_LABEL} characters or not ASCII")
-    labels = variable_labels(name, frame, standards)
+    if len(ds.label) > MAX_LABEL or not ds.label.isascii():
+        problems.append(f"{name}: dataset label {ds.label!r} longer than {MAX_LABEL} characters or not ASCII")
+    frame = ds.frame
     usubjid = frame["USUBJID"] if "USUBJID" in frame.columns else None
     for col in frame.columns:
+        label = ds.labels.get(col, "")
         if len(col) > MAX_NAME or not _NAME.match(col):
             problems.append(f"{name}.{col}: variable name must be at most {MAX_NAME} letters, digits or _")
-        if len(labels[col]) > MAX_LABEL or not labels[col].isascii():
-            problems.append(f"{name}.{col}: label {labels[col]!r} longer than {MAX_LABEL} characters or not ASCII")
-        values = frame[col]
-        if pd.api.types.is_numeric_dtype(values):
+        if len(label) > MAX_LABEL or not label.isascii():
+            problems.append(f"{name}.{col}: label {label!r} longer than {MAX_LABEL} characters or not ASCII")
+        if pd.api.types.is_numeric_dtype(frame[col]):
             continue
-        text = values.astype(str)
-        bad_text = non_ascii(text)
-        too_long = text_byte_lengths(text) > MAX_VALUE_BYTES
+        bad_text = ds.per_value(col, non_ascii)
+        too_long = ds.per_value(col, lambda values: text_byte_lengths(values) > MAX_VALUE_BYTES)
+        text = frame[col]
         for pos in np.flatnonzero(bad_text | too_long).tolist():  # only the offending values
             who = f" USUBJID={usubjid.iat[pos]}" if usubjid is not None else ""
             why = "is not ASCII" if bad_text[pos] else f"is longer than {MAX_VALUE_BYTES} bytes"
@@ -59,17 +54,17 @@ def xpt_problems(name: str, frame: pd.DataFrame, standards: Standards) -> list[s
     return problems
 
 
-def write_xpt(name: str, frame: pd.DataFrame, standards: Standards, path: Path, created: dt.datetime) -> None:
+def write_xpt(ds: Dataset, path: Path, created: dt.datetime) -> None:
     """Write one dataset as XPT v5 with its label, variable labels and a fixed creation stamp."""
     import pyreadstat
 
-    labels: dict[str, str | None] = dict(variable_labels(name, frame, standards))
+    labels: dict[str, str | None] = {col: ds.labels.get(col) or col for col in ds.frame.columns}
     pyreadstat.write_xport(
-        xpt_frame(frame),
+        xpt_frame(ds.frame),
         str(path),
-        file_label=dataset_label(name, standards),
+        file_label=ds.label,
         column_labels=labels,
-        table_name=name,
+        table_name=ds.name,
         file_format_version=5,
     )
     _stamp(path, created)

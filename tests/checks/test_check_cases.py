@@ -2,7 +2,7 @@
 
 A case gives small datasets as rows (numbers become Num variables, text Char), optional protocol
 rules (loaded through the real ``protocol_checks:`` loader), the study's ``epochs:`` (EPOCH, dataset,
-variable, how, where), the SDTMIG version the package declares (``declared_sdtmig``), an optional
+variable, how, where), the natural keys the study declares (``keys``), the SDTMIG version the package declares (``declared_sdtmig``), an optional
 define.xml, optionally
 ``xpt:`` (the datasets are written as XPT files, ``replace`` swaps bytes in them, and they are read
 back with the ``encoding`` given), and the
@@ -100,6 +100,7 @@ def run_case(code: str, case: dict[str, Any], standards: Standards, tmp_path: Pa
         declared_terms={k: frozenset(v) for k, v in case.get("declared_terms", {}).items()},
         declared_sdtmig=case.get("declared_sdtmig", ""),
         epochs=epochs,
+        keys={name: tuple(keys) for name, keys in case.get("keys", {}).items()},
     )
     report = validate_package(pkg, ctx, only=[code])
     return [

@@ -73,6 +73,11 @@ EXPECTED = [
     ("DB201", "warning", "TS", 5),
     # AESER = N while a seriousness criterion is Y (mostly AESHOSP).
     ("DB203", "error", "AE", 32),
+    # CM holds a record per visit for each medication (ASPIRIN started in 2003, again at each of the
+    # 13 visits): the keys define.xml declares (STUDYID, USUBJID, CMTRT, CMSTDTC) do not tell them
+    # apart (VISITNUM would). AE's define keys hold AESEQ and so are unique; the SDTMIG's
+    # (AEDECOD, AESTDTC) would not be, and are not what the package declares.
+    ("DB306", "error", "CM", 6429),
     # ARMCD/ACTARMCD 'Scrnfail': SDTMIG 3.2 reserves 'SCRNFAIL', in capitals, for screen failures.
     ("DB304", "warning", "DM", 104),
     # RFXENDTC before the last dose's EXSTDTC (01-704-1233, 01-705-1031, 01-705-1303, 01-705-1377),

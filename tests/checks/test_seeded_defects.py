@@ -13,7 +13,7 @@ import pyreadstat
 import pytest
 
 from daybreak_sdtm import api
-from daybreak_sdtm.checks.package import read_xpt_dataset
+from daybreak_sdtm.dataset import read_dataset
 from daybreak_sdtm.findings import Report, Severity
 from daybreak_sdtm.resources import default_study_dir
 
@@ -30,7 +30,7 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def rewrite(package: Path, name: str, edit) -> None:  # type: ignore[no-untyped-def]
     """Read ``name``.xpt, let ``edit`` change its frame, write it back with the same labels."""
-    ds = read_xpt_dataset(package / f"{name}.xpt")
+    ds = read_dataset(package / f"{name}.xpt")
     frame = ds.frame.copy()
     edit(frame)
     pyreadstat.write_xport(
@@ -61,9 +61,9 @@ def seeded(clean: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Repor
     pkg = tmp_path_factory.mktemp("seeded") / "sdtm"
     shutil.copytree(clean, pkg)
     facts: dict[str, object] = {}
-    rs = read_xpt_dataset(pkg / "rs.xpt").frame
-    pr = read_xpt_dataset(pkg / "pr.xpt").frame
-    ae = read_xpt_dataset(pkg / "ae.xpt").frame
+    rs = read_dataset(pkg / "rs.xpt").frame
+    pr = read_dataset(pkg / "pr.xpt").frame
+    ae = read_dataset(pkg / "ae.xpt").frame
     facts["dm_sex_row"], facts["dm_age_row"] = 3, 5
 
     def edit_dm(f):  # type: ignore[no-untyped-def]

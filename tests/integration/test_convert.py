@@ -11,7 +11,7 @@ import pytest
 
 from daybreak_sdtm import api
 from daybreak_sdtm.cli import main
-from daybreak_sdtm.resources import default_export_dir, specs_dir
+from daybreak_sdtm.resources import default_export_dir, default_study_dir, specs_dir
 from daybreak_sdtm.standards import read_standards
 
 ISO_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2})?)?)?)?$")
@@ -93,6 +93,32 @@ def test_seq_is_unique_per_subject(package: Path) -> None:
         seq = f"{name.upper()}SEQ"
         assert not frame.duplicated(["USUBJID", seq]).any()
         assert (frame.groupby("USUBJID")[seq].min() == 1).all()
+
+
+def test_the_keys_define_declares_identify_every_record(package: Path) -> None:
+    from lxml import etree
+
+    odm = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
+    root = etree.parse(str(package / "define.xml")).getroot()
+    names = {i.get("OID"): i.get("Name") for i in root.iterfind(".//odm:ItemDef", odm)}
+    keys = {}
+    for group in root.iterfind(".//odm:ItemGroupDef", odm):
+        ranked = sorted(
+            (int(r.get("KeySequence")), names[r.get("ItemOID")])
+            for r in group.iterfind("odm:ItemRef", odm)
+            if r.get("KeySequence")
+        )
+        keys[group.get("Name")] = [name for _, name in ranked]
+    # PR holds one record per irradiated location per start date: PRLOC is a key (pr.yaml keys:).
+    assert keys["PR"] == ["STUDYID", "USUBJID", "PRTRT", "PRSTDTC", "PRLOC"]
+    pr = read(package, "pr")
+    assert pr.duplicated(["STUDYID", "USUBJID", "PRTRT", "PRSTDTC"]).sum() > 0  # the IG's keys alone would not do
+    for name, variables in keys.items():
+        frame = read(package, name.lower())
+        assert variables and not frame.duplicated(variables).any(), name
+    # --SEQ follows the keys: within a start date, the locations in order.
+    ordered = pr.sort_values(["USUBJID", "PRSEQ"])
+    assert ordered.equals(ordered.sort_values(["USUBJID", "PRTRT", "PRSTDTC", "PRLOC"], kind="stable"))
 
 
 def test_supp_records_point_at_parent_records(package: Path) -> None:
@@ -179,19 +205,31 @@ def test_lineage_quotes_text_that_needs_it(tmp_path: Path) -> None:
     assert len(plain) == len(lineage_frame(result)) == sum(len(t.frame) for t in result.tables.values())
 
 
-def test_validated_frames_are_the_written_form() -> None:
-    """convert writes the XPT files from the frames it validated; they must be xpt_frame's form."""
+def test_built_datasets_are_what_reading_the_package_back_gives(package: Path) -> None:
+    """One table model: the datasets convert builds, validates, writes and describes in the define
+    equal what reading the written XPT files back gives (values, labels, widths)."""
+    from daybreak_sdtm.dataset import read_dataset
     from daybreak_sdtm.validation import package_of_build
     from daybreak_sdtm.write.xpt import xpt_frame
 
-    result, _, standards = api.build()
-    pkg = package_of_build(result, standards)
+    result, _, _ = api.build()
+    pkg = package_of_build(result)
     assert set(pkg.datasets) == {name for name, t in result.tables.items() if len(t.frame)}
     for name, ds in pkg.datasets.items():
-        pd.testing.assert_frame_equal(ds.frame, xpt_frame(result.tables[name].frame).reset_index(drop=True))
+        assert ds is result.tables[name]  # validated as built, not a copy
+        pd.testing.assert_frame_equal(ds.frame, xpt_frame(ds.frame))  # already in the form written
+        back = read_dataset(package / ds.href)
+        assert (back.name, back.label, back.labels, back.widths) == (ds.name, ds.label, ds.labels, ds.widths)
+        pd.testing.assert_frame_equal(back.frame, ds.frame)
     ae = pkg.datasets["AE"]
     assert ae.sources is not None and len(ae.sources) == len(ae.frame)
-    assert ae.sources[0] == f"ae.csv record {result.tables['AE'].lineage['_src_row'].iat[0]}"
+    assert ae.sources[0] == f"ae.csv record {ae.sources.records[0]}"
+    spec = (default_study_dir() / "ae.yaml").read_text(encoding="utf-8").splitlines()
+    file, line, _ = ae.specs["AETERM"].rsplit(":", 2)  # each variable carries the spec line that made it
+    assert Path(file).name == "ae.yaml" and spec[int(line) - 1].lstrip().startswith("AETERM:")
+    supp = pkg.datasets["SUPPAE"]
+    file, line, _ = supp.qnam_specs["AEIRAE"].rsplit(":", 2)
+    assert spec[int(line) - 1].lstrip().startswith("AEIRAE:")
 
 
 def test_trace_prints_the_raw_record(package: Path, capsys: pytest.CaptureFixture[str]) -> None:

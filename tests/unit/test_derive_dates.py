@@ -146,3 +146,36 @@ def test_epoch_from_subject_elements_takes_partial_dates_only_within_one_epoch()
     # Two elements of one epoch in a row: a month across them has that epoch.
     se2 = se.assign(SESTDTC=["2026-01-05", "2026-01-20", "2026-03-10", "2026-05-01", "2026-01-01", "2026-02-01"])
     assert epoch_from_elements(pd.Series(["2026-03"]), pd.Series(["S1"]), se2).tolist() == ["TREATMENT"]
+
+
+def test_a_partial_start_is_on_or_before_the_records_end() -> None:
+    from daybreak_sdtm.derive.dates import epoch_from_elements
+
+    se = pd.DataFrame(
+        {
+            "USUBJID": ["S1"] * 3,
+            "SESTDTC": ["2026-03-01", "2026-03-20", "2026-09-10"],
+            "SEENDTC": ["2026-03-20", "2026-09-10", ""],
+            "EPOCH": ["SCREENING", "TREATMENT", "FOLLOW-UP"],
+        }
+    )
+    records = [
+        # (start, end, EPOCH): the start's possible days end on the end's last possible day.
+        ("2026-03", "2026-03-12", "SCREENING"),  # 1 to 12 March: screening only
+        ("2026-03", "2026-03-20", ""),  # the 20th is treatment's first day
+        ("2026-03", "2026-03-19T23:59", "SCREENING"),
+        ("2026-03", "", ""),  # no end: all of March, two epochs
+        ("2026-03", "2026-04-02", ""),  # an end after the month bounds nothing
+        ("2026-09", "2026-09-22", ""),  # 1 to 22 September: treatment, then follow-up from the 10th
+        ("2026-09", "2026-09-09", "TREATMENT"),
+        ("2026", "2026-03-05", ""),  # a year bounded by its end: 1 January to 5 March, before screening at first
+        ("2026-03", "2026-03", ""),  # a partial end: its last possible day is the 31st
+        ("2026-03", "2026-02-27", ""),  # an end before the start (DB403's): not used
+        ("2026-03-05", "2026-03-02", "SCREENING"),  # a complete start is its own day
+    ]
+    frame = pd.DataFrame(records, columns=["DTC", "END", "EPOCH"])
+    subjects = pd.Series(["S1"] * len(frame))
+    got = epoch_from_elements(frame["DTC"], subjects, se, record_end=frame["END"])
+    assert got.tolist() == frame["EPOCH"].tolist()
+    # Without the end, only whole months inside one epoch have one.
+    assert epoch_from_elements(frame["DTC"], subjects, se).tolist()[:2] == ["", ""]

@@ -76,7 +76,8 @@ def test_an_xpt_export_converts_like_the_csv_one(tmp_path: Path) -> None:
     from_csv = api.convert(out_dir=tmp_path / "b", timestamp="2026-10-01T00:00:00")
     a, b = from_xpt.build.tables["DM"].frame, from_csv.build.tables["DM"].frame
     pd.testing.assert_frame_equal(a, b)
-    assert from_xpt.build.tables["DM"].lineage[SRC_FILE].iat[0] == "dm.xpt"
+    sources = from_xpt.build.tables["DM"].sources
+    assert sources is not None and sources.files.iat[0] == "dm.xpt"
 
 
 def test_undecodable_bytes_name_the_record_column_and_line(tmp_path: Path) -> None:

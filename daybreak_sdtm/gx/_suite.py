@@ -5,9 +5,10 @@ great_expectations is imported here and only when a validation runs: it costs ab
 environment before the import, its progress bars through the context, and its loggers are
 raised to ERROR so nothing of it reaches our output.
 
-Where the suites run (this process, or a worker process started early) is ``daybreak_sdtm.suites``'
-concern: here plans become gx suites, gx results become ``Outcome``s (plain data that can cross
-a process boundary), and outcomes become findings against the dataset they were run on.
+This module runs wherever gx is imported (this process, or the worker process: ``_worker``):
+here plans become gx suites and gx results become ``Outcome``s, plain data that can cross a
+process boundary. It knows frames, not datasets (``_frames`` makes one of the other and turns
+outcomes into findings), so the worker never imports the checks.
 """
 
 from __future__ import annotations
@@ -15,36 +16,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from daybreak_sdtm.checks.package import Dataset
-from daybreak_sdtm.findings import Finding, Severity
-
-
-@dataclass(frozen=True)
-class Expect:
-    """One great-expectations expectation to run, and how to report its failures.
-
-    Attributes:
-        code: The registered check id that generated it (``DB201``).
-        severity: Severity of each finding.
-        variable: The variable it is about ("" for table-level expectations).
-        type: The expectation class name (``ExpectColumnValuesToBeInSet``).
-        kwargs: Its arguments.
-        message: Finding message; ``{value}`` is replaced by the offending value, ``{missing}`` by
-            the missing columns of a table-level expectation.
-    """
-
-    code: str
-    severity: Severity
-    variable: str
-    type: str
-    kwargs: dict[str, Any] = field(hash=False)
-    message: str
+if TYPE_CHECKING:
+    from daybreak_sdtm.gx import Expect
 
 
 _gx: Any = None
@@ -170,54 +149,37 @@ def _raised(info: Any) -> str | None:
     return None
 
 
-def findings_of(ds: Dataset, expects: Sequence[Expect], outcomes: Sequence[Outcome]) -> list[Finding]:
-    """The findings of ``outcomes`` of ``expects`` run on ``ds``: records named with their source and spec."""
-    findings: list[Finding] = []
-    for outcome in outcomes:
-        exp = expects[outcome.index]
-        if outcome.positions is not None:
-            positions = outcome.positions
-            if exp.variable in ds.frame.columns:
-                shown = ds.text(exp.variable).to_numpy()
-                messages = [exp.message.format(value=shown[p]) for p in positions.tolist()]
-            else:
-                messages = [exp.message.format(value="") for _ in positions.tolist()]
-            findings.extend(ds.findings(exp.code, exp.severity, positions, exp.variable, messages))
-        elif outcome.missing:
-            findings.extend(
-                ds.finding(exp.code, exp.severity, name, exp.message.format(missing=name, value=""))
-                for name in outcome.missing
-            )
-        else:
-            findings.append(
-                ds.finding(exp.code, exp.severity, exp.variable, exp.message.format(value=outcome.observed, missing=""))
-            )
-    return findings
+def run_suite(runner: GxRunner, name: str, frame: pd.DataFrame, expects: Sequence[Expect]) -> list[Outcome]:
+    """``runner.outcomes`` of one dataset's suite; a failing expectation's error names the dataset."""
+    try:
+        return runner.outcomes(frame, expects)
+    except RuntimeError as exc:
+        raise RuntimeError(f"{name}: {exc}") from exc
 
 
-def gx_frame(ds: Dataset) -> pd.DataFrame:
-    """The frame great-expectations sees: SDTM's blank text is null, so ``not_null`` means populated.
+class InlineSuites:
+    """Runs each suite in this process, as it is submitted (no ``warm()`` worker).
 
-    Char columns are handed over as categoricals made from the dataset's own factorisation
-    (``Dataset.codes``), with blank as a missing code: the same values to every expectation,
-    but gx's per-expectation null filters, set membership, duplicate search, row copies and
-    batch fingerprint then work on small integer codes and on each distinct value once, where
-    an object column costs a Python string comparison or hash per record, per expectation.
+    A suite that fails is raised by ``collect``, as the worker's are: the caller's own checks
+    run either way, and the error comes from the one place.
     """
-    out: dict[str, pd.Categorical | pd.Series] = {}
-    for col in ds.frame.columns:
-        values = ds.frame[col]
-        if values.dtype == object:
-            codes, table = ds.codes(col)
-            distinct = table[:-1]
-            blank = distinct == ""
-            # New code of each old one: blanks (and code -1, the table's last entry) become -1.
-            lut = np.cumsum(~blank) - 1
-            lut[blank] = -1
-            lut = np.append(lut, -1).astype(codes.dtype)
-            out[col] = pd.Categorical.from_codes(
-                lut[codes], categories=pd.Index(distinct[~blank], dtype=object), validate=False
-            )
-        else:
-            out[col] = values
-    return pd.DataFrame(out, index=pd.RangeIndex(len(ds.frame)))
+
+    def __init__(self) -> None:
+        self._runner: GxRunner | None = None
+        self._outcomes: dict[str, list[Outcome]] = {}
+        self._error: Exception | None = None
+
+    def submit(self, name: str, frame: pd.DataFrame, expects: Sequence[Expect]) -> None:
+        if self._error is not None:
+            return
+        try:
+            if self._runner is None:
+                self._runner = GxRunner()
+            self._outcomes[name] = run_suite(self._runner, name, frame, expects)
+        except Exception as exc:  # noqa: BLE001 (raised by collect)
+            self._error = exc
+
+    def collect(self) -> dict[str, list[Outcome]]:
+        if self._error is not None:
+            raise self._error
+        return self._outcomes

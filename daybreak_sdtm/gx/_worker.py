@@ -1,13 +1,14 @@
-"""Where the great-expectations suites run: in this process, or in a worker process started early.
+"""Where the great-expectations suites run: a worker process started early, or this process.
 
-This module is light to import (no pandas, no gx): the commands call ``warm()`` before anything else.
+Private to the adapter (``daybreak_sdtm.gx``), and light to import (no pandas, no gx): the
+commands call ``warm()`` before anything else.
 
 Importing great_expectations takes about 2 s, more than mapping and writing a small study.
 A command that will validate calls ``warm()`` first: a worker process starts importing gx at
 once, on another core, while this process reads and maps the export; the suites are then handed
-to it (each dataset's ``gx_frame``, small integer codes, pickled through a pipe) and run there
+to it (each dataset's gx frame, small integer codes, pickled through a pipe) and run there
 while this process runs its own checks and writes the package. Library callers that never
-call ``warm()`` run the suites in their own process, as before.
+call ``warm()`` run the suites in their own process (``_suite.InlineSuites``).
 
 The worker is shared by every validation of the process (tests convert many times; it imports
 gx once) and serves one request at a time; it is stopped when its parent exits, and ends by
@@ -32,7 +33,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import pandas as pd
 
-    from daybreak_sdtm.checks.expect import Expect, Outcome
+    from daybreak_sdtm.gx import Expect
+    from daybreak_sdtm.gx._suite import GxRunner, Outcome
 
 
 class SuiteRunner(Protocol):
@@ -43,31 +45,6 @@ class SuiteRunner(Protocol):
 
     def collect(self) -> dict[str, list[Outcome]]:
         """The outcomes of every submitted dataset, by name; waits for them."""
-
-
-class InlineSuites:
-    """Runs each suite in this process, as it is submitted."""
-
-    def __init__(self) -> None:
-        self._runner: Any = None
-        self._outcomes: dict[str, list[Outcome]] = {}
-
-    def submit(self, name: str, frame: pd.DataFrame, expects: Sequence[Expect]) -> None:
-        from daybreak_sdtm.checks.expect import GxRunner
-
-        if self._runner is None:
-            self._runner = GxRunner()
-        self._outcomes[name] = _run(self._runner, name, frame, expects)
-
-    def collect(self) -> dict[str, list[Outcome]]:
-        return self._outcomes
-
-
-def _run(runner: Any, name: str, frame: pd.DataFrame, expects: Sequence[Expect]) -> list[Outcome]:
-    try:
-        return runner.outcomes(frame, expects)
-    except RuntimeError as exc:
-        raise RuntimeError(f"{name}: {exc}") from exc
 
 
 class WorkerError(RuntimeError):
@@ -85,7 +62,7 @@ class _Worker:
     def __init__(self) -> None:
         to_child, from_parent = os.pipe()
         to_parent, from_child = os.pipe()
-        package_root = str(Path(__file__).resolve().parent.parent)  # importable as the parent imports it
+        package_root = str(Path(__file__).resolve().parents[2])  # importable as the parent imports it
         # After the caller's own PYTHONPATH, which comes first in this process too.
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), package_root]))}
         # Ctrl-C is the parent's to handle (it stops the worker on its way out): the worker runs in
@@ -93,7 +70,7 @@ class _Worker:
         # from its first line, so an interrupted command never shows a traceback of the worker's.
         code = (
             "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-            f"from daybreak_sdtm.suites import serve; serve({to_child}, {from_child})"
+            f"from daybreak_sdtm.gx._worker import serve; serve({to_child}, {from_child})"
         )
         try:
             self.process = subprocess.Popen(
@@ -169,7 +146,7 @@ def _forget(worker: _Worker) -> None:
 def warm() -> bool:
     """Start the shared worker now, where it pays: on a POSIX machine with more than one core.
 
-    Returns whether a worker is (now) running; ``suite_runner()`` then uses it.
+    Returns whether a worker is (now) running; ``runner()`` then hands it the suites.
     """
     global _shared
     if os.name != "posix" or _cpus() < 2:  # pipes handed to a child by descriptor: POSIX
@@ -185,11 +162,15 @@ def warm() -> bool:
         return True
 
 
-def suite_runner() -> SuiteRunner:
+def runner() -> SuiteRunner:
     """The runner for one validation: the warm worker when there is one, else this process."""
     with _shared_lock:
         worker = _shared if _shared is not None and _shared.alive() else None
-    return WorkerSuites(worker) if worker is not None else InlineSuites()
+    if worker is not None:
+        return WorkerSuites(worker)
+    from daybreak_sdtm.gx._suite import InlineSuites
+
+    return InlineSuites()
 
 
 def shutdown() -> None:
@@ -291,13 +272,13 @@ def serve(read_fd: int, write_fd: int) -> None:
             room.notify()
 
     threading.Thread(target=receive, name="receive", daemon=True).start()
-    runner: Any = None
+    gx: GxRunner | None = None
     broken = ""  # why great-expectations could not start: the answer to every request
     _thread_lock_for_tqdm()
     try:
-        from daybreak_sdtm.checks.expect import GxRunner
+        from daybreak_sdtm.gx._suite import GxRunner, run_suite
 
-        runner = GxRunner()
+        gx = GxRunner()
     except Exception:  # noqa: BLE001 (whatever stops gx is the answer to every request, reported to the parent)
         broken = traceback.format_exc()
     results: dict[int, dict[str, list[Outcome]]] = {}
@@ -307,13 +288,13 @@ def serve(read_fd: int, write_fd: int) -> None:
         del item
         kind, request, *rest = message
         if kind == "suite":
-            if request in errors or broken:
+            if request in errors or gx is None:
                 errors.setdefault(request, broken)
                 processed(size)
                 continue
             name, frame, expects = rest
             try:
-                results.setdefault(request, {})[name] = _run(runner, name, frame, expects)
+                results.setdefault(request, {})[name] = run_suite(gx, name, frame, expects)
             except Exception:  # noqa: BLE001 (reported to the parent, which raises it)
                 errors[request] = traceback.format_exc()
             del frame, rest, message  # the frame's memory goes now, not when the next one arrives

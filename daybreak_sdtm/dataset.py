@@ -1,0 +1,355 @@
+"""The one table model: an SDTM dataset in its written form, made by the mapping engine or read from a file.
+
+``convert`` builds each dataset once in this form (``dataset_of``) and hands that one object to the
+checks, the XPT writer, the define and the lineage; ``validate`` and ``define`` read the same model
+from XPT files (``read_dataset``). What was checked is what is written and what the define describes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from daybreak_sdtm.findings import Finding, Severity
+from daybreak_sdtm.read_xpt import Fallback, read_xpt
+from daybreak_sdtm.standards.labels import dataset_label, variable_labels
+from daybreak_sdtm.standards.model import domain_code
+from daybreak_sdtm.text import text_byte_lengths, text_codes
+
+if TYPE_CHECKING:
+    from daybreak_sdtm.standards.model import Standards
+
+# Values shown in a finding are cut here: a finding names a value, it does not copy a document.
+MAX_SHOWN_VALUE = 60
+# The smallest magnitude an IBM double (XPT v5) holds; smaller values are stored, and read back, as 0.
+_IBM_TINY = 16.0**-65
+NUMBER_WIDTH = 8  # every XPT numeric is an 8-byte double
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The raw file and record of each row, made into text ("ae.csv record 14") only for the rows
+    findings name: a text per record would cost a Python string for each of millions of records."""
+
+    files: pd.Series  # file name of each row (aligned with the dataset's rows by position)
+    records: np.ndarray  # 1-based record number in that file
+
+    def __getitem__(self, position: int) -> str:
+        return f"{self.files.iat[position]} record {self.records[position]}"
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+@dataclass
+class Dataset:
+    """One SDTM dataset in its written form: what the mapping engine returns, what the checks, the
+    XPT writer, the define and the lineage consume, and what reading an XPT file gives back.
+
+    Attributes:
+        name: Dataset name as in the XPT header (``AE``, ``SUPPAE``).
+        frame: One row per record; char variables as ``object`` with "" for null, numerics float64
+            (``written_form``).
+        label: Dataset label.
+        labels: Variable name -> label.
+        widths: Variable name -> storage width in bytes (XPT length: the longest value of a char
+            variable, at least 1; 8 for a number).
+        file: The file the dataset was read from, or is written as (``ae.xpt``); "" for frames
+            made in memory by other tools.
+        sources: Raw file and record of each row ("ae.csv record 14"), aligned with ``frame``
+            (the lineage; only for datasets the mapping engine made).
+        specs: Variable -> spec line that produced it ("mappings/daybreak-01/ae.yaml:9:12").
+        qnam_specs: For SUPP-- datasets, QNAM -> spec line of the qualifier (QVAL's origin).
+        fallbacks: Where the file's text was not UTF-8 and was read as Windows-1252 (check DB113).
+    """
+
+    name: str
+    frame: pd.DataFrame
+    label: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    widths: dict[str, int] = field(default_factory=dict)
+    file: str = ""
+    sources: Sources | None = None
+    specs: dict[str, str] = field(default_factory=dict)
+    qnam_specs: dict[str, str] = field(default_factory=dict)
+    fallbacks: tuple[Fallback, ...] = ()
+    # Char variable -> (codes, table) of its distinct values, made once and shared by every check
+    # that asks a per-value question (spaces, ASCII, bytes, dates, the gx frame); see ``codes``.
+    _codes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
+    _codes_of: Any = field(default=None, repr=False, compare=False)
+    # Variable -> ``text`` of a numeric variable, made once per distinct number (see ``text``).
+    _texts: dict[str, pd.Series] = field(default_factory=dict, repr=False, compare=False)
+
+    def codes(self, variable: str) -> tuple[np.ndarray, np.ndarray]:
+        """A char variable as (codes, table of distinct ``str`` values): ``table[codes]`` is the column.
+
+        A dataset holds few distinct values per variable (dates, terms, subjects), so a check
+        computes its fact on ``table`` and spreads it with ``fact[codes]``; the factorisation is
+        made once per variable and dataset. The table's last entry is "" (code -1).
+        """
+        self._forget_replaced_frame()
+        if variable not in self._codes:
+            values = self.frame[variable]
+            if values.dtype == object:
+                # Normalised char columns hold only str ("" for null): factorise them as they are,
+                # where text_codes' astype(str) would first copy them into Arrow strings.
+                codes, uniques = pd.factorize(values.to_numpy(), use_na_sentinel=True)
+                codes = codes.astype(np.int32) if len(uniques) < 2**31 - 1 else codes
+                table = np.empty(len(uniques) + 1, dtype=object)
+                table[:-1] = uniques
+                table[-1] = ""
+                self._codes[variable] = (codes, table)
+            else:
+                self._codes[variable] = text_codes(values)
+        return self._codes[variable]
+
+    def set_codes(self, codes: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        """Adopt factorisations already made of this frame's columns (``written_form``)."""
+        self._forget_replaced_frame()
+        self._codes = dict(codes)
+
+    def drop_caches(self) -> None:
+        """Forget the factorisations and texts made for the checks (they are remade if asked for again)."""
+        self._codes.clear()
+        self._texts.clear()
+
+    def _forget_replaced_frame(self) -> None:
+        """Drop what was derived from a frame since replaced (a check or test swapped ``frame``)."""
+        if self._codes_of is not self.frame:
+            self._codes.clear()
+            self._texts.clear()
+            self._codes_of = self.frame
+
+    def per_value(self, variable: str, fact: Callable[[pd.Series], Any]) -> np.ndarray:
+        """A fact of each record's value of a char variable, computed once per distinct value.
+
+        ``fact`` gets the distinct values (``str``, the last one "") as an object Series and
+        returns one answer per value; the answers are spread to the records by code.
+        """
+        codes, table = self.codes(variable)
+        return np.asarray(fact(pd.Series(table, dtype=object)))[codes]
+
+    def positions_where(self, variable: str, fact: Callable[[pd.Series], Any]) -> np.ndarray:
+        """0-based positions of the records whose value of a char variable ``fact`` flags, judged per distinct value.
+
+        ``fact`` gets the distinct values as for ``per_value``; nothing is spread to the records
+        when no value is flagged, the usual case of a clean package.
+        """
+        codes, table = self.codes(variable)
+        flagged = np.asarray(fact(pd.Series(table, dtype=object)), dtype=bool)
+        if not flagged.any():
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(flagged[codes])
+
+    @property
+    def href(self) -> str:
+        """The dataset's file name inside its package (``ae.xpt``), as define.xml's def:leaf names it."""
+        return PurePosixPath(self.file).name if self.file else f"{self.name.lower()}.xpt"
+
+    @property
+    def domain(self) -> str:
+        """The domain the records belong to: AE for SUPPAE (RDOMAIN), LB for LBCH and SUPPLBCH."""
+        return domain_code(self.name)
+
+    @property
+    def parent_name(self) -> str:
+        """The dataset a SUPP-- dataset qualifies (LBCH for SUPPLBCH); the dataset itself otherwise."""
+        return self.name[4:] if self.is_supp else self.name
+
+    @property
+    def is_supp(self) -> bool:
+        """Whether this is a supplemental qualifiers dataset."""
+        return self.name.startswith("SUPP") and len(self.name) > 4
+
+    @property
+    def seq_name(self) -> str:
+        """The --SEQ variable's name (``AESEQ``), "" when the dataset has none."""
+        name = f"{self.domain}SEQ"
+        return name if name in self.frame.columns else ""
+
+    def text(self, variable: str) -> pd.Series:
+        """A variable as stripped-free text ("" for null, numbers as their text)."""
+        values = self.frame[variable]
+        if not pd.api.types.is_numeric_dtype(values):
+            return values.fillna("").astype(str)
+        self._forget_replaced_frame()
+        if variable not in self._texts:
+            # Each distinct number is written once (a --SEQ has a few hundred), then spread by code.
+            codes, distinct = pd.factorize(values, use_na_sentinel=True)
+            texts = np.empty(len(distinct) + 1, dtype=object)
+            texts[:-1] = pd.Series(distinct).map(_num_text).to_numpy(dtype=object)
+            texts[-1] = ""  # code -1: a missing number
+            self._texts[variable] = pd.Series(texts[codes], index=values.index, dtype=object)
+        return self._texts[variable]
+
+    def findings(
+        self,
+        rule: str,
+        severity: Severity,
+        positions: np.ndarray | list[int],
+        variable: str,
+        message: str | list[str],
+        *,
+        values: pd.Series | None = None,
+    ) -> Iterator[Finding]:
+        """One finding per 0-based row position, with USUBJID, --SEQ, value, source and spec filled in.
+
+        Args:
+            rule: Check id.
+            severity: Severity of each finding.
+            positions: 0-based positions of the offending records in ``frame``.
+            variable: Variable the finding is about ("" for a whole record).
+            message: One message for all, or one per position.
+            values: Values to show; defaults to the variable's own.
+        """
+        rows = np.asarray(positions, dtype=np.int64)
+        if not len(rows):
+            return
+        frame = self.frame
+        usubjid = frame["USUBJID"].to_numpy() if "USUBJID" in frame.columns else None
+        seq_col = self.seq_name
+        seqs = frame[seq_col].to_numpy() if seq_col else None
+        shown = values if values is not None else (self.text(variable) if variable in frame.columns else None)
+        shown_arr = shown.to_numpy() if shown is not None else None
+        srcs = self.sources
+        qnams = frame["QNAM"].to_numpy() if self.is_supp and variable == "QVAL" and "QNAM" in frame.columns else None
+        variable_spec = self.specs.get(variable, "")
+        shown_of: dict[object, str] = {}  # a value is made into its shown text once
+        for i, pos in enumerate(rows.tolist()):
+            seq = seqs[pos] if seqs is not None else None
+            spec = variable_spec if qnams is None else self.qnam_specs.get(str(qnams[pos]), variable_spec)
+            value = ""
+            if shown_arr is not None:
+                raw = shown_arr[pos]
+                value = shown_of.get(raw) if isinstance(raw, str) else None  # type: ignore[assignment]
+                if value is None:
+                    value = _shown(raw)
+                    if isinstance(raw, str):
+                        shown_of[raw] = value
+            yield Finding(
+                rule=rule,
+                severity=severity,
+                dataset=self.name,
+                variable=variable,
+                row=pos + 1,
+                message=message if isinstance(message, str) else message[i],
+                usubjid=str(usubjid[pos]) if usubjid is not None else "",
+                seq=int(seq) if seq is not None and seq == seq else None,
+                value=value,
+                source=str(srcs[pos]) if srcs is not None else "",
+                spec=spec,
+            )
+
+    def finding(self, rule: str, severity: Severity, variable: str, message: str) -> Finding:
+        """A finding about the dataset or a variable as a whole (no record)."""
+        return Finding(rule, severity, self.name, variable, None, message, spec=self.specs.get(variable, ""))
+
+
+def _num_text(value: object) -> str:
+    if value is None or value != value:
+        return ""
+    number = float(value)  # type: ignore[arg-type]
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def _shown(value: object) -> str:
+    text = _num_text(value) if isinstance(value, (float, np.floating)) else ("" if value is None else str(value))
+    return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 3] + "..."
+
+
+def written_form(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """A frame as an XPT file holds it, plus the (codes, table) of every char column (``Dataset.codes``).
+
+    Char columns become ``object`` columns of ``str`` with "" for null; numeric ones float64,
+    with magnitudes below the smallest IBM double (XPT v5) as 0, as the file stores them.
+    """
+    out = {}
+    coded = {}
+    for col in frame.columns:
+        values = frame[col]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            numbers = values.astype("float64")
+            tiny = numbers.abs().lt(_IBM_TINY) & numbers.ne(0)
+            out[str(col)] = numbers.mask(tiny, 0.0) if tiny.any() else numbers
+        else:
+            # One shared str per distinct value (8 bytes a record): a package of millions of
+            # records stays small, where astype(object) would make a Python string per record.
+            codes, table = text_codes(values)
+            if len(table) < 2**31:  # half the memory of the int64 codes factorize gives, kept for the checks
+                codes = codes.astype(np.int32)
+            out[str(col)] = pd.Series(
+                table[codes], index=values.index, dtype=object, copy=False
+            )  # a new array: no copy
+            coded[str(col)] = (codes, table)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame))), coded
+
+
+def text_width(values: pd.Series) -> int:
+    """The XPT storage width of a char column, as pyreadstat writes it: its longest value in UTF-8 bytes, at least 1."""
+    if values.empty:
+        return 1
+    return max(1, int(text_byte_lengths(values).max()))
+
+
+def _widths(frame: pd.DataFrame, coded: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, int]:
+    """The XPT storage width of every variable: a char variable's ``text_width``, judged on its
+    distinct values; 8 for a number."""
+    return {
+        col: text_width(pd.Series(coded[col][1], dtype=object)) if col in coded else NUMBER_WIDTH
+        for col in frame.columns
+    }
+
+
+def dataset_of(
+    name: str,
+    frame: pd.DataFrame,
+    standards: Standards | None = None,
+    *,
+    sources: Sources | None = None,
+    specs: Mapping[str, str] | None = None,
+    qnam_specs: Mapping[str, str] | None = None,
+    file: str | None = None,
+) -> Dataset:
+    """A dataset made in memory, in its written form: labels from SDTMIG (when ``standards`` is
+    given), widths from the values, lineage and spec lines when known, and the file it is
+    written as (``file``, default ``<name>.xpt``)."""
+    norm, coded = written_form(frame)
+    ds = Dataset(
+        name=name,
+        frame=norm,
+        label=dataset_label(name, standards) if standards is not None else "",
+        labels=variable_labels(name, norm, standards) if standards is not None else {},
+        widths=_widths(norm, coded),
+        file=f"{name.lower()}.xpt" if file is None else file,
+        sources=sources,
+        specs=dict(specs or {}),
+        qnam_specs=dict(qnam_specs or {}),
+    )
+    ds.set_codes(coded)  # the factorisation written_form made, reused by the checks
+    return ds
+
+
+def read_dataset(path: Path, encoding: str | None = None) -> Dataset:
+    """Read one XPT file into the table model; its header gives the dataset name, labels and widths.
+
+    Text is decoded with ``encoding``; without one, as UTF-8, or as Windows-1252 where it is
+    not UTF-8 (``fallbacks`` says where; see ``daybreak_sdtm.read_xpt``).
+    """
+    data = read_xpt(path, encoding)
+    norm, coded = written_form(data.frame)
+    ds = Dataset(
+        name=data.name,
+        frame=norm,
+        label=data.label,
+        labels={col: data.labels.get(col, "") for col in norm.columns},
+        widths={col: int(data.widths[col]) for col in norm.columns},
+        file=path.as_posix(),
+        fallbacks=data.fallbacks,
+    )
+    ds.set_codes(coded)
+    return ds
