@@ -72,6 +72,9 @@ def check_context(standards: Standards, study: StudySpec | None = None, declared
             if e.start.variable
         ),
         keys=study_keys(study, standards),
+        dictionaries={
+            term.code: d.version for d in study.dictionaries if (term := standards.dictionary(d.name)) is not None
+        },
     )
 
 

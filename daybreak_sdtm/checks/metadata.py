@@ -41,6 +41,8 @@ class DefineMeta:
     no_data: frozenset[str] = frozenset()  # datasets described with def:HasNoData="Yes" (no file expected)
     # The natural keys each dataset declares (its ItemRefs with a KeySequence, in that order).
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The external dictionaries its codelists name (ExternalCodeList Dictionary -> Version).
+    dictionaries: dict[str, str] = field(default_factory=dict)
 
 
 def read_define(path: Path) -> DefineMeta:
@@ -77,7 +79,12 @@ def read_define(path: Path) -> DefineMeta:
             no_data.add(name)
     if not datasets:
         raise PackageError(f"{path}: no ItemGroupDef in this define.xml (is it Define-XML 2.x?)")
-    return DefineMeta(path.as_posix(), datasets, frozenset(no_data), keys)
+    dictionaries = {
+        name: (ext.get("Version") or "").strip()
+        for ext in root.iterfind(".//odm:CodeList/odm:ExternalCodeList", ns)
+        if (name := (ext.get("Dictionary") or "").strip())
+    }
+    return DefineMeta(path.as_posix(), datasets, frozenset(no_data), keys, dictionaries)
 
 
 def _key_rank(ref: Any) -> bool:
@@ -191,15 +198,8 @@ def variable_label(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
 
 def _dictionary(ctx: CheckContext, name: str) -> str:
     """The DICTNAM term code a TSVCDREF value names (submission value, CT synonym or alias), "" when none."""
-    if name in roles.DICTIONARY_ALIASES:
-        return roles.DICTIONARY_ALIASES[name]
-    codelist = ctx.standards.codelist(roles.DICTIONARY_NAME)
-    if codelist is None:
-        return ""
-    for item in codelist.terms:
-        if name == item.submission_value or name in item.synonyms:
-            return item.code
-    return ""
+    term = ctx.standards.dictionary(name)
+    return term.code if term is not None else ""
 
 
 @check(
@@ -221,7 +221,9 @@ def dictionary_version(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     The terminology is found through CT's Dictionary Name codelist (DICTNAM), by submission value
     or synonym ("NDF-RT" is MED-RT), and "CDISC" as SDTMIG 3.2 writes CDISC CT. ISO 3166 and
     ISO 8601 are cited without a version. A version without its terminology is an error (CG0266),
-    a terminology without its version a warning.
+    a terminology without its version a warning. A TSVCDVER of a dictionary the package's data
+    are coded with (the study's ``dictionaries:``, else define.xml's ExternalCodeList) that is not
+    the version the data are coded with is an error: TS and define.xml would disagree.
     Anti-pattern: TSPARMCD = TCNTRL, TSVALCD = C49648, TSVCDREF = "CDISC CT", TSVCDVER blank.
     Fix: give the release (TSVCDVER = "2025-03-28" for CDISC CT, "26.1" for MedDRA).
     """
@@ -247,5 +249,24 @@ def dictionary_version(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         [
             f"TSVCDVER is blank: {r} is published in versions; say which one TSVALCD is from"
             for r in ref.to_numpy()[bad]
+        ],
+    )
+    coded = dict(ctx.dictionaries)
+    meta: DefineMeta | None = getattr(pkg, "define_meta", None)
+    if not coded and meta is not None:
+        coded = {code: v for name, v in meta.dictionaries.items() if v and (code := _dictionary(ctx, name))}
+    if not coded:
+        return
+    codes = ref.map(lambda name: _dictionary(ctx, name) if name else "").to_numpy()
+    wanted = np.array([coded.get(code, "") for code in codes], dtype=object)
+    differs = (wanted != "") & ver.ne("").to_numpy() & (ver.to_numpy() != wanted)
+    yield from ts.findings(
+        "DB503",
+        Severity.ERROR,
+        np.flatnonzero(differs),
+        "TSVCDVER",
+        [
+            f"TSVCDVER {v!r} of {r} is not the version the data are coded with ({w!r})"
+            for r, v, w in zip(ref.to_numpy()[differs], ver.to_numpy()[differs], wanted[differs], strict=True)
         ],
     )

@@ -81,6 +81,9 @@ class CheckContext:
     # The natural keys the study declares for its datasets (its domain specs' ``keys:``, else the
     # SDTMIG's), which the define.xml of its package declares too: dataset -> keys, in order.
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The versions of the external dictionaries the study's data are coded with: DICTNAM term code
+    # (C43820 MedDRA) -> version, from study.yaml's ``dictionaries:``.
+    dictionaries: dict[str, str] = field(default_factory=dict)
 
     def difference(self, ds: Dataset, variable: str, kind: str) -> Difference | None:
         """Where SDTMIG differs for ``variable`` of ``ds`` between the declared version and the one checked."""

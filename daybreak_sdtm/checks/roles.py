@@ -36,7 +36,6 @@ OUTCOME = "C66768"  # Outcome of Event (OUT)
 FATAL = "C48275"
 NOT_RECOVERED = "C49494"  # NOT RECOVERED/NOT RESOLVED
 RECOVERING = "C49496"  # RECOVERING/RESOLVING
-DICTIONARY_NAME = "C66788"  # Dictionary Name (DICTNAM), the codelist of TSVCDREF
 TS_PARAMETER_CODE = "C66738"  # Trial Summary Parameter Test Code (TSPARMCD)
 STUDY_START_DATE = "C69208"  # TSPARMCD SSTDTC
 CDISC_CT = "C163415"  # DICTNAM CDISC CT
@@ -60,9 +59,6 @@ VERSIONED_DICTIONARIES = frozenset(
         "C154331",
     }
 )
-# Names of those terminologies that CT's DICTNAM does not carry: SDTMIG 3.2's TS examples, and
-# CDISC rule CG0289 (CORE-000761), call CDISC CT "CDISC".
-DICTIONARY_ALIASES = {"CDISC": CDISC_CT}
 
 
 def dataset_class(ds: Dataset, ctx: CheckContext) -> str:

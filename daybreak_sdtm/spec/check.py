@@ -19,8 +19,9 @@ from daybreak_sdtm.derive.registry import written_values
 from daybreak_sdtm.derive.text import STEP_NAMES, parse_steps
 from daybreak_sdtm.errors import Location, SpecError, SpecErrors, StandardsError, suggest
 from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS, check_trial_design
-from daybreak_sdtm.spec.model import DomainSpec, StudySpec, VariableSpec
+from daybreak_sdtm.spec.model import CodingDictionary, DomainSpec, StudySpec, VariableSpec
 from daybreak_sdtm.standards import Codelist, Standards
+from daybreak_sdtm.standards.model import DICTIONARY_NAME
 
 # XPT v5 and SDTMIG limits on names and labels (FDA Technical Conformance Guide).
 MAX_NAME, MAX_LABEL = 8, 40
@@ -526,6 +527,7 @@ def resolve_study(
         if len(arm.arm) > 200:
             errors.append(SpecError(arm.where, "ARM", "ARM must have at most 200 characters"))
     errors.extend(check_trial_design(study, standards))
+    errors.extend(check_dictionaries(study, standards))
     for epoch in study.epochs:
         dom_name, dot, var_name = epoch.start.variable.partition(".")
         other = study.domain(dom_name)
@@ -546,6 +548,99 @@ def resolve_study(
                 )
             )
     return ResolvedStudy(variables, supplemental, errors)
+
+
+def check_dictionaries(study: StudySpec, standards: Standards) -> list[SpecError]:
+    """The study's coding dictionaries are CT's (DICTNAM), each named once, and every coded variable knows its own.
+
+    A variable SDTMIG says is coded with a dictionary (AEDECOD: MedDRA) needs that dictionary's
+    version in the study (define.xml names it; FDA's Technical Conformance Guide asks for it); a
+    variable's ``dictionary:`` names one of the study's dictionaries.
+    """
+    errors: list[SpecError] = []
+    codelist = standards.codelist(DICTIONARY_NAME)
+    known = ", ".join(t.submission_value for t in codelist.terms) if codelist is not None else ""
+    seen: dict[str, CodingDictionary] = {}
+    for declared in study.dictionaries:
+        term = standards.dictionary(declared.name)
+        if term is None:
+            errors.append(
+                SpecError(
+                    declared.where,
+                    "study.dictionaries",
+                    f"{declared.name!r} is not a dictionary of CT's Dictionary Name codelist (DICTNAM, C66788)",
+                    suggest(declared.name, [t.submission_value for t in codelist.terms] if codelist else [])
+                    or (f"one of {known}" if known else ""),
+                )
+            )
+        elif term.code in seen:
+            errors.append(SpecError(declared.where, "study.dictionaries", f"{term.submission_value} is named twice"))
+        else:
+            seen[term.code] = declared
+    for dom in study.domains:
+        for var in (*dom.variables, *(s.variable for s in dom.supplemental)):
+            for case in var.cases or (var,):
+                if case.dictionary and standards.dictionary(case.dictionary) is None:
+                    errors.append(
+                        SpecError(
+                            case.located("dictionary"),
+                            "dictionary",
+                            f"{case.dictionary!r} is not a dictionary of CT's Dictionary Name codelist (DICTNAM)",
+                        )
+                    )
+                elif case.dictionary and study_dictionary(study, standards, case.dictionary) is None:
+                    errors.append(
+                        SpecError(
+                            case.located("dictionary"),
+                            "dictionary",
+                            f"{var.name} is coded with {case.dictionary}, which study.yaml does not name",
+                            "give its version under study: dictionaries:",
+                        )
+                    )
+        # One problem per domain and dictionary, at its first coded variable, naming them all.
+        undeclared: dict[str, list[VariableSpec]] = {}
+        for var in dom.variables:
+            term = standards.coding_dictionary(dom.name, var.name)
+            if term is not None and not var.dictionary and term.code not in seen:
+                undeclared.setdefault(term.submission_value, []).append(var)
+        for name, coded in undeclared.items():
+            errors.append(
+                SpecError(
+                    coded[0].where,
+                    coded[0].name,
+                    f"{', '.join(v.name for v in coded)} of {dom.name} {'is' if len(coded) == 1 else 'are'} "
+                    f"coded with {name} (SDTMIG), "
+                    f"but study.yaml names no {name} version",
+                    f"add it under study: dictionaries:, e.g. {name}: <version>",
+                )
+            )
+    return errors
+
+
+def study_dictionary(study: StudySpec, standards: Standards, name: str) -> CodingDictionary | None:
+    """The study's declaration of a dictionary, by any of its names (MedDRA, MEDDRA; WHODD, WHODrug Global)."""
+    term = standards.dictionary(name)
+    if term is None:
+        return None
+    return next((d for d in study.dictionaries if (t := standards.dictionary(d.name)) and t.code == term.code), None)
+
+
+def variable_dictionary(
+    study: StudySpec, standards: Standards, domain: str, spec: VariableSpec | None, name: str
+) -> tuple[str, CodingDictionary] | None:
+    """(DICTNAM submission value, the study's declaration) of the dictionary a variable is coded with.
+
+    The variable's spec ``dictionary:`` first, else the dictionary SDTMIG names for it; None when
+    the variable is not dictionary-coded or the study declares no such dictionary.
+    """
+    named = spec.dictionary if spec is not None else ""
+    if not named and spec is not None and spec.cases:
+        named = next((c.dictionary for c in spec.cases if c.dictionary), "")
+    term = standards.dictionary(named) if named else standards.coding_dictionary(domain, name)
+    if term is None:
+        return None
+    declared = study_dictionary(study, standards, term.submission_value)
+    return (term.submission_value, declared) if declared is not None else None
 
 
 def _study_where(study: StudySpec) -> Location:

@@ -19,6 +19,7 @@ from daybreak_sdtm.codec import codec_name
 from daybreak_sdtm.errors import Location, SpecError, SpecErrors, suggest
 from daybreak_sdtm.spec.model import (
     ArmSpec,
+    CodingDictionary,
     DomainSpec,
     EpochSpec,
     EpochStart,
@@ -35,7 +36,7 @@ STUDY_FILE = "study.yaml"
 # A form is named, never given as a path: a spec cannot make the reader leave the export folder.
 _FORM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # Keys of a variable entry that describe it rather than parameterise its derivation.
-VARIABLE_META_KEYS = ("derivation", "origin", "method", "comment", "where", "transliterate")
+VARIABLE_META_KEYS = ("derivation", "origin", "method", "comment", "where", "transliterate", "dictionary")
 SUPP_KEYS = ("label", "origin", "evaluator")
 
 
@@ -200,10 +201,37 @@ def _variable(reader: _Reader, name: str, node: Any, where: Location, what: str)
         method=reader.text(entry, "method", what, required=False),
         comment=reader.text(entry, "comment", what, required=False),
         transliterate=_flag(reader, entry, "transliterate", what),
+        dictionary=reader.text(entry, "dictionary", what, required=False),
         case_where=_filters(reader, entry["where"], reader.at(entry, "where"), f"{what}.where")
         if "where" in entry
         else {},
     )
+
+
+def _dictionaries(reader: _Reader, study: CommentedMap) -> tuple[CodingDictionary, ...]:
+    """``study: dictionaries:`` (name -> version, or -> {version, href}); ``meddra: "28.0"`` is short for MedDRA's."""
+    out: list[CodingDictionary] = []
+    if study.get("meddra") is not None:
+        if "dictionaries" in study:
+            reader.error(reader.at(study, "meddra"), "study.meddra", "give MedDRA's version under dictionaries: only")
+        out.append(CodingDictionary("MedDRA", reader.text(study, "meddra", "study"), reader.at(study, "meddra")))
+    if study.get("dictionaries") is None:
+        return tuple(out)
+    node = reader.mapping(study["dictionaries"], reader.at(study, "dictionaries", value=True), "study.dictionaries")
+    for key, value in (node or {}).items():
+        where, what = reader.at(node, key), f"study.dictionaries.{key}"
+        if isinstance(value, CommentedMap):
+            reader.unknown_keys(value, ("version", "href"), what)
+            version, href = reader.text(value, "version", what), reader.text(value, "href", what, required=False)
+        elif isinstance(value, CommentedSeq) or value is None:
+            reader.error(where, what, f"expected a version or {{version, href}}, found {_kind(value)}")
+            continue
+        else:
+            version, href = plain(value), ""
+        if not version.strip() and not (isinstance(value, CommentedMap) and "version" not in value):
+            reader.error(where, what, "give the dictionary's version (define.xml names it, FDA asks for it)")
+        out.append(CodingDictionary(str(key), version.strip(), where, href))
+    return tuple(out)
 
 
 def _check_form_name(reader: _Reader, form: str, where: Location, what: str) -> None:
@@ -387,7 +415,7 @@ def load_study(folder: Path) -> StudySpec:
         return reader.mapping(top[key], reader.at(top, key), key) or CommentedMap()
 
     study, standards, export = section("study"), section("standards"), section("export")
-    reader.unknown_keys(study, ("studyid", "title", "protocol", "meddra"), "study")
+    reader.unknown_keys(study, ("studyid", "title", "protocol", "meddra", "dictionaries"), "study")
     reader.unknown_keys(standards, ("sdtmig", "ct"), "standards")
     reader.unknown_keys(export, ("subject", "cutoff", "encoding", "date_format"), "export")
     date_format = ""
@@ -508,7 +536,6 @@ def load_study(folder: Path) -> StudySpec:
         studyid=reader.text(study, "studyid", "study"),
         title=reader.text(study, "title", "study", required=False),
         protocol=reader.text(study, "protocol", "study", required=False),
-        meddra_version=reader.text(study, "meddra", "study", required=False),
         sdtmig=reader.text(standards, "sdtmig", "standards"),
         ct=reader.text(standards, "ct", "standards"),
         subject_column=reader.text(export, "subject", "export"),
@@ -516,6 +543,7 @@ def load_study(folder: Path) -> StudySpec:
         encoding=encoding,
         date_format=date_format,
     )
+    dictionaries = _dictionaries(reader, study)
     protocol_checks = read_protocol_checks(reader, top)
     if reader.errors:
         raise SpecErrors(reader.errors)
@@ -531,5 +559,6 @@ def load_study(folder: Path) -> StudySpec:
         domains=tuple(domains),
         documents={str(k): str(v) for k, v in (documents or {}).items()},
         protocol_checks=protocol_checks,
+        dictionaries=dictionaries,
         **fields,
     )

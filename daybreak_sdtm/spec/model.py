@@ -23,6 +23,7 @@ class VariableSpec:
     method: str = ""  # a human description of the derivation, for define.xml MethodDef
     comment: str = ""
     transliterate: bool = False  # replace accented letters by ASCII ones instead of refusing them
+    dictionary: str = ""  # the coding dictionary of its values (a study dictionary), when SDTMIG names none
     # Value-level cases: the first case whose ``case_where`` (SDTM variables of the domain) holds
     # derives the value; a case with no condition takes the remaining records.
     cases: tuple[VariableSpec, ...] = ()
@@ -272,6 +273,20 @@ class ProtocolRule:
 
 
 @dataclass(frozen=True)
+class CodingDictionary:
+    """An external dictionary the study's data are coded with (study.yaml ``study: dictionaries:``).
+
+    ``name`` is as written; spec/check.py resolves it to a term of CT's Dictionary Name codelist
+    (DICTNAM, C66788), whose submission value define.xml's ExternalCodeList names.
+    """
+
+    name: str
+    version: str
+    where: Location
+    href: str = ""  # where reviewers find the dictionary (define.xml ExternalCodeList href)
+
+
+@dataclass(frozen=True)
 class StudySpec:
     """The study file plus its domain specs."""
 
@@ -290,7 +305,7 @@ class StudySpec:
     domains: tuple[DomainSpec, ...]
     columns_not_mapped: dict[str, tuple[str, ...]] = field(default_factory=dict)
     protocol_checks: tuple[ProtocolRule, ...] = ()  # protocol_checks: the study's protocol rules (DB6xx)
-    meddra_version: str = ""
+    dictionaries: tuple[CodingDictionary, ...] = ()  # study: dictionaries: (MedDRA, WHODrug ... by version)
     documents: dict[str, str] = field(default_factory=dict)
     # Forms the export may lack because nothing was collected on them (form -> reason); a domain
     # mapped from one that is missing is empty, described in define.xml with def:HasNoData.
@@ -303,6 +318,11 @@ class StudySpec:
         """The spec files of the study: study.yaml, its trial design file if any and each domain spec it lists."""
         design = (self.trial_design.file,) if self.trial_design is not None and self.trial_design.file else ()
         return (self.file, *design, *dict.fromkeys(d.file for d in self.domains))
+
+    @property
+    def meddra_version(self) -> str:
+        """The MedDRA version the study codes with ("" when it names none)."""
+        return next((d.version for d in self.dictionaries if d.name.upper() == "MEDDRA"), "")
 
     def domain(self, name: str) -> DomainSpec | None:
         """One domain spec by domain name."""

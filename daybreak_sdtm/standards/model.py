@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -33,6 +34,11 @@ CLASS_STRUCTURES = {
     FINDINGS_ABOUT: "One record per finding per object per subject",
 }
 SUPPQUAL = "SUPPQUAL"
+DICTIONARY_NAME = "C66788"  # Dictionary Name (DICTNAM): the reference terminologies data are coded with
+# Names of dictionaries that CT's DICTNAM does not carry as a submission value or synonym but that
+# packages use: SDTMIG 3.2's TS examples (and CDISC rule CG0289) write CDISC CT as "CDISC", and
+# define.xml files commonly name WHODrug (DICTNAM WHODD) "WHODRUG" or "WHO DRUG".
+DICTIONARY_ALIASES = {"CDISC": "C163415", "WHODRUG": "C49475", "WHO DRUG": "C49475", "WHODRUG GLOBAL": "C49475"}
 # SDTMIG 3.4 section 2.6 e: codes no custom domain may take.
 RESERVED_DOMAIN_CODES = ("AD", "AX", "AP", "SQ", "SA")
 
@@ -88,6 +94,11 @@ class VariableMeta:
     def codelists(self) -> tuple[str, ...]:
         """The codes of the variable's codelists (several for e.g. RSCAT, DSDECOD)."""
         return tuple(c.strip() for c in self.codelist.split(";") if c.strip())
+
+
+def dictionary_derived(meta: VariableMeta) -> bool:
+    """Whether SDTMIG's notes say the variable's values come from a coding dictionary (AEDECOD, CMDECOD)."""
+    return bool(re.match(r"(standardized or )?dictionary[- ]derived", meta.notes.strip(), re.IGNORECASE))
 
 
 @dataclass(frozen=True)
@@ -416,6 +427,44 @@ class Standards:
         return [n for _, _, n in ranked]
 
     # -- terminology
+
+    def dictionary(self, name: str) -> Term | None:
+        """The DICTNAM term (C66788) a dictionary name stands for: its submission value, a CT synonym
+        or a known alias, case and spacing ignored ("MEDDRA", "WHODrug Global", "WHODRUG"); None when none."""
+        codelist = self.codelist(DICTIONARY_NAME)
+        if codelist is None:
+            return None
+        wanted = " ".join(name.split()).upper()
+        alias = DICTIONARY_ALIASES.get(wanted)
+        for term in codelist.terms:
+            names = (term.submission_value, *term.synonyms)
+            if term.code == alias or any(" ".join(n.split()).upper() == wanted for n in names):
+                return term
+        return None
+
+    def coding_dictionary(self, domain: str, name: str) -> Term | None:
+        """The dictionary SDTMIG says a variable is coded with (AEDECOD: MedDRA), None when it names none.
+
+        Its described value domain names it (MedDRA), or its CDISC notes call it dictionary-derived
+        and name exactly one dictionary (AEBODSYS: "e.g., MedDRA"). A variable the IG calls
+        dictionary-derived without naming one (CMDECOD) is coded with whatever the study says.
+        """
+        meta = self.variable(domain, name)
+        if meta is None:
+            return None
+        if meta.value_domain:
+            term = self.dictionary(meta.value_domain)
+            if term is not None:
+                return term
+        if not dictionary_derived(meta):
+            return None
+        codelist = self.codelist(DICTIONARY_NAME)
+        named = {
+            t.code: t
+            for t in (codelist.terms if codelist is not None else ())
+            if re.search(rf"\b{re.escape(t.submission_value)}\b", meta.notes)
+        }
+        return next(iter(named.values())) if len(named) == 1 else None
 
     def codelist(self, code: str) -> Codelist | None:
         """A codelist by NCI code (``C66731``) or by short name (``SEX``)."""

@@ -101,6 +101,7 @@ def run_case(code: str, case: dict[str, Any], standards: Standards, tmp_path: Pa
         declared_sdtmig=case.get("declared_sdtmig", ""),
         epochs=epochs,
         keys={name: tuple(keys) for name, keys in case.get("keys", {}).items()},
+        dictionaries={str(code): str(version) for code, version in case.get("dictionaries", {}).items()},
     )
     report = validate_package(pkg, ctx, only=[code])
     return [

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from daybreak_sdtm.derive import DERIVATIONS, VarRef
-from daybreak_sdtm.errors import Location, SpecError
+from daybreak_sdtm.errors import Location, SpecError, SpecErrors
 from daybreak_sdtm.resources import specs_dir
 from daybreak_sdtm.spec import load_study
 from daybreak_sdtm.spec.check import check_study_spec, resolve_study
 from daybreak_sdtm.standards import Standards, read_standards
 
 STUDY = """\
-study: {studyid: S1}
+study: {studyid: S1, dictionaries: {MedDRA: "28.0"}}
 standards: {sdtmig: "3.4", ct: "2025-03-28"}
 export: {subject: SUBJECT}
 domains: [dm.yaml, ae.yaml]
@@ -195,3 +195,89 @@ def test_every_mistake_is_reported_at_once(tmp_path: Path, standards: Standards)
     folder = _study(tmp_path, ae.replace("{Light: MILD}", "{Light: MILDD}").replace("source: AEPT}", "source: AEPTT}"))
     keys = sorted(e.key for e in _errors(folder, standards))
     assert keys == ["AEDECOD", "AESEV.map", "AETERM.derivation"]
+
+
+# ---- coding dictionaries (study: dictionaries:)
+
+CM = """\
+domain: CM
+source:
+  form: cm
+variables:
+  STUDYID: derive_studyid
+  DOMAIN: derive_domain
+  USUBJID: derive_usubjid
+  CMSEQ: derive_seq
+  CMTRT: {derivation: assign_no_ct, source: CMTRT}
+  CMDECOD: {derivation: assign_no_ct, source: CMDRUG, dictionary: WHODrug}
+"""
+
+
+def _with_dictionaries(tmp_path: Path, dictionaries: str, cm: str = CM) -> Path:
+    folder = _study(tmp_path)
+    study = STUDY.replace(
+        'study: {studyid: S1, dictionaries: {MedDRA: "28.0"}}', f"study:\n  studyid: S1\n{dictionaries}"
+    )
+    (folder / "study.yaml").write_text(study.replace("ae.yaml]", "ae.yaml, cm.yaml]"), encoding="utf-8")
+    (folder / "cm.yaml").write_text(cm, encoding="utf-8")
+    return folder
+
+
+CM_HEADERS = {**HEADERS, "cm": ["SUBJECT", "CMTRT", "CMDRUG"]}
+
+
+def test_dictionaries_by_version_with_their_href(tmp_path: Path, standards: Standards) -> None:
+    folder = _with_dictionaries(
+        tmp_path,
+        '  dictionaries:\n    MEDDRA: "28.0"\n    WHODrug Global: {version: GLOBAL B3 2025-03, href: "https://who-umc.org/"}\n',
+    )
+    study = load_study(folder)
+    assert [(d.name, d.version, d.href) for d in study.dictionaries] == [
+        ("MEDDRA", "28.0", ""),
+        ("WHODrug Global", "GLOBAL B3 2025-03", "https://who-umc.org/"),
+    ]
+    assert study.meddra_version == "28.0"
+    assert check_study_spec(study, standards, CM_HEADERS) == []
+    from daybreak_sdtm.spec.check import variable_dictionary
+
+    cm = study.domain("CM")
+    assert cm is not None
+    found = variable_dictionary(study, standards, "CM", cm.variable("CMDECOD"), "CMDECOD")
+    assert found is not None and found[0] == "WHODD" and found[1].version == "GLOBAL B3 2025-03"
+    ae = study.domain("AE")
+    assert ae is not None
+    found = variable_dictionary(study, standards, "AE", ae.variable("AEDECOD"), "AEDECOD")  # SDTMIG: MedDRA
+    assert found is not None and found[0] == "MedDRA"
+    assert variable_dictionary(study, standards, "AE", ae.variable("AETERM"), "AETERM") is None
+
+
+def test_meddra_shorthand_is_the_same_declaration(tmp_path: Path) -> None:
+    folder = _with_dictionaries(tmp_path, '  meddra: "27.1"\n')
+    [declared] = load_study(folder).dictionaries
+    assert (declared.name, declared.version) == ("MedDRA", "27.1")
+
+
+def test_dictionary_problems_each_at_their_line(tmp_path: Path, standards: Standards) -> None:
+    folder = _with_dictionaries(
+        tmp_path, '  dictionaries:\n    MedDRAA: "28.0"\n    LOINC: "2.78"\n    loinc: "2.79"\n'
+    )
+    errors = _errors(folder, standards, CM_HEADERS)
+    by_problem = {e.problem: e for e in errors}
+    unknown = by_problem["'MedDRAA' is not a dictionary of CT's Dictionary Name codelist (DICTNAM, C66788)"]
+    assert unknown.where.line == 4 and unknown.hint == "did you mean 'MedDRA'?"
+    assert by_problem["LOINC is named twice"].where.line == 6
+    # AEDECOD is MedDRA-coded per SDTMIG: with no MedDRA version the define cannot name it.
+    coded = by_problem["AEDECOD of AE is coded with MedDRA (SDTMIG), but study.yaml names no MedDRA version"]
+    assert coded.where == _at(folder, "AEDECOD:", "{")
+    # CMDECOD names WHODrug, which the study does not declare.
+    cm_line = next(e for e in errors if e.key == "dictionary")
+    assert cm_line.problem == "CMDECOD is coded with WHODrug, which study.yaml does not name"
+    assert cm_line.where.file.endswith("cm.yaml") and cm_line.where.line == 10
+    assert len(errors) == 4
+
+
+def test_a_dictionary_needs_a_version(tmp_path: Path) -> None:
+    folder = _with_dictionaries(tmp_path, "  dictionaries:\n    MedDRA: {href: x}\n")
+    with pytest.raises(SpecErrors) as caught:
+        load_study(folder)
+    assert [e.problem for e in caught.value.errors] == ["missing required key 'version'"]
