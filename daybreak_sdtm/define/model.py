@@ -932,12 +932,13 @@ def _value_list(
     parent: ItemDef,
     resolved: Mapping[str, ResolvedVariable],
 ) -> str:
-    """Value-level metadata of a parent-domain variable: the spec's cases, or doses by treatment."""
+    """Value-level metadata of a parent-domain variable: the spec's cases, or its values by topic
+    when its unit differs between topics (EXDOSE of each EXTRT when mg and mg/m2 are both given)."""
     if item is not None and item.cases:
         return _case_value_list(b, ds, dom, var, item, parent)
-    prefix = dom.name
-    if var == f"{prefix}DOSE" and {f"{prefix}TRT", f"{prefix}DOSU"} <= set(ds.frame.columns):
-        return _dose_value_list(b, ds, dom, var, item, parent)
+    topic, unit = b.standards.topic_variable(dom.name), b.standards.unit_qualifier(dom.name, var)
+    if topic and unit and {topic, unit} <= set(ds.frame.columns):
+        return _unit_value_list(b, ds, var, topic, unit, item, parent)
     return ""
 
 
@@ -1019,33 +1020,28 @@ def _case_value_list(
     return oid
 
 
-def _dose_value_list(
-    b: _Builder, ds: Dataset, dom: DomainSpec, var: str, item: ResolvedVariable | None, parent: ItemDef
+def _unit_value_list(
+    b: _Builder, ds: Dataset, var: str, topic: str, unit_var: str, item: ResolvedVariable | None, parent: ItemDef
 ) -> str:
-    """Doses by treatment when the treatments are dosed in different units (mg vs mg/m2)."""
-    prefix = dom.name
+    """One value-level item per value of the topic variable when the variable's units differ (mg vs mg/m2)."""
     frame = ds.frame
-    trt = frame[f"{prefix}TRT"].astype(str)
-    units = frame[f"{prefix}DOSU"].astype(str)
+    topics = frame[topic].astype(str)
+    units = frame[unit_var].astype(str)
     if len(set(text_values(units))) < 2:
         return ""
     refs: list[ItemRef] = []
-    for treatment in sorted(text_values(trt)):
-        mask = (trt == treatment).to_numpy()
+    for value in sorted(text_values(topics)):
+        mask = (topics == value).to_numpy()
         unit = ", ".join(sorted(text_values(units[mask]))) or "no unit"
-        suffix = oid_part(treatment)
+        suffix = oid_part(value)
         oid = f"{parent.oid}.{suffix}"
         kind = b.resolved_origin(item) if item else ""
         origin = b.origin(kind) if kind else None
         method_oid = f"MT.{ds.name}.{var}" if kind == "Derived" else ""
         b.items.append(
-            b.item_def(
-                ds, var, oid, var, f"{parent.label} of {treatment} in {unit}", frame.loc[mask, var], item, origin
-            )
+            b.item_def(ds, var, oid, var, f"{parent.label} of {value} in {unit}", frame.loc[mask, var], item, origin)
         )
-        wc = b.where(
-            f"WC.{ds.name}.{prefix}TRT.{suffix}", [RangeCheck(f"IT.{ds.name}.{prefix}TRT", "EQ", (treatment,))]
-        )
+        wc = b.where(f"WC.{ds.name}.{topic}.{suffix}", [RangeCheck(f"IT.{ds.name}.{topic}", "EQ", (value,))])
         refs.append(ItemRef(oid, len(refs) + 1, False, method_oid=method_oid, where_clause_oids=(wc,)))
     oid = f"VL.{ds.name}.{var}"
     b.value_lists.append(ValueList(oid, ds.name, var, tuple(refs)))

@@ -387,6 +387,24 @@ class Standards:
                 return cv.for_domain(code)
         return None
 
+    def topic_variable(self, domain: str) -> str:
+        """The domain's topic variable (EXTRT, AETERM, LBTESTCD: SDTMIG role Topic), "" when it has none."""
+        return next((v.name for v in self.domain_variables(domain) if v.role == "Topic"), "")
+
+    def unit_qualifier(self, domain: str, name: str) -> str:
+        """The variable holding the unit of ``name`` (EXDOSE: EXDOSU; LBORRES: LBORRESU), "" when none.
+
+        SDTMIG's notes of a unit variable name the variables it qualifies ("Units for EXDOSE,
+        EXDOSTOT, or EXDOSTXT"; "The unit for LBORRES"), and its label says it holds units.
+        """
+        for meta in self.domain_variables(domain):
+            unit_like = meta.name.endswith("U") and "unit" in meta.label.lower()
+            if meta.name == name or meta.role != "Variable Qualifier" or not unit_like:
+                continue
+            if re.search(rf"\b{re.escape(name)}\b", meta.notes):
+                return meta.name
+        return ""
+
     def _class_members(self, klass: str) -> list[ClassVariable]:
         """Every variable a class allows, in model order (a more specific class's first on a clash)."""
         seen: dict[str, ClassVariable] = {}

@@ -249,3 +249,54 @@ def test_compiled_sdtmig_is_rebuilt_when_a_file_changes(tmp_path: Path) -> None:
         "AETERM",
         "AESTDTC",
     )
+
+
+@pytest.mark.parametrize(
+    ("domain", "variable", "unit"),
+    [
+        ("EX", "EXDOSE", "EXDOSU"),  # "Units for EXDOSE, EXDOSTOT, or EXDOSTXT"
+        ("EX", "EXDOSTXT", "EXDOSU"),
+        ("EX", "EXDOSFRQ", ""),  # a dosing frequency has no unit variable, though its name starts like EXDOSE
+        ("LB", "LBORRES", "LBORRESU"),
+        ("VS", "VSSTRESC", "VSSTRESU"),  # VSRESU, not the UNIT codelist: the notes decide
+        ("EC", "ECPSTRG", "ECPSTRGU"),
+        ("DM", "AGE", "AGEU"),
+        ("LB", "LBSTRESU", ""),  # LBSTNRLO mentions LBSTRESU in its notes, but holds no units
+        ("AE", "AETERM", ""),
+    ],
+)
+def test_the_unit_variable_of_a_variable_comes_from_sdtmig_notes(
+    std: Standards, domain: str, variable: str, unit: str
+) -> None:
+    assert std.unit_qualifier(domain, variable) == unit
+
+
+def test_topic_variables_by_sdtmig_role(std: Standards) -> None:
+    assert [std.topic_variable(d) for d in ("EX", "AE", "LB", "LBCH", "DM")] == [
+        "EXTRT",
+        "AETERM",
+        "LBTESTCD",
+        "LBTESTCD",
+        "SUBJID",
+    ]
+
+
+def test_dictionaries_by_dictnam_name_synonym_or_alias(std: Standards) -> None:
+    found = {
+        n: (t.submission_value if (t := std.dictionary(n)) else None)
+        for n in ("MEDDRA", "WHODRUG", "WHODrug Global", "CDISC", "iso  3166", "MedDRAX")
+    }
+    assert found == {
+        "MEDDRA": "MedDRA",
+        "WHODRUG": "WHODD",
+        "WHODrug Global": "WHODD",
+        "CDISC": "CDISC CT",
+        "iso  3166": "ISO 3166",
+        "MedDRAX": None,
+    }
+    coded = {
+        v: (t.submission_value if (t := std.coding_dictionary(d, v)) else None)
+        for d, v in (("AE", "AEDECOD"), ("AE", "AEBODSYS"), ("MH", "MHDECOD"), ("CM", "CMDECOD"), ("AE", "AETERM"))
+    }
+    # CMDECOD is dictionary-derived, but SDTMIG names no dictionary for it ("WHO Drug" in passing): the spec says.
+    assert coded == {"AEDECOD": "MedDRA", "AEBODSYS": "MedDRA", "MHDECOD": "MedDRA", "CMDECOD": None, "AETERM": None}
