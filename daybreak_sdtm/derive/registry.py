@@ -152,6 +152,9 @@ class DerivationDef:
     runs_last: bool = False  # after every other variable of the domain (--SEQ)
     reads: Reads | None = None  # extra variables read, from the study file
     origin: str = "Derived"  # define.xml def:Origin type of what it produces
+    # The part of study.yaml's trial_design: it reads (derive_visitnum: "visits"); lint refuses a
+    # spec that uses it in a study that does not declare that part.
+    design_part: str = ""
     doc: str = field(default="", compare=False)
 
 
@@ -169,11 +172,13 @@ def derivation(
     runs_last: bool = False,
     reads: Reads | None = None,
     origin: str = "Derived",
+    design_part: str = "",
 ) -> Callable[[Derivation], Derivation]:
     """Register ``fn`` as ``derivation: <name>`` for mapping specs.
 
     ``origin`` is the Define-XML origin of the values it produces: ``Collected`` for values copied
     from the CRF, ``Assigned`` for values the sponsor sets, ``Derived`` for computed ones.
+    ``design_part`` names the part of the study's ``trial_design:`` it reads (``visits``).
     """
     if origin not in ORIGINS:
         raise RuntimeError(f"derivation {name!r}: origin {origin!r} not one of {ORIGINS}")
@@ -191,6 +196,7 @@ def derivation(
             runs_last=runs_last,
             reads=reads,
             origin=origin,
+            design_part=design_part,
             doc=fn.__doc__.strip(),
         )
         return fn

@@ -527,6 +527,7 @@ def resolve_study(
         if len(arm.arm) > 200:
             errors.append(SpecError(arm.where, "ARM", "ARM must have at most 200 characters"))
     errors.extend(check_trial_design(study, standards))
+    errors.extend(_check_design_parts(study))
     errors.extend(check_dictionaries(study, standards))
     for epoch in study.epochs:
         dom_name, dot, var_name = epoch.start.variable.partition(".")
@@ -548,6 +549,29 @@ def resolve_study(
                 )
             )
     return ResolvedStudy(variables, supplemental, errors)
+
+
+def _check_design_parts(study: StudySpec) -> list[SpecError]:
+    """A derivation that reads a part of the trial design (its ``design_part``) needs the study to declare it."""
+    design = study.trial_design
+    errors: list[SpecError] = []
+    for dom in study.domains:
+        for var in dom.variables:
+            for case in var.cases or (var,):
+                deriv = DERIVATIONS.get(case.derivation)
+                if deriv is None or not deriv.design_part:
+                    continue
+                part = deriv.design_part
+                if not (design is not None and getattr(design, part)):
+                    errors.append(
+                        SpecError(
+                            case.where,
+                            var.name,
+                            f"{deriv.name} reads the trial design's {part}; "
+                            f"declare them under trial_design: {part}: in study.yaml",
+                        )
+                    )
+    return errors
 
 
 def check_dictionaries(study: StudySpec, standards: Standards) -> list[SpecError]:

@@ -474,23 +474,7 @@ def check_trial_design(study: StudySpec, standards: Standards) -> list[SpecError
 
     design = study.trial_design
     errors: list[SpecError] = []
-    uses = [
-        (dom, var)
-        for dom in study.domains
-        for var in dom.variables
-        for case in (var.cases or (var,))
-        if case.derivation == "derive_visitnum"
-    ]
     if design is None:
-        for _dom, var in uses:
-            errors.append(
-                SpecError(
-                    var.where,
-                    var.name,
-                    "derive_visitnum reads the trial design's visits; "
-                    "declare them under trial_design: visits: in study.yaml",
-                )
-            )
         return errors
 
     def err(where: Location, key: str, problem: str, hint: str = "") -> None:
