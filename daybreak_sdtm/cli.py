@@ -162,19 +162,30 @@ def _write_report_file(path: Path, write: Callable[[TextIO], None]) -> None:
 def cmd_lint(args: argparse.Namespace) -> int:
     """Check mapping specs without converting: names, derivations, codelists, raw columns, types.
 
-    Prints one file:line:col message per problem; exit 3 when there is any, 0 otherwise.
+    Prints one file:line:col message per problem; exit 3 when there is any, 0 otherwise. With
+    ``--values`` every raw value is mapped too (nothing is written) and what cannot be mapped is
+    reported by cause.
     """
     from daybreak_sdtm.resources import default_export_dir, default_study_dir
     from daybreak_sdtm.validation import lint
 
     study_dir = args.study_dir or default_study_dir()
     export_dir = args.export or (default_export_dir() if args.study_dir is None else None)
+    if args.values and export_dir is None:
+        raise DaybreakError("--values maps the raw export: give it with --export DIR")
     errors = lint(study_dir, export_dir)
     for error in errors:
         print(str(error))
     if errors:
         print(f"{len(errors)} problem(s) in {study_dir}", file=sys.stderr)
         return ExitStatus.INVALID_INPUT
+    if args.values:
+        assert export_dir is not None
+        from daybreak_sdtm.validation import lint_values
+
+        records = lint_values(study_dir, export_dir)  # DataErrors, grouped by cause, when a value cannot be mapped
+        print(f"{study_dir}: specs OK; every value of {export_dir} maps ({records} records)")
+        return ExitStatus.OK
     print(f"{study_dir}: specs OK")
     return ExitStatus.OK
 
@@ -481,6 +492,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="raw export folder whose headers the specs must match (default: the bundled export "
         "for the bundled mapping; none otherwise)",
+    )
+    p.add_argument(
+        "--values",
+        action="store_true",
+        help="also map every raw value of the export (nothing is written) and report what cannot be "
+        "mapped, grouped by cause with counts and examples",
     )
 
     p = add("explain", cmd_explain, "print a validation check's documentation")

@@ -91,24 +91,73 @@ class RawDataError(DaybreakError):
     """A raw export file is missing, unreadable or lacks what a spec needs."""
 
 
+@dataclass(frozen=True)
+class DataProblem:
+    """One raw value that cannot be mapped: where it is, what is wrong, and the spec line that asked for it."""
+
+    file: str
+    record: int
+    column: str
+    message: str
+    value: str
+    spec: str  # "mappings/x/ae.yaml:12:5 AE.AESTDTC"
+
+    def __str__(self) -> str:
+        return f"{self.file} record {self.record} column {self.column}: {self.message}: {self.value!r} [{self.spec}]"
+
+    @property
+    def cause(self) -> tuple[str, str, str, str]:
+        """What problems of one cause share: the file, column, problem and spec line."""
+        return (self.file, self.column, self.message, self.spec)
+
+
 class DataErrors(DaybreakError):
-    """Several raw values could not be mapped (malformed dates, unknown codes, wrong types)."""
+    """Several raw values could not be mapped (malformed dates, unknown codes, wrong types).
+
+    Up to MAX_SHOWN problems are listed one per line; more are summarised by cause (file, column,
+    problem, spec line) with their count and a few examples each (``lines()`` has every one).
+    """
 
     MAX_SHOWN = 25
+    EXAMPLES = 3
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
+    def __init__(self, problems: Sequence[DataProblem | str]) -> None:
+        self.problems = list(problems)
         super().__init__(self._text())
 
+    def causes(self) -> list[tuple[tuple[str, str, str, str], list[DataProblem]]]:
+        """The value problems grouped by cause, the most frequent first (then in order met)."""
+        groups: dict[tuple[str, str, str, str], list[DataProblem]] = {}
+        for problem in self.problems:
+            if isinstance(problem, DataProblem):
+                groups.setdefault(problem.cause, []).append(problem)
+        return sorted(groups.items(), key=lambda item: -len(item[1]))
+
     def _text(self) -> str:
-        shown = self.problems[: self.MAX_SHOWN]
-        more = len(self.problems) - len(shown)
-        tail = [f"... and {more} more"] if more > 0 else []
-        return "\n".join(shown + tail)
+        lines = [str(p) for p in self.problems]
+        if len(lines) <= self.MAX_SHOWN:
+            return "\n".join(lines)
+        out = [f"{len(lines)} problems in the raw export; by cause:"]
+        for (file, column, message, spec), found in self.causes():
+            first: dict[str, int] = {}
+            for p in found:
+                first.setdefault(p.value, p.record)
+            examples = ", ".join(f"{v!r} (record {r})" for v, r in list(first.items())[: self.EXAMPLES])
+            out.append(
+                f"  {len(found)} x {file} column {column}: {message} [{spec}]; "
+                f"{len(first)} distinct value(s), e.g. {examples}"
+            )
+        others = [str(p) for p in self.problems if not isinstance(p, DataProblem)]
+        if others:
+            out.append(f"  {len(others)} other problem(s):")
+            out.extend(f"  {line}" for line in others[: self.MAX_SHOWN])
+            if len(others) > self.MAX_SHOWN:
+                out.append(f"  ... and {len(others) - self.MAX_SHOWN} more")
+        return "\n".join(out)
 
     def lines(self) -> list[str]:
         """All problems, one per line (not truncated)."""
-        return list(self.problems)
+        return [str(p) for p in self.problems]
 
 
 class SpecErrors(DaybreakError):

@@ -197,6 +197,23 @@ def lint(study_dir: Path, export_dir: Path | None) -> list[SpecError]:
     )
 
 
+def lint_values(study_dir: Path, export_dir: Path) -> int:
+    """Map every raw value of the export without writing anything; the records made.
+
+    Raises DataErrors (every value that cannot be mapped, summarised by cause) or the spec's errors.
+    """
+    from daybreak_sdtm.build import build_study
+    from daybreak_sdtm.resources import specs_dir
+    from daybreak_sdtm.spec import load_study
+    from daybreak_sdtm.spec.check import study_standards
+    from daybreak_sdtm.standards import read_standards
+
+    study = load_study(study_dir)
+    standards = study_standards(study, read_standards(specs_dir(), study.sdtmig, study.ct))
+    result = build_study(study, standards, export_dir)
+    return sum(len(ds.frame) for ds in result.tables.values())
+
+
 def explain(code: str) -> str:
     """A check's documentation: id, name, severity, docstring, references."""
     from daybreak_sdtm.checks import CHECKS, get_check

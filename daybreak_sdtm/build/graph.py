@@ -18,7 +18,7 @@ from daybreak_sdtm.build.columns import TEXT, all_raw_columns
 from daybreak_sdtm.build.subjects import check_orphans, check_subjects
 from daybreak_sdtm.derive import RowProblems, VarRef
 from daybreak_sdtm.derive.assign import on_distinct
-from daybreak_sdtm.errors import DataErrors, SpecError, SpecErrors
+from daybreak_sdtm.errors import DataErrors, DataProblem, SpecError, SpecErrors
 from daybreak_sdtm.raw import SRC_FILE, SRC_ROW
 from daybreak_sdtm.spec import DomainSpec, StudySpec, SuppSpec
 from daybreak_sdtm.spec.check import ResolvedVariable
@@ -121,7 +121,7 @@ def derive(
     for name, raw in raws.items():
         for col in release.pop((name, ""), ()):
             del raw[col]
-    problems: list[str] = []
+    problems: list[DataProblem | str] = []
     failed: set[Node] = set()
     design_tables: dict[str, DesignTable] = {}
     for node in order:
@@ -201,21 +201,27 @@ def _work_order(study: StudySpec, items: dict[Node, ResolvedVariable]) -> tuple[
 
 def problem_lines(
     problem: RowProblems, item: ResolvedVariable, domain: str, raw: pd.DataFrame, dom: DomainSpec | None
-) -> list[str]:
-    """Each value of ``problem`` as one line: raw file, record, column, the value, the spec line."""
+) -> list[DataProblem]:
+    """Each value of ``problem`` as one problem: raw file, record, column, the value, the spec line."""
     column = problem.column or (item.raw_columns[0] if item.raw_columns else "")
     files = raw[SRC_FILE].to_numpy()
     records = raw[SRC_ROW].to_numpy()
     variants = raw["_variant"].to_numpy() if "_variant" in raw.columns else None
-    lines = []
+    lines: list[DataProblem] = []
     for pos, value in zip(problem.positions.tolist(), problem.values, strict=True):
         col = column
         if variants is not None and dom is not None and column in dom.source.variants[variants[pos]].columns:
             # Name the export's own column, not the spec's common name for the unpivoted ones.
             col = dom.source.variants[variants[pos]].columns[column] or column
         lines.append(
-            f"{files[pos]} record {records[pos]} column {col}: {problem.message}: {value!r} "
-            f"[{item.spec.where} {domain}.{item.spec.name}]"
+            DataProblem(
+                str(files[pos]),
+                int(records[pos]),
+                col,
+                problem.message,
+                str(value),
+                f"{item.spec.where} {domain}.{item.spec.name}",
+            )
         )
     return lines
 

@@ -21,7 +21,7 @@ from daybreak_sdtm.build.result import BuildResult
 from daybreak_sdtm.build.supp import build_supp, supp_raw
 from daybreak_sdtm.codec import DEFAULT_ENCODING
 from daybreak_sdtm.dataset import Dataset, Sources, dataset_of
-from daybreak_sdtm.errors import DataErrors, SpecErrors
+from daybreak_sdtm.errors import DataErrors, DataProblem, SpecErrors
 from daybreak_sdtm.raw import SRC_FILE, SRC_ROW
 from daybreak_sdtm.spec import StudySpec, SuppSpec
 from daybreak_sdtm.spec.check import ResolvedVariable, resolve_study
@@ -81,7 +81,7 @@ def _assemble_result(
     ``rows.raws`` and ``frames`` are emptied on the way.
     """
     raws = rows.raws
-    problems: list[str] = []
+    problems: list[DataProblem | str] = []
     # SUPP-- records first, while every domain's raw rows and unsorted variables are there to read;
     # then the raw rows go (lineage keeps only where each record came from) before the sorted
     # copies are made, so that at no point raw rows, derived frames and sorted tables coexist.

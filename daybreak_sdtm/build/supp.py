@@ -8,6 +8,7 @@ import pandas as pd
 from daybreak_sdtm.build.columns import TEXT, all_raw_columns, stable_order
 from daybreak_sdtm.build.graph import DomainContext, evaluate, problem_lines
 from daybreak_sdtm.derive import RowProblems
+from daybreak_sdtm.errors import DataProblem
 from daybreak_sdtm.raw import SRC_FILE, SRC_ROW
 from daybreak_sdtm.spec import DomainSpec, SuppSpec
 from daybreak_sdtm.spec.check import ResolvedVariable
@@ -29,7 +30,7 @@ def build_supp(
     supps: list[tuple[SuppSpec, ResolvedVariable]],
     ctx: DomainContext,
     raw: pd.DataFrame,
-    problems: list[str],
+    problems: list[DataProblem | str],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """SUPP-- records: one per parent record and QNAM with a non-blank value, pointing at --SEQ.
 

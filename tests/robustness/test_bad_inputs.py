@@ -258,3 +258,47 @@ def test_a_failed_run_keeps_the_previous_package(ws: Workspace, capsys: pytest.C
     rc, _, _ = ws.convert(capsys)
     assert rc == INVALID_INPUT
     assert {p: p.read_bytes() for p in ws.out.rglob("*") if p.is_file()} == before
+
+
+def _us_dates_and_an_unknown_code(ws: Workspace) -> tuple[int, int]:
+    """Every AESTDAT rewritten as MM/DD/YYYY and 30 AESER set to 'Maybe'; returns (dates rewritten, codes)."""
+    ae = ws.form("ae")
+    parsed = pd.to_datetime(ae["AESTDAT"], format="%d-%b-%Y", errors="coerce")
+    ae["AESTDAT"] = parsed.dt.strftime("%m/%d/%Y").fillna(ae["AESTDAT"])
+    ae.loc[ae.index[:30], "AESER"] = "Maybe"
+    ws.save("ae", ae)
+    return int(parsed.notna().sum()), 30
+
+
+def test_many_problems_are_summarised_by_cause(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    dates, codes = _us_dates_and_an_unknown_code(ws)
+    err = refused(ws, capsys)
+    study = ws.study.as_posix()
+    assert err[0] == f"error: {dates + codes} problems in the raw export; by cause:"
+    date_cause, code_cause = err[1], err[2]  # the most frequent cause first
+    assert date_cause.startswith(f"error:   {dates} x ae.csv column AESTDAT: not a date in the format DD-MMM-YYYY")
+    assert f"[{study}/ae.yaml:{ws.line_of('ae.yaml', 'AESTDTC:')}:12 AE.AESTDTC]" in date_cause
+    first = ws.form("ae")["AESTDAT"].iloc[0]
+    assert date_cause.endswith(
+        f"e.g. {first!r} (record 1), {ws.form('ae')['AESTDAT'].iloc[1]!r} (record 2), "
+        f"{ws.form('ae')['AESTDAT'].iloc[2]!r} (record 3)"
+    )
+    assert code_cause == (
+        f"error:   {codes} x ae.csv column AESER: value not in codelist NY (C66742) nor in the spec's map "
+        f"[{study}/ae.yaml:{ws.line_of('ae.yaml', '  AESER:')}:10 AE.AESER]; 1 distinct value(s), e.g. 'Maybe' (record 1)"
+    )
+    assert len(err) == 3
+
+
+def test_lint_values_maps_the_export_and_groups_by_cause(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    from daybreak_sdtm.cli import main
+
+    assert main(["lint", str(ws.study), "--export", str(ws.export), "--values"]) == 0
+    assert "specs OK; every value of" in capsys.readouterr().out
+    dates, codes = _us_dates_and_an_unknown_code(ws)
+    assert main(["lint", str(ws.study), "--export", str(ws.export), "--values"]) == INVALID_INPUT
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"error: {dates + codes} problems in the raw export; by cause:"
+    assert len(err) == 3
+    assert main(["lint", str(ws.study), "--values"]) == INVALID_INPUT  # --values needs the export
+    assert "give it with --export DIR" in capsys.readouterr().err
