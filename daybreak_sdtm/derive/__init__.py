@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from daybreak_sdtm.derive import assign, dates, keys, numbers, subject  # noqa: F401  (registration)
+from daybreak_sdtm.derive import assign, dates, findings, keys, numbers, subject  # noqa: F401  (registration)
 from daybreak_sdtm.derive.registry import (
     DERIVATIONS,
     Context,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from daybreak_sdtm.derive.assign import compute_text
-from daybreak_sdtm.derive.registry import Context, Kind, Param, derivation
+from daybreak_sdtm.derive.registry import Context, Kind, Param, VarRef, derivation
 
 
 @derivation("derive_studyid", origin="Assigned")
@@ -33,10 +33,22 @@ def derive_usubjid(ctx: Context, *, source: str = "") -> pd.Series:
     return (ctx.study.studyid + "-" + subject).where(subject.ne(""), "")
 
 
-@derivation("derive_seq", needs=("USUBJID",), runs_last=True)
-def derive_seq(ctx: Context) -> pd.Series:
-    """1, 2, 3... per subject, in the order of the dataset's keys (ties kept in raw record order)."""
-    keys = [k for k in ctx.sort_keys() if k in ctx.sdtm.columns and k not in {"STUDYID", "USUBJID"}]
+@derivation(
+    "derive_seq",
+    {
+        "order_by": Param(
+            Kind.VARS, required=False, doc="variables giving the order within a subject (default: the dataset's keys)"
+        ),
+    },
+    needs=("USUBJID",),
+    runs_last=True,
+)
+def derive_seq(ctx: Context, *, order_by: list[VarRef] | None = None) -> pd.Series:
+    """1, 2, 3... per subject, in the order of ``order_by`` or the dataset's keys (ties kept in raw record order)."""
+    if order_by:
+        keys = [ref.name for ref in order_by]
+    else:
+        keys = [k for k in ctx.sort_keys() if k in ctx.sdtm.columns and k not in {"STUDYID", "USUBJID"}]
     order = ctx.sdtm[["USUBJID", *keys]].copy()
     order["_pos"] = np.arange(len(order))
     order = order.sort_values(["USUBJID", *keys, "_pos"], kind="stable")

@@ -28,6 +28,7 @@ class Kind(Enum):
     RAWS = "list of raw columns"
     TEMPLATE = "text with {RAW_COLUMN} placeholders"  # reads the raw columns it names
     VAR = "SDTM variable"  # AESTDTC (this domain) or DM.RFSTDTC (another)
+    VARS = "list of SDTM variables"
     DATE_VAR = "ISO 8601 date variable"  # an SDTM variable whose SDTMIG format is ISO 8601
     DATE_FORMAT = "date format"  # a pattern such as MM/DD/YYYY (derive.date_formats)
     VALUE = "text value"

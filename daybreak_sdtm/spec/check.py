@@ -122,6 +122,13 @@ def resolve_variable(
             ref = _var_ref(str(value), domain.name)
             reads.append(ref)
             params[name] = ref
+        elif param.kind is Kind.VARS:
+            if not isinstance(value, list) or not value:
+                errors.append(SpecError(loc, key, "expected a list of SDTM variables, e.g. [LBTESTCD, LBSPEC]"))
+                continue
+            refs = [_var_ref(str(v), domain.name) for v in value]
+            reads.extend(refs)
+            params[name] = refs
         elif param.kind is Kind.DATE_FORMAT:
             try:
                 params[name] = check_format(str(value))

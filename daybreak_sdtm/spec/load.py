@@ -28,6 +28,7 @@ from daybreak_sdtm.spec.model import (
     SourceSpec,
     StudySpec,
     SuppSpec,
+    UnitConversion,
     VariableSpec,
     VariantSpec,
 )
@@ -234,6 +235,52 @@ def _dictionaries(reader: _Reader, study: CommentedMap) -> tuple[CodingDictionar
     return tuple(out)
 
 
+def _unit_conversions(reader: _Reader, top: CommentedMap) -> tuple[UnitConversion, ...]:
+    """``unit_conversions:``: [{from, to, factor, offset?, test?, decimals?}, ...], each pair (per test) once."""
+    out: list[UnitConversion] = []
+    seen: set[tuple[str, str, str]] = set()
+    for i, item in enumerate(reader.sequence(top, "unit_conversions", "unit_conversions")):
+        where = reader.at(top["unit_conversions"], i)
+        what = f"unit_conversions[{i + 1}]"
+        entry = reader.mapping(item, where, what)
+        if entry is None:
+            continue
+        reader.unknown_keys(entry, ("from", "to", "factor", "offset", "test", "decimals"), what)
+        source, target = reader.text(entry, "from", what), reader.text(entry, "to", what)
+        test = reader.text(entry, "test", what, required=False)
+        numbers: dict[str, float] = {}
+        for key, required in (("factor", True), ("offset", False), ("decimals", False)):
+            text = reader.text(entry, key, what, required=required)
+            if not text:
+                continue
+            try:
+                numbers[key] = float(text)
+            except ValueError:
+                reader.error(reader.at(entry, key, value=True), f"{what}.{key}", f"expected a number, found {text!r}")
+        decimals = numbers.get("decimals")
+        if decimals is not None and (decimals < 0 or decimals != int(decimals)):
+            reader.error(reader.at(entry, "decimals", value=True), f"{what}.decimals", "expected a whole number >= 0")
+            decimals = None
+        if source and source == target:
+            reader.error(where, what, f"converts {source!r} to itself")
+        if (source, target, test) in seen:
+            reader.error(where, what, f"{source} -> {target}{f' for {test}' if test else ''} is declared twice")
+        seen.add((source, target, test))
+        if source and target and "factor" in numbers:
+            out.append(
+                UnitConversion(
+                    source,
+                    target,
+                    numbers["factor"],
+                    where,
+                    numbers.get("offset", 0.0),
+                    test,
+                    int(decimals) if decimals is not None else None,
+                )
+            )
+    return tuple(out)
+
+
 def _check_form_name(reader: _Reader, form: str, where: Location, what: str) -> None:
     if form and not _FORM_NAME.match(form):
         reader.error(where, what, f"{form!r} is not a form name (letters, digits, _ and -; no paths)")
@@ -404,6 +451,7 @@ def load_study(folder: Path) -> StudySpec:
             "documents",
             "protocol_checks",
             "trial_design",
+            "unit_conversions",
         ),
         "<file>",
     )  # protocol_checks: checks/protocol.py
@@ -544,6 +592,7 @@ def load_study(folder: Path) -> StudySpec:
         date_format=date_format,
     )
     dictionaries = _dictionaries(reader, study)
+    conversions = _unit_conversions(reader, top)
     protocol_checks = read_protocol_checks(reader, top)
     if reader.errors:
         raise SpecErrors(reader.errors)
@@ -560,5 +609,6 @@ def load_study(folder: Path) -> StudySpec:
         documents={str(k): str(v) for k, v in (documents or {}).items()},
         protocol_checks=protocol_checks,
         dictionaries=dictionaries,
+        unit_conversions=conversions,
         **fields,
     )

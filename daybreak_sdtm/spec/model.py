@@ -287,6 +287,24 @@ class CodingDictionary:
 
 
 @dataclass(frozen=True)
+class UnitConversion:
+    """study.yaml ``unit_conversions:``: a result collected in one unit given in another.
+
+    standard = collected x ``factor`` + ``offset`` (F -> C: factor 0.5555556, offset -17.7777778),
+    rounded to ``decimals`` places when given; ``test`` limits it to one --TESTCD (GLUC mg/dL ->
+    mmol/L differs from CHOL's).
+    """
+
+    from_unit: str
+    to_unit: str
+    factor: float
+    where: Location
+    offset: float = 0.0
+    test: str = ""
+    decimals: int | None = None
+
+
+@dataclass(frozen=True)
 class StudySpec:
     """The study file plus its domain specs."""
 
@@ -306,6 +324,7 @@ class StudySpec:
     columns_not_mapped: dict[str, tuple[str, ...]] = field(default_factory=dict)
     protocol_checks: tuple[ProtocolRule, ...] = ()  # protocol_checks: the study's protocol rules (DB6xx)
     dictionaries: tuple[CodingDictionary, ...] = ()  # study: dictionaries: (MedDRA, WHODrug ... by version)
+    unit_conversions: tuple[UnitConversion, ...] = ()  # unit_conversions: (derive_stresc, derive_stresn)
     documents: dict[str, str] = field(default_factory=dict)
     # Forms the export may lack because nothing was collected on them (form -> reason); a domain
     # mapped from one that is missing is empty, described in define.xml with def:HasNoData.

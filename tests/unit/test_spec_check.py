@@ -281,3 +281,51 @@ def test_a_dictionary_needs_a_version(tmp_path: Path) -> None:
     with pytest.raises(SpecErrors) as caught:
         load_study(folder)
     assert [e.problem for e in caught.value.errors] == ["missing required key 'version'"]
+
+
+def test_unit_conversions_are_read_and_checked_where_written(tmp_path: Path) -> None:
+    folder = _study(tmp_path)
+    conversions = (
+        "unit_conversions:\n"
+        "  - {from: LB, to: kg, factor: 0.45359237, decimals: 1}\n"
+        "  - {from: F, to: C, factor: 0.5555556, offset: -17.7777778, test: TEMP}\n"
+        "  - {from: kg, to: kg, factor: 1}\n"
+        "  - {from: in, to: cm, factor: two}\n"
+        "  - {from: LB, to: kg, factor: 0.4536}\n"
+    )
+    (folder / "study.yaml").write_text(STUDY + conversions, encoding="utf-8")
+    with pytest.raises(SpecErrors) as caught:
+        load_study(folder)
+    problems = {(e.where.line, e.problem) for e in caught.value.errors}
+    assert problems == {
+        (8, "converts 'kg' to itself"),
+        (9, "expected a number, found 'two'"),
+        (10, "LB -> kg is declared twice"),
+    }
+    (folder / "study.yaml").write_text(STUDY + "\n".join(conversions.splitlines()[:3]) + "\n", encoding="utf-8")
+    lb, temp = load_study(folder).unit_conversions
+    assert (lb.from_unit, lb.to_unit, lb.factor, lb.offset, lb.test, lb.decimals) == (
+        "LB",
+        "kg",
+        0.45359237,
+        0.0,
+        "",
+        1,
+    )
+    assert (temp.test, temp.offset, temp.decimals) == ("TEMP", -17.7777778, None)
+
+
+def test_a_list_of_variables_resolves_to_references(tmp_path: Path, standards: Standards) -> None:
+    folder = _study(
+        tmp_path, AE.replace("AESEQ: derive_seq", "AESEQ: {derivation: derive_seq, order_by: [AESTDTC, AETERM]}")
+    )
+    resolved = resolve_study(load_study(folder), standards, HEADERS)
+    assert resolved.errors == []
+    seq = next(i for i in resolved.variables["AE"] if i.spec.name == "AESEQ")
+    assert seq.params["order_by"] == [VarRef("AE", "AESTDTC"), VarRef("AE", "AETERM")]
+    (tmp_path / "b").mkdir()
+    folder2 = _study(
+        tmp_path / "b", AE.replace("AESEQ: derive_seq", "AESEQ: {derivation: derive_seq, order_by: AESTDTC}")
+    )
+    [error] = _errors(folder2, standards)
+    assert error.problem == "expected a list of SDTM variables, e.g. [LBTESTCD, LBSPEC]"
