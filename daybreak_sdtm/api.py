@@ -386,18 +386,40 @@ def define(
     )
 
 
-def sample_export(out_dir: Path, subjects: int = 32, seed: int = 20251004) -> dict[str, int]:
-    """Write a synthetic Daybreak-01 EDC export into a new folder (or one an earlier sample-export wrote)."""
-    from daybreak_sdtm.sample import generate_export
+@dataclass(frozen=True)
+class SampleExport:
+    """A synthetic export written: which study, how many subjects, the seed, and the records per form."""
+
+    study: str
+    subjects: int
+    seed: int
+    counts: dict[str, int]
+
+
+# The bundled studies' generators: name -> (STUDYID, default subjects, default seed).
+SAMPLE_STUDIES = {"daybreak-01": ("DAYBREAK-01", 32, 20251004), "meridian-02": ("MERIDIAN-02", 48, 20250303)}
+
+
+def sample_export(
+    out_dir: Path, subjects: int | None = None, seed: int | None = None, study: str = "daybreak-01"
+) -> SampleExport:
+    """Write a synthetic EDC export of a bundled study into a new folder (or one an earlier sample-export wrote)."""
+    from daybreak_sdtm.sample import generate_export, meridian
     from daybreak_sdtm.write.package import publish
 
+    if study not in SAMPLE_STUDIES:
+        raise DaybreakError(f"no bundled study {study!r}: one of {', '.join(SAMPLE_STUDIES)}")
+    studyid, default_subjects, default_seed = SAMPLE_STUDIES[study]
+    n = default_subjects if subjects is None else subjects
+    s = default_seed if seed is None else seed
+    generator = generate_export if study == "daybreak-01" else meridian.generate_export
     counts: dict[str, int] = {}
     publish(
         out_dir,
-        lambda tmp: counts.update(generate_export(tmp, subjects=subjects, seed=seed)),
-        {"kind": "sample-export", "study": "DAYBREAK-01", "subjects": subjects, "seed": seed},
+        lambda tmp: counts.update(generator(tmp, subjects=n, seed=s)),
+        {"kind": "sample-export", "study": studyid, "subjects": n, "seed": s},
     )
-    return counts
+    return SampleExport(studyid, n, s, counts)
 
 
 @dataclass(frozen=True)

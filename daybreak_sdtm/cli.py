@@ -227,14 +227,15 @@ def cmd_define(args: argparse.Namespace) -> int:
 
 
 def cmd_sample_export(args: argparse.Namespace) -> int:
-    """Write a synthetic Daybreak-01 EDC export."""
+    """Write a synthetic EDC export of a bundled study (Daybreak-01, or MERIDIAN-02 with --study)."""
     from daybreak_sdtm import api
 
-    if args.subjects < 1:
+    if args.subjects is not None and args.subjects < 1:
         raise DaybreakError("--subjects must be at least 1")
     with _progress(args):
-        counts = api.sample_export(args.dir, subjects=args.subjects, seed=args.seed)
-    print(f"Daybreak-01 sample export, {args.subjects} subjects, seed {args.seed} -> {args.dir}")
+        sample = api.sample_export(args.dir, subjects=args.subjects, seed=args.seed, study=args.study)
+    print(f"{sample.study} sample export, {sample.subjects} subjects, seed {sample.seed} -> {args.dir}")
+    counts = sample.counts
     _print_table(sorted(counts.items()), ("form", "records"), sys.stdout)
     return ExitStatus.OK
 
@@ -529,15 +530,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _timestamp_option(p, "define.xml")
 
-    p = add("sample-export", cmd_sample_export, "write a synthetic Daybreak-01 EDC export")
+    p = add("sample-export", cmd_sample_export, "write a synthetic EDC export of a bundled study")
     p.add_argument(
         "dir",
         type=_path,
         metavar="DIR",
         help="folder to write the CSV forms into: a new or empty one, or an earlier sample export",
     )
-    p.add_argument("--subjects", type=int, default=32, metavar="N", help="number of subjects (default: 32)")
-    p.add_argument("--seed", type=int, default=20251004, metavar="S", help="random seed (default: 20251004)")
+    p.add_argument(
+        "--study",
+        choices=("daybreak-01", "meridian-02"),
+        default="daybreak-01",
+        help="which bundled study (default: daybreak-01)",
+    )
+    p.add_argument(
+        "--subjects", type=int, default=None, metavar="N", help="number of subjects (default: 32; MERIDIAN-02: 48)"
+    )
+    p.add_argument(
+        "--seed", type=int, default=None, metavar="S", help="random seed (default: 20251004; MERIDIAN-02: 20250303)"
+    )
     _quiet_option(p)
 
     p = add("trace", cmd_trace, "show where an SDTM record came from in the raw export")

@@ -1,4 +1,4 @@
-"""Findings results in standard form: --STRESC/--STRESN/--STRESU from --ORRES/--ORRESU, and --LOBXFL.
+"""Findings results in standard form: --STRESC/--STRESN/--STRESU from --ORRES/--ORRESU, --NRIND and --LOBXFL.
 
 The standard unit of each test is declared on --STRESU (``standard: {TESTCD: unit}``); the
 conversions between units are declared once for the study (study.yaml ``unit_conversions:``,
@@ -186,3 +186,26 @@ def derive_lobxfl(
     flag = np.full(len(frame), "", dtype=object)
     flag[last] = "Y"
     return pd.Series(flag, index=ctx.sdtm.index, dtype=object)
+
+
+@derivation(
+    "derive_nrind",
+    {
+        "result": Param(Kind.VAR, doc="the numeric result (--STRESN, or --ORRES)"),
+        "low": Param(Kind.VAR, doc="the normal range's lower limit in the same unit (--STNRLO)"),
+        "high": Param(Kind.VAR, doc="the normal range's upper limit in the same unit (--STNRHI)"),
+    },
+)
+def derive_nrind(ctx: Context, *, result: VarRef, low: VarRef, high: VarRef) -> pd.Series:
+    """LOW, NORMAL or HIGH: where a numeric result falls against its normal range (blank when either is missing)."""
+
+    def numbers(ref: VarRef) -> np.ndarray:
+        return pd.to_numeric(ctx.column(ref), errors="coerce").to_numpy(dtype="float64")
+
+    value, lo, hi = numbers(result), numbers(low), numbers(high)
+    out = np.full(len(value), "", dtype=object)
+    known = ~np.isnan(value) & (~np.isnan(lo) | ~np.isnan(hi))
+    out[known] = "NORMAL"
+    out[known & (value < lo)] = "LOW"
+    out[known & (value > hi)] = "HIGH"
+    return pd.Series(out, index=ctx.sdtm.index, dtype=object)
