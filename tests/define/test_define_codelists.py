@@ -15,7 +15,7 @@ from lxml import etree
 from daybreak_sdtm import api
 from daybreak_sdtm.dataset import read_dataset
 from daybreak_sdtm.define import build_define
-from daybreak_sdtm.derive.registry import DERIVATIONS, Decode, DerivationDef, Kind, Param
+from daybreak_sdtm.derive.registry import DERIVATIONS, Context, Decode, DerivationDef, Kind, Param, VarRef
 from daybreak_sdtm.write.define_xml import define_xml, validate_define
 from tests.define.conftest import TIMESTAMP, xp
 
@@ -68,10 +68,9 @@ def test_element_codes_of_the_trial_design_are_decoded(define_doc: etree._Elemen
     assert _terms(_codelist_of(define_doc, "IT.TE.ELEMENT")) == [e for _, e in elements]
 
 
-def _decode_phase(ctx: object, *, code: object) -> pd.Series:
+def _decode_phase(ctx: Context, *, code: VarRef) -> pd.Series:
     """Test only: the phase's description for a category code."""
-    values = ctx.column(code)  # type: ignore[attr-defined]
-    return values.map(dict(_PHASES)).fillna("").astype(object)
+    return ctx.column(code).map(dict(_PHASES)).fillna("").astype(object)
 
 
 _PHASES = [("MAINTENANCE", "Maintenance phase"), ("INDUCTION", "Induction phase")]
