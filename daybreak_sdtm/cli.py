@@ -269,6 +269,10 @@ def cmd_list_derivations(args: argparse.Namespace) -> int:
         for pname, param in deriv.params.items():
             opt = "" if param.required else " (optional)"
             print(f"    {pname}{opt}: {param.kind.value}; {param.doc}")
+        if deriv.decodes is not None:
+            print(
+                f"    (writes the decode of the {deriv.decodes.code} variable's codes through {deriv.decodes.source})"
+            )
     return ExitStatus.OK
 
 

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from daybreak_sdtm.derive.dates import compute_days, compute_study_day
+from daybreak_sdtm.derive.registry import Decode
+from daybreak_sdtm.derive.subject import ARMS
 from daybreak_sdtm.errors import Location
 from daybreak_sdtm.raw import SRC_FILE, SRC_ROW
 from daybreak_sdtm.spec.design import CDISC_CT, summary_codelist, tsparm_of
@@ -27,6 +29,24 @@ TEXT: Final = "str"
 SE_NODE = ("SE", "*")  # the build's work item that makes SE (derive_epoch reads it)
 SV_NODE = ("SV", "*")
 UNPLANNED = "UNPLAN"  # SDTMIG 3.4 SE assumptions: ETCD of an element the subject's arm does not plan
+
+
+def study_elements(study: StudySpec) -> list[tuple[str, str]]:
+    """The trial design's elements as (ETCD, ELEMENT), in the order it declares them."""
+    return [(e.etcd, e.element) for e in (study.trial_design.elements if study.trial_design else ())]
+
+
+ELEMENTS = Decode(
+    "etcd", study_elements, "the trial design's elements", code_name="Element Code", decode_name="Element"
+)
+# The design variables that decode another through a list of the study (decode variable -> code
+# variable, list), as the derivations declare theirs: define.xml gives both their codelists.
+DECODES: Final[Mapping[str, Mapping[str, tuple[str, Decode]]]] = {
+    "TA": {"ARM": ("ARMCD", ARMS), "ELEMENT": ("ETCD", ELEMENTS)},
+    "TE": {"ELEMENT": ("ETCD", ELEMENTS)},
+    "TV": {"ARM": ("ARMCD", ARMS)},
+    "SE": {"ELEMENT": ("ETCD", ELEMENTS)},
+}
 
 
 @dataclass(frozen=True)

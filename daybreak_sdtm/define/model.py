@@ -16,6 +16,7 @@ same inputs give the same model, and the same bytes once rendered.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -27,13 +28,14 @@ import pandas as pd
 from daybreak_sdtm import __version__
 from daybreak_sdtm.dataset import Dataset, dataset_of
 from daybreak_sdtm.derive import VarRef
-from daybreak_sdtm.derive.registry import written_values
+from daybreak_sdtm.derive.registry import Decode, written_values
 from daybreak_sdtm.errors import DaybreakError, ExitStatus, SpecError, SpecErrors
 from daybreak_sdtm.spec.check import ResolvedVariable, resolve_domain
 from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS
 from daybreak_sdtm.spec.model import DomainSpec, StudySpec, SuppSpec
 from daybreak_sdtm.standards import Codelist, DatasetMeta, Standards
 from daybreak_sdtm.text import text_byte_lengths
+from daybreak_sdtm.trial_design import DECODES as DESIGN_DECODES
 
 # Define-XML wants datasets grouped by observation class, in the order SDTMIG presents them.
 CLASS_ORDER = (
@@ -355,35 +357,53 @@ def method_text(item: ResolvedVariable, domain: str) -> str:
 # ---- the builder ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Use:
+    """The terms one item's codelist lists, and the list they are drawn from.
+
+    Items drawing on one list (a CDISC codelist, a sponsor list) with the same terms share a
+    codelist; one with other terms gets a codelist of its own (``_codelists``).
+    """
+
+    source: str  # what the terms are drawn from: "CT C66742", "sponsor CL.AETOXGR", "codes of ..."
+    base_oid: str  # the list's OID (a subset of other terms gets a longer one)
+    name: str
+    terms: Mapping[str, str]  # coded value -> decode, in order ("" for a CDISC term: CT's decode)
+    codelist: Codelist | None = None  # the CDISC codelist, None for a sponsor list
+    data_type: str = "text"
+
+    @property
+    def term_set(self) -> frozenset[tuple[str, str]]:
+        """What makes two uses one codelist: the same terms with the same decodes."""
+        return frozenset(self.terms.items())
+
+
 @dataclass
 class _Codes:
-    """Codelists being collected: values used per codelist, in the order met."""
+    """Codelists being collected: the terms each item uses, per item OID, in the order met."""
 
     standards: Standards
-    ct: dict[str, tuple[Codelist, dict[str, None]]] = field(default_factory=dict)  # OID -> (codelist, values)
-    sponsor: dict[str, tuple[str, dict[str, str], str]] = field(
-        default_factory=dict
-    )  # OID -> (name, value->decode, type)
+    uses: dict[str, _Use] = field(default_factory=dict)  # item OID -> its terms
     external: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # OID -> (name, dictionary, version)
 
-    def use_ct(self, codelist: Codelist, values: Iterable[str]) -> str:
-        """Reference a CDISC codelist for these values; returns its OID."""
-        oid = f"CL.{oid_part(codelist.submission_value or codelist.code)}"
-        known, used = self.ct.setdefault(oid, (codelist, {}))
-        if known.code != codelist.code:
-            oid = f"CL.{oid_part(codelist.code)}"
-            known, used = self.ct.setdefault(oid, (codelist, {}))
-        used.update(dict.fromkeys(values))
-        return oid
+    def use_ct(self, item_oid: str, codelist: Codelist, values: Iterable[str]) -> None:
+        """The item lists these terms of a CDISC codelist (its codelist's OID is decided by ``_codelists``)."""
+        base = f"CL.{oid_part(codelist.submission_value or codelist.code)}"
+        terms = dict.fromkeys(values, "")
+        self.uses[item_oid] = _Use(f"CT {codelist.code}", base, codelist.name, terms, codelist)
 
-    def use_sponsor(self, oid: str, name: str, values: Mapping[str, str], data_type: str = "text") -> str:
-        """Reference a sponsor-defined value list (value -> decode)."""
-        while oid in self.ct or oid in self.external:
-            oid = f"{oid}.SP"
-        _, known, _ = self.sponsor.setdefault(oid, (name, {}, data_type))
-        for value, decode in values.items():
-            known.setdefault(value, decode)
-        return oid
+    def use_sponsor(
+        self,
+        item_oid: str,
+        base_oid: str,
+        name: str,
+        values: Mapping[str, str],
+        data_type: str = "text",
+        source: str = "",
+    ) -> None:
+        """The item lists these sponsor-defined values (value -> decode); ``source`` names the list
+        when other items draw on the same one (default: the list's OID)."""
+        self.uses[item_oid] = _Use(source or f"sponsor {base_oid}", base_oid, name, dict(values), None, data_type)
 
     def use_external(self, oid: str, name: str, dictionary: str, version: str) -> str:
         """Reference an external dictionary."""
@@ -398,6 +418,9 @@ class _Builder:
         self.study = study
         self.standards = standards
         self.codes = _Codes(standards)
+        self.resolved: dict[str, dict[str, ResolvedVariable]] = {}  # dataset -> its resolved variables
+        self.decoding: dict[tuple[str, str], tuple[str, Decode]] = {}  # (dataset, decode var) -> code var
+        self.decoded: dict[tuple[str, str], Decode] = {}  # (dataset, code var) -> the list decoding it
         self.items: list[ItemDef] = []
         self.value_lists: list[ValueList] = []
         self.where_clauses: dict[str, WhereClause] = {}
@@ -444,35 +467,90 @@ class _Builder:
     # -- codelists
 
     def codelist_for(
-        self, dataset: str, var: str, values: pd.Series, item: ResolvedVariable | None, ig_code: str, label: str
+        self,
+        dataset: str,
+        var: str,
+        values: pd.Series,
+        item: ResolvedVariable | None,
+        ig_code: str,
+        label: str,
+        *,
+        oid: str,
+        frame: pd.DataFrame | None = None,
     ) -> str:
-        """The codelist OID of a variable (or value-level item), registering the values it uses."""
+        """The codelist of a variable (or value-level item) ``oid``: an external dictionary's OID, or
+        "" once the terms it can hold are registered (``_codelists`` gives their codelist its OID).
+
+        The terms are its declared choices (a map's values, then/otherwise ...) and the values it
+        holds. ``frame``: the dataset's records, where a decode variable finds its code variable.
+        """
         used = text_values(values) if not pd.api.types.is_numeric_dtype(values) else []
         if not used:
             return ""
         if self.study.meddra_version and self._meddra_coded(dataset, var):
             return self.codes.use_external("CL.MEDDRA", "MedDRA", "MedDRA", self.study.meddra_version)
-        if var in ("ARMCD", "ACTARMCD") and self.study.arms:
-            arms = {a.armcd: a.arm for a in self.study.arms}
-            return self.codes.use_sponsor(
-                "CL.ARMCD", "Planned and Actual Arm Code", {v: arms.get(v, v) for v in self._ordered(used, list(arms))}
-            )
-        if var in ("ARM", "ACTARM") and self.study.arms:
-            arm_names = [a.arm for a in self.study.arms]
-            return self.codes.use_sponsor(
-                "CL.ARM", "Planned and Actual Arm", {v: v for v in self._ordered(used, arm_names)}
-            )
         codelist = item.codelist if item is not None else None
         if codelist is None and ig_code and ";" not in ig_code:
             codelist = self.standards.codelist(ig_code)
         if codelist is not None and codelist.dictionary:
             return self.codes.use_external(f"CL.{oid_part(codelist.code)}", codelist.name, codelist.dictionary, "")
+        terms = self._terms(used, self._declared_values(item) or [])
         if codelist is not None:
-            return self.codes.use_ct(codelist, used)
+            self.codes.use_ct(oid, codelist, terms)
+            return ""
+        decoded = self.decoded.get((dataset, var))
+        if decoded is not None:  # a code variable another variable decodes through a list of the study
+            pairs = dict(decoded.terms(self.study))
+            self.codes.use_sponsor(
+                oid,
+                f"CL.{oid_part(var)}",
+                decoded.code_name,
+                {v: pairs.get(v, v) for v in self._ordered(terms, list(pairs))},
+                source=f"codes of {decoded.source}",
+            )
+            return ""
+        decoding = self.decoding.get((dataset, var))
+        if decoding is not None:  # the decode of a code variable: the decodes of the codes it can hold
+            code_var, decode = decoding
+            pairs = dict(decode.terms(self.study))
+            codes: list[str] = []
+            if frame is not None and code_var in frame.columns:
+                code_item = self.resolved.get(dataset, {}).get(code_var)
+                codes = self._terms(text_values(frame[code_var]), self._declared_values(code_item) or [])
+            decodes = [pairs[c] for c in self._ordered(codes, list(pairs)) if c in pairs]
+            self.codes.use_sponsor(
+                oid,
+                f"CL.{oid_part(var)}",
+                decode.decode_name,
+                {v: v for v in self._terms(used, decodes)},
+                source=f"decodes of {decode.source}",
+            )
+            return ""
         declared = self._declared_values(item)
         if declared is not None:
-            return self.codes.use_sponsor(f"CL.{oid_part(var)}", label, {v: v for v in self._ordered(used, declared)})
+            self.codes.use_sponsor(oid, f"CL.{oid_part(var)}", label, {v: v for v in terms})
         return ""
+
+    def note_decodes(
+        self,
+        dataset: str,
+        domain: str,
+        variables: Mapping[str, ResolvedVariable],
+        design: Mapping[str, tuple[str, Decode]],
+    ) -> None:
+        """Record which variables of a dataset decode which (their derivation's ``decodes``, or the
+        trial design's), so that both get their codelists from the study's list."""
+        self.resolved[dataset] = dict(variables)
+        found = dict(design)
+        for name, item in variables.items():
+            for case in item.cases or (item,):
+                decode = case.derivation.decodes
+                ref = case.params.get(decode.code) if decode is not None else None
+                if decode is not None and isinstance(ref, VarRef) and ref.domain == domain:
+                    found.setdefault(name, (ref.name, decode))
+        for name, (code_var, decode) in found.items():
+            self.decoding[(dataset, name)] = (code_var, decode)
+            self.decoded.setdefault((dataset, code_var), decode)
 
     def _meddra_coded(self, dataset: str, var: str) -> bool:
         """Whether SDTMIG says the variable holds MedDRA terms or codes (its value domain, or its notes)."""
@@ -486,6 +564,12 @@ class _Builder:
     def _ordered(used: list[str], declared: list[str]) -> list[str]:
         """Values used, in the declared order first, then the undeclared ones sorted."""
         first = [v for v in dict.fromkeys(declared) if v in used]
+        return first + sorted(v for v in used if v not in first)
+
+    @staticmethod
+    def _terms(used: list[str], declared: list[str]) -> list[str]:
+        """The terms an item can hold: its declared values in their order, then the other values it holds sorted."""
+        first = [v for v in dict.fromkeys(declared) if v]
         return first + sorted(v for v in used if v not in first)
 
     @staticmethod
@@ -526,7 +610,11 @@ class _Builder:
             if var.endswith("DUR") and ig_format:
                 data_type = "durationDatetime"
             length = length if length is not None else text_length(values)
-        codelist = self.codelist_for(ds.name, var, values, item, ig_code, label) if data_type == "text" else ""
+        codelist = (
+            self.codelist_for(ds.name, var, values, item, ig_code, label, oid=oid, frame=ds.frame)
+            if data_type == "text"
+            else ""
+        )
         comment = ""
         if item is not None and item.spec.comment:
             comment = self.comment(f"COM.{oid[3:]}", item.spec.comment)
@@ -629,6 +717,7 @@ def build_define(
 
     for ds in sorted(datasets, key=rank):
         if study.trial_design is not None and ds.name in (*DESIGN_DATASETS, *SUBJECT_DESIGN_DATASETS):
+            b.note_decodes(ds.name, ds.name, {}, DESIGN_DECODES.get(ds.name, {}))
             groups.append(_design_group(b, ds, no_data.get(ds.name)))
             continue
         is_supp = ds.name.startswith("SUPP") and ds.name[4:] in specs
@@ -636,6 +725,8 @@ def build_define(
         if dom_name not in specs:
             raise DefineError(f"{ds.file}: dataset {ds.name} has no mapping spec in {study.file}")
         dom, resolved, supps = specs[dom_name]
+        if not is_supp:
+            b.note_decodes(ds.name, dom.name, resolved, {})
         meta = standards.dataset(ds.name)
         if meta is None:
             raise DefineError(f"{ds.file}: dataset {ds.name} is not in SDTMIG {standards.sdtmig_version}")
@@ -701,7 +792,7 @@ def build_define(
             f"{k}: {v}" for k, v in sorted(study.forms_not_mapped.items())
         )
         mdv_comment = b.comment("COM.FORMS_NOT_MAPPED", text)
-    codelists = _codelists(b)
+    codelists, codelist_refs = _codelists(b)
     return Define(
         study_oid=oid_part(study.studyid),
         study_name=study.studyid,
@@ -720,7 +811,7 @@ def build_define(
         value_lists=tuple(b.value_lists),
         where_clauses=tuple(b.where_clauses.values()),
         item_groups=tuple(groups),
-        items=tuple(b.items),
+        items=tuple(_replace(i, codelist_oid=codelist_refs[i.oid]) if i.oid in codelist_refs else i for i in b.items),
         codelists=codelists,
         methods=tuple(sorted(b.methods.values(), key=lambda m: m.oid)),
         comments=tuple(sorted(b.comments.values(), key=lambda c: c.oid)),
@@ -875,12 +966,13 @@ def _supp_item(
     if var == "QNAM":
         labels = {s.qnam: s.qlabel for s, _ in supps}
         used = text_values(values) or list(labels)  # no records: the QNAMs the spec defines
-        code = b.codes.use_sponsor(
+        b.codes.use_sponsor(
+            oid,
             f"CL.{ds.name}.QNAM",
             f"Qualifier Variable Names of {ds.name}",
             {q: labels.get(q, q) for q in b._ordered(used, list(labels))},
         )
-        item = ItemDef(oid, var, label, "text", text_length(values), origin=origin, codelist_oid=code, dataset=ds.name)
+        item = ItemDef(oid, var, label, "text", text_length(values), origin=origin, dataset=ds.name)
         return origin, item, ""
     item = b.item_def(
         ds,
@@ -1048,13 +1140,109 @@ def _unit_value_list(
     return oid
 
 
-def _codelists(b: _Builder) -> tuple[CodeList, ...]:
-    """Freeze the codelists: CDISC terms in CT order then sponsor extensions sorted; sponsor lists; dictionaries."""
+def _parent_uses(b: _Builder) -> None:
+    """A variable with value-level items lists the terms of its items when they all draw on one
+    list (each record holds a term of it), and no codelist when they draw on several (the items
+    state theirs): the response of a new-lesion test is not a term of the response codelist."""
+    lists = {vl.oid: vl for vl in b.value_lists}
+    for item in b.items:
+        own = b.codes.uses.get(item.oid)
+        if not item.value_list_oid or own is None or item.value_list_oid not in lists:
+            continue
+        subs = [b.codes.uses.get(ref.item_oid) for ref in lists[item.value_list_oid].item_refs]
+        sources = {u.source for u in subs if u is not None}
+        if None in subs or len(sources) != 1:
+            del b.codes.uses[item.oid]
+            continue
+        first = next(u for u in subs if u is not None)
+        terms = {v: d for u in subs if u is not None for v, d in u.terms.items()}
+        terms.update({v: d for v, d in own.terms.items() if v not in terms})
+        b.codes.uses[item.oid] = replace(first, terms=terms)
+
+
+def _subset_name(name: str, values: Sequence[str]) -> str:
+    """The Name of a codelist listing some of a list's terms: the list's name and the terms, or their count."""
+    listed = ", ".join(values)
+    return f"{name} ({listed})" if len(listed) <= 60 else f"{name} ({len(values)} terms)"
+
+
+def _codelist_oids(b: _Builder) -> dict[tuple[str, frozenset[tuple[str, str]]], tuple[str, bool]]:
+    """The OID of each codelist, per list drawn on and distinct set of terms, and whether it is a subset.
+
+    The set with the most terms (then the one more items use, then the one met first) has the
+    list's OID (CL.NY); each other set that of the list and the first item listing it
+    (CL.NY.AESDTH, CL.NY.RSSTRESC.NEWLIND). Every input is in a fixed order, so the OIDs are the
+    same on every run.
+    """
+    groups: dict[str, dict[frozenset[tuple[str, str]], list[str]]] = {}
+    for item_oid, use in b.codes.uses.items():
+        groups.setdefault(use.source, {}).setdefault(use.term_set, []).append(item_oid)
+    datasets = {i.oid: i.dataset for i in b.items}
+    taken = set(b.codes.external)
+    bases: dict[str, str] = {}
+    for source, sets in groups.items():
+        use = b.codes.uses[next(iter(sets.values()))[0]]
+        base = use.base_oid
+        if base in taken and use.codelist is not None:
+            base = f"CL.{oid_part(use.codelist.code)}"
+        while base in taken:
+            base = f"{base}.SP"
+        taken.add(base)
+        bases[source] = base
+    oids: dict[tuple[str, frozenset[tuple[str, str]]], tuple[str, bool]] = {}
+    for source, sets in groups.items():
+        met = list(sets.items())
+        ranked = sorted(range(len(met)), key=lambda i: (-len(met[i][0]), -len(met[i][1]), i))
+        oids[(source, met[ranked[0]][0])] = (bases[source], False)
+        # An item is named by its variable (AESDTH), with its dataset when the variable is in
+        # several of the datasets drawing on the list (SUPPDM.RDOMAIN, EX.EPOCH).
+        short = {o: o.removeprefix("IT.").removeprefix(f"{datasets.get(o, '')}.") for s in met for o in s[1]}
+        where: dict[str, set[str]] = {}
+        for o, name in short.items():
+            where.setdefault(name, set()).add(datasets.get(o, ""))
+        for i in ranked[1:]:
+            term_set, items = met[i]
+            tail = items[0].removeprefix("IT.")
+            name = short[items[0]] if len(where[short[items[0]]]) == 1 else tail
+            numbered = (f"{bases[source]}.{tail}.{n}" for n in itertools.count(2))
+            oid = next(
+                c
+                for c in itertools.chain((f"{bases[source]}.{name}", f"{bases[source]}.{tail}"), numbered)
+                if c not in taken
+            )
+            taken.add(oid)
+            oids[(source, term_set)] = (oid, True)
+    return oids
+
+
+def _codelists(b: _Builder) -> tuple[tuple[CodeList, ...], dict[str, str]]:
+    """Freeze the codelists, and give each item its codelist's OID.
+
+    Each item's codelist lists the terms it can hold: items with the same terms of one list share
+    it. CDISC terms in CT order then sponsor extensions sorted; sponsor lists in their order;
+    dictionaries.
+    """
+    _parent_uses(b)
+    oids = _codelist_oids(b)
+    refs = {item_oid: oids[(use.source, use.term_set)][0] for item_oid, use in b.codes.uses.items()}
     out: list[CodeList] = []
-    for oid, (codelist, used) in b.codes.ct.items():
+    made: set[str] = set()
+    for use in b.codes.uses.values():
+        oid, subset = oids[(use.source, use.term_set)]
+        if oid in made:
+            continue
+        made.add(oid)
+        codelist = use.codelist
+        if codelist is None:
+            name = _subset_name(use.name, list(use.terms)) if subset else use.name
+            sponsor_items = tuple(
+                CodeListItem(v, d, "", False, i) for i, (v, d) in enumerate(use.terms.items(), start=1)
+            )
+            out.append(CodeList(oid, name, use.data_type, sponsor_items))
+            continue
         items = []
         ct_order = {t.submission_value: i for i, t in enumerate(codelist.terms)}
-        values = sorted(used, key=lambda v: (v not in ct_order, ct_order.get(v, 0), v))
+        values = sorted(use.terms, key=lambda v: (v not in ct_order, ct_order.get(v, 0), v))
         extended = []
         for order, value in enumerate(values, start=1):
             term = codelist.term(value)
@@ -1074,12 +1262,8 @@ def _codelists(b: _Builder) -> tuple[CodeList, ...]:
                 f"COM.{oid}", f"{', '.join(extended)}: not a term of this non-extensible CDISC codelist{why}."
             )
         nci = codelist.code if re.match(r"^C\d+$", codelist.code) else ""
-        out.append(
-            CodeList(oid, codelist.name, "text", tuple(items), nci, STD_CT, codelist.extensible, comment_oid=comment)
-        )
-    for oid, (name, decodes, data_type) in b.codes.sponsor.items():
-        sponsor_items = tuple(CodeListItem(v, d, "", False, i) for i, (v, d) in enumerate(decodes.items(), start=1))
-        out.append(CodeList(oid, name, data_type, sponsor_items))
+        name = _subset_name(codelist.name, values) if subset else codelist.name
+        out.append(CodeList(oid, name, "text", tuple(items), nci, STD_CT, codelist.extensible, comment_oid=comment))
     for oid, (name, dictionary, version) in b.codes.external.items():
         out.append(CodeList(oid, name, "text", dictionary=dictionary, dictionary_version=version))
-    return tuple(sorted(out, key=lambda c: c.oid))
+    return tuple(sorted(out, key=lambda c: c.oid)), refs

@@ -91,6 +91,28 @@ def written_values(
 
 
 @dataclass(frozen=True)
+class Decode:
+    """A derivation writes the decode of a code variable through a list the study declares.
+
+    define.xml gives the code variable a codelist of its codes with their decodes, and the
+    derivation's variable a codelist of the decodes, both in the order the study declares them.
+
+    Attributes:
+        code: The parameter (an SDTM variable) naming the code variable.
+        terms: The study's (code, decode) pairs, in the order it declares them.
+        source: What the pairs are, for ``list-derivations`` ("the study file's arms").
+        code_name: The Name of the code variable's codelist ("Arm Code").
+        decode_name: The Name of the decode variable's codelist ("Arm").
+    """
+
+    code: str
+    terms: Callable[[StudySpec], Sequence[tuple[str, str]]] = field(compare=False)
+    source: str
+    code_name: str
+    decode_name: str
+
+
+@dataclass(frozen=True)
 class VarRef:
     """A reference to an SDTM variable: ``AESTDTC`` resolves to this domain, ``DM.RFSTDTC`` to DM."""
 
@@ -156,6 +178,7 @@ class DerivationDef:
     # The part of study.yaml's trial_design: it reads (derive_visitnum: "visits"); lint refuses a
     # spec that uses it in a study that does not declare that part.
     design_part: str = ""
+    decodes: Decode | None = None  # its variable decodes another through a list of the study
     doc: str = field(default="", compare=False)
 
 
@@ -174,15 +197,20 @@ def derivation(
     reads: Reads | None = None,
     origin: str = "Derived",
     design_part: str = "",
+    decodes: Decode | None = None,
 ) -> Callable[[Derivation], Derivation]:
     """Register ``fn`` as ``derivation: <name>`` for mapping specs.
 
     ``origin`` is the Define-XML origin of the values it produces: ``Collected`` for values copied
     from the CRF, ``Assigned`` for values the sponsor sets, ``Derived`` for computed ones.
     ``design_part`` names the part of the study's ``trial_design:`` it reads (``visits``).
+    ``decodes``: the values are the decodes of the code variable one of its parameters names.
     """
     if origin not in ORIGINS:
         raise RuntimeError(f"derivation {name!r}: origin {origin!r} not one of {ORIGINS}")
+    code = (params or {}).get(decodes.code) if decodes is not None else None
+    if decodes is not None and (code is None or code.kind is not Kind.VAR):
+        raise RuntimeError(f"derivation {name!r}: decodes names {decodes.code!r}, not one of its variable parameters")
 
     def register(fn: Derivation) -> Derivation:
         if name in DERIVATIONS:
@@ -198,6 +226,7 @@ def derivation(
             reads=reads,
             origin=origin,
             design_part=design_part,
+            decodes=decodes,
             doc=fn.__doc__.strip(),
         )
         return fn

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from daybreak_sdtm.derive.registry import Context, Kind, Param, RowProblems, VarRef, derivation
+from daybreak_sdtm.derive.registry import Context, Decode, Kind, Param, RowProblems, VarRef, derivation
 
 if TYPE_CHECKING:
     from daybreak_sdtm.spec.model import StudySpec
@@ -132,16 +132,26 @@ def derive_subject_exists(ctx: Context, *, domain: str, then: str, otherwise: st
     return pd.Series(np.where(has, then, otherwise), index=ctx.sdtm.index, dtype=object)
 
 
+def study_arms(study: StudySpec) -> list[tuple[str, str]]:
+    """The study's arms as (ARMCD, ARM), in the order the study file declares them."""
+    return [(arm.armcd, arm.arm) for arm in study.arms]
+
+
+# An arm variable is the decode of an arm code variable through the study's arms (TA, DM).
+ARMS = Decode("armcd", study_arms, "the study file's arms", code_name="Arm Code", decode_name="Arm")
+
+
 @derivation(
     "derive_arm",
     {
         "armcd": Param(Kind.VAR, doc="arm code variable of this domain (ARMCD or ACTARMCD)"),
     },
+    decodes=ARMS,
 )
 def derive_arm(ctx: Context, *, armcd: VarRef) -> pd.Series:
     """The arm description for an arm code, from the study file's arms."""
     codes = ctx.column(armcd)
-    labels = {arm.armcd: arm.arm for arm in ctx.study.arms}
+    labels = dict(study_arms(ctx.study))
     result = codes.map(labels)
     unknown = codes.ne("") & result.isna()
     if unknown.any():

@@ -234,11 +234,16 @@ def test_codelists_have_nci_aliases_and_extended_values(define_doc: etree._Eleme
     assert extended == {"CONSOLIDATION TREATMENT", "MAINTENANCE TREATMENT"}
     screening = xp(epoch, "*[@CodedValue='SCREENING']")[0]
     assert xp(screening, "string(odm:Alias/@Name)") == "C202487"  # SCREENING's code in CT 2025-03-28
-    # RDOMAIN's codelist: every term used, each with its NCI code.
-    domain = xp(define_doc, "//odm:CodeList[@OID='CL.DOMAIN']")[0]
-    codes = {
-        i.get("CodedValue"): xp(i, "string(odm:Alias/@Name)") for i in xp(domain, "odm:CodeListItem|odm:EnumeratedItem")
-    }
+    # Each SUPP--'s RDOMAIN lists the one domain it holds, with its NCI code, from the DOMAIN codelist.
+    items = _items(define_doc)
+    codes = {}
+    for parent in ("AE", "DM", "PR", "RS"):
+        oid = xp(items[f"IT.SUPP{parent}.RDOMAIN"], "string(odm:CodeListRef/@CodeListOID)")
+        domain = xp(define_doc, f"//odm:CodeList[@OID='{oid}']")[0]
+        assert xp(domain, "string(odm:Alias/@Name)") == "C66734"  # SDTM Domain Abbreviation
+        terms = xp(domain, "odm:CodeListItem|odm:EnumeratedItem")
+        assert [t.get("CodedValue") for t in terms] == [parent]
+        codes[parent] = xp(terms[0], "string(odm:Alias/@Name)")
     assert codes == {"AE": "C49562", "DM": "C49572", "PR": "C102700", "RS": "C107097"}
     assert xp(define_doc, "//odm:ExternalCodeList[@Dictionary='MedDRA']/@Version") == ["28.0"]
     sponsor = xp(define_doc, "//odm:CodeList[@OID='CL.AETOXGR']")[0]
@@ -275,7 +280,12 @@ def test_value_level_metadata(
 def test_vlm_items_state_their_own_codelists(define_doc: etree._ElementTree) -> None:
     items = _items(define_doc)
     assert xp(items["IT.RS.RSSTRESC.NEWLIND"], "string(odm:CodeListRef/@CodeListOID)") == "CL.NY"
-    assert xp(items["IT.SUPPAE.QVAL.AEACN1"], "string(odm:CodeListRef/@CodeListOID)") == "CL.ACN"
+    # AEACN1 draws on ACN like AE.AEACN but holds other terms (no MULTIPLE): a subset of its own.
+    acn1 = xp(items["IT.SUPPAE.QVAL.AEACN1"], "string(odm:CodeListRef/@CodeListOID)")
+    assert acn1.startswith("CL.ACN.") and acn1 != xp(items["IT.AE.AEACN"], "string(odm:CodeListRef/@CodeListOID)")
+    codelist = xp(define_doc, f"//odm:CodeList[@OID='{acn1}']")[0]
+    assert xp(codelist, "string(odm:Alias[@Context='nci:ExtCodeID']/@Name)") == "C66767"
+    assert "MULTIPLE" not in {i.get("CodedValue") for i in xp(codelist, "odm:CodeListItem|odm:EnumeratedItem")}
     assert items["IT.SUPPPR.QVAL.RTFXN"].get("DataType") == "integer"
     assert text(items["IT.EX.EXDOSE.GEMCITABINE"]).endswith("mg/m2")
 
