@@ -327,3 +327,56 @@ def derive_visitnum(ctx: Context, *, visit: VarRef) -> pd.Series:
             str(visit),
         )
     return result
+
+
+@derivation(
+    "derive_visit_window",
+    {
+        "day": Param(Kind.VAR, doc="the record's study day (--DY)"),
+        "source": Param(
+            Kind.RAW,
+            required=False,
+            doc="the visit the export gives, for records with no study day (a subject never dosed has no day 1)",
+        ),
+    },
+    design_part="visits",
+)
+def derive_visit_window(ctx: Context, *, day: VarRef, source: str = "") -> pd.Series:
+    """VISIT of the planned visit whose window (``window:`` around VISITDY, trial_design: visits:) holds the study day.
+
+    For records the CRF does not tie to a visit (labs from a central lab, say). A dated record in
+    no visit's window is refused with its record: windows are declared, visits never guessed. A
+    record with no study day takes the planned visit ``source`` names, if given.
+    """
+    design = ctx.study.trial_design
+    windows = [
+        (v.visitdy + v.window[0], v.visitdy + v.window[1], v.visit)
+        for v in (design.visits if design is not None else ())
+        if v.window is not None and v.visitdy is not None
+    ]
+    days = pd.to_numeric(ctx.column(day), errors="coerce").to_numpy(dtype="float64")
+    result = np.full(len(days), "", dtype=object)
+    found = np.zeros(len(days), dtype=bool)
+    for low, high, name in windows:
+        inside = ~found & (days >= low) & (days <= high)
+        result[inside] = name
+        found |= inside
+    if source:
+        given = ctx.raw[source].fillna("").astype(str).str.strip().to_numpy()
+        undated = np.isnan(days) & (given != "")
+        planned = {v.visit for v in (design.visits if design is not None else ())}
+        unplanned = undated & ~np.isin(given, list(planned))
+        if unplanned.any():
+            pos = np.flatnonzero(unplanned)
+            raise RowProblems(pos, given[pos].tolist(), "visit not among the trial design's visits", source)
+        result[undated] = given[undated]
+    missing = ~found & ~np.isnan(days)
+    if missing.any():
+        pos = np.flatnonzero(missing)
+        raise RowProblems(
+            pos,
+            [f"day {d:g}" for d in days[pos]],
+            "study day in no planned visit's window (trial_design: visits: window: in study.yaml)",
+            str(day),
+        )
+    return pd.Series(result, index=ctx.sdtm.index, dtype=object)

@@ -32,6 +32,7 @@ The vocabulary::
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +61,7 @@ SUMMARY_KEYS = ("TSPARMCD", "TSPARM", "TSVAL", "TSGRPID", "TSVALNF", "TSVALCD", 
 ELEMENT_KEYS = ("ETCD", "ELEMENT", "TESTRL", "TEENRL", "TEDUR", "start")
 ARM_KEYS = ("ARMCD", "ARM", "description", "elements")
 ARM_ELEMENT_KEYS = ("ETCD", "EPOCH", "TABRANCH", "TATRANS")
-VISIT_KEYS = ("VISITNUM", "VISIT", "VISITDY", "ARMCD", "TVSTRL", "TVENRL", "repeat")
+VISIT_KEYS = ("VISITNUM", "VISIT", "VISITDY", "ARMCD", "TVSTRL", "TVENRL", "repeat", "window")
 CRITERION_KEYS = ("IETESTCD", "IETEST", "IECAT", "IESCAT", "TIRL", "TIVERS")
 COMPUTED = ("count", "first", "last")
 
@@ -351,6 +352,7 @@ def _visits(reader: _Reader, item: Any, where: Location) -> list[VisitSpec]:
     start_rule = _text(reader, entry, "TVSTRL", what, required=True)
     end_rule, armcd = _text(reader, entry, "TVENRL", what), _text(reader, entry, "ARMCD", what)
     loc = reader.at(entry)
+    window = _window(reader, entry, what)
     if "repeat" not in entry:
         visitnum = _number(reader, entry, "VISITNUM", what)
         if visitnum is None and "VISITNUM" not in entry:
@@ -364,6 +366,7 @@ def _visits(reader: _Reader, item: Any, where: Location) -> list[VisitSpec]:
                 _number(reader, entry, "VISITDY", what),
                 armcd,
                 end_rule,
+                window,
             )
         ]
     repeat = reader.mapping(entry["repeat"], reader.at(entry, "repeat", value=True), f"{what}.repeat")
@@ -395,9 +398,30 @@ def _visits(reader: _Reader, item: Any, where: Location) -> list[VisitSpec]:
             day,
             armcd,
             end_rule.replace("{n}", str(n)),
+            window,
         )
         for n, num, day in zip(ns, numbers, days, strict=False)
     ]
+
+
+def _window(reader: _Reader, entry: CommentedMap, what: str) -> tuple[float, float] | None:
+    """``window: [BEFORE, AFTER]``: days relative to VISITDY (e.g. [-3, 3]), BEFORE <= 0 <= AFTER."""
+    if "window" not in entry:
+        return None
+    where = reader.at(entry, "window", value=True)
+    value = entry["window"]
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError):
+        reader.error(where, f"{what}.window", "give [BEFORE, AFTER] in days around VISITDY, e.g. [-3, 3]")
+        return None
+    if not low <= 0 <= high:
+        reader.error(where, f"{what}.window", f"[{low:g}, {high:g}] does not hold VISITDY: give BEFORE <= 0 <= AFTER")
+        return None
+    if "VISITDY" not in entry:
+        reader.error(where, f"{what}.window", "a window is around VISITDY: give VISITDY too")
+        return None
+    return (low, high)
 
 
 def _criterion(reader: _Reader, item: Any, where: Location) -> CriterionSpec | None:
@@ -657,6 +681,13 @@ def check_trial_design(study: StudySpec, standards: Standards) -> list[SpecError
             err(v.where, "ARMCD", f"{v.armcd!r} is not one of the arms", suggest(v.armcd, sorted(arm_codes)))
         if len(v.visit) > MAX_TEXT or not (v.visit + v.tvstrl + v.tvenrl).isascii():
             err(v.where, "VISIT", f"VISIT, TVSTRL and TVENRL must be ASCII text of at most {MAX_TEXT} characters")
+    windows = sorted(
+        ((v.visitdy + v.window[0], v.visitdy + v.window[1], v) for v in design.visits if v.window and v.visitdy),
+        key=lambda w: (w[0], w[1]),
+    )
+    for (_, end, first), (start, _, second) in pairwise(windows):
+        if start <= end and (not first.armcd or not second.armcd or first.armcd == second.armcd):
+            err(second.where, "window", f"the window of {second.visit!r} overlaps {first.visit!r}'s ({first.where})")
 
     iecat = standards.codelist("C66797")
     testcds: dict[str, Location] = {}

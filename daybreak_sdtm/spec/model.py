@@ -197,6 +197,8 @@ class VisitSpec:
     visitdy: float | None = None
     armcd: str = ""
     tvenrl: str = ""
+    # The study days around VISITDY that count as this visit (``window: [-3, 3]``): derive_visit_window.
+    window: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,9 @@ def test_labs_in_si_units_with_ranges_and_indicators(package: Path) -> None:
     )
     hba1c = lb[lb["LBTESTCD"] == "HBA1C"]
     assert (hba1c["LBSTRESC"] == hba1c["LBORRES"]).all() and set(hba1c["LBSTRESU"]) == {"%"}
+    # The visit windows of the trial design give the visits the central lab labelled (screen failures: its label).
+    raw = _raw("lb")
+    assert lb["VISIT"].value_counts().to_dict() == raw["VISIT"].value_counts().to_dict()
     baseline = lb[lb["LBLOBXFL"] == "Y"]
     assert set(baseline["VISIT"]) == {"SCREENING"} and not baseline.duplicated(["USUBJID", "LBTESTCD"]).any()
 

@@ -112,3 +112,31 @@ def test_seq_in_a_declared_order() -> None:
     sdtm = {"USUBJID": ["S1-1", "S1-1", "S1-2", "S1-1"], "AESTDTC": ["2026-03-01", "2025-11-02", "2025-12-01", ""]}
     ctx = make_ctx("AE", sdtm=sdtm)
     assert derive_seq(ctx, order_by=[VarRef("AE", "AESTDTC")]).tolist() == [3.0, 2.0, 1.0, 1.0]
+
+
+def test_visits_by_their_windows_and_days_in_none_refused() -> None:
+    from daybreak_sdtm.derive.dates import derive_visit_window
+    from daybreak_sdtm.spec.model import TrialDesignSpec, VisitSpec
+
+    visits = (
+        VisitSpec(1, "SCREENING", "", HERE, -14, window=(-7, 13)),
+        VisitSpec(2, "DAY 1", "", HERE, 1, window=(0, 0)),
+        VisitSpec(3, "WEEK 4", "", HERE, 29, window=(-3, 3)),
+        VisitSpec(9, "UNSCHEDULED", "", HERE),  # no day, no window: never chosen by date
+    )
+    study = make_study(trial_design=TrialDesignSpec(HERE, visits=visits))
+    ctx = make_ctx("LB", sdtm={"LBDY": [-14.0, -1.0, 1.0, 26.0, 32.0, float("nan")]}, study=study)
+    assert derive_visit_window(ctx, day=VarRef("LB", "LBDY")).tolist() == [
+        "SCREENING",
+        "SCREENING",
+        "DAY 1",
+        "WEEK 4",
+        "WEEK 4",
+        "",
+    ]
+    ctx = make_ctx("LB", raw={"VISIT": ["", "SCREENING"]}, sdtm={"LBDY": [float("nan"), float("nan")]}, study=study)
+    assert derive_visit_window(ctx, day=VarRef("LB", "LBDY"), source="VISIT").tolist() == ["", "SCREENING"]
+    ctx = make_ctx("LB", sdtm={"LBDY": [29.0, 15.0, 40.0]}, study=study)
+    with pytest.raises(RowProblems) as caught:
+        derive_visit_window(ctx, day=VarRef("LB", "LBDY"))
+    assert caught.value.positions.tolist() == [1, 2] and caught.value.values == ["day 15", "day 40"]

@@ -122,3 +122,34 @@ def test_derive_visitnum_needs_a_trial_design(study: Path) -> None:
         )
         for p in found
     )
+
+
+def test_visit_windows_are_read_and_checked(study: Path) -> None:
+    edit(
+        study,
+        "{VISITNUM: 25, VISIT: C2 ASSESSMENT, VISITDY: 38,",
+        "{VISITNUM: 25, VISIT: C2 ASSESSMENT, VISITDY: 38, window: [-5, 3],",
+    )
+    design = load_study(study).trial_design
+    assert design is not None
+    assert {v.visit: v.window for v in design.visits}["C2 ASSESSMENT"] == (-5.0, 3.0)
+    edit(study, "{VISITNUM: 70, VISIT: POST-INDUCTION,", "{VISITNUM: 70, VISIT: POST-INDUCTION, window: [-3, 3],")
+    screening = edit(study, "VISITDY: -21, TVSTRL", "VISITDY: -21, window: [2, 5], TVSTRL")
+    found = problems(study)
+    assert (
+        f"{screening}:61: trial_design.visits.window: [2, 5] does not hold VISITDY: give BEFORE <= 0 <= AFTER" in found
+    )
+    assert any(p.endswith("trial_design.visits.window: a window is around VISITDY: give VISITDY too") for p in found)
+
+
+def test_visit_windows_may_not_overlap(study: Path) -> None:
+    screening = edit(study, "VISITDY: -21, TVSTRL", "VISITDY: -21, window: [-7, 20], TVSTRL")
+    line = edit(
+        study,
+        "{VISITNUM: 25, VISIT: C2 ASSESSMENT, VISITDY: 38,",
+        "{VISITNUM: 25, VISIT: C2 ASSESSMENT, VISITDY: 38, window: [-40, 3],",
+    )
+    where = f"{study.as_posix()}/study.yaml:{screening}:7"
+    assert [p for p in problems(study) if "overlaps" in p] == [
+        f"{line}:7: window: the window of 'C2 ASSESSMENT' overlaps 'SCREENING''s ({where})"
+    ]
