@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +22,7 @@ from daybreak_sdtm.standards import Standards, read_standards
 from daybreak_sdtm.timing import stage
 
 if TYPE_CHECKING:
+    from daybreak_sdtm.dataset import Dataset
     from daybreak_sdtm.findings import Report
     from daybreak_sdtm.validation import ValidateResult
 
@@ -95,6 +96,7 @@ def convert(
     fail_on: str = "error",
     encoding: str | None = None,
     max_per_rule: int | None = None,
+    formats: Sequence[str] = ("xpt",),
 ) -> ConvertResult:
     """Convert a raw export into an SDTM package in ``out_dir`` (all or nothing).
 
@@ -111,14 +113,16 @@ def convert(
     from daybreak_sdtm.checks.submission import preflight
     from daybreak_sdtm.findings import Report, Severity
     from daybreak_sdtm.gx import warm
-    from daybreak_sdtm.validation import check_context, start_build_validation, write_reports
+    from daybreak_sdtm.validation import check_context, start_build_validation, study_keys, write_reports
     from daybreak_sdtm.write import write_xpt, xpt_problems
+    from daybreak_sdtm.write.dataset_json import write_dataset_json
     from daybreak_sdtm.write.define_files import write_define
     from daybreak_sdtm.write.lineage import write_provenance
     from daybreak_sdtm.write.package import Protected, check_target, copy_files, folder_digest, publish
 
     created = resolve_timestamp(timestamp)
     threshold = Severity.parse(fail_on)
+    formats = dataset_formats(formats)
     study_dir = study_dir or default_study_dir()
     export_dir = export_dir or default_export_dir()
     protected = (Protected("export folder", export_dir), Protected("mapping folder", study_dir))
@@ -126,6 +130,9 @@ def convert(
     warm()  # great-expectations starts loading in a worker process while the export is mapped
     result, study, standards = build(study_dir, export_dir, encoding)
     tables = {name: t for name, t in result.tables.items() if len(t.frame)}
+    if "xpt" not in formats:  # define.xml, the lineage and the report name the files written
+        for table in result.tables.values():
+            table.file = f"{table.name.lower()}.{formats[0]}"
     with stage("xpt_check"):
         problems = [p for t in tables.values() for p in xpt_problems(t)]
     if problems:
@@ -172,12 +179,28 @@ def convert(
             with stage("validate"):
                 report = validation.finish()  # failed already: nothing to write
             raise _Unpublished
+        keys = study_keys(study, standards)
         with stage("write_xpt"):
             # The datasets were built in their written form (text as str objects, numbers as
             # float64) and validated as they are: what was checked is what is written.
             for i, ds in enumerate(tables.values(), 1):
                 progress.step(ds.href, i, len(tables))
-                write_xpt(ds, tmp / ds.href, created)
+                if "xpt" in formats:
+                    write_xpt(ds, tmp / f"{ds.name.lower()}.xpt", created)
+                for kind in (f for f in formats if f != "xpt"):
+                    write_dataset_json(
+                        ds,
+                        tmp / f"{ds.name.lower()}.{kind}",
+                        created,
+                        ndjson=kind == "ndjson",
+                        study_oid=study.studyid,
+                        metadata_version_oid=f"MDV.{study.studyid}.SDTMIG.{standards.sdtmig_version}",
+                        define_href="define.xml",
+                        keys=keys.get(ds.name, ()),
+                    )
+        if len(formats) > 1:
+            with stage("read_back"):
+                same_in_every_format(tmp, tables.values(), formats)
         with stage("provenance"):
             write_provenance(result, tmp)
             copy_files(study.files(), study_dir, tmp / PACKAGE_MAPPING)
@@ -206,6 +229,32 @@ def convert(
             out_dir, tuple(summaries), result, study, standards, report, published=False, rejected=rejected
         )
     return ConvertResult(out_dir, tuple(summaries), result, study, standards, report, cleaned=tuple(cleaned))
+
+
+DATASET_FORMATS = ("xpt", "json", "ndjson")  # SAS XPT v5; CDISC Dataset-JSON v1.1 as JSON and as NDJSON
+
+
+def dataset_formats(formats: Sequence[str]) -> tuple[str, ...]:
+    """The dataset formats asked for, in DATASET_FORMATS order; an unknown one is an error."""
+    asked = [f.strip().lower() for part in formats for f in part.split(",") if f.strip()]
+    unknown = [f for f in asked if f not in DATASET_FORMATS]
+    if unknown or not asked:
+        raise DaybreakError(f"--format: {', '.join(unknown) or 'none given'}: give xpt, json and/or ndjson")
+    return tuple(f for f in DATASET_FORMATS if f in asked)
+
+
+def same_in_every_format(folder: Path, tables: Iterable[Dataset], formats: Sequence[str]) -> None:
+    """Read every dataset back from each format written and refuse the package where two disagree."""
+    from daybreak_sdtm.dataset import differences, read_dataset
+
+    problems = []
+    for ds in tables:
+        stem = ds.name.lower()
+        first, *others = (read_dataset(folder / f"{stem}.{kind}") for kind in formats)
+        for kind, other in zip(formats[1:], others, strict=True):
+            problems += [f"{stem}.{formats[0]} vs {stem}.{kind}: {d}" for d in differences(first, other)]
+    if problems:
+        raise WriteError("the formats written disagree:\n" + "\n".join(problems))
 
 
 class _Unpublished(Exception):
@@ -436,8 +485,9 @@ def trace(
 ) -> list[TraceResult]:
     """Find SDTM records by dataset, USUBJID and --SEQ (IDVARVAL for SUPP--) and their raw records."""
     import pandas as pd
-    import pyreadstat
 
+    from daybreak_sdtm.checks.package import dataset_files
+    from daybreak_sdtm.dataset import read_dataset
     from daybreak_sdtm.errors import RawDataError
     from daybreak_sdtm.raw import read_form
     from daybreak_sdtm.write.lineage import LINEAGE_FILE
@@ -454,7 +504,10 @@ def trace(
         what = f"{name} USUBJID={usubjid}" + (f" SEQ={seq}" if seq is not None else "")
         raise RawDataError(f"{lineage_path}: no record {what}")
     export_dir = trace_export(package_dir, export_dir)
-    frame, _ = pyreadstat.read_xport(str(package_dir / f"{name.lower()}.xpt"))
+    path = next((p for p in dataset_files(package_dir) if p.stem.lower() == name.lower()), None)
+    if path is None:
+        raise RawDataError(f"{package_dir}: no dataset file for {name}")
+    frame = read_dataset(path).frame
     encoding = export_encoding(package_dir)  # the raw export is read as it was when converted
     forms: dict[str, pd.DataFrame] = {}
     results = []

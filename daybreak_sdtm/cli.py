@@ -65,6 +65,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
             fail_on=args.fail_on,
             encoding=args.encoding,
             max_per_rule=args.max_per_rule,
+            formats=args.formats or ("xpt",),
         )
     for line in result.cleaned:
         print(f"note: {line}", file=sys.stderr)
@@ -422,6 +423,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="CODEC",
         help="text encoding of the raw export, e.g. cp1252 (default: study.yaml export: encoding:, else utf-8)",
+    )
+    p.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        default=None,
+        metavar="FORMATS",
+        help="dataset files to write: xpt (SAS XPT v5, the default), json and/or ndjson (CDISC "
+        "Dataset-JSON v1.1), comma-separated or repeated; with several, each is read back and must "
+        "hold the same records as the others",
     )
     _report_options(p, "the findings printed and validation.html")
     _quiet_option(p)

@@ -7,6 +7,7 @@ from XPT files (``read_dataset``). What was checked is what is written and what 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from daybreak_sdtm.errors import DaybreakError
 from daybreak_sdtm.findings import Finding, Severity
 from daybreak_sdtm.read_xpt import Fallback, read_xpt
 from daybreak_sdtm.standards.labels import dataset_label, variable_labels
@@ -334,12 +336,23 @@ def dataset_of(
     return ds
 
 
-def read_dataset(path: Path, encoding: str | None = None) -> Dataset:
-    """Read one XPT file into the table model; its header gives the dataset name, labels and widths.
+class DatasetFileError(DaybreakError):
+    """A Dataset-JSON file that cannot be read as one."""
 
-    Text is decoded with ``encoding``; without one, as UTF-8, or as Windows-1252 where it is
-    not UTF-8 (``fallbacks`` says where; see ``daybreak_sdtm.read_xpt``).
+
+DATASET_SUFFIXES = (".xpt", ".json", ".ndjson")  # the files a package's datasets are read from
+
+
+def read_dataset(path: Path, encoding: str | None = None) -> Dataset:
+    """Read one XPT or Dataset-JSON v1.1 (.json, .ndjson) file into the table model.
+
+    An XPT header gives the dataset name, labels and widths; its text is decoded with
+    ``encoding``, without one as UTF-8, or as Windows-1252 where it is not UTF-8 (``fallbacks``
+    says where; see ``daybreak_sdtm.read_xpt``). A Dataset-JSON file gives the same from its
+    metadata (string lengths as widths); it is UTF-8 by definition.
     """
+    if path.suffix.lower() in (".json", ".ndjson"):
+        return _read_dataset_json(path)
     data = read_xpt(path, encoding)
     norm, coded = written_form(data.frame)
     ds = Dataset(
@@ -353,3 +366,79 @@ def read_dataset(path: Path, encoding: str | None = None) -> Dataset:
     )
     ds.set_codes(coded)
     return ds
+
+
+def _read_parts(path: Path) -> tuple[dict[str, Any], list[list[Any]]]:
+    try:
+        if path.suffix.lower() == ".ndjson":
+            with path.open(encoding="utf-8") as fh:
+                meta = json.loads(fh.readline())
+                rows = [json.loads(line) for line in fh if line.strip()]
+        else:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            rows = data.pop("rows", [])
+            meta = data
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetFileError(f"{path}: not a readable Dataset-JSON file ({exc})") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("columns"), list) or "name" not in meta:
+        raise DatasetFileError(f"{path}: not a Dataset-JSON file (no name and columns)")
+    return meta, rows
+
+
+def _read_dataset_json(path: Path) -> Dataset:
+    """Read a Dataset-JSON v1.1 file (.json or .ndjson) into the table model, as ``read_dataset`` reads XPT."""
+    meta, rows = _read_parts(path)
+    columns: list[Mapping[str, Any]] = meta["columns"]
+    names = [str(c.get("name", "")) for c in columns]
+    if int(meta.get("records", len(rows))) != len(rows):
+        raise DatasetFileError(f"{path}: says {meta.get('records')} records but holds {len(rows)}")
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, list) or len(row) != len(names):
+            raise DatasetFileError(f"{path}: record {number} does not have the {len(names)} columns")
+    data: dict[str, pd.Series] = {}
+    for i, column in enumerate(columns):
+        values = [row[i] for row in rows]
+        if column.get("dataType") == "string":
+            data[names[i]] = pd.Series(["" if v is None else str(v) for v in values], dtype=object)
+        else:
+            data[names[i]] = pd.Series([np.nan if v is None else float(v) for v in values], dtype="float64")
+    frame, coded = written_form(pd.DataFrame(data, columns=names))
+    ds = Dataset(
+        name=str(meta["name"]),
+        frame=frame,
+        label=str(meta.get("label", "")),
+        labels={str(c["name"]): str(c.get("label", "")) for c in columns},
+        widths={str(c["name"]): int(c.get("length") or 1) if c.get("dataType") == "string" else 8 for c in columns},
+        file=path.as_posix(),
+    )
+    ds.set_codes(coded)
+    return ds
+
+
+def differences(first: Dataset, second: Dataset) -> list[str]:
+    """How two readings of a dataset differ (names, labels, lengths, types, values); [] when they hold the same."""
+    out = []
+    if (first.name, first.label) != (second.name, second.label):
+        out.append(f"name/label {first.name!r}/{first.label!r} vs {second.name!r}/{second.label!r}")
+    if list(first.frame.columns) != list(second.frame.columns):
+        return [*out, f"variables {list(first.frame.columns)} vs {list(second.frame.columns)}"]
+    if len(first.frame) != len(second.frame):
+        return [*out, f"{len(first.frame)} vs {len(second.frame)} records"]
+    for col in first.frame.columns:
+        a, b = first.frame[col], second.frame[col]
+        if pd.api.types.is_numeric_dtype(a) != pd.api.types.is_numeric_dtype(b):
+            out.append(f"{col}: numeric in one, text in the other")
+            continue
+        if first.labels.get(col, "") != second.labels.get(col, ""):
+            out.append(f"{col}: label {first.labels.get(col)!r} vs {second.labels.get(col)!r}")
+        if first.widths.get(col) != second.widths.get(col):
+            out.append(f"{col}: length {first.widths.get(col)} vs {second.widths.get(col)}")
+        if pd.api.types.is_numeric_dtype(a):
+            x, y = a.to_numpy(dtype="float64"), b.to_numpy(dtype="float64")
+            same = (x == y) | (np.isnan(x) & np.isnan(y))
+        else:
+            same = a.astype(str).to_numpy() == b.astype(str).to_numpy()
+        if not bool(np.all(same)):
+            row = int(np.flatnonzero(~same)[0])
+            out.append(f"{col}: record {row + 1} holds {a.iat[row]!r} vs {b.iat[row]!r}")
+    return out

@@ -18,7 +18,7 @@ import pandas as pd
 
 from daybreak_sdtm import progress
 from daybreak_sdtm.checks.roles import DEMOGRAPHICS
-from daybreak_sdtm.dataset import Dataset, Sources, dataset_of, read_dataset
+from daybreak_sdtm.dataset import DATASET_SUFFIXES, Dataset, Sources, dataset_of, read_dataset
 from daybreak_sdtm.errors import DaybreakError
 
 __all__ = ["Dataset", "Package", "PackageError", "Sources", "package_of", "read_package"]
@@ -89,15 +89,17 @@ class Package:
 
 
 def read_package(folder: Path, define: Path | None = None, encoding: str | None = None) -> Package:
-    """Read every ``*.xpt`` of ``folder``; refuses a missing folder or one without datasets.
+    """Read every dataset of ``folder``; refuses a missing folder or one without datasets.
 
-    ``encoding`` is the XPT files' text encoding when declared (``validate --encoding``).
+    A dataset is read from its XPT file, else from its Dataset-JSON file (.json, then .ndjson):
+    a package written in several formats is validated once. ``encoding`` is the XPT files' text
+    encoding when declared (``validate --encoding``).
     """
     if not folder.is_dir():
         raise PackageError(f"{folder}: package folder not found")
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".xpt" and p.is_file())
+    paths = dataset_files(folder)
     if not paths:
-        raise PackageError(f"{folder}: no .xpt datasets in this folder")
+        raise PackageError(f"{folder}: no datasets (.xpt, .json or .ndjson) in this folder")
     if define is not None and not define.is_file():
         raise PackageError(f"{define}: define.xml not found")
     datasets: dict[str, Dataset] = {}
@@ -110,6 +112,24 @@ def read_package(folder: Path, define: Path | None = None, encoding: str | None 
     if define is None and (folder / "define.xml").is_file():
         define = folder / "define.xml"
     return Package(datasets, folder, define)
+
+
+def dataset_files(folder: Path) -> list[Path]:
+    """The file each dataset of a package folder is read from: its .xpt, else its .json, else its .ndjson."""
+    by_stem: dict[str, Path] = {}
+    for suffix in DATASET_SUFFIXES:
+        for path in sorted(folder.glob(f"*{suffix}")):
+            if path.is_file() and path.suffix.lower() == suffix and _is_dataset(path):
+                by_stem.setdefault(path.stem.lower(), path)
+    return sorted(by_stem.values())
+
+
+def _is_dataset(path: Path) -> bool:
+    """XPT files are datasets; a .json file is one when it says it is Dataset-JSON (validation.json is not)."""
+    if path.suffix.lower() == ".xpt":
+        return True
+    with path.open("rb") as fh:
+        return b'"datasetJSONVersion"' in fh.read(4096)
 
 
 def package_of(frames: Mapping[str, pd.DataFrame]) -> Package:

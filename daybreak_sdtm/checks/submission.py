@@ -18,7 +18,7 @@ import numpy as np
 from daybreak_sdtm.checks import roles
 from daybreak_sdtm.checks.package import Package
 from daybreak_sdtm.checks.registry import CHECKS, CheckContext, check
-from daybreak_sdtm.dataset import read_dataset
+from daybreak_sdtm.dataset import DATASET_SUFFIXES, read_dataset
 from daybreak_sdtm.findings import Finding, Severity
 
 _TRC = "FDA Technical Rejection Criteria for Study Data (technical rejection criteria, eCTD validation)"
@@ -28,6 +28,14 @@ DEFINE_XML = "define.xml"
 
 def _file(folder: Path, name: str) -> bool:
     return (folder / name).is_file()
+
+
+def _dataset_file(folder: Path, name: str) -> Path | None:
+    """A dataset's file in a package folder: ``ts.xpt``, or its Dataset-JSON file in a package written so."""
+    for suffix in DATASET_SUFFIXES:
+        if _file(folder, f"{name}{suffix}"):
+            return folder / f"{name}{suffix}"
+    return None
 
 
 @check(
@@ -46,14 +54,16 @@ def trial_summary_start_date(pkg: Package, ctx: CheckContext) -> Iterator[Findin
     """The package holds a Trial Summary dataset, ts.xpt, with a TSPARMCD = SSTDTC record whose TSVAL is a date.
 
     FDA criterion 1734: a study without ts.xpt, or whose TS has no study start date (SSTDTC) as a
-    complete ISO 8601 date (YYYY-MM-DD) that exists on the calendar, is rejected.
+    complete ISO 8601 date (YYYY-MM-DD) that exists on the calendar, is rejected. A package
+    written in Dataset-JSON only (``convert --format json``) is judged by its ts.json: the
+    criteria name XPT, the format FDA takes today; it is evaluating Dataset-JSON to replace it.
     Anti-pattern: no TS at all; SSTDTC given as "2025-10" or "04OCT2025".
     Fix: declare the trial design in study.yaml (``trial_design: summary:`` with
     ``{TSPARMCD: SSTDTC, TSVAL: "2025-10-04", TSVCDREF: ISO 8601}``); convert writes ts.xpt from it.
     """
     ts = pkg.get(roles.TRIAL_SUMMARY)
     start_date = roles.term(ctx, roles.TS_PARAMETER_CODE, roles.STUDY_START_DATE, "SSTDTC")
-    if pkg.folder is not None and not _file(pkg.folder, "ts.xpt"):
+    if pkg.folder is not None and _dataset_file(pkg.folder, "ts") is None:
         yield Finding(
             "DB701",
             Severity.ERROR,
@@ -134,7 +144,7 @@ def dm_and_define(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     Fix: map the DM domain; keep define.xml beside the datasets (``daybreak-sdtm define`` makes it).
     """
     folder = pkg.folder
-    has_dm = _file(folder, "dm.xpt") if folder is not None else "DM" in pkg.datasets
+    has_dm = _dataset_file(folder, "dm") is not None if folder is not None else "DM" in pkg.datasets
     if not has_dm:
         yield Finding(
             "DB702",
@@ -167,8 +177,9 @@ def preflight(folder: Path, ctx: CheckContext) -> list[Finding]:
     ``convert`` runs this on its temporary folder, once the XPT files and define.xml are there.
     """
     datasets = {}
-    if _file(folder, "ts.xpt"):
-        ts = read_dataset(folder / "ts.xpt")
+    ts_file = _dataset_file(folder, "ts")
+    if ts_file is not None:
+        ts = read_dataset(ts_file)
         datasets[ts.name] = ts
     pkg = Package(datasets, folder, folder / DEFINE_XML if _file(folder, DEFINE_XML) else None)
     return [f for code in rejection_checks() for f in CHECKS[code].fn(pkg, ctx)]
