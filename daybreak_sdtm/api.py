@@ -435,6 +435,26 @@ def define(
     )
 
 
+def with_baseline(report: Report, baseline: Path) -> Report:
+    """The report with each finding marked new or persisting against an earlier run's validation.json,
+    and that run's findings resolved since."""
+    import dataclasses
+    import json
+
+    from daybreak_sdtm.findings import compare_with
+
+    try:
+        earlier = json.loads(baseline.read_text(encoding="utf-8"))
+        findings = earlier["findings"]
+        if not isinstance(findings, list) or not all(isinstance(f, dict) for f in findings):
+            raise TypeError("findings is not a list of objects")
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise DaybreakError(f"{baseline}: not a validation.json report to compare with ({exc})") from None
+    if findings and not any(f.get("fingerprint") for f in findings):
+        raise DaybreakError(f"{baseline}: its findings have no fingerprints (written by an earlier version?)")
+    return dataclasses.replace(report, baseline=compare_with(report.findings, findings))
+
+
 @dataclass(frozen=True)
 class SampleExport:
     """A synthetic export written: which study, how many subjects, the seed, and the records per form."""

@@ -127,6 +127,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     with _progress(args):
         result = api.validate(args.dir, args.define, args.study, args.sdtmig, args.ct, encoding=args.encoding)
         report = result.report
+        if args.baseline is not None:
+            report = api.with_baseline(report, args.baseline)
         if args.output is not None:
             with stage("reports"):
                 _write_report_file(
@@ -488,6 +490,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CODEC",
         help="text encoding of the XPT files, e.g. cp1252 (default: utf-8, and Windows-1252 for a "
         "file whose text is not UTF-8, reported as DB113)",
+    )
+    p.add_argument(
+        "--baseline",
+        type=_path,
+        default=None,
+        metavar="OLD.json",
+        help="an earlier run's JSON report (validation.json): mark each finding new or persisting by its "
+        "fingerprint (rule, dataset, variable, the record's key values) and list those resolved since",
     )
     _report_options(p, "text and HTML reports")
     _quiet_option(p)

@@ -7,7 +7,7 @@ was usable, and the data it holds breaks a rule. The exit status follows ``--fai
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -67,6 +67,9 @@ class Finding:
     value: str = ""
     source: str = ""
     spec: str = ""
+    # Stable identity across runs: rule, dataset, variable and the record's natural key values
+    # (never its row number); see ``fingerprint``. "" until the validation run gives it.
+    fingerprint: str = field(default="", compare=False)
 
     def sort_key(self) -> tuple[Any, ...]:
         """Order of findings in every report: dataset, record, rule, variable."""
@@ -86,7 +89,60 @@ class Finding:
             "value": self.value,
             "source": self.source,
             "spec": self.spec,
+            "fingerprint": self.fingerprint,
         }
+
+
+def fingerprint(finding: Finding, keys: Mapping[str, str] | None = None) -> str:
+    """What identifies a finding from one run to the next: its rule, dataset and variable, and the
+    natural key values of its record (``keys``: USUBJID, AETERM, AESTDTC ...), else its subject and
+    --SEQ, else (a dataset-level finding) its message. Row numbers move when records are added; keys do not.
+    """
+    import hashlib
+    import json
+
+    if keys:
+        where: Any = dict(sorted(keys.items()))
+    elif finding.row is not None:
+        where = {"USUBJID": finding.usubjid, "SEQ": finding.seq, "value": finding.value}
+    else:
+        where = {"message": finding.message}
+    text = json.dumps([finding.rule, finding.dataset, finding.variable, where], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class BaselineChange:
+    """How a run's findings compare with an earlier run's (``validate --baseline OLD.json``).
+
+    Attributes:
+        new: Fingerprints found now and not before.
+        persisting: Fingerprints found in both runs.
+        resolved: The earlier findings (as their JSON records) found no more.
+    """
+
+    new: frozenset[str]
+    persisting: frozenset[str]
+    resolved: tuple[dict[str, Any], ...]
+
+    def status(self, finding: Finding) -> str:
+        """``new`` or ``persisting``."""
+        return "persisting" if finding.fingerprint in self.persisting else "new"
+
+    def summary(self) -> dict[str, int]:
+        """Counts of new, persisting and resolved findings."""
+        return {"new": len(self.new), "persisting": len(self.persisting), "resolved": len(self.resolved)}
+
+
+def compare_with(findings: Iterable[Finding], earlier: Iterable[Mapping[str, Any]]) -> BaselineChange:
+    """Classify findings against an earlier run's (the ``findings`` of its validation.json)."""
+    before = {str(f.get("fingerprint", "")): dict(f) for f in earlier if f.get("fingerprint")}
+    now = {f.fingerprint for f in findings if f.fingerprint}
+    return BaselineChange(
+        new=frozenset(now - set(before)),
+        persisting=frozenset(now & set(before)),
+        resolved=tuple(before[k] for k in sorted(set(before) - now)),
+    )
 
 
 DEFAULT_TEXT_EXAMPLES = 5  # findings shown per rule in the terminal report
@@ -180,6 +236,8 @@ class Report:
     timings: dict[str, float] = field(default_factory=dict, compare=False)
     # Which standards the package was checked against ("declared SDTMIG 3.2; checked against SDTMIG 3.4 metadata, CT ...").
     standards: str = ""
+    # How the findings compare with an earlier run's (``validate --baseline``), when asked.
+    baseline: BaselineChange | None = field(default=None, compare=False)
 
     @classmethod
     def of(
@@ -218,4 +276,5 @@ class Report:
             "note": self.count(Severity.NOTE),
             "by_rule": dict(sorted(by_rule.items())),
             "by_dataset": dict(sorted(by_dataset.items())),
+            **({"baseline": self.baseline.summary()} if self.baseline is not None else {}),
         }

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+
+import numpy as np
 
 from daybreak_sdtm import gx, progress
 from daybreak_sdtm.checks.package import Package
 from daybreak_sdtm.checks.registry import CHECKS, CheckContext, CheckDef
-from daybreak_sdtm.findings import Finding, Report
+from daybreak_sdtm.dataset import Dataset
+from daybreak_sdtm.findings import Finding, Report, fingerprint
 
 
 class Validation:
@@ -26,9 +29,11 @@ class Validation:
         findings: list[Finding],
         timings: dict[str, float],
         standards: str = "",
+        keys: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.pkg, self._expectations, self.findings, self._timings = pkg, expectations, findings, timings
         self._standards = standards
+        self._keys = dict(keys or {})
         self._report: Report | None = None
 
     def finish(self) -> Report:
@@ -36,7 +41,7 @@ class Validation:
         if self._report is not None:
             return self._report
         start = time.perf_counter()
-        findings = [*self.findings, *self._expectations.findings()]
+        findings = fingerprinted([*self.findings, *self._expectations.findings()], self.pkg, self._keys)
         self._timings["expectations"] = self._timings.get("expectations", 0.0) + time.perf_counter() - start
         self._report = dataclasses.replace(
             Report.of(findings, self.pkg.datasets, self._timings), standards=self._standards
@@ -75,7 +80,37 @@ def start_validation(pkg: Package, ctx: CheckContext, *, only: Iterable[str] | N
     # great-expectations has its frames and our checks have run: the caches that served them go
     # (about 1 GiB at 100,000 subjects) before the caller writes the package.
     pkg.drop_caches()
-    return Validation(pkg, expectations, findings, timings, f"{ctx.versions_note}, CT {ctx.standards.ct_version}")
+    keys = {name: natural_keys(ds, ctx) for name, ds in pkg.datasets.items()}
+    return Validation(pkg, expectations, findings, timings, f"{ctx.versions_note}, CT {ctx.standards.ct_version}", keys)
+
+
+def natural_keys(ds: Dataset, ctx: CheckContext) -> tuple[str, ...]:
+    """The variables that identify a record of the dataset: the study's (or define's) keys, else
+    SDTMIG's, without STUDYID; those the dataset holds."""
+    meta = ctx.standards.dataset(ds.name)
+    keys = ctx.keys.get(ds.name) or (meta.keys if meta is not None else ())
+    return tuple(k for k in keys if k != "STUDYID" and k in ds.frame.columns)
+
+
+def fingerprinted(findings: Iterable[Finding], pkg: Package, keys: Mapping[str, tuple[str, ...]]) -> list[Finding]:
+    """Each finding with its fingerprint: record-level ones by their record's natural key values.
+
+    Where the keys do not identify records (duplicates, DB306), the n-th record with the same key
+    values is told from the others by n, in record order.
+    """
+    out = []
+    occurrences: dict[str, np.ndarray] = {}
+    for f in findings:
+        ds = pkg.datasets.get(f.dataset)
+        names = keys.get(f.dataset, ())
+        values = None
+        if ds is not None and f.row is not None and names and 0 < f.row <= len(ds.frame):
+            if f.dataset not in occurrences:
+                occurrences[f.dataset] = ds.frame.groupby(list(names), sort=False, dropna=False).cumcount().to_numpy()
+            values = {k: str(ds.frame[k].iat[f.row - 1]) for k in names}
+            values["#"] = str(int(occurrences[f.dataset][f.row - 1]))
+        out.append(dataclasses.replace(f, fingerprint=fingerprint(f, values)))
+    return out
 
 
 def validate_package(pkg: Package, ctx: CheckContext, *, only: Iterable[str] | None = None) -> Report:

@@ -17,13 +17,15 @@ _BATCH = 512  # finding lines joined per write
 
 def write_json(report: Report, out: TextIO) -> None:
     """Write every finding as an object (rule, severity, dataset, variable, row, message, usubjid, seq,
-    value, source, spec), one a line, then the summary counts."""
+    value, source, spec, fingerprint; with a baseline, whether it is new or persisting), one a
+    line, then the earlier run's findings resolved since (with a baseline) and the summary counts."""
     out.write('{\n  "findings": [')
     dumps = _json.dumps  # the default encoder: ASCII only, ", " and ": " separators
     batch: list[str] = []
     first = True
+    change = report.baseline
     for f in report.findings:
-        batch.append(dumps(f.to_dict()))
+        batch.append(dumps(f.to_dict() if change is None else {**f.to_dict(), "baseline": change.status(f)}))
         if len(batch) == _BATCH:
             out.write(("\n    " if first else ",\n    ") + ",\n    ".join(batch))
             first, batch = False, []
@@ -31,6 +33,9 @@ def write_json(report: Report, out: TextIO) -> None:
         out.write(("\n    " if first else ",\n    ") + ",\n    ".join(batch))
         first = False
     out.write("\n  ]" if not first else "]")
+    if change is not None:  # the earlier run's findings found no more
+        resolved = ",\n    ".join(dumps({**f, "baseline": "resolved"}) for f in change.resolved)
+        out.write(',\n  "resolved": [' + (f"\n    {resolved}\n  ]" if resolved else "]"))
     summary = _json.dumps(report.summary(), indent=2).replace("\n", "\n  ")
     out.write(f',\n  "summary": {summary}\n}}\n')
 

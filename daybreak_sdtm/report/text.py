@@ -48,6 +48,9 @@ def render_summary(report: Report) -> str:
     pairs = Counter((f.rule, f.severity, f.dataset) for f in report.findings)
     for (rule, sev, dataset), n in sorted(pairs.items(), key=lambda kv: (-kv[0][1], kv[0][0], kv[0][2])):
         lines.append(f"  {rule} {sev!s:<7} {dataset or '-':<8} {n}")
+    if report.baseline is not None:
+        b = report.baseline.summary()
+        lines.append(f"against the baseline: {b['new']} new, {b['persisting']} persisting, {b['resolved']} resolved")
     return "\n".join(lines)
 
 

@@ -104,6 +104,7 @@ def test_json_report_is_complete_and_in_the_documented_shape() -> None:
         "value",
         "source",
         "spec",
+        "fingerprint",
     ]
     assert doc["summary"] == BIG.summary()
     assert doc["summary"]["by_rule"] == {"DB106": 1503, "DB201": 1540, "DB403": 2}
