@@ -129,6 +129,9 @@ def convert(
     check_target(out_dir, protected)  # a folder that would be refused is said before any work
     warm()  # great-expectations starts loading in a worker process while the export is mapped
     result, study, standards = build(study_dir, export_dir, encoding)
+    dispositions = study_dispositions(study_dir)
+    if dispositions is not None:
+        with_dispositions(Report.of([]), dispositions)  # a broken dispositions file is said before any work
     tables = {name: t for name, t in result.tables.items() if len(t.frame)}
     if "xpt" not in formats:  # define.xml, the lineage and the report name the files written
         for table in result.tables.values():
@@ -175,9 +178,9 @@ def convert(
 
     def fill(tmp: Path) -> None:
         nonlocal report, rejected
-        if Report.of(validation.findings).exit_status(threshold):
+        if with_dispositions(Report.of(validation.findings), dispositions).exit_status(threshold):
             with stage("validate"):
-                report = validation.finish()  # failed already: nothing to write
+                report = with_dispositions(validation.finish(), dispositions)  # failed already: nothing to write
             raise _Unpublished
         keys = study_keys(study, standards)
         with stage("write_xpt"):
@@ -203,13 +206,13 @@ def convert(
                 same_in_every_format(tmp, tables.values(), formats)
         with stage("provenance"):
             write_provenance(result, tmp)
-            copy_files(study.files(), study_dir, tmp / PACKAGE_MAPPING)
+            copy_files((*study.files(), *([dispositions] if dispositions else [])), study_dir, tmp / PACKAGE_MAPPING)
         # Built from the datasets just written (the same model reading the XPT files back gives)
         # and schema-validated here, so an invalid define fails the conversion before anything is published.
         with stage("define"):
             write_define(tmp, study, standards, created, tuple(tables.values()), no_data=result.empty)
         with stage("validate"):
-            report = validation.finish()
+            report = with_dispositions(validation.finish(), dispositions)
         with stage("preflight"):
             # The FDA's technical rejection criteria, on the package as written: a package they
             # reject is never published, whatever --fail-on says.
@@ -453,6 +456,28 @@ def with_baseline(report: Report, baseline: Path) -> Report:
     if findings and not any(f.get("fingerprint") for f in findings):
         raise DaybreakError(f"{baseline}: its findings have no fingerprints (written by an earlier version?)")
     return dataclasses.replace(report, baseline=compare_with(report.findings, findings))
+
+
+def study_dispositions(study_dir: Path | None, package_dir: Path | None = None) -> Path | None:
+    """The dispositions file that goes with a study: dispositions.yaml beside its study.yaml (or
+    beside the copy of the mapping a package carries), None when there is none."""
+    from daybreak_sdtm.dispositions import DISPOSITIONS_FILE
+
+    folders = [study_dir] if study_dir is not None else []
+    if package_dir is not None:
+        folders.append(package_dir / PACKAGE_MAPPING)
+    return next((f / DISPOSITIONS_FILE for f in folders if (f / DISPOSITIONS_FILE).is_file()), None)
+
+
+def with_dispositions(report: Report, path: Path | None) -> Report:
+    """The report with the dispositions of ``path`` applied (unchanged when None); a bad file is SpecErrors."""
+    from daybreak_sdtm.dispositions import apply_dispositions, load_dispositions
+
+    if path is None:
+        return report
+    if not path.is_file():
+        raise DaybreakError(f"{path}: dispositions file not found")
+    return apply_dispositions(report, load_dispositions(path))
 
 
 @dataclass(frozen=True)

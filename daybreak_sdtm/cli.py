@@ -129,6 +129,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         report = result.report
         if args.baseline is not None:
             report = api.with_baseline(report, args.baseline)
+        report = api.with_dispositions(report, args.dispositions or api.study_dispositions(args.study, args.dir))
         if args.output is not None:
             with stage("reports"):
                 _write_report_file(
@@ -490,6 +491,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CODEC",
         help="text encoding of the XPT files, e.g. cp1252 (default: utf-8, and Windows-1252 for a "
         "file whose text is not UTF-8, reported as DB113)",
+    )
+    p.add_argument(
+        "--dispositions",
+        type=_path,
+        default=None,
+        metavar="FILE",
+        help="the study's dispositions of findings (YAML; default: dispositions.yaml of --study, else of "
+        "the mapping the package carries): explained and false-positive findings do not fail --fail-on",
     )
     p.add_argument(
         "--baseline",

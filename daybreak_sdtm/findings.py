@@ -36,6 +36,9 @@ class Severity(IntEnum):
 
 
 FAIL_ON_CHOICES = ("note", "warning", "error", "never")
+# Dispositions a study may record for a finding; the first two excuse it from --fail-on.
+DISPOSITIONS = ("explained", "false positive", "will fix")
+EXCUSED = frozenset({"explained", "false positive"})
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,9 @@ class Finding:
     # Stable identity across runs: rule, dataset, variable and the record's natural key values
     # (never its row number); see ``fingerprint``. "" until the validation run gives it.
     fingerprint: str = field(default="", compare=False)
+    # What the study's dispositions file says of it (explained, will fix, false positive), and why.
+    disposition: str = field(default="", compare=False)
+    explanation: str = field(default="", compare=False)
 
     def sort_key(self) -> tuple[Any, ...]:
         """Order of findings in every report: dataset, record, rule, variable."""
@@ -90,6 +96,8 @@ class Finding:
             "source": self.source,
             "spec": self.spec,
             "fingerprint": self.fingerprint,
+            "disposition": self.disposition,
+            "explanation": self.explanation,
         }
 
 
@@ -238,6 +246,8 @@ class Report:
     standards: str = ""
     # How the findings compare with an earlier run's (``validate --baseline``), when asked.
     baseline: BaselineChange | None = field(default=None, compare=False)
+    # Dispositions of the study that matched no finding ("dispositions.yaml:12: DB201 AE EPOCH ...").
+    unmatched_dispositions: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def of(
@@ -256,8 +266,9 @@ class Report:
         return tuple(f for f in self.findings if f.severity >= threshold)
 
     def exit_status(self, fail_on: Severity = Severity.ERROR) -> ExitStatus:
-        """``FINDINGS`` when any finding is at or above ``fail_on``, else ``OK``."""
-        return ExitStatus.FINDINGS if self.at_or_above(fail_on) else ExitStatus.OK
+        """``FINDINGS`` when any finding is at or above ``fail_on`` and not explained away, else ``OK``."""
+        failing = [f for f in self.at_or_above(fail_on) if f.disposition not in EXCUSED]
+        return ExitStatus.FINDINGS if failing else ExitStatus.OK
 
     def by_rule(self, examples: int, threshold: Severity = Severity.NOTE) -> list[RuleGroup]:
         """The findings at or above ``threshold`` grouped by rule (``group_by_rule``)."""
@@ -277,4 +288,6 @@ class Report:
             "by_rule": dict(sorted(by_rule.items())),
             "by_dataset": dict(sorted(by_dataset.items())),
             **({"baseline": self.baseline.summary()} if self.baseline is not None else {}),
+            "dispositions": dict(sorted(Counter(f.disposition for f in self.findings if f.disposition).items())),
+            "unmatched_dispositions": list(self.unmatched_dispositions),
         }

@@ -24,6 +24,8 @@ def finding_line(f: Finding) -> str:
     text = f"{f.rule} {f.severity}: {where}: {f.message}"
     if f.source:
         text += f" [{f.source}]"
+    if f.disposition:
+        text += f" ({f.disposition}: {f.explanation})"
     return f"{f.spec}: {text}" if f.spec else text
 
 
@@ -48,6 +50,11 @@ def render_summary(report: Report) -> str:
     pairs = Counter((f.rule, f.severity, f.dataset) for f in report.findings)
     for (rule, sev, dataset), n in sorted(pairs.items(), key=lambda kv: (-kv[0][1], kv[0][0], kv[0][2])):
         lines.append(f"  {rule} {sev!s:<7} {dataset or '-':<8} {n}")
+    said = s.get("dispositions") or {}
+    if said:
+        lines.append("dispositions: " + ", ".join(f"{n} {status}" for status, n in said.items()))
+    for entry in report.unmatched_dispositions:
+        lines.append(f"disposition matches no finding: {entry}")
     if report.baseline is not None:
         b = report.baseline.summary()
         lines.append(f"against the baseline: {b['new']} new, {b['persisting']} persisting, {b['resolved']} resolved")

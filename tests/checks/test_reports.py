@@ -105,6 +105,8 @@ def test_json_report_is_complete_and_in_the_documented_shape() -> None:
         "source",
         "spec",
         "fingerprint",
+        "disposition",
+        "explanation",
     ]
     assert doc["summary"] == BIG.summary()
     assert doc["summary"]["by_rule"] == {"DB106": 1503, "DB201": 1540, "DB403": 2}
