@@ -194,6 +194,27 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
+def cmd_sdrg(args: argparse.Namespace) -> int:
+    """Write the conformance section of a reviewer's guide: the package's findings by rule, with the
+    study's explanations (dispositions), as Markdown or HTML."""
+    from daybreak_sdtm.gx import warm
+
+    warm()
+    from daybreak_sdtm import api
+    from daybreak_sdtm.report.sdrg import render_sdrg_html, render_sdrg_markdown
+
+    with _progress(args):
+        result = api.validate(args.dir, None, args.study, None, None)
+    report = api.with_dispositions(result.report, args.dispositions or api.study_dispositions(args.study, args.dir))
+    text = render_sdrg_html(report) if args.format == "html" else render_sdrg_markdown(report)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        _write_report_file(args.output, lambda out: None if out.write(text) else None)
+        print(f"{args.format} conformance section -> {args.output}")
+    return ExitStatus.OK
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     """Print a check's documentation and the rules it implements."""
     from daybreak_sdtm.validation import explain
@@ -534,6 +555,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="also map every raw value of the export (nothing is written) and report what cannot be "
         "mapped, grouped by cause with counts and examples",
     )
+
+    p = add("sdrg", cmd_sdrg, "write a reviewer's guide conformance section (findings with their explanations)")
+    p.add_argument("dir", type=_path, metavar="DIR", help="package folder")
+    _study_option(p)
+    p.add_argument(
+        "--dispositions",
+        type=_path,
+        default=None,
+        metavar="FILE",
+        help="the study's dispositions (default: dispositions.yaml of --study, else of the package's mapping)",
+    )
+    p.add_argument("--format", choices=("markdown", "html"), default="markdown", help="default: markdown")
+    p.add_argument("-o", "--output", type=_path, default=None, metavar="FILE", help="default: stdout")
+    _quiet_option(p)
 
     p = add("explain", cmd_explain, "print a validation check's documentation")
     p.add_argument("code", metavar="CHECK", help="check id (DB201) or name (ct.value_in_codelist)")

@@ -92,3 +92,28 @@ def test_a_broken_dispositions_file_is_said_at_its_lines(tmp_path: Path) -> None
         load_dispositions(path)
     found = [(e.where.line, e.key) for e in caught.value.errors]
     assert found == [(2, "status"), (5, "dispositions"), (7, "fingerprint"), (10, "match"), (10, "text")]
+
+
+def test_the_reviewers_guide_table_gives_each_rule_with_its_explanation(
+    strict_study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lxml import html
+
+    (strict_study / "dispositions.yaml").write_text(EXPLAINED.format(status="explained"), encoding="utf-8")
+    out = tmp_path / "pkg"
+    assert _convert(strict_study, out) == 0
+    report = json.loads((out / "validation.json").read_text(encoding="utf-8"))
+    age = [f for f in report["findings"] if f["rule"] == "DB601"]
+    capsys.readouterr()
+    assert main(["sdrg", str(out), "-q"]) == 0
+    markdown = capsys.readouterr().out.splitlines()
+    assert markdown[0] == "## Conformance findings"
+    assert markdown[4] == "| Rule | Severity | Finding | Datasets (findings) | Disposition | Explanation |"
+    [row] = [line for line in markdown if line.startswith("| DB601 ")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:2] == ["DB601", "error"] and cells[3] == f"DM ({len(age)})" and cells[4] == "explained"
+    assert cells[5] == "Subjects over 50 were enrolled under protocol amendment 2. (Data management, 2026-12-01)"
+    page = tmp_path / "sdrg.html"
+    assert main(["sdrg", str(out), "--format", "html", "-o", str(page), "-q"]) == 0
+    rows = html.fromstring(page.read_text(encoding="utf-8")).findall(".//tbody/tr")
+    assert [r.findall("td")[0].text for r in rows] == [c.split(" | ")[0].strip("| ") for c in markdown[6:] if c]
