@@ -210,7 +210,11 @@ def cmd_sdrg(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
     else:
-        _write_report_file(args.output, lambda out: None if out.write(text) else None)
+
+        def write(out: TextIO) -> None:
+            out.write(text)
+
+        _write_report_file(args.output, write)
         print(f"{args.format} conformance section -> {args.output}")
     return ExitStatus.OK
 
