@@ -7,15 +7,19 @@ them, so ``--help`` answers at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from daybreak_sdtm import __version__
 from daybreak_sdtm.errors import DaybreakError, ExitStatus
+
+if TYPE_CHECKING:
+    from daybreak_sdtm.findings import Report
 
 FAIL_ON_CHOICES = ("note", "warning", "error", "never")  # daybreak_sdtm.findings.FAIL_ON_CHOICES, without its import
 KNOWN_SDTMIG = ("3.2", "3.3", "3.4")  # daybreak_sdtm.checks.versions.KNOWN_SDTMIG, without importing the checks
@@ -130,7 +134,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if args.baseline is not None:
             report = api.with_baseline(report, args.baseline)
         report = api.with_dispositions(report, args.dispositions or api.study_dispositions(args.study, args.dir))
-        if args.output is not None:
+        if args.format == "xlsx":
+            if args.output is None:
+                raise DaybreakError("--format xlsx writes a workbook: give the file with -o FILE")
+            with stage("reports"):
+                _write_xlsx_file(args.output, report, result.package)
+        elif args.output is not None:
             with stage("reports"):
                 _write_report_file(
                     args.output,
@@ -148,13 +157,33 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return report.exit_status(threshold)
 
 
+def _write_xlsx_file(path: Path, report: Report, package: Any) -> None:
+    """The findings workbook; each dataset's file size goes into its sheet of datasets."""
+    from daybreak_sdtm.report.xlsx import write_xlsx
+
+    sizes = {}
+    for name, ds in package.datasets.items():
+        with contextlib.suppress(OSError):
+            sizes[name] = Path(ds.file).stat().st_size
+    _replace_file(path, lambda partial: write_xlsx(report, partial, sizes=sizes))
+
+
 def _write_report_file(path: Path, write: Callable[[TextIO], None]) -> None:
-    """Stream a report into ``path``: written beside it under a temporary name and renamed into place,
-    so an interrupted or failed run never leaves half a report where a whole one was."""
-    partial = path.with_name(f".{path.name}.partial")
-    try:
+    """Stream a text report into ``path``."""
+
+    def write_text(partial: Path) -> None:
         with partial.open("w", encoding="utf-8") as out:
             write(out)
+
+    _replace_file(path, write_text)
+
+
+def _replace_file(path: Path, write: Callable[[Path], None]) -> None:
+    """Write ``path`` beside itself under a temporary name and rename it into place, so an
+    interrupted or failed run never leaves half a report where a whole one was."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        write(partial)
         os.replace(partial, path)
     except OSError as exc:
         raise DaybreakError(f"{path}: cannot write the report ({exc.strerror})") from None
@@ -504,7 +533,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="lowest severity that makes the exit status 1 (default: error)",
     )
     p.add_argument(
-        "--format", choices=("text", "json", "html", "junit"), default="text", help="report format (default: text)"
+        "--format",
+        choices=("text", "json", "html", "junit", "xlsx"),
+        default="text",
+        help="report format (default: text); xlsx (an Excel workbook in CDISC CORE's sheet layout) needs -o FILE",
     )
     p.add_argument(
         "-o", "--output", type=_path, default=None, metavar="FILE", help="write the report here (default: stdout)"

@@ -343,7 +343,7 @@ def test_define_command_describes_the_datasets_present(
 def test_define_command_without_a_package_fails_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     study = str(default_study_dir())
     assert cli.main(["define", "--package", str(tmp_path), "--study", study]) == ExitStatus.WRITE_FAILED
-    assert "no .xpt files" in capsys.readouterr().err
+    assert "no dataset files" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 

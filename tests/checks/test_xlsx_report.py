@@ -1,0 +1,46 @@
+"""validate --format xlsx: the report as a workbook in CORE's sheet layout, read back with openpyxl."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from daybreak_sdtm.cli import main
+
+PILOT = Path(__file__).resolve().parents[3] / "shared" / "reference" / "cdiscpilot01"
+
+
+@pytest.mark.skipif(not PILOT.is_dir(), reason="the CDISC pilot package (../shared/reference) is not here")
+def test_the_workbook_holds_every_finding_in_cores_layout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pkg = tmp_path / "pkg"
+    shutil.copytree(PILOT, pkg)
+    book_path, json_path = tmp_path / "report.xlsx", tmp_path / "report.json"
+    main(["validate", str(pkg), "--format", "xlsx", "-o", str(book_path), "-q"])
+    main(["validate", str(pkg), "--format", "json", "-o", str(json_path), "-q"])
+    findings = json.loads(json_path.read_text(encoding="utf-8"))["findings"]
+    book = openpyxl.load_workbook(book_path, read_only=True)
+    assert book.sheetnames == [
+        "Conformance Details",
+        "Dataset Details",
+        "Issue Summary",
+        "Issue Details",
+        "Rules Report",
+    ]
+    rows = list(book["Issue Details"].iter_rows(values_only=True))
+    header, details = rows[0], rows[1:]
+    assert header[:5] == ("Check", "CORE-ID", "CDISC RuleID", "FDA RuleID", "Message")
+    assert len(details) == len(findings)
+    first = dict(zip(header, details[0], strict=True))
+    assert first["Check"] == findings[0]["rule"] and first["Message"] == findings[0]["message"]
+    assert first["Fingerprint"] == findings[0]["fingerprint"]
+    rules = {r[0]: r for r in list(book["Rules Report"].iter_rows(values_only=True))[1:]}
+    from daybreak_sdtm.checks import CHECKS
+
+    assert set(rules) == set(CHECKS) and rules["DB701"][5] and "criterion 1734" in rules["DB701"][5]
+    capsys.readouterr()
+    assert main(["validate", str(pkg), "--format", "xlsx"]) == 3
+    assert "give the file with -o FILE" in capsys.readouterr().err
