@@ -173,7 +173,9 @@ def derivation(
     """Register ``fn`` as ``derivation: <name>`` for mapping specs.
 
     ``origin`` is the Define-XML origin of the values it produces: ``Collected`` for values copied
-    from the CRF, ``Assigned`` for values the sponsor sets, ``Derived`` for computed ones.
+    from the CRF, ``Assigned`` for values the sponsor sets, ``Derived`` for computed ones,
+    ``Protocol`` for the protocol's own facts that the study file declares (an arm's name, a
+    planned visit's number).
     """
     if origin not in ORIGINS:
         raise RuntimeError(f"derivation {name!r}: origin {origin!r} not one of {ORIGINS}")

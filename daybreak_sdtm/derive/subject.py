@@ -137,6 +137,7 @@ def derive_subject_exists(ctx: Context, *, domain: str, then: str, otherwise: st
     {
         "armcd": Param(Kind.VAR, doc="arm code variable of this domain (ARMCD or ACTARMCD)"),
     },
+    origin="Protocol",  # the protocol's arm names (the study file's arms:)
 )
 def derive_arm(ctx: Context, *, armcd: VarRef) -> pd.Series:
     """The arm description for an arm code, from the study file's arms."""
