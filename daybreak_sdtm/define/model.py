@@ -27,6 +27,7 @@ import pandas as pd
 
 from daybreak_sdtm import __version__
 from daybreak_sdtm.dataset import Dataset, dataset_of
+from daybreak_sdtm.date_formats import DURATION_RE, INTERVAL_RE
 from daybreak_sdtm.derive import VarRef
 from daybreak_sdtm.derive.registry import Decode, written_values
 from daybreak_sdtm.errors import DaybreakError, ExitStatus, SpecError, SpecErrors
@@ -59,6 +60,35 @@ STD_IG, STD_CT = "STD.SDTMIG", "STD.CT"
 _OID_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _INTEGER = re.compile(r"^-?(0|[1-9][0-9]*)$")
 _DECIMAL = re.compile(r"^-?(0|[1-9][0-9]*)\.[0-9]+$")
+# ISO 8601 values by what the ODM 1.3.2 data types (which Define-XML 2.1 uses) admit: a complete
+# date, a complete date and time (seconds required, optional fraction and UTC offset), a
+# right-truncated date or date and time, one with a missing middle component ("-": 2003---15),
+# a duration and an interval.
+_ZONE = r"(?:Z|[+-]\d{2}:\d{2})?"
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATETIME = re.compile(rf"^\d{{4}}-\d{{2}}-\d{{2}}T\d{{2}}:\d{{2}}:\d{{2}}(?:\.\d+)?{_ZONE}$")
+_ISO_PARTIAL_DATE = re.compile(r"^\d{4}(?:-\d{2})?$")
+_ISO_PARTIAL_DATETIME = re.compile(rf"^\d{{4}}-\d{{2}}-\d{{2}}T\d{{2}}(?::\d{{2}})?{_ZONE}$")
+_ISO_INCOMPLETE = re.compile(
+    rf"^(?:\d{{4}}|-)-(?:\d{{2}}|-)-(?:\d{{2}}|-)(?:T(?:\d{{2}}|-)(?::(?:\d{{2}}|-)(?::(?:\d{{2}}(?:\.\d+)?|-))?)?)?{_ZONE}$"
+)
+_ISO_DURATION = re.compile(DURATION_RE)
+_ISO_INTERVAL = re.compile(INTERVAL_RE)
+# The Define-XML 2.1 data types of ISO 8601 text (all of them Char in the XPT file).
+ISO8601_TYPES = (
+    "date",
+    "datetime",
+    "partialDate",
+    "partialDatetime",
+    "incompleteDatetime",
+    "durationDatetime",
+    "intervalDatetime",
+)
+# Where a reviewer finds an external dictionary (ExternalCodeList href).
+DICTIONARY_HREFS = {
+    "MedDRA": "https://www.meddra.org/",
+    "ISO 3166": "https://www.iso.org/iso-3166-country-codes.html",
+}
 
 
 class DefineError(DaybreakError):
@@ -108,6 +138,7 @@ class ItemRef:
     role: str = ""
     method_oid: str = ""
     where_clause_oids: tuple[str, ...] = ()
+    has_no_data: bool = False  # def:HasNoData: no record of the dataset (or of the where clause) has a value
 
 
 @dataclass(frozen=True)
@@ -117,7 +148,7 @@ class ItemDef:
     oid: str
     name: str
     label: str
-    data_type: str  # text, integer, float, datetime
+    data_type: str  # text, integer, float, or one of ISO8601_TYPES
     length: int | None
     significant_digits: int | None = None
     origin: Origin | None = None
@@ -198,6 +229,7 @@ class CodeList:
     extensible: bool | None = None  # None for sponsor lists
     dictionary: str = ""  # external dictionary (MedDRA, ISO 3166)
     dictionary_version: str = ""
+    dictionary_href: str = ""  # where the dictionary is published (DICTIONARY_HREFS)
     comment_oid: str = ""
 
     @property
@@ -329,7 +361,64 @@ def text_value_type(values: Sequence[str]) -> tuple[str, int, int | None]:
         decimals = max(len(v.partition(".")[2]) for v in values)
         whole = max(len(v.lstrip("-").partition(".")[0]) for v in values)
         return "float", whole + decimals, decimals
-    return "text", max([len(v.encode("utf-8")) for v in values] or [1]), None
+    length = max([len(v.encode("utf-8")) for v in values] or [1])
+    iso = iso8601_type(values, "text")  # dates, durations ... (after numbers: 2025 is an integer)
+    return iso, length, None
+
+
+def _iso8601_kind(value: str) -> str:
+    """What an ISO 8601 value is, in the ODM data types' terms ("" when it is not ISO 8601)."""
+    if _ISO_DATE.match(value):
+        return "date"
+    if _ISO_DATETIME.match(value):
+        return "datetime"
+    if _ISO_PARTIAL_DATE.match(value):
+        return "partialDate"
+    if _ISO_PARTIAL_DATETIME.match(value):
+        return "partialDatetime"
+    if _ISO_INCOMPLETE.match(value):
+        return "incompleteDatetime"
+    if _ISO_DURATION.match(value):
+        return "durationDatetime"
+    if "/" in value and _ISO_INTERVAL.match(value):
+        return "intervalDatetime"
+    return ""
+
+
+def iso8601_type(values: Sequence[str], default: str) -> str:
+    """The Define-XML 2.1 DataType of an ISO 8601 variable from the values it holds.
+
+    ``date`` when every value is a complete date, ``datetime`` when every value is a complete
+    date and time (to the second, as the ODM type requires); a mix of those with right-truncated
+    values (2025-03, 2025-03-04T10:30) is ``partialDate`` when no value has a time, else
+    ``partialDatetime``; any value with a missing middle component (2025---04) makes it
+    ``incompleteDatetime``; ``durationDatetime`` and ``intervalDatetime`` when every value is a
+    duration (P3W) or an interval (start/end). Values that mix kinds otherwise, or that are not
+    ISO 8601 at all, are ``text``; no values give ``default``.
+    """
+    kinds = {_iso8601_kind(v) for v in values}
+    if not kinds:
+        return default
+    if len(kinds) == 1 and "" not in kinds:
+        return kinds.pop()
+    if kinds <= {"date", "partialDate"}:
+        return "partialDate"
+    if kinds <= {"date", "datetime", "partialDate", "partialDatetime"}:
+        return "partialDatetime"
+    if kinds <= {"date", "datetime", "partialDate", "partialDatetime", "incompleteDatetime"}:
+        return "incompleteDatetime"
+    if kinds <= {"durationDatetime", "intervalDatetime"}:
+        return "intervalDatetime"  # ISO 8601 admits a duration as an interval
+    return "text"
+
+
+def no_values(values: pd.Series) -> bool:
+    """Whether a column of a dataset with records holds no value at all (def:HasNoData on its ItemRef)."""
+    if values.empty:
+        return False  # a dataset without records says so itself (ItemGroupDef def:HasNoData)
+    if pd.api.types.is_numeric_dtype(values):
+        return bool(values.isna().all())
+    return not text_values(values)
 
 
 def _param_text(value: Any, domain: str) -> str:
@@ -441,7 +530,7 @@ class _Builder:
             return Origin("Collected", "Investigator", leaf_id=self.acrf_leaf)
         if kind == "eDT":
             return Origin("Collected", "Vendor")
-        if kind in ("Assigned", "Derived"):
+        if kind in ("Assigned", "Derived", "Protocol"):  # the sponsor assigns, derives, writes the protocol
             return Origin(kind, "Sponsor")
         if kind == "Predecessor":
             return Origin("Predecessor", description=predecessor)
@@ -457,11 +546,17 @@ class _Builder:
         self.comments.setdefault(oid, Comment(oid, text, leaf_ids))
         return oid
 
-    def resolved_origin(self, item: ResolvedVariable) -> str:
-        """The origin type of a resolved variable: the spec's word, else its derivation's."""
+    def resolved_origin(self, item: ResolvedVariable, dataset: str = "") -> str:
+        """The origin type of a resolved variable: the spec's word, else its derivation's.
+
+        A variable SDTMIG codes with MedDRA (AEDECOD, AELLTCD, AESOC ...) is Assigned by the
+        sponsor's coding, whatever its derivation's default says (it copies the coded export).
+        """
         if item.cases:
             kinds = {c.spec.origin or c.derivation.origin for c in item.cases}
             return kinds.pop() if len(kinds) == 1 else ""
+        if not item.spec.origin and dataset and self._meddra_coded(dataset, item.spec.name):
+            return "Assigned"
         return item.spec.origin or item.derivation.origin
 
     # -- codelists
@@ -493,7 +588,9 @@ class _Builder:
         if codelist is None and ig_code and ";" not in ig_code:
             codelist = self.standards.codelist(ig_code)
         if codelist is not None and codelist.dictionary:
-            return self.codes.use_external(f"CL.{oid_part(codelist.code)}", codelist.name, codelist.dictionary, "")
+            return self.codes.use_external(
+                f"CL.{oid_part(codelist.code)}", codelist.name, codelist.dictionary, codelist.dictionary_version
+            )
         terms = self._terms(used, self._declared_values(item) or [])
         if codelist is not None:
             self.codes.use_ct(oid, codelist, terms)
@@ -604,16 +701,17 @@ class _Builder:
         elif typed_text:
             data_type, length, significant = text_value_type(text_values(values))
         else:
-            # ISO 8601 variables are datetime; their Length is still the XPT width, which the FDA
+            # ISO 8601 variables are typed by the values they hold (a variable without any: datetime,
+            # or durationDatetime for --DUR); their Length is still the XPT width, which the FDA
             # compares with the data.
-            data_type = "datetime" if ig_format == "ISO 8601" and not var.endswith("DUR") else "text"
-            if var.endswith("DUR") and ig_format:
-                data_type = "durationDatetime"
+            data_type = "text"
+            if ig_format == "ISO 8601":
+                default = "durationDatetime" if var.endswith(("DUR", "ELTM")) else "datetime"
+                data_type = iso8601_type(text_values(values), default)
             length = length if length is not None else text_length(values)
+        coded = data_type == "text" and ig_format != "ISO 8601"  # a malformed date is text, not a term
         codelist = (
-            self.codelist_for(ds.name, var, values, item, ig_code, label, oid=oid, frame=ds.frame)
-            if data_type == "text"
-            else ""
+            self.codelist_for(ds.name, var, values, item, ig_code, label, oid=oid, frame=ds.frame) if coded else ""
         )
         comment = ""
         if item is not None and item.spec.comment:
@@ -743,7 +841,7 @@ def build_define(
             if is_supp:
                 origin, item_def, value_list = _supp_item(b, ds, dom, supps, var, oid, label, values, vmeta)
             else:
-                kind = b.resolved_origin(item) if item else ""
+                kind = b.resolved_origin(item, ds.name) if item else ""
                 origin = b.origin(kind) if kind else None
                 if item is not None and kind == "Derived":
                     method_oid = b.method(
@@ -765,7 +863,7 @@ def build_define(
                 value_list = _value_list(b, ds, dom, var, item, item_def, resolved)
             if value_list:
                 item_def = _replace(item_def, value_list_oid=value_list)
-            if item_def.data_type in ("text", "datetime", "durationDatetime") and ds.widths.get(var) is not None:
+            if item_def.data_type in ("text", *ISO8601_TYPES) and ds.widths.get(var) is not None:
                 item_def = _replace(item_def, length=ds.widths[var])
             b.items.insert(first_vlm, item_def)
             refs.append(
@@ -776,6 +874,7 @@ def build_define(
                     keys.index(var) + 1 if var in keys else None,
                     vmeta.role if vmeta else "",
                     method_oid,
+                    has_no_data=no_values(values),
                 )
             )
         leaf: Leaf | None = Leaf(f"LF.{ds.name}", ds.href, ds.href)
@@ -881,7 +980,7 @@ def _design_group(b: _Builder, ds: Dataset, no_data: str | None) -> ItemGroup:
             vmeta.format if vmeta else "",
             length=ds.widths.get(var),
         )
-        if item_def.data_type in ("text", "datetime", "durationDatetime") and ds.widths.get(var) is not None:
+        if item_def.data_type in ("text", *ISO8601_TYPES) and ds.widths.get(var) is not None:
             item_def = _replace(item_def, length=ds.widths[var])
         b.items.append(item_def)
         refs.append(
@@ -892,6 +991,7 @@ def _design_group(b: _Builder, ds: Dataset, no_data: str | None) -> ItemGroup:
                 keys.index(var) + 1 if var in keys else None,
                 vmeta.role if vmeta else "",
                 method_oid,
+                has_no_data=no_values(ds.frame[var]),
             )
         )
     source = (
@@ -952,11 +1052,12 @@ def _supp_item(
     if var == "USUBJID":
         origin: Origin | None = b.origin("Predecessor", predecessor=f"{parent}.USUBJID")
     elif var == "IDVARVAL":
-        # The parent variable IDVAR names (AESEQ, ...); a subject-level qualifier (SUPPDM) has none.
-        idvars = [v for v in text_values(ds.frame["IDVAR"]) if v] if "IDVAR" in ds.frame.columns else []
+        # The parent's --SEQ, which IDVAR names (AE.AESEQ), as the build points at it (build/supp.py):
+        # a parent without --SEQ (DM) has subject-level qualifiers, IDVAR and IDVARVAL blank.
+        seq = f"{parent}SEQ"
         origin = (
-            b.origin("Predecessor", predecessor=", ".join(f"{parent}.{v}" for v in idvars))
-            if idvars
+            b.origin("Predecessor", predecessor=f"{parent}.{seq}")
+            if dom.variable(seq) is not None
             else b.origin("Assigned")
         )
     elif var == "QVAL":
@@ -1007,7 +1108,9 @@ def _supp_item(
         q_item = b.item_def(ds, supp.qnam, vl_oid, supp.qnam, supp.qlabel, sub, resolved, origin_q, typed_text=True)
         b.items.append(q_item)
         wc = b.where(f"WC.{ds.name}.QNAM.{oid_part(supp.qnam)}", [RangeCheck(f"IT.{ds.name}.QNAM", "EQ", (supp.qnam,))])
-        refs.append(ItemRef(vl_oid, order, True, method_oid=method_oid, where_clause_oids=(wc,)))
+        refs.append(
+            ItemRef(vl_oid, order, True, method_oid=method_oid, where_clause_oids=(wc,), has_no_data=no_values(sub))
+        )
     if not refs:
         return origin, item, ""
     vl = f"VL.{ds.name}.QVAL"
@@ -1104,7 +1207,16 @@ def _case_value_list(
             vmeta.format if vmeta else "",
         )
         b.items.append(sub_item)
-        refs.append(ItemRef(vl_item_oid, len(refs) + 1, False, method_oid=method_oid, where_clause_oids=tuple(wcs)))
+        refs.append(
+            ItemRef(
+                vl_item_oid,
+                len(refs) + 1,
+                False,
+                method_oid=method_oid,
+                where_clause_oids=tuple(wcs),
+                has_no_data=no_values(frame.loc[mask, var]),
+            )
+        )
     if not refs:
         return ""
     oid = f"VL.{ds.name}.{var}"
@@ -1127,14 +1239,23 @@ def _unit_value_list(
         unit = ", ".join(sorted(text_values(units[mask]))) or "no unit"
         suffix = oid_part(value)
         oid = f"{parent.oid}.{suffix}"
-        kind = b.resolved_origin(item) if item else ""
+        kind = b.resolved_origin(item, ds.name) if item else ""
         origin = b.origin(kind) if kind else None
         method_oid = f"MT.{ds.name}.{var}" if kind == "Derived" else ""
         b.items.append(
             b.item_def(ds, var, oid, var, f"{parent.label} of {value} in {unit}", frame.loc[mask, var], item, origin)
         )
         wc = b.where(f"WC.{ds.name}.{topic}.{suffix}", [RangeCheck(f"IT.{ds.name}.{topic}", "EQ", (value,))])
-        refs.append(ItemRef(oid, len(refs) + 1, False, method_oid=method_oid, where_clause_oids=(wc,)))
+        refs.append(
+            ItemRef(
+                oid,
+                len(refs) + 1,
+                False,
+                method_oid=method_oid,
+                where_clause_oids=(wc,),
+                has_no_data=no_values(frame.loc[mask, var]),
+            )
+        )
     oid = f"VL.{ds.name}.{var}"
     b.value_lists.append(ValueList(oid, ds.name, var, tuple(refs)))
     return oid
@@ -1265,5 +1386,6 @@ def _codelists(b: _Builder) -> tuple[tuple[CodeList, ...], dict[str, str]]:
         name = _subset_name(codelist.name, values) if subset else codelist.name
         out.append(CodeList(oid, name, "text", tuple(items), nci, STD_CT, codelist.extensible, comment_oid=comment))
     for oid, (name, dictionary, version) in b.codes.external.items():
-        out.append(CodeList(oid, name, "text", dictionary=dictionary, dictionary_version=version))
+        href = DICTIONARY_HREFS.get(dictionary, "")
+        out.append(CodeList(oid, name, "text", dictionary=dictionary, dictionary_version=version, dictionary_href=href))
     return tuple(sorted(out, key=lambda c: c.oid)), refs

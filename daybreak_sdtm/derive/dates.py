@@ -307,6 +307,7 @@ def epoch_from_elements(
         "visit": Param(Kind.VAR, doc="the VISIT variable of this domain"),
     },
     design_part="visits",
+    origin="Protocol",  # the protocol's visit numbers (the trial design's visits, TV)
 )
 def derive_visitnum(ctx: Context, *, visit: VarRef) -> pd.Series:
     """VISITNUM of the record's VISIT among the trial design's planned visits (TV).

@@ -202,7 +202,9 @@ def derivation(
     """Register ``fn`` as ``derivation: <name>`` for mapping specs.
 
     ``origin`` is the Define-XML origin of the values it produces: ``Collected`` for values copied
-    from the CRF, ``Assigned`` for values the sponsor sets, ``Derived`` for computed ones.
+    from the CRF, ``Assigned`` for values the sponsor sets, ``Derived`` for computed ones,
+    ``Protocol`` for the protocol's own facts that the study file declares (an arm's name, a
+    planned visit's number).
     ``design_part`` names the part of the study's ``trial_design:`` it reads (``visits``).
     ``decodes``: the values are the decodes of the code variable one of its parameters names.
     """

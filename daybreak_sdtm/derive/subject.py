@@ -147,6 +147,7 @@ ARMS = Decode("armcd", study_arms, "the study file's arms", code_name="Arm Code"
         "armcd": Param(Kind.VAR, doc="arm code variable of this domain (ARMCD or ACTARMCD)"),
     },
     decodes=ARMS,
+    origin="Protocol",  # the protocol's arm names (the study file's arms:)
 )
 def derive_arm(ctx: Context, *, armcd: VarRef) -> pd.Series:
     """The arm description for an arm code, from the study file's arms."""

@@ -231,7 +231,26 @@ def iso3166_codelist() -> Codelist:
         )
         for country in sorted(pycountry.countries, key=lambda c: c.alpha_3)
     )
-    return Codelist(ISO3166, "ISO 3166-1 alpha-3", ISO3166, False, terms, dictionary="ISO 3166")
+    return Codelist(
+        ISO3166,
+        "ISO 3166-1 alpha-3",
+        ISO3166,
+        False,
+        terms,
+        dictionary="ISO 3166",
+        dictionary_version=iso3166_version(),
+    )
+
+
+def iso3166_version() -> str:
+    """The release of the ISO 3166 data the country codes come from: the pycountry release that
+    ships it (a copy of Debian's iso-codes), "" when its metadata is missing."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"pycountry {version('pycountry')}"
+    except PackageNotFoundError:  # pycountry imported from a source tree without metadata
+        return ""
 
 
 class CompiledTerminology(CodelistTable):

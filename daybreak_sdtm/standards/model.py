@@ -184,6 +184,7 @@ class Codelist:
     # An external dictionary standing in for a codelist ("ISO 3166"): define.xml names it as an
     # ExternalCodeList rather than listing its terms.
     dictionary: str = field(default="", compare=False)
+    dictionary_version: str = field(default="", compare=False)  # the dictionary's release, when known
     # Made from the terms by __post_init__.
     _by_value: dict[str, Term] = field(default_factory=dict, init=False, compare=False, repr=False)
     _values: frozenset[str] = field(default=frozenset(), init=False, compare=False, repr=False)

@@ -84,6 +84,11 @@ def _type(item: ItemDef) -> str:
     return item.data_type
 
 
+def _no_data(ref: ItemRef) -> object:
+    """The mark of a variable without any value in its dataset (def:HasNoData)."""
+    return E.SPAN(E.CLASS("muted"), "no data", title="def:HasNoData: no record has a value") if ref.has_no_data else ""
+
+
 def _terms(define: Define, item: ItemDef, codelists: dict[str, CodeList]) -> object:
     if not item.codelist_oid:
         return ""
@@ -192,7 +197,9 @@ def define_html(define: Define) -> bytes:
         for ref in g.item_refs:
             item = items[ref.item_oid]
             name_cell = _cell(
-                item.name, _link(f"#{item.value_list_oid}", "value-level metadata") if item.value_list_oid else ""
+                item.name,
+                _link(f"#{item.value_list_oid}", "value-level metadata") if item.value_list_oid else "",
+                _no_data(ref),
             )
             rows.append(
                 E.TR(
@@ -274,7 +281,7 @@ def _value_list(
         where = _cell(*[_where_text(define, wheres[w]) for w in ref.where_clause_oids])
         rows.append(
             E.TR(
-                _cell(item.name),
+                _cell(item.name, _no_data(ref)),
                 where,
                 _cell(item.label),
                 _cell(_type(item)),
@@ -309,7 +316,12 @@ def _codelist(define: Define, codelist: CodeList) -> HtmlElement:
         div.append(E.P(_link(f"#{comment.oid}", comment.text)))
     if codelist.dictionary:
         version = f", version {codelist.dictionary_version}" if codelist.dictionary_version else ""
-        div.append(E.P(f"External dictionary: {codelist.dictionary}{version}"))
+        para = E.P(f"External dictionary: {codelist.dictionary}{version}")
+        if codelist.dictionary_href:  # where it is published
+            para.text = f"{para.text} ("
+            para.append(_link(codelist.dictionary_href, codelist.dictionary_href))
+            para[-1].tail = ")"
+        div.append(para)
         return div
     rows = []
     for term in codelist.items:

@@ -170,6 +170,8 @@ def _item_ref(parent: etree._Element, ref: ItemRef) -> None:
             "KeySequence": str(ref.key_sequence) if ref.key_sequence else None,
             "MethodOID": ref.method_oid,
             "Role": ref.role,
+            # No record (of the dataset, or that the where clause selects) has a value.
+            _def("HasNoData"): "Yes" if ref.has_no_data else None,
         },
     )
     for wc in ref.where_clause_oids:
@@ -249,7 +251,15 @@ def _codelist(parent: etree._Element, codelist: CodeList) -> None:
         },
     )
     if codelist.dictionary:
-        _sub(el, _odm("ExternalCodeList"), {"Dictionary": codelist.dictionary, "Version": codelist.dictionary_version})
+        _sub(
+            el,
+            _odm("ExternalCodeList"),
+            {
+                "Dictionary": codelist.dictionary,
+                "Version": codelist.dictionary_version,
+                "href": codelist.dictionary_href,
+            },
+        )
     # ODM allows either decoded CodeListItems or plain EnumeratedItems in one codelist, not both.
     decoded = codelist.has_decodes
     for term in codelist.items:

@@ -73,7 +73,17 @@ def test_links_resolve(dom: html.HtmlElement, package: Path, define_doc: etree._
     internal = [h[1:] for h in hrefs if h.startswith("#")]
     assert len(internal) > 150
     assert sorted(set(internal) - ids) == []
-    files = [h for h in hrefs if not h.startswith("#")]
+    # The only links out of the package: where the external dictionaries are published.
+    external = {h for h in hrefs if h.startswith("https://")}
+    assert (
+        external
+        == set(xp(define_doc, "//odm:ExternalCodeList/@href"))
+        == {
+            "https://www.meddra.org/",
+            "https://www.iso.org/iso-3166-country-codes.html",
+        }
+    )
+    files = [h for h in hrefs if not h.startswith(("#", "https://"))]
     xpt = {h for h in files if h.endswith(".xpt")}
     assert xpt == {p.name for p in package.glob("*.xpt")}
     for href in files:

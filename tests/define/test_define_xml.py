@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 
 from daybreak_sdtm import api, cli
+from daybreak_sdtm.define.model import ISO8601_TYPES
 from daybreak_sdtm.errors import ExitStatus
 from daybreak_sdtm.resources import default_study_dir
 from daybreak_sdtm.write import define_files
@@ -132,7 +133,7 @@ def test_variables_match_the_xpt_files(package: Path, define_doc: etree._Element
                     assert (values == values.round()).all(), where
                     assert int(item.get("Length")) == max([len(str(abs(int(v)))) for v in values] or [1]), where
             else:
-                assert item.get("DataType") in ("text", "datetime", "durationDatetime"), where
+                assert item.get("DataType") in ("text", *ISO8601_TYPES), where
                 assert int(item.get("Length")) == meta.variable_storage_width[var], where
 
 
