@@ -31,9 +31,9 @@ from daybreak_sdtm.date_formats import DURATION_RE, INTERVAL_RE
 from daybreak_sdtm.derive import VarRef
 from daybreak_sdtm.derive.registry import Decode, written_values
 from daybreak_sdtm.errors import DaybreakError, ExitStatus, SpecError, SpecErrors
-from daybreak_sdtm.spec.check import ResolvedVariable, resolve_domain
+from daybreak_sdtm.spec.check import ResolvedVariable, resolve_domain, variable_dictionary
 from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS
-from daybreak_sdtm.spec.model import DomainSpec, StudySpec, SuppSpec
+from daybreak_sdtm.spec.model import CodingDictionary, DomainSpec, StudySpec, SuppSpec
 from daybreak_sdtm.standards import Codelist, DatasetMeta, Standards
 from daybreak_sdtm.text import text_byte_lengths
 from daybreak_sdtm.trial_design import DECODES as DESIGN_DECODES
@@ -473,7 +473,9 @@ class _Codes:
 
     standards: Standards
     uses: dict[str, _Use] = field(default_factory=dict)  # item OID -> its terms
-    external: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # OID -> (name, dictionary, version)
+    external: dict[str, tuple[str, str, str, str]] = field(
+        default_factory=dict
+    )  # OID -> name, dictionary, version, href
 
     def use_ct(self, item_oid: str, codelist: Codelist, values: Iterable[str]) -> None:
         """The item lists these terms of a CDISC codelist (its codelist's OID is decided by ``_codelists``)."""
@@ -494,9 +496,9 @@ class _Codes:
         when other items draw on the same one (default: the list's OID)."""
         self.uses[item_oid] = _Use(source or f"sponsor {base_oid}", base_oid, name, dict(values), None, data_type)
 
-    def use_external(self, oid: str, name: str, dictionary: str, version: str) -> str:
-        """Reference an external dictionary."""
-        self.external.setdefault(oid, (name, dictionary, version))
+    def use_external(self, oid: str, name: str, dictionary: str, version: str, href: str = "") -> str:
+        """Reference an external dictionary (``href``: where reviewers find it)."""
+        self.external.setdefault(oid, (name, dictionary, version, href))
         return oid
 
 
@@ -549,13 +551,14 @@ class _Builder:
     def resolved_origin(self, item: ResolvedVariable, dataset: str = "") -> str:
         """The origin type of a resolved variable: the spec's word, else its derivation's.
 
-        A variable SDTMIG codes with MedDRA (AEDECOD, AELLTCD, AESOC ...) is Assigned by the
-        sponsor's coding, whatever its derivation's default says (it copies the coded export).
+        A variable coded with one of the study's dictionaries (AEDECOD with MedDRA, CMDECOD with
+        WHODrug) is Assigned by the sponsor's coding, whatever its derivation's default says (it
+        copies the coded export).
         """
         if item.cases:
             kinds = {c.spec.origin or c.derivation.origin for c in item.cases}
             return kinds.pop() if len(kinds) == 1 else ""
-        if not item.spec.origin and dataset and self._meddra_coded(dataset, item.spec.name):
+        if not item.spec.origin and dataset and self._coding_dictionary(dataset, item.spec.name, item) is not None:
             return "Assigned"
         return item.spec.origin or item.derivation.origin
 
@@ -582,8 +585,11 @@ class _Builder:
         used = text_values(values) if not pd.api.types.is_numeric_dtype(values) else []
         if not used:
             return ""
-        if self.study.meddra_version and self._meddra_coded(dataset, var):
-            return self.codes.use_external("CL.MEDDRA", "MedDRA", "MedDRA", self.study.meddra_version)
+        coding = self._coding_dictionary(dataset, var, item)
+        if coding is not None:
+            name, dictionary = coding
+            href = dictionary.href or DICTIONARY_HREFS.get(name, "")
+            return self.codes.use_external(f"CL.{oid_part(name).upper()}", name, name, dictionary.version, href)
         codelist = item.codelist if item is not None else None
         if codelist is None and ig_code and ";" not in ig_code:
             codelist = self.standards.codelist(ig_code)
@@ -649,13 +655,15 @@ class _Builder:
             self.decoding[(dataset, name)] = (code_var, decode)
             self.decoded.setdefault((dataset, code_var), decode)
 
-    def _meddra_coded(self, dataset: str, var: str) -> bool:
-        """Whether SDTMIG says the variable holds MedDRA terms or codes (its value domain, or its notes)."""
+    def _coding_dictionary(
+        self, dataset: str, var: str, item: ResolvedVariable | None
+    ) -> tuple[str, CodingDictionary] | None:
+        """(DICTNAM name, the study's declaration) of the dictionary a variable is coded with: its
+        spec's ``dictionary:``, else the one SDTMIG names for it; None when the study declares none."""
         domain = self.standards.dataset_domain(dataset)
-        meta = self.standards.variable(domain, var) if domain is not None else None
-        if meta is None:
-            return False
-        return "MedDRA" in meta.value_domain or ("MedDRA" in meta.notes and "ictionary" in meta.notes)
+        if domain is None:
+            return None
+        return variable_dictionary(self.study, self.standards, domain, item.spec if item is not None else None, var)
 
     @staticmethod
     def _ordered(used: list[str], declared: list[str]) -> list[str]:
@@ -1385,7 +1393,7 @@ def _codelists(b: _Builder) -> tuple[tuple[CodeList, ...], dict[str, str]]:
         nci = codelist.code if re.match(r"^C\d+$", codelist.code) else ""
         name = _subset_name(codelist.name, values) if subset else codelist.name
         out.append(CodeList(oid, name, "text", tuple(items), nci, STD_CT, codelist.extensible, comment_oid=comment))
-    for oid, (name, dictionary, version) in b.codes.external.items():
-        href = DICTIONARY_HREFS.get(dictionary, "")
+    for oid, (name, dictionary, version, declared_href) in b.codes.external.items():
+        href = declared_href or DICTIONARY_HREFS.get(dictionary, "")
         out.append(CodeList(oid, name, "text", dictionary=dictionary, dictionary_version=version, dictionary_href=href))
     return tuple(sorted(out, key=lambda c: c.oid)), refs

@@ -340,11 +340,6 @@ class StudySpec:
         design = (self.trial_design.file,) if self.trial_design is not None and self.trial_design.file else ()
         return (self.file, *design, *dict.fromkeys(d.file for d in self.domains))
 
-    @property
-    def meddra_version(self) -> str:
-        """The MedDRA version the study codes with ("" when it names none)."""
-        return next((d.version for d in self.dictionaries if d.name.upper() == "MEDDRA"), "")
-
     def domain(self, name: str) -> DomainSpec | None:
         """One domain spec by domain name."""
         for dom in self.domains:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pyreadstat
 import pytest
+from lxml import etree
 
 from daybreak_sdtm.cli import main
 from daybreak_sdtm.resources import data_dir
@@ -115,6 +116,18 @@ def test_vital_signs_one_record_per_test_in_standard_units(package: Path) -> Non
 def test_dictionaries_named_in_define(package: Path) -> None:
     text = (package / "define.xml").read_text(encoding="utf-8")
     assert 'Dictionary="MedDRA" Version="27.1"' in text
+    doc = etree.fromstring(text.encode("utf-8"))
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
+    whodd = doc.xpath("//odm:CodeList[@OID='CL.WHODD']/odm:ExternalCodeList", namespaces=ns)
+    assert [dict(e.attrib) for e in whodd] == [
+        {"Dictionary": "WHODD", "Version": "GLOBAL B3 2024-09", "href": "https://who-umc.org/whodrug/"}
+    ]
+    for var in ("CMDECOD", "CMCLAS"):  # coded with WHODrug: its list, and Assigned by the sponsor's coding
+        item = doc.xpath(f"//odm:ItemDef[@OID='IT.CM.{var}']", namespaces=ns)[0]
+        assert item.xpath("odm:CodeListRef/@CodeListOID", namespaces=ns) == ["CL.WHODD"]
+        assert item.xpath("def:Origin/@Type", namespaces={**ns, "def": "http://www.cdisc.org/ns/def/v2.1"}) == [
+            "Assigned"
+        ]
     cm = _xpt(package, "cm")
     assert "METFORMIN HYDROCHLORIDE" in set(cm["CMDECOD"])
     assert cm["CMSTDTC"].str.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?").all()  # UN parts truncated, never imputed

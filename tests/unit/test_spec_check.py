@@ -236,7 +236,6 @@ def test_dictionaries_by_version_with_their_href(tmp_path: Path, standards: Stan
         ("MEDDRA", "28.0", ""),
         ("WHODrug Global", "GLOBAL B3 2025-03", "https://who-umc.org/"),
     ]
-    assert study.meddra_version == "28.0"
     assert check_study_spec(study, standards, CM_HEADERS) == []
     from daybreak_sdtm.spec.check import variable_dictionary
 
