@@ -15,7 +15,7 @@ from daybreak_sdtm.build.result import Exclusion
 from daybreak_sdtm.codec import DEFAULT_ENCODING
 from daybreak_sdtm.errors import RawDataError
 from daybreak_sdtm.raw import READERS, SRC_FILE, SRC_ROW, find_form, read_form
-from daybreak_sdtm.spec import DomainSpec, StudySpec, SuppSpec
+from daybreak_sdtm.spec import DomainSpec, JoinSpec, SourceSpec, StudySpec, SuppSpec
 from daybreak_sdtm.spec.check import ResolvedVariable
 
 
@@ -34,8 +34,7 @@ def read_forms(study: StudySpec, export_dir: Path, encoding: str = DEFAULT_ENCOD
     A form the export lacks is an error, unless study.yaml lists it under forms_not_collected
     or forms_not_mapped: then it is one of ``missing``, with the reason the study gives.
     """
-    names = [d.source.form for d in study.domains] + [j.form for d in study.domains for j in d.source.joins]
-    names += list(study.forms_not_mapped)
+    names = [form for d in study.domains for form in d.forms] + list(study.forms_not_mapped)
     if not export_dir.is_dir():
         raise RawDataError(f"{export_dir}: export folder not found")
     frames, files, missing = {}, {}, {}
@@ -75,7 +74,7 @@ class DomainRows:
 
     raws: dict[str, pd.DataFrame]  # domain -> its rows: source form, joined forms, unpivoted, minus exclusions
     exclusions: list[Exclusion]
-    unused_records: dict[str, int]  # domain -> source records that gave no row (every row made of them excluded)
+    unused_records: dict[tuple[str, str], int]  # (domain, form) -> records that gave no row (all excluded)
     forms_read: dict[str, int]  # form -> records (0 for a missing form)
     form_files: dict[str, str]  # form -> file name in the export
     missing: dict[str, str]  # form the export lacks -> why the study allows it
@@ -104,10 +103,11 @@ def domain_rows(
 
     raws: dict[str, pd.DataFrame] = {}
     exclusions: list[Exclusion] = []
-    unused_records: dict[str, int] = {}
+    unused_records: dict[tuple[str, str], int] = {}
     for dom in study.domains:
-        raws[dom.name], excluded, unused_records[dom.name] = _assemble_rows(dom, forms, study.subject_column)
+        raws[dom.name], excluded, unused = assemble_domain(dom, forms, study.subject_column)
         exclusions.extend(excluded)
+        unused_records.update({(dom.name, form): n for form, n in unused.items()})
     # What the result needs of the raw forms is taken now, and the forms are dropped (the dict is
     # the caller's own, made by build_study for this call): the assembled rows hold all that the
     # derivations read, and keeping both doubles the peak memory of a large export.
@@ -123,42 +123,93 @@ def domain_rows(
     return DomainRows(raws, exclusions, unused_records, forms_read, files, missing, warnings)
 
 
-def _assemble_rows(
+def assemble_domain(
     dom: DomainSpec, forms: Mapping[str, pd.DataFrame], subject: str
+) -> tuple[pd.DataFrame, list[Exclusion], dict[str, int]]:
+    """A domain's raw rows: each source's rows (joined, unpivoted, minus exclusions), stacked in order.
+
+    Returns the rows, the exclusions, and per source form how many of its records gave no row
+    at all (every row made of them excluded; forms where none did are left out).
+    """
+    parts: list[pd.DataFrame] = []
+    exclusions: list[Exclusion] = []
+    unused: dict[str, int] = {}
+    offset = 0  # a row's _variant indexes the domain's variants, all sources' in order
+    for src in dom.sources:
+        part, excluded, n = _assemble_rows(dom, src, forms, subject, offset)
+        parts.append(part)
+        exclusions.extend(excluded)
+        if n:
+            unused[src.form] = unused.get(src.form, 0) + n
+        offset += len(src.variants)
+    return (parts[0] if len(parts) == 1 else _stack(parts)), exclusions, unused
+
+
+def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Stacked sources' rows in spec order; a column one source lacks (a ``_variant``) is blank there."""
+    stacked = pd.concat(parts, ignore_index=True)
+    if "_variant" in stacked.columns:
+        stacked["_variant"] = stacked["_variant"].fillna(-1).astype(np.int64)
+    text = [c for c in stacked.columns if c not in (SRC_ROW, "_variant")]
+    stacked[text] = stacked[text].fillna("")
+    return stacked
+
+
+def _join(
+    rows: pd.DataFrame, other: pd.DataFrame, join: JoinSpec, dom: DomainSpec, src: SourceSpec, subject: str
+) -> pd.DataFrame:
+    """``rows`` with the columns of ``other`` (as ``form.COLUMN``) of the same subject and ``on`` values.
+
+    Each key (subject plus ``on`` values) may have one record in ``other``, and every record of
+    it must find its rows: a record that would join nothing is refused, never lost.
+    """
+    keys = [subject, *join.on]
+    by = "subject" + "".join(f" and {c}" for c in join.on)
+    blank = other[subject].eq("")
+    if blank.any():  # it would join no record: refused rather than lost
+        first = other[blank].iloc[0]
+        raise RawDataError(
+            f"{first[SRC_FILE]} record {int(first[SRC_ROW])} column {subject}: no subject; "
+            f"the {dom.name} spec joins form {join.form!r} by {by}, so this record would be lost"
+        )
+    dup = other.duplicated(keys, keep=False)
+    if dup.any():
+        first = other[dup].iloc[0]
+        same = (other[keys] == first[keys]).all(axis=1)
+        what = ", ".join(f"{c} {first[c]!r}" for c in join.on)
+        raise RawDataError(
+            f"{first[SRC_FILE]} record {int(first[SRC_ROW])}: subject {first[subject]!r}"
+            + (f" ({what})" if what else "")
+            + f" has {int(same.sum())} records; the {dom.name} spec joins one per {by}"
+            + ("" if join.on else " (join on: [COLUMN] joins by a key within the subject)")
+        )
+    found = pd.MultiIndex.from_frame(rows[keys]) if join.on else pd.Index(rows[subject])
+    theirs = pd.MultiIndex.from_frame(other[keys]) if join.on else pd.Index(other[subject])
+    orphan = ~theirs.isin(found)
+    if orphan.any():
+        first = other[orphan].iloc[0]
+        what = "".join(f" {c} {first[c]!r}" for c in join.on)
+        raise RawDataError(
+            f"{first[SRC_FILE]} record {int(first[SRC_ROW])} column {subject}: subject {first[subject]!r}{what} "
+            f"is not in form {src.form!r}, which the {dom.name} spec joins it to"
+        )
+    joined = other.drop(columns=[SRC_FILE, SRC_ROW]).add_prefix(f"{join.form}.")
+    right = [f"{join.form}.{c}" for c in keys]
+    rows = rows.merge(joined, how="left", left_on=keys, right_on=right, sort=False)
+    return rows.fillna(dict.fromkeys(joined.columns, ""))
+
+
+def _assemble_rows(
+    dom: DomainSpec, src: SourceSpec, forms: Mapping[str, pd.DataFrame], subject: str, first_variant: int = 0
 ) -> tuple[pd.DataFrame, list[Exclusion], int]:
-    """The domain's raw rows: source form, joined forms, unpivoted variants, minus explicit exclusions.
+    """One source's raw rows: its form, joined forms, unpivoted variants, minus explicit exclusions.
 
     Returns the rows, the exclusions, and how many source records gave no row at all (every
-    row made of them excluded).
+    row made of them excluded). ``_variant`` numbers the variants from ``first_variant``.
     """
-    src = dom.source
     rows = forms[src.form].copy(deep=False)  # copy-on-write: shares the columns until one is changed
     for join in src.joins:
-        other = forms[join.form]
-        blank = other[subject].eq("")
-        if blank.any():  # it would join no record: refused rather than lost
-            first = other[blank].iloc[0]
-            raise RawDataError(
-                f"{first[SRC_FILE]} record {int(first[SRC_ROW])} column {subject}: no subject; "
-                f"the {dom.name} spec joins form {join.form!r} by subject, so this record would be lost"
-            )
-        dup = other[subject].duplicated(keep=False) & other[subject].ne("")
-        if dup.any():
-            first = other[dup].iloc[0]
-            raise RawDataError(
-                f"{join.form}: subject {first[subject]!r} has {int((other[subject] == first[subject]).sum())} "
-                f"records (record {int(first[SRC_ROW])} and more); the {dom.name} spec joins one per subject"
-            )
-        orphan = ~other[subject].isin(set(rows[subject])) & other[subject].ne("")
-        if orphan.any():
-            first = other[orphan].iloc[0]
-            raise RawDataError(
-                f"{first[SRC_FILE]} record {int(first[SRC_ROW])} column {subject}: subject {first[subject]!r} "
-                f"is not in form {src.form!r}, which the {dom.name} spec joins it to"
-            )
-        joined = other.drop(columns=[SRC_FILE, SRC_ROW]).add_prefix(f"{join.form}.")
-        rows = rows.merge(joined, how="left", left_on=subject, right_on=f"{join.form}.{subject}", sort=False)
-        rows = rows.fillna(dict.fromkeys(joined.columns, ""))
+        rows = _join(rows, forms[join.form], join, dom, src, subject)
     if src.variants:
         parts = []
         for i, variant in enumerate(src.variants):
@@ -168,7 +219,7 @@ def _assemble_rows(
                 part[alias] = rows[col] if col else ""
             for alias, value in variant.values.items():
                 part[alias] = value
-            part["_variant"] = i
+            part["_variant"] = first_variant + i
             parts.append(part)
         rows = pd.concat(parts, ignore_index=True)
         del parts
@@ -198,8 +249,29 @@ def _assemble_rows(
 
 
 def _forms_read_by(study: StudySpec, form: str) -> list[DomainSpec]:
-    """The domains that read ``form`` as their source or join it."""
-    return [d for d in study.domains if d.source.form == form or any(j.form == form for j in d.source.joins)]
+    """The domains that read ``form`` as a source or join it."""
+    return [d for d in study.domains if form in d.forms]
+
+
+def _source_reads(src: SourceSpec, read: set[str], subject: str) -> dict[str, set[str]]:
+    """Form -> its columns one source reads, given the raw columns its domain's spec reads.
+
+    A read column may be an unpivoted alias (the variants' columns are read, each of its own
+    form) or a joined form's ``form.COLUMN``; join keys are read in both forms.
+    """
+    joined = {j.form for j in src.joins}
+    used: dict[str, set[str]] = {src.form: {subject}, **{j.form: {subject, *j.on} for j in src.joins}}
+    used[src.form].update(c for j in src.joins for c in j.on)
+    aliases = {alias for v in src.variants for alias in (*v.columns, *v.values)}
+    raw = {c for c in read | {c for e in src.excludes for c in e.when} if c not in aliases}
+    raw |= {c for v in src.variants for c in v.columns.values() if c}
+    for col in raw:
+        form, dot, name = col.partition(".")
+        if dot and form in joined:
+            used[form].add(name)
+        else:
+            used[src.form].add(col)
+    return used
 
 
 def _empty_form(
@@ -211,15 +283,9 @@ def _empty_form(
     """A form with no records and every column the specs read of it: what an empty export of it would be."""
     columns = {study.subject_column}
     for dom in _forms_read_by(study, form):
-        src = dom.source
         read = _columns_read(dom, resolved, supps)
-        prefix = f"{form}."
-        if src.form == form:
-            joined = tuple(f"{j.form}." for j in src.joins)
-            columns |= {c for c in read if not c.startswith(joined)}
-            columns |= {c for v in src.variants for c in v.columns.values() if c}
-        else:
-            columns |= {c[len(prefix) :] for c in read if c.startswith(prefix)}
+        for src in dom.sources:
+            columns |= _source_reads(src, read, study.subject_column).get(form, set())
     frame = pd.DataFrame({c: pd.Series(dtype=TEXT) for c in sorted(columns)})
     frame[SRC_FILE] = pd.Series(dtype=TEXT)
     frame[SRC_ROW] = pd.Series(dtype=np.int64)
@@ -231,9 +297,9 @@ def _columns_read(
     resolved: dict[str, list[ResolvedVariable]],
     supps: dict[str, list[tuple[SuppSpec, ResolvedVariable]]],
 ) -> set[str]:
-    """The raw columns a domain's spec reads: its variables', its SUPP-- qualifiers' and its exclusions'."""
+    """The raw columns a domain's variables and SUPP-- qualifiers read (unpivoted aliases among them)."""
     items = list(resolved.get(dom.name, [])) + [item for _, item in supps.get(dom.name, [])]
-    return {c for item in items for c in all_raw_columns(item)} | {c for e in dom.source.excludes for c in e.when}
+    return {c for item in items for c in all_raw_columns(item)}
 
 
 def _unused_columns(
@@ -245,17 +311,10 @@ def _unused_columns(
     """Warn about export columns no spec reads and the study file does not list as not mapped."""
     used: dict[str, set[str]] = {name: {study.subject_column} for name in forms}
     for dom in study.domains:
-        src = dom.source
-        aliases: dict[str, set[str]] = {}
-        for variant in src.variants:
-            for alias, col in variant.columns.items():
-                aliases.setdefault(alias, set()).update({col} if col else set())
-        for col in _columns_read(dom, resolved, supps):
-            form, dot, name = col.partition(".")
-            if dot and form in {j.form for j in src.joins}:
-                used[form].add(name)
-            else:
-                used[src.form].update(aliases.get(col, {col}))
+        read = _columns_read(dom, resolved, supps)
+        for src in dom.sources:
+            for form, cols in _source_reads(src, read, study.subject_column).items():
+                used.setdefault(form, set()).update(cols)
     warnings = []
     for name, frame in forms.items():
         if name in study.forms_not_mapped:

@@ -210,9 +210,9 @@ def problem_lines(
     lines: list[DataProblem] = []
     for pos, value in zip(problem.positions.tolist(), problem.values, strict=True):
         col = column
-        if variants is not None and dom is not None and column in dom.source.variants[variants[pos]].columns:
+        if variants is not None and dom is not None and variants[pos] >= 0:
             # Name the export's own column, not the spec's common name for the unpivoted ones.
-            col = dom.source.variants[variants[pos]].columns[column] or column
+            col = dom.variants[variants[pos]].columns.get(column) or column
         lines.append(
             DataProblem(
                 str(files[pos]),

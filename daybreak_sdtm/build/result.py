@@ -34,8 +34,8 @@ class BuildResult:
     forms_missing: dict[str, str] = field(default_factory=dict)
     # Datasets with no records, which are not written (define.xml: def:HasNoData): name -> why.
     empty: dict[str, str] = field(default_factory=dict)
-    # Domain -> source records from which no record was made (every record made of them excluded).
-    unused_records: dict[str, int] = field(default_factory=dict)
+    # (domain, source form) -> records of the form from which no record was made (all excluded).
+    unused_records: dict[tuple[str, str], int] = field(default_factory=dict)
     # Mapped domain -> its spec (a SUPP-- dataset's is its parent's; trial design datasets have none).
     specs: dict[str, DomainSpec] = field(default_factory=dict)
 

@@ -23,7 +23,7 @@ from daybreak_sdtm.codec import DEFAULT_ENCODING
 from daybreak_sdtm.dataset import Dataset, Sources, dataset_of
 from daybreak_sdtm.errors import DataErrors, DataProblem, SpecErrors
 from daybreak_sdtm.raw import SRC_FILE, SRC_ROW
-from daybreak_sdtm.spec import StudySpec, SuppSpec
+from daybreak_sdtm.spec import SourceSpec, StudySpec, SuppSpec
 from daybreak_sdtm.spec.check import ResolvedVariable, resolve_study
 from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS
 from daybreak_sdtm.standards import Standards
@@ -159,6 +159,21 @@ def _written(
     return dataset_of(name, frame, standards, sources=sources, specs=specs, qnam_specs=qnam_specs)
 
 
+def _why_no_records(result: BuildResult, name: str, src: SourceSpec) -> str:
+    """Why one source of a domain gave it no record."""
+    file = result.form_files.get(src.form, src.form)
+    read = result.forms_read.get(src.form, 0)
+    if src.form in result.forms_missing:
+        return f"form {src.form!r} is not in the export ({result.forms_missing[src.form]})"
+    if not read:
+        return f"{file} has no records"
+    reasons = "; ".join(dict.fromkeys(e.reason for e in result.exclusions if e.domain == name and e.form == src.form))
+    made = (
+        f"{read * len(src.variants)} records made of {file}'s {read}" if src.variants else f"{read} records of {file}"
+    )
+    return f"all {made} are excluded by the spec ({reasons})"
+
+
 def _explain_empty(result: BuildResult) -> None:
     """Say why each dataset without records has none, and warn about each empty domain (not written)."""
     for name, table in result.tables.items():
@@ -186,21 +201,7 @@ def _explain_empty(result: BuildResult) -> None:
             )
             result.empty[name] = why
             continue
-        src = spec.source
-        file = result.form_files.get(src.form, src.form)
-        read = result.forms_read.get(src.form, 0)
-        if src.form in result.forms_missing:
-            why = f"form {src.form!r} is not in the export ({result.forms_missing[src.form]})"
-        elif not read:
-            why = f"{file} has no records"
-        else:
-            reasons = "; ".join(dict.fromkeys(e.reason for e in result.exclusions if e.domain == name))
-            made = (
-                f"{read * len(src.variants)} records made of {file}'s {read}"
-                if src.variants
-                else f"{read} records of {file}"
-            )
-            why = f"all {made} are excluded by the spec ({reasons})"
+        why = "; ".join(_why_no_records(result, name, src) for src in spec.sources)
         result.empty[name] = why
         result.warnings.append(
             f"{why}: {name} is empty and is not written (define.xml describes it with def:HasNoData)"

@@ -33,7 +33,7 @@ from daybreak_sdtm.derive.registry import Decode, written_values
 from daybreak_sdtm.errors import DaybreakError, ExitStatus, SpecError, SpecErrors
 from daybreak_sdtm.spec.check import ResolvedVariable, resolve_domain, variable_dictionary
 from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS
-from daybreak_sdtm.spec.model import CodingDictionary, DomainSpec, StudySpec, SuppSpec
+from daybreak_sdtm.spec.model import CodingDictionary, DomainSpec, SourceSpec, StudySpec, SuppSpec
 from daybreak_sdtm.standards import Codelist, DatasetMeta, Standards
 from daybreak_sdtm.text import text_byte_lengths
 from daybreak_sdtm.trial_design import DECODES as DESIGN_DECODES
@@ -759,14 +759,22 @@ def _spec_tables(
 
 def _dataset_comment(dom: DomainSpec) -> str:
     """Where a domain's records come from, and which raw records were left out on purpose."""
-    src = dom.source
+    return " ".join(_source_comment(dom.name, src) for src in dom.sources)
+
+
+def _source_comment(domain: str, src: SourceSpec) -> str:
+    """One source of a domain's records, in a sentence or three."""
     text = f"Source: EDC form '{src.form}'"
     if src.joins:
-        text += " joined by subject with " + ", ".join(f"'{j.form}'" for j in src.joins)
+        text += " joined with " + ", ".join(
+            f"'{j.form}'" + (" by subject and " + ", ".join(j.on) if j.on else " by subject") for j in src.joins
+        )
     text += "."
     if src.variants:
-        text += f" Each {src.form} record gives up to {len(src.variants)} {dom.name} records (one per "
-        text += ", ".join("/".join(v.values.values()) for v in src.variants) + ")."
+        text += f" Each {src.form} record gives up to {len(src.variants)} {domain} records (one per "
+        text += (
+            ", ".join("/".join(value for value in variant.values.values() if value) for variant in src.variants) + ")."
+        )
     if src.excludes:
         text += " Records left out: " + "; ".join(e.reason for e in src.excludes) + "."
     return text

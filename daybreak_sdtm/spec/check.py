@@ -19,7 +19,7 @@ from daybreak_sdtm.derive.registry import written_values
 from daybreak_sdtm.derive.text import STEP_NAMES, parse_steps
 from daybreak_sdtm.errors import Location, SpecError, SpecErrors, StandardsError, suggest
 from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS, check_trial_design
-from daybreak_sdtm.spec.model import CodingDictionary, DomainSpec, StudySpec, VariableSpec
+from daybreak_sdtm.spec.model import CodingDictionary, DomainSpec, SourceSpec, StudySpec, VariableSpec
 from daybreak_sdtm.standards import Codelist, Standards
 from daybreak_sdtm.standards.model import DICTIONARY_NAME
 
@@ -42,12 +42,8 @@ class ResolvedVariable:
     cases: tuple[ResolvedVariable, ...] = ()
 
 
-def source_columns(domain: DomainSpec, headers: Mapping[str, Sequence[str]]) -> set[str] | None:
-    """Raw columns visible to a domain's variables (joined forms as ``form.COLUMN``); None if unknown.
-
-    Unknown when the export lacks the source form or a joined one (a form not collected).
-    """
-    src = domain.source
+def _columns_of(src: SourceSpec, headers: Mapping[str, Sequence[str]]) -> set[str] | None:
+    """Raw columns one source gives (joined forms as ``form.COLUMN``); None if a form is unknown."""
     if src.form not in headers or any(j.form not in headers for j in src.joins):
         return None
     columns = set(headers[src.form])
@@ -56,6 +52,24 @@ def source_columns(domain: DomainSpec, headers: Mapping[str, Sequence[str]]) -> 
     for variant in src.variants[:1]:
         columns |= set(variant.values) | set(variant.columns)
     return columns
+
+
+def source_columns(domain: DomainSpec, headers: Mapping[str, Sequence[str]]) -> set[str] | None:
+    """Raw columns visible to a domain's variables: those every source gives; None if unknown.
+
+    Unknown when the export lacks a source form or a joined one (a form not collected).
+    """
+    each = [_columns_of(src, headers) for src in domain.sources]
+    if any(c is None for c in each):
+        return None
+    return set.intersection(*(c for c in each if c is not None))
+
+
+def forms_text(domain: DomainSpec) -> str:
+    """How a message names where a domain's raw columns come from."""
+    if len(domain.sources) == 1:
+        return f"form {domain.sources[0].form!r}"
+    return "every source of " + domain.name + " (" + ", ".join(f"form {s.form!r}" for s in domain.sources) + ")"
 
 
 def _var_ref(text: str, domain: str) -> VarRef:
@@ -225,7 +239,7 @@ def resolve_variable(
                     SpecError(
                         var.where,
                         var.name,
-                        f"raw column {col!r} not in form {domain.source.form!r}",
+                        f"raw column {col!r} not in {forms_text(domain)}",
                         suggest(col, sorted(columns)),
                     )
                 )
@@ -456,6 +470,64 @@ def study_standards(study: StudySpec, standards: Standards) -> Standards:
     return standards
 
 
+def _source_errors(
+    src: SourceSpec, dom: DomainSpec, study: StudySpec, headers: Mapping[str, Sequence[str]]
+) -> list[SpecError]:
+    """One source's problems against the export: forms, the subject column, unpivoted, joined and excluded columns."""
+    errors = []
+    if headers and src.form not in headers and src.form not in study.forms_not_collected:
+        errors.append(
+            SpecError(
+                src.where,
+                "source.form",
+                f"form {src.form!r} is not in the export",
+                suggest(src.form, list(headers))
+                or "list it under forms_not_collected in study.yaml if nothing was collected on it",
+            )
+        )
+    for join in src.joins:
+        if headers and join.form not in headers and join.form not in study.forms_not_collected:
+            errors.append(SpecError(join.where, "source.join", f"form {join.form!r} is not in the export"))
+    columns = _columns_of(src, headers)
+    if columns is None:
+        return errors
+    form_columns = set(headers[src.form])
+    if study.subject_column not in form_columns:
+        errors.append(
+            SpecError(src.where, "source.form", f"form {src.form!r} has no subject column {study.subject_column!r}")
+        )
+    # An unpivoted column is the form's own or a joined form's (``form.COLUMN``).
+    readable = form_columns | {f"{j.form}.{c}" for j in src.joins for c in headers[j.form]}
+    for join in src.joins:
+        for col in join.on:
+            for form, cols in ((src.form, form_columns), (join.form, set(headers[join.form]))):
+                if col not in cols:
+                    errors.append(
+                        SpecError(
+                            join.where,
+                            "source.join.on",
+                            f"raw column {col!r} not in form {form!r}",
+                            suggest(col, sorted(cols)),
+                        )
+                    )
+    for variant in src.variants:
+        for alias, unpivoted in variant.columns.items():
+            if unpivoted is not None and unpivoted not in readable:
+                errors.append(
+                    SpecError(
+                        variant.where,
+                        f"unpivot.{alias}",
+                        f"raw column {unpivoted!r} not in form {src.form!r}",
+                        suggest(unpivoted, sorted(readable)),
+                    )
+                )
+    for exclude in src.excludes:
+        for col in exclude.when:
+            if col not in columns:
+                errors.append(SpecError(exclude.where, "exclude.when", f"raw column {col!r} not in form {src.form!r}"))
+    return errors
+
+
 def check_study_spec(
     study: StudySpec, standards: Standards, headers: Mapping[str, Sequence[str]] | None = None
 ) -> list[SpecError]:
@@ -484,49 +556,9 @@ def resolve_study(
             )
         if names.count(dom.name) > 1:
             errors.append(SpecError(dom.where, "domain", f"domain {dom.name} is mapped by more than one spec"))
-        if headers and dom.source.form not in headers and dom.source.form not in study.forms_not_collected:
-            errors.append(
-                SpecError(
-                    dom.source.where,
-                    "source.form",
-                    f"form {dom.source.form!r} is not in the export",
-                    suggest(dom.source.form, list(headers))
-                    or "list it under forms_not_collected in study.yaml if nothing was collected on it",
-                )
-            )
-        for join in dom.source.joins:
-            if headers and join.form not in headers and join.form not in study.forms_not_collected:
-                errors.append(SpecError(join.where, "source.join", f"form {join.form!r} is not in the export"))
+        for src in dom.sources:
+            errors.extend(_source_errors(src, dom, study, headers))
         columns = source_columns(dom, headers)
-        if columns is not None:
-            form_columns = set(headers[dom.source.form])
-            if study.subject_column not in form_columns:
-                errors.append(
-                    SpecError(
-                        dom.source.where,
-                        "source.form",
-                        f"form {dom.source.form!r} has no subject column {study.subject_column!r}",
-                    )
-                )
-            for variant in dom.source.variants:
-                for alias, col in variant.columns.items():
-                    if col is not None and col not in form_columns:
-                        errors.append(
-                            SpecError(
-                                variant.where,
-                                f"unpivot.{alias}",
-                                f"raw column {col!r} not in form {dom.source.form!r}",
-                                suggest(str(col), sorted(form_columns)),
-                            )
-                        )
-            for exclude in dom.source.excludes:
-                for col in exclude.when:
-                    if col not in columns:
-                        errors.append(
-                            SpecError(
-                                exclude.where, "exclude.when", f"raw column {col!r} not in form {dom.source.form!r}"
-                            )
-                        )
         variables[dom.name], supplemental[dom.name] = resolve_domain(dom, study, standards, columns, errors)
     for arm in study.arms:
         if not arm.armcd or len(arm.armcd) > 20:
@@ -546,7 +578,7 @@ def resolve_study(
                 )
             )
     if headers:
-        used = {d.source.form for d in study.domains} | {j.form for d in study.domains for j in d.source.joins}
+        used = {form for d in study.domains for form in d.forms}
         for form in sorted(set(headers) - used - set(study.forms_not_mapped)):
             errors.append(
                 SpecError(

@@ -308,10 +308,19 @@ def _source(reader: _Reader, node: Any, where: Location) -> SourceSpec:
     for i, item in enumerate(reader.sequence(entry, "join", "source.join")):
         item_map = reader.mapping(item, reader.at(entry["join"], i), "source.join")
         if item_map is not None:
-            reader.unknown_keys(item_map, ("form",), "source.join")
+            reader.unknown_keys(item_map, ("form", "on"), "source.join")
             join_form = reader.text(item_map, "form", "source.join")
             _check_form_name(reader, join_form, reader.at(item_map), "source.join.form")
-            joins.append(JoinSpec(join_form, reader.at(item_map)))
+            on = plain(item_map.get("on") or [])
+            on = [on] if isinstance(on, str) else on
+            if not isinstance(on, list) or not all(isinstance(c, str) and c for c in on):
+                reader.error(
+                    reader.at(item_map, "on", value=True),
+                    "source.join.on",
+                    "give the raw column(s) both forms hold, e.g. on: [FOLDER]",
+                )
+                on = []
+            joins.append(JoinSpec(join_form, reader.at(item_map), tuple(on)))
     variants: list[VariantSpec] = []
     for i, item in enumerate(reader.sequence(entry, "unpivot", "source.unpivot")):
         item_map = reader.mapping(item, reader.at(entry["unpivot"], i), "source.unpivot")
@@ -344,6 +353,20 @@ def _source(reader: _Reader, node: Any, where: Location) -> SourceSpec:
     return SourceSpec(form, reader.at(entry), tuple(joins), tuple(variants), tuple(excludes))
 
 
+def _sources(reader: _Reader, top: CommentedMap) -> tuple[SourceSpec, ...]:
+    """``source:``, one form's mapping or a list of them whose records are stacked in order."""
+    if "source" not in top:
+        reader.error(reader.at(top), "source", "missing required key 'source'")
+        return (SourceSpec(form="", where=reader.at(top)),)
+    node = top["source"]
+    if not isinstance(node, list):
+        return (_source(reader, node, reader.at(top, "source")),)
+    if not node:
+        reader.error(reader.at(top, "source", value=True), "source", "an empty list: name at least one form")
+        return (SourceSpec(form="", where=reader.at(top, "source")),)
+    return tuple(_source(reader, item, reader.at(node, i)) for i, item in enumerate(node))
+
+
 def load_domain(path: Path) -> DomainSpec:
     """Load one domain spec; raises SpecErrors listing every structural problem."""
     tree = load_yaml(path)
@@ -355,9 +378,7 @@ def load_domain(path: Path) -> DomainSpec:
         top, ("domain", "class", "label", "source", "keys", "variables", "supplemental", "description"), "<file>"
     )
     domain = reader.text(top, "domain", "domain")
-    source = _source(reader, top.get("source"), reader.at(top, "source") if "source" in top else reader.at(top))
-    if "source" not in top:
-        reader.error(reader.at(top), "source", "missing required key 'source'")
+    sources = _sources(reader, top)
     keys = tuple(_value_list(top["keys"])) if "keys" in top else ()
     klass = reader.text(top, "class", "class", required=False)
     label = reader.text(top, "label", "label", required=False)
@@ -399,7 +420,7 @@ def load_domain(path: Path) -> DomainSpec:
         name=domain,
         file=path,
         where=reader.at(top, "domain") if "domain" in top else reader.at(top),
-        source=source,
+        sources=sources,
         variables=tuple(variables),
         supplemental=tuple(supps),
         keys=keys,

@@ -47,10 +47,11 @@ class SuppSpec:
 
 @dataclass(frozen=True)
 class JoinSpec:
-    """Another form joined to the source rows by subject (at most one row per subject)."""
+    """Another form joined to the source rows by subject and ``on`` columns (at most one row per key)."""
 
     form: str
     where: Location
+    on: tuple[str, ...] = ()  # raw columns both forms hold (visit, line number), besides the subject
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,9 @@ class DomainSpec:
     name: str
     file: Path
     where: Location
-    source: SourceSpec
+    # Where the records come from: one form, or several stacked in order (``source:`` as a list),
+    # each with its own joins, unpivot and exclusions, giving the same raw columns.
+    sources: tuple[SourceSpec, ...]
     variables: tuple[VariableSpec, ...]
     supplemental: tuple[SuppSpec, ...] = ()
     keys: tuple[str, ...] = ()  # overrides the IG keys when given
@@ -97,6 +100,16 @@ class DomainSpec:
     klass: str = ""
     label: str = ""
     class_where: Location | None = None  # where ``class:`` is written
+
+    @property
+    def variants(self) -> tuple[VariantSpec, ...]:
+        """The unpivot variants of every source, in order: a raw row's ``_variant`` indexes this."""
+        return tuple(v for src in self.sources for v in src.variants)
+
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """The forms the domain's records are read from (sources and joined forms), each once."""
+        return tuple(dict.fromkeys(f for src in self.sources for f in (src.form, *(j.form for j in src.joins))))
 
     def variable(self, name: str) -> VariableSpec | None:
         """The spec of one variable, if mapped."""

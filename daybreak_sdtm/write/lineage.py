@@ -20,6 +20,8 @@ from daybreak_sdtm.text import text_array
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from daybreak_sdtm.spec import DomainSpec
+
 LINEAGE_FILE, RECONCILIATION_FILE = "lineage.csv", "reconciliation.json"
 LINEAGE_COLUMNS = ("DATASET", "RECORD", "USUBJID", "SEQ", "QNAM", "SOURCE_FILE", "SOURCE_RECORD")
 _NUMBER_COLUMNS = ("RECORD", "SOURCE_RECORD")
@@ -134,6 +136,16 @@ def write_lineage(result: BuildResult, path: Path) -> None:
         pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="none"))
 
 
+def _written_per_form(result: BuildResult, name: str, spec: DomainSpec) -> dict[str, int]:
+    """Records of a domain written from each of its source forms (all of them, for one source)."""
+    table = result.tables[name]
+    forms = list(dict.fromkeys(src.form for src in spec.sources))
+    if len(forms) == 1:
+        return {forms[0]: len(table.frame)}
+    files = pd.Series(_sources(table).files.astype(str)).value_counts()
+    return {form: int(files.get(result.form_files.get(form, form), 0)) for form in forms}
+
+
 def reconciliation(result: BuildResult) -> dict[str, Any]:
     """Raw records read per form -> records per domain, with every exclusion and its reason.
 
@@ -162,30 +174,30 @@ def reconciliation(result: BuildResult) -> dict[str, Any]:
             continue
         if table.is_supp:
             continue
-        src = spec.source
-        for join in src.joins:
+        for join in (j for src in spec.sources for j in src.joins):
             joined.setdefault(join.form, []).append(name)
-        per_record = max(1, len(src.variants))
-        candidates = result.forms_read[src.form] * per_record
-        exclusions = [e for e in result.exclusions if e.domain == name]
-        excluded = [{"reason": e.reason, "records": e.records} for e in exclusions]
-        written = len(table.frame)
-        ok = candidates == written + sum(e.records for e in exclusions)
-        balanced &= ok
-        domains.append(
-            {
-                "domain": name,
-                "form": src.form,
-                "source_records": result.forms_read[src.form],
-                "records_per_source_record": per_record,
-                "candidate_records": candidates,
-                "excluded": excluded,
-                "records": written,
-                "source_records_not_used": result.unused_records.get(name, 0),
-                "not_written": result.empty.get(name),
-                "balanced": ok,
-            }
-        )
+        written_from = _written_per_form(result, name, spec)
+        for form in dict.fromkeys(src.form for src in spec.sources):
+            per_record = sum(max(1, len(src.variants)) for src in spec.sources if src.form == form)
+            candidates = result.forms_read[form] * per_record
+            exclusions = [e for e in result.exclusions if e.domain == name and e.form == form]
+            written = written_from[form]
+            ok = candidates == written + sum(e.records for e in exclusions)
+            balanced &= ok
+            domains.append(
+                {
+                    "domain": name,
+                    "form": form,
+                    "source_records": result.forms_read[form],
+                    "records_per_source_record": per_record,
+                    "candidate_records": candidates,
+                    "excluded": [{"reason": e.reason, "records": e.records} for e in exclusions],
+                    "records": written,
+                    "source_records_not_used": result.unused_records.get((name, form), 0),
+                    "not_written": result.empty.get(name),
+                    "balanced": ok,
+                }
+            )
     forms = []
     for form, records in result.forms_read.items():
         used_by = [d["domain"] for d in domains if d["form"] == form]

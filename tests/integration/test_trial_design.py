@@ -135,7 +135,7 @@ def test_subject_elements_follow_the_exposure_and_radiotherapy_dates(package: Pa
     ind = se[se.ETCD == "IND"].set_index("USUBJID").SESTDTC
     assert (ind.str[:10] == c1.loc[ind.index]).all() and len(ind) == len(dm)
     rt = raw("rt").assign(U=lambda f: usubjid(f.SUBJECT), D=lambda f: iso(f.RTSTDAT)).groupby("U").D.min()
-    radiotherapy = se[se.SEUPDES.str.startswith("Radiotherapy") | (se.ETCD == "RT")].set_index("USUBJID").SESTDTC
+    radiotherapy = se[se.ETCD == "RT"].set_index("USUBJID").SESTDTC
     assert radiotherapy.sort_index().to_dict() == rt.sort_index().to_dict()
     # Planned elements are in their arm's order with its epochs; elements follow each other.
     plan = {(a, e): (o, ep) for a, e, o, ep in zip(ta.ARMCD, ta.ETCD, ta.TAETORD, ta.EPOCH, strict=False)}
@@ -150,10 +150,15 @@ def test_subject_elements_follow_the_exposure_and_radiotherapy_dates(package: Pa
         assert list(planned.TAETORD) == sorted(planned.TAETORD)
         assert list(rows.SEENDTC[:-1]) == list(rows.SESTDTC[1:])
         assert list(rows.SESTDTC.str[:10]) == sorted(rows.SESTDTC.str[:10])
-    # A subject who started radiotherapy after follow-up began (treatment still going on at the
-    # cut-off) has it as an unplanned element, in the follow-up epoch.
-    unplanned = se[se.ETCD == "UNPLAN"]
-    assert len(unplanned) and (unplanned.EPOCH == "FOLLOW-UP").all() and unplanned.TAETORD.isna().all()
+    # Follow-up starts the day after the end of treatment the end-of-treatment page records, and
+    # only then: a subject still on treatment at the cut-off has no follow-up element (nor one
+    # unplanned), and one whose study ended that day (a death) never entered it.
+    eos = raw("eos").assign(U=lambda f: usubjid(f.SUBJECT))
+    after = (pd.to_datetime(iso(eos.EOTDAT)) + pd.Timedelta(days=1)).dt.strftime("%Y-%m-%d")
+    ended_before = eos.EOSDAT.eq("") | (iso(eos.EOSDAT) >= after)
+    expected = dict(zip(eos.U[ended_before], after[ended_before], strict=True))
+    assert se[se.ETCD == "FU"].set_index("USUBJID").SESTDTC.to_dict() == expected
+    assert not (se.ETCD == "UNPLAN").any()
 
 
 def test_subject_visits_span_their_records(package: Path) -> None:
@@ -209,11 +214,12 @@ def test_epoch_is_the_subject_elements_partial_dates_included(package: Path) -> 
                 assert epoch == (days.pop() if len(days) == 1 else ""), (name, subject, when)
     ae = read(package, "ae")
     partial = ae[ae.AESTDTC.str.len() < 10]
-    # 2026-03 ended 2026-03-12 is induction (it started by the 12th); the two left blank are of
-    # September 2026, which holds maintenance and follow-up days before their ends (or with none).
-    assert len(partial) == 7 and (partial.EPOCH != "").sum() == 5
-    blank = partial[partial.EPOCH == ""]
-    assert set(blank.AESTDTC) == {"2026-09"}
+    # Every month-only start falls in one element: 2026-03 ended 2026-03-12 is induction (it
+    # started by the 12th), and September 2026 is maintenance for subjects still treated at the
+    # cut-off (no follow-up element) and follow-up for one whose treatment ended before it.
+    assert len(partial) == 7 and (partial.EPOCH != "").all()
+    september = partial[partial.AESTDTC == "2026-09"]
+    assert len(september) and set(september.EPOCH) <= {"MAINTENANCE TREATMENT", "FOLLOW-UP"}
 
 
 def test_rfxstdtc_is_the_earliest_exstdtc(package: Path) -> None:
@@ -250,7 +256,7 @@ def test_reconciliation_and_lineage_name_the_design(package: Path) -> None:
     rec = json.loads((package / "reconciliation.json").read_text())
     design = {d["dataset"]: d for d in rec["trial_design"]}
     assert design["TS"]["made_from"] == ["study.yaml"] and design["SE"]["records"] == len(read(package, "se"))
-    assert set(design["SE"]["made_from"]) == {"dm.csv", "ex.csv", "rt.csv"} and rec["balanced"]
+    assert set(design["SE"]["made_from"]) == {"dm.csv", "ex.csv", "rt.csv", "eos.csv"} and rec["balanced"]
     lineage = pd.read_csv(package / "lineage.csv", dtype=str, keep_default_na=False)
     se = lineage[lineage.DATASET == "SE"]
     assert len(se) == len(read(package, "se")) and (se.USUBJID != "").all()
@@ -367,3 +373,18 @@ def test_trial_design_in_a_file_of_its_own(study: Path, tmp_path: Path, package:
     with pytest.raises(Exception) as err:
         load_study(study)
     assert f"trial_design.yaml:{line}:9: trial_design.arms.elements: missing required key 'EPOCH'" in str(err.value)
+
+
+def test_an_element_entered_out_of_the_arms_order_is_unplanned(study: Path, tmp_path: Path) -> None:
+    # Follow-up dated from the last dose for every subject: a subject whose radiotherapy starts
+    # after that day (still on treatment at the cut-off) enters radiotherapy after follow-up, an
+    # element their arm plans earlier: it is unplanned, in the follow-up epoch (SDTMIG 3.4 SE).
+    _edit(study, "start: {day_after: DS.DSSTDTC, where: {DSSCAT: STUDY TREATMENT}}", "start: {day_after: DM.RFXENDTC}")
+    out = tmp_path / "out"
+    assert main(["convert", "--study", str(study), "--out", str(out), "--timestamp", "2026-10-01T00:00:00"]) == 0
+    se = read(out, "se")
+    unplanned = se[se.ETCD == "UNPLAN"]
+    assert len(unplanned) and (unplanned.EPOCH == "FOLLOW-UP").all() and unplanned.TAETORD.isna().all()
+    assert unplanned.SEUPDES.str.startswith("Radiotherapy").all()
+    fu = se[se.ETCD == "FU"].set_index("USUBJID")
+    assert (fu.index.isin(unplanned.USUBJID)).any()

@@ -328,3 +328,31 @@ def test_a_list_of_variables_resolves_to_references(tmp_path: Path, standards: S
     )
     [error] = _errors(folder2, standards)
     assert error.problem == "expected a list of SDTM variables, e.g. [LBTESTCD, LBSPEC]"
+
+
+STACKED_AE = AE.replace(
+    "source:\n  form: ae\n",
+    "source:\n  - form: ae\n  - form: ae2\n    join:\n      - {form: dm, on: [VISIT]}\n",
+)
+
+
+def test_stacked_sources_each_give_every_column_read(tmp_path: Path, standards: Standards) -> None:
+    folder = _study(tmp_path, STACKED_AE)
+    headers = {**HEADERS, "ae2": ["SUBJECT", "AETERM", "AEPT", "AESEV", "VISIT"]}
+    errors = _errors(folder, standards, headers)
+    # ae2 has no AESTDAT: a column one stacked source lacks is not readable; dm has no VISIT.
+    assert [(e.key, e.problem) for e in errors] == [
+        ("source.join.on", "raw column 'VISIT' not in form 'dm'"),
+        ("AESTDTC", "raw column 'AESTDAT' not in every source of AE (form 'ae', form 'ae2')"),
+    ]
+    assert errors[0].where == _at(folder, "{form: dm, on: [VISIT]}", "{")
+    headers["dm"] = [*HEADERS["dm"], "VISIT"]
+    headers["ae2"].append("AESTDAT")
+    assert _errors(folder, standards, headers) == []
+
+
+def test_a_join_key_must_be_column_names(tmp_path: Path) -> None:
+    folder = _study(tmp_path, AE.replace("  form: ae\n", "  form: ae\n  join:\n    - {form: dm, on: {VISIT: 1}}\n"))
+    with pytest.raises(SpecErrors) as exc:
+        load_study(folder)
+    assert "source.join.on: give the raw column(s) both forms hold, e.g. on: [FOLDER]" in str(exc.value)
