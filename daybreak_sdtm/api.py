@@ -37,6 +37,7 @@ class DatasetSummary:
     variables: int
     file: str
     not_written: str = ""  # why a dataset has no records ("ae.csv has no records")
+    parts: int = 0  # the files it is also split into over the size limit (split/ae1.xpt ...)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def convert(
     encoding: str | None = None,
     max_per_rule: int | None = None,
     formats: Sequence[str] = ("xpt",),
+    max_dataset_size: str | int = "5GB",
 ) -> ConvertResult:
     """Convert a raw export into an SDTM package in ``out_dir`` (all or nothing).
 
@@ -108,7 +110,10 @@ def convert(
     (at most ``max_per_rule`` findings detailed per rule) inside it.
     ``encoding`` is the raw export's text encoding (default: the study's ``export: encoding:``,
     else UTF-8). A dataset with no records is not written; define.xml describes it with
-    def:HasNoData and the summary and reconciliation.json say why it is empty.
+    def:HasNoData and the summary and reconciliation.json say why it is empty. A dataset whose
+    XPT file is over ``max_dataset_size`` (``5GB``, ``20KB``, or bytes; FDA's 5 GB by default) is
+    also written split in record order into ``split/<name>1.xpt`` ... under it, each with the
+    variables and lengths of the whole (``write.split``); define.xml and reconciliation.json name the parts.
     """
     from daybreak_sdtm.checks.submission import preflight
     from daybreak_sdtm.findings import Report, Severity
@@ -119,8 +124,10 @@ def convert(
     from daybreak_sdtm.write.define_files import write_define
     from daybreak_sdtm.write.lineage import write_provenance
     from daybreak_sdtm.write.package import Protected, check_target, copy_files, folder_digest, publish
+    from daybreak_sdtm.write.split import parse_size, part_ranges, write_parts
 
     created = resolve_timestamp(timestamp)
+    size_limit = parse_size(max_dataset_size)
     threshold = Severity.parse(fail_on)
     formats = dataset_formats(formats)
     study_dir = study_dir or default_study_dir()
@@ -140,11 +147,22 @@ def convert(
         problems = [p for t in tables.values() for p in xpt_problems(t)]
     if problems:
         raise WriteError("\n".join(problems))
+    # The parts of each XPT file over the size limit, decided from its record length and records.
+    splits = {name: part_ranges(t, size_limit) for name, t in tables.items()} if "xpt" in formats else {}
 
     summaries = []
     for name, table in result.tables.items():
         if name in tables:
-            summaries.append(DatasetSummary(name, table.label, len(table.frame), len(table.frame.columns), table.href))
+            summaries.append(
+                DatasetSummary(
+                    name,
+                    table.label,
+                    len(table.frame),
+                    len(table.frame.columns),
+                    table.href,
+                    parts=len(splits.get(name, ())),
+                )
+            )
         else:
             summaries.append(
                 DatasetSummary(
@@ -190,6 +208,7 @@ def convert(
                 progress.step(ds.href, i, len(tables))
                 if "xpt" in formats:
                     write_xpt(ds, tmp / f"{ds.name.lower()}.xpt", created)
+                    ds.parts = write_parts(ds, tmp, created, splits[ds.name])
                 for kind in (f for f in formats if f != "xpt"):
                     write_dataset_json(
                         ds,
@@ -531,8 +550,7 @@ def trace(
     """Find SDTM records by dataset, USUBJID and --SEQ (IDVARVAL for SUPP--) and their raw records."""
     import pandas as pd
 
-    from daybreak_sdtm.checks.package import dataset_files
-    from daybreak_sdtm.dataset import read_dataset
+    from daybreak_sdtm.checks.package import dataset_sources, read_files
     from daybreak_sdtm.errors import RawDataError
     from daybreak_sdtm.raw import read_form
     from daybreak_sdtm.write.lineage import LINEAGE_FILE
@@ -549,10 +567,14 @@ def trace(
         what = f"{name} USUBJID={usubjid}" + (f" SEQ={seq}" if seq is not None else "")
         raise RawDataError(f"{lineage_path}: no record {what}")
     export_dir = trace_export(package_dir, export_dir)
-    path = next((p for p in dataset_files(package_dir) if p.stem.lower() == name.lower()), None)
-    if path is None:
+    stem = name.lower()
+    files = next(
+        (f for f in dataset_sources(package_dir) if f.first.stem.lower() == (stem if f.whole else f"{stem}1")),
+        None,
+    )
+    if files is None:
         raise RawDataError(f"{package_dir}: no dataset file for {name}")
-    frame = read_dataset(path).frame
+    frame = read_files(files).frame
     encoding = export_encoding(package_dir)  # the raw export is read as it was when converted
     forms: dict[str, pd.DataFrame] = {}
     results = []

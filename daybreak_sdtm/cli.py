@@ -19,6 +19,7 @@ from daybreak_sdtm import __version__
 from daybreak_sdtm.errors import DaybreakError, ExitStatus
 
 if TYPE_CHECKING:
+    from daybreak_sdtm.api import DatasetSummary
     from daybreak_sdtm.findings import Report
 
 FAIL_ON_CHOICES = ("note", "warning", "error", "never")  # daybreak_sdtm.findings.FAIL_ON_CHOICES, without its import
@@ -70,6 +71,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
             encoding=args.encoding,
             max_per_rule=args.max_per_rule,
             formats=args.formats or ("xpt",),
+            max_dataset_size=args.max_dataset_size,
         )
     for line in result.cleaned:
         print(f"note: {line}", file=sys.stderr)
@@ -98,7 +100,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     )
     _print_table(
         [
-            (d.name, d.records, d.variables, d.file) if d.file else (d.name, 0, "-", f"not written: {d.not_written}")
+            (d.name, d.records, d.variables, _files(d)) if d.file else (d.name, 0, "-", f"not written: {d.not_written}")
             for d in result.datasets
         ],
         ("dataset", "records", "variables", "file"),
@@ -109,6 +111,14 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
         print(render_summary(result.report))
     return ExitStatus.OK
+
+
+def _files(summary: DatasetSummary) -> str:
+    """A dataset's file, and the parts it is split into: ``ae.xpt + split/ae1.xpt..ae3.xpt``."""
+    if not summary.parts:
+        return summary.file
+    stem = summary.name.lower()
+    return f"{summary.file} + split/{stem}1.xpt..{stem}{summary.parts}.xpt"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -490,6 +500,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="dataset files to write: xpt (SAS XPT v5, the default), json and/or ndjson (CDISC "
         "Dataset-JSON v1.1), comma-separated or repeated; with several, each is read back and must "
         "hold the same records as the others",
+    )
+    p.add_argument(
+        "--max-dataset-size",
+        default="5GB",
+        metavar="SIZE",
+        help="an XPT file over this size (5GB, 500MB, 20KB, or bytes; default FDA's 5GB) is also "
+        "written split in record order into split/<name>1.xpt, <name>2.xpt ... under it, with the "
+        "same variables and lengths, as FDA's Technical Conformance Guide asks",
     )
     _report_options(p, "the findings printed and validation.html")
     _quiet_option(p)

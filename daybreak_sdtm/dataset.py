@@ -31,6 +31,10 @@ MAX_SHOWN_VALUE = 60
 # The smallest magnitude an IBM double (XPT v5) holds; smaller values are stored, and read back, as 0.
 _IBM_TINY = 16.0**-65
 NUMBER_WIDTH = 8  # every XPT numeric is an 8-byte double
+# The folder of a package that holds the parts of the datasets split over a size limit
+# (split/ae1.xpt, split/ae2.xpt ...), beside the whole dataset (ae.xpt), as FDA's Technical
+# Conformance Guide asks (section 3.3.2, Dataset Size).
+SPLIT_FOLDER = "split"
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,21 @@ class Sources:
 
     def __len__(self) -> int:
         return len(self.records)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One file of a dataset split in record order: ``split/ae2.xpt`` holds records ``first`` to
+    ``first + records - 1`` of AE, with the variables and lengths of the whole dataset."""
+
+    file: str  # path inside the package, "/"-separated (split/ae2.xpt)
+    first: int  # 1-based number, in the whole dataset, of the part's first record
+    records: int
+
+
+def part_file(name: str, number: int) -> str:
+    """The file of a dataset's ``number``-th part (1-based) inside its package: ``split/ae1.xpt``."""
+    return f"{SPLIT_FOLDER}/{name.lower()}{number}.xpt"
 
 
 @dataclass
@@ -68,6 +87,8 @@ class Dataset:
         specs: Variable -> spec line that produced it ("mappings/daybreak-01/ae.yaml:9:12").
         qnam_specs: For SUPP-- datasets, QNAM -> spec line of the qualifier (QVAL's origin).
         fallbacks: Where the file's text was not UTF-8 and was read as Windows-1252 (check DB113).
+        parts: The files the dataset is also split into (``split/ae1.xpt`` ...), in record
+            order; () when it is not split.
     """
 
     name: str
@@ -80,6 +101,7 @@ class Dataset:
     specs: dict[str, str] = field(default_factory=dict)
     qnam_specs: dict[str, str] = field(default_factory=dict)
     fallbacks: tuple[Fallback, ...] = ()
+    parts: tuple[Part, ...] = ()
     # Char variable -> (codes, table) of its distinct values, made once and shared by every check
     # that asks a per-value question (spaces, ASCII, bytes, dates, the gx frame); see ``codes``.
     _codes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
@@ -150,8 +172,14 @@ class Dataset:
 
     @property
     def href(self) -> str:
-        """The dataset's file name inside its package (``ae.xpt``), as define.xml's def:leaf names it."""
-        return PurePosixPath(self.file).name if self.file else f"{self.name.lower()}.xpt"
+        """The dataset's file name inside its package (``ae.xpt``), as define.xml's def:leaf names it;
+        ``split/ae1.xpt`` for a dataset read from its parts alone."""
+        if not self.file:
+            return f"{self.name.lower()}.xpt"
+        first = self.parts[0].file if self.parts else ""
+        if first and (self.file == first or self.file.endswith(f"/{first}")):
+            return first
+        return PurePosixPath(self.file).name
 
     @property
     def domain(self) -> str:

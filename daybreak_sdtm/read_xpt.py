@@ -255,3 +255,59 @@ def _spread(values: pd.Series, codes: np.ndarray, decoded: np.ndarray) -> pd.Ser
     table[:-1] = decoded
     table[-1] = None
     return pd.Series(table[codes], index=values.index, dtype=object)
+
+
+# An XPT v5 file is made of 80-byte records: 9 header records (library, member, NAMESTR and OBS
+# headers), a 140-byte NAMESTR per variable, then the observations, each section padded to 80 bytes.
+XPT_BLOCK = 80
+_XPT_HEADERS = 9 * XPT_BLOCK
+_NAMESTR = 140
+
+
+def _padded(length: int) -> int:
+    return -(-length // XPT_BLOCK) * XPT_BLOCK
+
+
+def xpt_header_size(variables: int) -> int:
+    """The bytes of an XPT v5 file before its first observation."""
+    return _XPT_HEADERS + _padded(_NAMESTR * variables)
+
+
+def xpt_size(variables: int, record_length: int, records: int) -> int:
+    """The size in bytes of the XPT v5 file of ``records`` records of ``record_length`` bytes each."""
+    return xpt_header_size(variables) + _padded(record_length * records)
+
+
+@dataclass(frozen=True)
+class XptLayout:
+    """An XPT file's dataset name, variables with their widths, and records, read from its header and size."""
+
+    name: str
+    widths: dict[str, int]
+    records: int
+
+
+def xpt_layout(path: Path) -> XptLayout:
+    """The name, widths and record count of an XPT v5 file, without reading its observations.
+
+    The records follow from the file's size; blank records in the last 80 bytes are its padding
+    (a record of SDTM data is never blank: STUDYID is required).
+    """
+    import pyreadstat
+
+    try:
+        _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+    except Exception as exc:  # noqa: BLE001 (pyreadstat raises its own ReadstatError, or OSError/ValueError)
+        raise XptError(f"{path}: not a readable SAS transport (XPT) file ({exc})") from None
+    widths = {str(k): int(v) for k, v in (meta.variable_storage_width or {}).items()}
+    length = sum(widths.values())
+    start = xpt_header_size(len(widths))
+    size = path.stat().st_size
+    records = (size - start) // length if length else 0
+    with path.open("rb") as fh:
+        while records and start + records * length > size - XPT_BLOCK:
+            fh.seek(start + (records - 1) * length)
+            if fh.read(length).strip(b" "):
+                break
+            records -= 1
+    return XptLayout(str(meta.table_name or path.stem).strip().upper(), widths, records)

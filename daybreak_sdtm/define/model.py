@@ -281,6 +281,9 @@ class Define:
     comments: tuple[Comment, ...]
     documents: tuple[Leaf, ...]
     comment_oid: str = ""  # of the whole MetaDataVersion
+    part_leaves: tuple[
+        Leaf, ...
+    ] = ()  # the files of datasets split over a size limit, each named by its dataset's comment
 
     @property
     def file_oid(self) -> str:
@@ -296,7 +299,8 @@ class Define:
 
     def leaf(self, leaf_id: str) -> Leaf:
         """A document or dataset leaf by ID."""
-        for leaf in (*self.documents, *(g.leaf for g in self.item_groups if g.leaf is not None)):
+        groups = (g.leaf for g in self.item_groups if g.leaf is not None)
+        for leaf in (*self.documents, *self.part_leaves, *groups):
             if leaf.id == leaf_id:
                 return leaf
         raise KeyError(leaf_id)
@@ -523,6 +527,7 @@ class _Builder:
             for key, href in sorted(study.documents.items())
         )
         self.acrf_leaf = next((d.id for d in self.documents if d.id == "LF.acrf"), "")
+        self.part_leaves: list[Leaf] = []
 
     # -- origins, methods, comments
 
@@ -541,6 +546,20 @@ class _Builder:
     def method(self, oid: str, name: str, text: str) -> str:
         self.methods.setdefault(oid, Method(oid, name, text))
         return oid
+
+    def parts(self, ds: Dataset) -> tuple[str, tuple[str, ...]]:
+        """What a dataset's comment says of the files it is split into over a size limit, and
+        the def:leaf of each (one per part, beside the documents); ("", ()) when it is not split."""
+        if not ds.parts:
+            return "", ()
+        leaves = [Leaf(f"LF.{ds.name}.{n}", part.file, part.file) for n, part in enumerate(ds.parts, 1)]
+        self.part_leaves.extend(leaves)
+        files = "; ".join(f"{p.file}: records {p.first} to {p.first + p.records - 1}" for p in ds.parts)
+        text = (
+            f"Over the file size limit, also submitted split in record order into {len(ds.parts)} files "
+            f"with the same variables and lengths ({files})."
+        )
+        return text, tuple(leaf.id for leaf in leaves)
 
     def comment(self, oid: str, text: str, leaf_ids: tuple[str, ...] = ()) -> str:
         if not text:
@@ -898,7 +917,9 @@ def build_define(
         if ds.name in no_data:
             text = f"{text} No records: {no_data[ds.name]}; the dataset is not submitted.".lstrip()
             leaf = None
-        comment = b.comment(f"COM.{ds.name}", text) if text else ""
+        split, part_ids = b.parts(ds)
+        text = f"{text} {split}".strip()
+        comment = b.comment(f"COM.{ds.name}", text, part_ids) if text else ""
         groups.append(_item_group(ds, meta, refs, leaf, keys, comment))
 
     mdv_comment = ""
@@ -932,6 +953,7 @@ def build_define(
         comments=tuple(sorted(b.comments.values(), key=lambda c: c.oid)),
         documents=b.documents,
         comment_oid=mdv_comment,
+        part_leaves=tuple(b.part_leaves),
     )
 
 
@@ -1019,7 +1041,9 @@ def _design_group(b: _Builder, ds: Dataset, no_data: str | None) -> ItemGroup:
     if no_data is not None:
         source = f"{source} No records: {no_data}; the dataset is not submitted."
         leaf = None
-    return _item_group(ds, meta, refs, leaf, keys, b.comment(f"COM.{ds.name}", source))
+    split, part_ids = b.parts(ds)
+    comment = b.comment(f"COM.{ds.name}", f"{source} {split}".strip(), part_ids)
+    return _item_group(ds, meta, refs, leaf, keys, comment)
 
 
 def _item_group(

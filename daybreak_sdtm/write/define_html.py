@@ -168,8 +168,12 @@ def define_html(define: Define) -> bytes:
         main.append(E.SECTION(E.H2("Documents"), _table(("Document", "File"), rows), id="documents"))
 
     rows = []
+    part_ids = {leaf.id for leaf in define.part_leaves}
     for g in define.item_groups:
         group_comment = next((c for c in define.comments if c.oid == g.comment_oid), None)
+        parts = [define.leaf(i) for i in (group_comment.leaf_ids if group_comment else ()) if i in part_ids]
+        location: list[object] = [_link(g.leaf.href, g.leaf.title) if g.leaf is not None else "no data (not written)"]
+        location += [_link(leaf.href, leaf.title) for leaf in parts]
         rows.append(
             E.TR(
                 _cell(_link(f"#{g.oid}", g.name)),
@@ -179,7 +183,7 @@ def define_html(define: Define) -> bytes:
                 _cell("Tabulation"),
                 _cell(", ".join(g.keys)),
                 _cell(str(g.records)),
-                _cell(_link(g.leaf.href, g.leaf.title) if g.leaf is not None else "no data (not written)"),
+                _cell(*location),
                 _cell(_link(f"#{group_comment.oid}", group_comment.text) if group_comment else ""),
             )
         )

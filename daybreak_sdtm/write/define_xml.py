@@ -149,7 +149,7 @@ def define_xml(define: Define) -> bytes:
         _description(el, comment.text)
         for leaf_id in comment.leaf_ids:
             _sub(el, _def("DocumentRef"), {"leafID": leaf_id})
-    for leaf in define.documents:
+    for leaf in (*define.documents, *define.part_leaves):
         _leaf(mdv, leaf.id, leaf.href, leaf.title)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 

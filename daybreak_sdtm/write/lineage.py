@@ -155,6 +155,8 @@ def reconciliation(result: BuildResult) -> dict[str, Any]:
     form the export lacks (allowed by study.yaml) has ``file`` null and ``missing`` saying why.
     ``trial_design`` lists the datasets made from the trial design (TS, TA, ... from study.yaml,
     SE and SV from the records that date subjects' elements and visits) and the files they came from.
+    ``split`` names, for each dataset split over the size limit, its parts with the records each
+    holds (lineage.csv's RECORD numbers the records of the whole dataset).
     """
     domains = []
     balanced = True
@@ -222,6 +224,11 @@ def reconciliation(result: BuildResult) -> dict[str, Any]:
         "domains": domains,
         "supplemental": supplemental,
         "trial_design": design,
+        "split": {
+            name: [{"file": p.file, "first_record": p.first, "records": p.records} for p in table.parts]
+            for name, table in result.tables.items()
+            if table.parts
+        },
         "balanced": balanced,
     }
 
