@@ -40,7 +40,7 @@ def _study(tmp_path: Path, spec: str) -> Path:
     shutil.copytree(default_study_dir(), study)
     (study / "xr.yaml").write_text(spec, encoding="utf-8")
     text = (study / "study.yaml").read_text(encoding="utf-8")
-    (study / "study.yaml").write_text(text.replace("ae.yaml]", "ae.yaml, xr.yaml]"), encoding="utf-8")
+    (study / "study.yaml").write_text(text.replace("ds.yaml]", "ds.yaml, xr.yaml]"), encoding="utf-8")
     return study
 
 

@@ -74,7 +74,7 @@ def _study_and_export(tmp_path: Path) -> tuple[Path, Path]:
     shutil.copytree(default_export_dir(), export)
     _vs_page(export).to_csv(export / "vs.csv", index=False)
     (study / "vs.yaml").write_text(VS, encoding="utf-8")
-    text = (study / "study.yaml").read_text(encoding="utf-8").replace("ae.yaml]", "ae.yaml, vs.yaml]")
+    text = (study / "study.yaml").read_text(encoding="utf-8").replace("ds.yaml]", "ds.yaml, vs.yaml]")
     text = text.replace("columns_not_mapped:\n", "columns_not_mapped:\n  vs: [STUDY, SITENUMBER, FOLDER]\n", 1)
     (study / "study.yaml").write_text(text + CONVERSIONS, encoding="utf-8")
     return study, export

@@ -64,7 +64,7 @@ def test_convert_shows_its_stages_on_a_terminal_and_erases_the_line(tmp_path: Pa
         "convert: reading",
         "convert: mapping",
         "convert: validating",
-        "convert: writing XPT: ts.xpt (1/16)",
+        "convert: writing XPT: ts.xpt (1/17)",
         "convert: writing define.xml",
     ):
         assert any(line.startswith(expected) for line in shown), (expected, shown)
@@ -85,7 +85,7 @@ def test_validate_and_sample_export_show_progress_and_quiet_shows_none(tmp_path:
     assert main(["convert", "--out", str(package), *TS]) == 0
     code, out, terminal = _on_terminal(["validate", str(package)], tmp_path)
     assert code == 0, terminal
-    assert "validate: reading: ae.xpt (1/16)" in terminal and "validate: validating: DB104" in terminal
+    assert "validate: reading: ae.xpt (1/17)" in terminal and "validate: validating: DB104" in terminal
     assert out.startswith("validation: 0 error(s)")
 
 

@@ -188,7 +188,7 @@ def test_manifest_and_reconciliation_cover_the_parts(package: Path) -> None:
 
 def test_validate_reads_a_split_package_as_one_dataset_each(package: Path) -> None:
     result = api.validate(package)
-    assert len(result.package.datasets) == 16
+    assert len(result.package.datasets) == 17
     assert not [f for f in result.report.findings if f.severity.name == "ERROR"]
     ae = result.package.datasets["AE"]
     assert [p.file for p in ae.parts] == [f"split/{p.name}" for p in _parts(package, "ae")]
