@@ -267,11 +267,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_list_checks(args: argparse.Namespace) -> int:
-    """List the validation checks: id, name, severity, summary."""
+    """List the validation checks: id, name, severity, summary, and the published rules each implements."""
     from daybreak_sdtm.validation import list_checks
 
-    for code, name, severity, summary, _refs in list_checks():
-        print(f"{code}  {name:<40} {severity:<7}  {summary}")
+    for code, name, severity, summary, official in list_checks():
+        rules = " ".join(official.ids) if official.ids else "no published counterpart"
+        print(f"{code}  {name:<40} {severity:<7}  {summary}  [{rules}]")
     return ExitStatus.OK
 
 

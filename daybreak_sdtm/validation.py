@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from daybreak_sdtm.errors import SpecError, SpecErrors
 from daybreak_sdtm.timing import stage
@@ -17,7 +17,7 @@ from daybreak_sdtm.timing import stage
 if TYPE_CHECKING:
     from daybreak_sdtm.build import BuildResult
     from daybreak_sdtm.checks import CheckContext, Package
-    from daybreak_sdtm.checks.registry import EpochRule
+    from daybreak_sdtm.checks.registry import EpochRule, Implements
     from daybreak_sdtm.checks.run import Validation
     from daybreak_sdtm.findings import Report
     from daybreak_sdtm.spec import StudySpec
@@ -225,11 +225,27 @@ def explain(code: str) -> str:
         raise DaybreakError(f"no check {code!r} ({hint})")
     engine = "great-expectations expectation" if item.kind == "expectation" else "daybreak check"
     refs = "\n".join(f"  - {r}" for r in item.references)
-    return f"{item.code} {item.name} ({item.severity}, {item.family}, {engine})\n\n{item.doc}\n\nReferences:\n{refs}\n"
+    official = item.implements
+    if official.ids:
+        rules = "\n".join(
+            f"  {what}: {', '.join(ids)}"
+            for what, ids in (
+                ("CDISC conformance rules", official.cdisc),
+                ("CDISC CORE rules", official.core),
+                ("FDA rules", official.fda),
+            )
+            if ids
+        )
+    else:
+        rules = f"  no published counterpart: {official.none}"
+    return (
+        f"{item.code} {item.name} ({item.severity}, {item.family}, {engine})\n\n{item.doc}\n\n"
+        f"Implements:\n{rules}\n\nReferences:\n{refs}\n"
+    )
 
 
-def list_checks() -> list[tuple[str, str, str, str, Any]]:
-    """(id, name, severity, summary, references) of every registered check, by id."""
+def list_checks() -> list[tuple[str, str, str, str, Implements]]:
+    """(id, name, severity, summary, the published rules it implements) of every registered check, by id."""
     from daybreak_sdtm.checks import CHECKS
 
-    return [(c.code, c.name, str(c.severity), c.summary, c.references) for _, c in sorted(CHECKS.items())]
+    return [(c.code, c.name, str(c.severity), c.summary, c.implements) for _, c in sorted(CHECKS.items())]

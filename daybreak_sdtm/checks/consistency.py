@@ -15,7 +15,7 @@ import pandas as pd
 
 from daybreak_sdtm.checks import roles
 from daybreak_sdtm.checks.package import Dataset, Package
-from daybreak_sdtm.checks.registry import CheckContext, check
+from daybreak_sdtm.checks.registry import CheckContext, Implements, check
 from daybreak_sdtm.checks.roles import DEMOGRAPHICS, TRIAL_ARMS, dataset_class
 from daybreak_sdtm.checks.versions import NULL_ARMS
 from daybreak_sdtm.findings import Finding, Severity
@@ -29,10 +29,8 @@ SERIOUSNESS_CRITERIA = ("SCAN", "SCONG", "SDISAB", "SDTH", "SHOSP", "SLIFE", "SO
     "DB203",
     "ct.seriousness_consistent",
     severity=Severity.ERROR,
-    references=(
-        "SDTMIG 3.4 AE assumptions (AESER and the seriousness criteria)",
-        "CDISC conformance rules CG0041, CG0042 / CORE-000022, CORE-000266",
-    ),
+    references=("SDTMIG 3.4 AE assumptions (AESER and the seriousness criteria)",),
+    implements=Implements(cdisc=("CG0041",), core=("CORE-000022",), fda=("SD1062",)),
 )
 def seriousness_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """An event with a seriousness criterion Y (--SCAN, --SCONG, --SDISAB, --SDTH, --SHOSP, --SLIFE, --SOD, --SMIE) is serious.
@@ -68,10 +66,33 @@ def _null_arms(ctx: CheckContext, dm: Dataset, variable: str) -> dict[str, str]:
     "DB304",
     "keys.arm_in_trial_arms",
     severity=Severity.ERROR,
-    references=(
-        "SDTMIG 3.4 DM assumptions 4 and 5 (ARM/ARMCD and ACTARM/ACTARMCD come from TA)",
-        "CDISC conformance rules CG0512, CG0514 / CORE-000208, CORE-000209",
-        "FDA validator rules SD0066, SD0071, SD2002 (FDAC061, FDAC064, FDAC199)",
+    references=("SDTMIG 3.4 DM assumptions 4 and 5 (ARM/ARMCD and ACTARM/ACTARMCD come from TA)",),
+    implements=Implements(
+        cdisc=(
+            "CG0117",
+            "CG0118",
+            "CG0120",
+            "CG0121",
+            "CG0124",
+            "CG0125",
+            "CG0126",
+            "CG0128",
+            "CG0512",
+            "CG0514",
+            "CG0516",
+            "CG0518",
+        ),
+        core=(
+            "CORE-000047",
+            "CORE-000208",
+            "CORE-000209",
+            "CORE-000210",
+            "CORE-000331",
+            "CORE-000367",
+            "CORE-000368",
+            "CORE-000531",
+        ),
+        fda=("SD0066", "SD0071", "SD2002", "SD2003"),
     ),
 )
 def arm_in_trial_arms(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
@@ -126,11 +147,8 @@ def arm_in_trial_arms(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     "DB305",
     "keys.actual_arm_differs",
     severity=Severity.NOTE,
-    references=(
-        "SDTMIG 3.4 DM assumption 5 (ACTARMCD when the subject received another arm's treatment)",
-        "FDA Business Rule FB2501 / CORE-000655 (ARMCD and ACTARMCD should match)",
-        "FDA validator rule SD2236 (FDAC197)",
-    ),
+    references=("SDTMIG 3.4 DM assumption 5 (ACTARMCD when the subject received another arm's treatment)",),
+    implements=Implements(core=("CORE-000655",), fda=("FB2501", "SD2236")),
 )
 def actual_arm_differs(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """A subject's actual arm (ACTARMCD) differs from the planned one (ARMCD): a note for the reviewer.

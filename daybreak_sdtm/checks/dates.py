@@ -15,7 +15,7 @@ import pandas as pd
 
 from daybreak_sdtm.checks import roles
 from daybreak_sdtm.checks.package import Dataset, Package
-from daybreak_sdtm.checks.registry import CheckContext, EpochRule, check, expectation
+from daybreak_sdtm.checks.registry import CheckContext, EpochRule, Implements, check, expectation, no_counterpart
 from daybreak_sdtm.checks.roles import (
     DEMOGRAPHICS,
     EXPOSURE,
@@ -56,6 +56,7 @@ def iso_variables(ds: Dataset, ctx: CheckContext) -> list[tuple[str, str]]:
     "dates.iso8601_format",
     severity=Severity.ERROR,
     references=("SDTMIG 3.4 section 4.4.1 (formats for date/time variables)",),
+    implements=Implements(fda=("SD0003", "SD1011")),
 )
 def iso8601_format(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     """Date/time, duration and interval variables hold ISO 8601 text as SDTMIG uses it.
@@ -99,6 +100,9 @@ def complete_dates(text: pd.Series, coded: tuple[np.ndarray, np.ndarray] | None 
     "dates.real_calendar_date",
     severity=Severity.ERROR,
     references=("SDTMIG 3.4 section 4.4.1 (formats for date/time variables)",),
+    implements=no_counterpart(
+        "no CORE or FDA validator rule of its own: the ISO 8601 rules (DB401) judge the form of a date, not that the calendar has it"
+    ),
 )
 def real_calendar_date(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """A date with day precision is a date that exists on the calendar.
@@ -143,6 +147,7 @@ def after(first: pd.Series, second: pd.Series) -> np.ndarray:
     "dates.start_not_after_end",
     severity=Severity.ERROR,
     references=("SDTMIG 3.4 section 4.4 (timing variables: --STDTC, --ENDTC)",),
+    implements=Implements(core=("CORE-000718",), fda=("FB3209", "SD0013")),
 )
 def start_not_after_end(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """--STDTC is not after --ENDTC of the same record, compared at their common precision.
@@ -201,6 +206,11 @@ def days_from(dates: pd.Series, reference: pd.Series) -> pd.Series:
     "dates.study_day_consistent",
     severity=Severity.ERROR,
     references=("SDTMIG 3.4 section 4.4.4 (use of the study day variables)",),
+    implements=Implements(
+        cdisc=("CG0006", "CG0007", "CG0220", "CG0221", "CG0222", "CG0223"),
+        core=("CORE-000138", "CORE-000139", "CORE-000354", "CORE-000529", "CORE-000552", "CORE-000553"),
+        fda=("FB1603", "SD1085", "SD1086", "SD1089", "SD1090", "SD1093", "SD1094"),
+    ),
 )
 def study_day_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """--DY, --STDY and --ENDY equal the days from DM.RFSTDTC to the record's date (no day 0).
@@ -238,11 +248,8 @@ def study_day_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     "DB405",
     "dates.reference_dates_match_ex",
     severity=Severity.ERROR,
-    references=(
-        "SDTMIG 3.4 DM assumptions (RFSTDTC, RFXSTDTC, RFXENDTC)",
-        "CDISC conformance rule CG0148 / CORE-000239 (RFXSTDTC is the earliest EXSTDTC)",
-        "CDISC conformance rule CG0147 / CORE-000238 (RFXENDTC is the latest EXSTDTC or EXENDTC)",
-    ),
+    references=("SDTMIG 3.4 DM assumptions (RFSTDTC, RFXSTDTC, RFXENDTC)",),
+    implements=Implements(cdisc=("CG0147", "CG0148"), core=("CORE-000238", "CORE-000239")),
 )
 def reference_dates_match_ex(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """DM.RFXSTDTC is the subject's first EXSTDTC and RFXENDTC the latest EXSTDTC or EXENDTC; RFSTDTC is set for treated subjects.
@@ -474,9 +481,8 @@ def _by_study_epochs(
     references=(
         "SDTMIG 3.4 section 4.4 (timing variables: EPOCH)",
         "SDTMIG 3.4 Subject Elements (SE) and Trial Arms (TA)",
-        "CDISC conformance rule CG0009 / CORE-000271 (EPOCH in TA.EPOCH)",
-        "CDISC conformance rule CG0218 / CORE-000097 (EPOCH consistent with SE)",
     ),
+    implements=Implements(cdisc=("CG0218",), core=("CORE-000097",)),
 )
 def epoch_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """EPOCH is the epoch the subject was in on the record's date, as the trial design records it.
@@ -528,8 +534,11 @@ def _events_with(pkg: Package, ctx: CheckContext, *suffixes: str) -> Iterator[Da
     references=(
         "SDTMIG 3.4 AE assumptions (AEOUT, AESDTH)",
         "SDTMIG 3.4 DM assumptions (DTHFL, DTHDTC)",
-        "CDISC conformance rule CG0134 / CORE-000254 (AEOUT = FATAL needs DM.DTHFL = Y)",
-        "FDA Business Rule FB2004 (DTHFL = Y when DTHDTC is given)",
+    ),
+    implements=Implements(
+        cdisc=("CG0134", "CG0435"),
+        core=("CORE-000007", "CORE-000254", "CORE-000705"),
+        fda=("FB0603", "FB0606", "FB0610", "SD2004", "SD2005"),
     ),
 )
 def death_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
@@ -579,10 +588,8 @@ def death_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     "DB408",
     "dates.end_with_outcome",
     severity=Severity.WARNING,
-    references=(
-        "SDTMIG 3.4 AE assumptions (AEOUT, AEENDTC)",
-        "FDA Business Rule FB3409 / CORE-000657 (no AEENDTC when AEOUT = NOT RECOVERED/NOT RESOLVED)",
-    ),
+    references=("SDTMIG 3.4 AE assumptions (AEOUT, AEENDTC)",),
+    implements=Implements(core=("CORE-000657",), fda=("FB3409",)),
 )
 def end_with_outcome(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """An event whose outcome says it had not ended (--OUT NOT RECOVERED/NOT RESOLVED or RECOVERING/RESOLVING) has no --ENDTC.
@@ -614,10 +621,8 @@ def end_with_outcome(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     "DB409",
     "dates.fatal_end_is_death",
     severity=Severity.WARNING,
-    references=(
-        "SDTMIG 3.4 AE assumptions (AEOUT = FATAL)",
-        "FDA Business Rule FB0612 / CORE-000841 (AEENDTC of a fatal AE equals DM.DTHDTC)",
-    ),
+    references=("SDTMIG 3.4 AE assumptions (AEOUT = FATAL)",),
+    implements=Implements(core=("CORE-000841",), fda=("FB0612",)),
 )
 def fatal_end_is_death(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """An event with outcome FATAL ends on the subject's date of death: --ENDTC equals DM.DTHDTC at their common precision.

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from daybreak_sdtm.checks.package import Dataset, Package
-from daybreak_sdtm.checks.registry import CheckContext, check, expectation
+from daybreak_sdtm.checks.registry import CheckContext, Implements, check, expectation, no_counterpart
 from daybreak_sdtm.checks.roles import DEMOGRAPHICS
 from daybreak_sdtm.findings import Finding, Severity
 from daybreak_sdtm.gx import Expect
@@ -20,7 +20,12 @@ SUPP_KEYS = ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM")
     "DB301",
     "keys.unique_natural_keys",
     severity=Severity.ERROR,
-    references=("SDTMIG 3.4 section 3.2.1.1 (primary keys)", "FDA validator rule SD0083 (duplicate USUBJID in DM)"),
+    references=("SDTMIG 3.4 section 3.2.1.1 (primary keys)",),
+    implements=Implements(
+        cdisc=("CG0028", "CG0151", "CG0411"),
+        core=("CORE-000203", "CORE-000351", "CORE-000544"),
+        fda=("SD0005", "SD0083", "SD0086"),
+    ),
 )
 def unique_natural_keys(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     """Records are unique by their identifiers: USUBJID in DM, STUDYID+USUBJID+--SEQ elsewhere.
@@ -88,7 +93,9 @@ def natural_keys(ds: Dataset, pkg: Package, ctx: CheckContext) -> tuple[tuple[st
     references=(
         "SDTMIG 3.4 section 3.2 (the natural key structure of each dataset) and 3.2.1.1 (primary keys)",
         "Define-XML 2.1 ItemRef KeySequence",
-        "no CORE rule holds the natural keys unique (CORE-000544, CG0028, holds --SEQ unique: DB301)",
+    ),
+    implements=no_counterpart(
+        "no CORE or FDA rule holds a dataset's natural keys unique (CORE-000544, CG0028, holds --SEQ unique: DB301)"
     ),
 )
 def natural_keys_identify_records(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
@@ -146,6 +153,7 @@ def _key_codes(ds: Dataset, variable: str) -> np.ndarray:
     "keys.subject_in_dm",
     severity=Severity.ERROR,
     references=("SDTMIG 3.4 DM assumptions (every subject has one DM record)",),
+    implements=Implements(cdisc=("CG0029",), core=("CORE-000201",), fda=("SD0064",)),
 )
 def subject_in_dm(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Every USUBJID of every dataset has a record in DM.
@@ -177,6 +185,7 @@ def subject_in_dm(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     "keys.supp_parent_exists",
     severity=Severity.ERROR,
     references=("SDTMIG 3.4 section 8.4 (relating non-standard variable values to a parent domain)",),
+    implements=Implements(cdisc=("CG0370", "CG0373"), core=("CORE-000457", "CORE-000712")),
 )
 def supp_parent_exists(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Each SUPP-- record points, through RDOMAIN, USUBJID, IDVAR and IDVARVAL, at an existing parent record.

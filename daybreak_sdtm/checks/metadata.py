@@ -12,7 +12,7 @@ import pandas as pd
 
 from daybreak_sdtm.checks import roles
 from daybreak_sdtm.checks.package import Package, PackageError
-from daybreak_sdtm.checks.registry import CheckContext, check
+from daybreak_sdtm.checks.registry import CheckContext, Implements, check
 from daybreak_sdtm.checks.versions import LABEL
 from daybreak_sdtm.findings import Finding, Severity
 from daybreak_sdtm.text import text_byte_lengths
@@ -101,6 +101,7 @@ def _key_rank(ref: Any) -> bool:
         "Define-XML 2.1 specification (ItemGroupDef, ItemDef)",
         "FDA Study Data Technical Conformance Guide (define.xml)",
     ),
+    implements=Implements(fda=("SD0054", "SD0059", "SD0060", "SD0061", "SD1063")),
 )
 def define_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """When a define.xml is given, it describes exactly the package: datasets, variables, types, lengths.
@@ -164,6 +165,7 @@ def define_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     "metadata.variable_label",
     severity=Severity.WARNING,
     references=("SDTMIG 3.4 domain models (Variable Label column)",),
+    implements=Implements(cdisc=("CG0303",), core=("CORE-000398",), fda=("SD0063",)),
 )
 def variable_label(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Variable labels in the XPT header are SDTMIG's labels.
@@ -208,10 +210,9 @@ def _dictionary(ctx: CheckContext, name: str) -> str:
     severity=Severity.WARNING,
     references=(
         "SDTMIG 3.4 TS assumptions (TSVCDREF, TSVCDVER)",
-        "CDISC conformance rule CG0266 / CORE-000153 (TSVCDVER without TSVCDREF)",
-        "CDISC conformance rule CG0289 / CORE-000761 (TSVCDVER of CDISC CT is a published version)",
         "FDA Study Data Technical Conformance Guide (versions of dictionaries used)",
     ),
+    implements=Implements(cdisc=("CG0266",), core=("CORE-000153",)),
 )
 def dictionary_version(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """A TS value coded with a versioned terminology (TSVCDREF) gives its TSVCDVER; TSVCDVER is never given without TSVCDREF.

@@ -30,7 +30,7 @@ records through IDVAR/IDVARVAL. ``where`` is ``{VAR: value or [values]}`` on the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,7 @@ import pandas as pd
 
 from daybreak_sdtm.checks.dates import after, complete_dates
 from daybreak_sdtm.checks.package import Dataset, Package
-from daybreak_sdtm.checks.registry import CheckContext, check
+from daybreak_sdtm.checks.registry import CheckContext, check, no_counterpart
 from daybreak_sdtm.checks.roles import DEMOGRAPHICS
 from daybreak_sdtm.findings import Finding, Severity
 from daybreak_sdtm.spec.model import ProtocolRule
@@ -51,6 +51,19 @@ CODES = {
     "date_order": "DB605",
     "date_span": "DB606",
 }
+# What the study's own protocol says, which no published rule can: none has a counterpart.
+PROTOCOL_RULE = no_counterpart("a rule of the study's protocol (study.yaml protocol_checks:), not of the standard")
+
+
+def _protocol_check(code: str, name: str) -> Callable[[Any], Any]:
+    """Register a check of protocol rules: an error, citing ICH E3 on protocol deviations."""
+    return check(
+        code,
+        name,
+        severity=Severity.ERROR,
+        references=("ICH E3 section 10.2 (protocol deviations)",),
+        implements=PROTOCOL_RULE,
+    )
 
 
 # Reading values -------------------------------------------------------------------------------
@@ -152,7 +165,7 @@ def _rules(ctx: CheckContext, kind: str) -> list[ProtocolRule]:
 # Checks -----------------------------------------------------------------------------------------
 
 
-@check("DB601", "protocol.value", severity=Severity.ERROR, references=("ICH E3 section 10.2 (protocol deviations)",))
+@_protocol_check("DB601", "protocol.value")
 def protocol_value(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Protocol rule of kind ``value``: each value lies in [min, max] or equals a number within a tolerance.
 
@@ -192,9 +205,7 @@ def protocol_value(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
-@check(
-    "DB602", "protocol.record_count", severity=Severity.ERROR, references=("ICH E3 section 10.2 (protocol deviations)",)
-)
+@_protocol_check("DB602", "protocol.record_count")
 def protocol_record_count(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Protocol rule of kind ``count``: each subject has between min and max matching records (or distinct values).
 
@@ -241,12 +252,7 @@ def _subject_selection(pkg: Package, selector: dict[str, Any]) -> tuple[Dataset 
     return ds, values, _mask(pkg, domain, selector.get("where"), ds)
 
 
-@check(
-    "DB603",
-    "protocol.subject_value",
-    severity=Severity.ERROR,
-    references=("ICH E3 section 10.2 (protocol deviations)",),
-)
+@_protocol_check("DB603", "protocol.subject_value")
 def protocol_subject_value(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Protocol rule of kind ``subject_value``: a subject's matching values are all in a list (and exist if required).
 
@@ -272,12 +278,7 @@ def protocol_subject_value(pkg: Package, ctx: CheckContext) -> Iterator[Finding]
                 yield _subject_finding(rule, ds.name, name, str(usubjid), f"no {name} record ({rule.description})")
 
 
-@check(
-    "DB604",
-    "protocol.records_only_when",
-    severity=Severity.ERROR,
-    references=("ICH E3 section 10.2 (protocol deviations)",),
-)
+@_protocol_check("DB604", "protocol.records_only_when")
 def protocol_records_only_when(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Protocol rule of kind ``only_when``: a domain has records only for subjects meeting a condition.
 
@@ -312,9 +313,7 @@ def _picked(pkg: Package, selector: dict[str, Any]) -> tuple[Dataset | None, pd.
     return ds, (grouped.max() if selector.get("pick", "first") == "last" else grouped.min()).dropna()
 
 
-@check(
-    "DB605", "protocol.date_order", severity=Severity.ERROR, references=("ICH E3 section 10.2 (protocol deviations)",)
-)
+@_protocol_check("DB605", "protocol.date_order")
 def protocol_date_order(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Protocol rule of kind ``date_order``: a subject's ``then`` date is not before its ``first`` date.
 
@@ -343,9 +342,7 @@ def protocol_date_order(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
             )
 
 
-@check(
-    "DB606", "protocol.date_span", severity=Severity.ERROR, references=("ICH E3 section 10.2 (protocol deviations)",)
-)
+@_protocol_check("DB606", "protocol.date_span")
 def protocol_date_span(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Protocol rule of kind ``date_span``: days from start to end, per record or per subject, within bounds.
 

@@ -9,7 +9,10 @@ Two kinds share one registry so that ``list-checks`` and ``explain`` show them a
 
 Ids are ``DB`` + 3 digits; the first digit is the family (1 structure, 2 terminology, 3 keys,
 4 dates, 5 metadata/define, 6 protocol, 7 submission: the FDA's technical rejection criteria).
-Published CORE / FDA ids are cited in ``references``, never borrowed as our own ids.
+Published rule ids are never borrowed as our own: each check declares, in ``implements``, the
+CDISC conformance rules, CDISC CORE rules and FDA rules it implements (``Implements``), or that it
+has no published counterpart and why (``no_counterpart``); ``references`` cites the texts (SDTMIG
+sections, FDA guides) it follows.
 """
 
 from __future__ import annotations
@@ -29,6 +32,12 @@ if TYPE_CHECKING:
     from daybreak_sdtm.standards import Standards
 
 _ID = re.compile(r"^DB[1-7]\d\d$")
+# The published rule ids a check may implement: CDISC SDTM conformance rules (CG0014), CDISC CORE
+# rules (CORE-000355), and FDA rules: the FDA Validator Rules as the FDA validator numbers them
+# (SD0002, CT2001), the FDA Business Rules (FB0603) and the technical rejection criteria (TRC1736a).
+CDISC_ID = re.compile(r"^CG\d{4}$")
+CORE_ID = re.compile(r"^CORE-\d{6}$")
+FDA_ID = re.compile(r"^(?:SD\d{4}|CT\d{4}|FB\d{4}|TRC\d{4}[a-z]?)$")
 FAMILIES = {
     "1": "structure",
     "2": "terminology",
@@ -117,6 +126,60 @@ class CheckContext:
 
 
 @dataclass(frozen=True)
+class Implements:
+    """The published rules a check implements, or why it has no published counterpart.
+
+    A rule is claimed only when the check tests the same condition (it may test more: DB106 holds
+    AGE below 130 as well as not negative); a rule the check covers in part is not claimed.
+
+    Attributes:
+        cdisc: CDISC SDTM conformance rule ids (``CG0014``).
+        core: CDISC CORE rule ids (``CORE-000355``).
+        fda: FDA rule ids: FDA Validator Rules (``SD0002``, ``CT2001``), FDA Business Rules
+            (``FB0603``), technical rejection criteria as CORE records them (``TRC1736a``).
+        none: Why no published rule is the check's counterpart ("" when it names rules).
+    """
+
+    cdisc: tuple[str, ...] = ()
+    core: tuple[str, ...] = ()
+    fda: tuple[str, ...] = ()
+    none: str = ""
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Every id: CDISC, then CORE, then FDA."""
+        return (*self.cdisc, *self.core, *self.fda)
+
+    def problems(self) -> list[str]:
+        """What is wrong with the declaration: a malformed id, or neither ids nor a reason (or both)."""
+        found = [
+            f"{what} id {i!r} is not of the form {example}"
+            for what, ids, pattern, example in (
+                ("CDISC", self.cdisc, CDISC_ID, "CG0014"),
+                ("CORE", self.core, CORE_ID, "CORE-000355"),
+                ("FDA", self.fda, FDA_ID, "SD0002, CT2001, FB0603 or TRC1736a"),
+            )
+            for i in ids
+            if not pattern.match(i)
+        ]
+        if bool(self.ids) == bool(self.none.strip()):
+            found.append("name the rules it implements or, with no_counterpart, why it has none (not both)")
+        return found
+
+    def describe(self) -> str:
+        """``CDISC CG0014; CORE CORE-000355; FDA SD0056``, or ``no published counterpart: why``."""
+        if not self.ids:
+            return f"no published counterpart: {self.none}"
+        parts = (("CDISC", self.cdisc), ("CORE", self.core), ("FDA", self.fda))
+        return "; ".join(f"{what} {', '.join(ids)}" for what, ids in parts if ids)
+
+
+def no_counterpart(reason: str) -> Implements:
+    """The declaration of a check no published rule corresponds to, with the reason."""
+    return Implements(none=reason)
+
+
+@dataclass(frozen=True)
 class CheckDef:
     """A registered check."""
 
@@ -127,6 +190,7 @@ class CheckDef:
     fn: Callable[..., Any]
     kind: str = "check"  # "check" or "expectation"
     doc: str = field(default="", compare=False)
+    implements: Implements = field(default_factory=Implements)  # the published rules it implements
 
     @property
     def family(self) -> str:
@@ -142,7 +206,9 @@ class CheckDef:
 CHECKS: dict[str, CheckDef] = {}
 
 
-def _register(code: str, name: str, severity: Severity, references: tuple[str, ...], kind: str) -> Callable[[Any], Any]:
+def _register(
+    code: str, name: str, severity: Severity, references: tuple[str, ...], implements: Implements, kind: str
+) -> Callable[[Any], Any]:
     if not _ID.match(code):
         raise RuntimeError(f"check id {code!r} must be DB followed by a family digit 1-7 and two digits")
 
@@ -156,20 +222,27 @@ def _register(code: str, name: str, severity: Severity, references: tuple[str, .
             raise RuntimeError(f"check {code} ({name}) has no docstring; the docstring is its documentation")
         if not references:
             raise RuntimeError(f"check {code} ({name}) cites no SDTMIG, FDA or CORE reference")
-        CHECKS[code] = CheckDef(code, name, severity, tuple(references), fn, kind, doc)
+        problems = implements.problems()
+        if problems:
+            raise RuntimeError(f"check {code} ({name}) implements: {'; '.join(problems)}")
+        CHECKS[code] = CheckDef(code, name, severity, tuple(references), fn, kind, doc, implements)
         return fn
 
     return register
 
 
-def check(code: str, name: str, *, severity: Severity, references: tuple[str, ...]) -> Callable[[Any], Any]:
+def check(
+    code: str, name: str, *, severity: Severity, references: tuple[str, ...], implements: Implements
+) -> Callable[[Any], Any]:
     """Register ``fn(package, ctx) -> Iterator[Finding]`` as a check."""
-    return _register(code, name, severity, references, "check")
+    return _register(code, name, severity, references, implements, "check")
 
 
-def expectation(code: str, name: str, *, severity: Severity, references: tuple[str, ...]) -> Callable[[Any], Any]:
+def expectation(
+    code: str, name: str, *, severity: Severity, references: tuple[str, ...], implements: Implements
+) -> Callable[[Any], Any]:
     """Register ``fn(dataset, ctx) -> Iterator[Expect]`` as a great-expectations expectation builder."""
-    return _register(code, name, severity, references, "expectation")
+    return _register(code, name, severity, references, implements, "expectation")
 
 
 def get_check(code: str) -> CheckDef | None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pandas as pd
 
 from daybreak_sdtm.checks.package import Dataset, Package
-from daybreak_sdtm.checks.registry import CheckContext, check, expectation
+from daybreak_sdtm.checks.registry import CheckContext, Implements, check, expectation, no_counterpart
 from daybreak_sdtm.checks.roles import DEMOGRAPHICS
 from daybreak_sdtm.checks.versions import ADDED, REMOVED, Difference
 from daybreak_sdtm.codec import bytes_are
@@ -40,6 +40,7 @@ def _suffix(ds: Dataset, name: str) -> str:
     "structure.required_variables_present",
     severity=Severity.ERROR,
     references=("SDTMIG 3.4 section 4.1.5 (Core designations: Req)",),
+    implements=Implements(cdisc=("CG0014",), core=("CORE-000355",), fda=("SD0056",)),
 )
 def required_variables_present(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     """A dataset holds every variable SDTMIG marks Required (Core = Req).
@@ -57,6 +58,7 @@ def required_variables_present(ds: Dataset, ctx: CheckContext) -> Iterator[Expec
     "structure.required_variables_populated",
     severity=Severity.ERROR,
     references=("SDTMIG 3.4 section 4.1.5 (Core designations: Req)",),
+    implements=Implements(cdisc=("CG0014",), core=("CORE-000356",), fda=("SD0002",)),
 )
 def required_variables_populated(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     """Required variables are populated on every record (no blank or missing value).
@@ -82,6 +84,7 @@ def required_variables_populated(ds: Dataset, ctx: CheckContext) -> Iterator[Exp
     "structure.expected_variables_present",
     severity=Severity.WARNING,
     references=("SDTMIG 3.4 section 4.1.5 (Core designations: Exp)",),
+    implements=Implements(cdisc=("CG0016",), core=("CORE-000334",), fda=("SD0057",)),
 )
 def expected_variables_present(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     """A dataset holds every variable SDTMIG marks Expected (Core = Exp), even when all null.
@@ -130,7 +133,11 @@ def _columns_expected(
     "DB104",
     "structure.variable_type",
     severity=Severity.ERROR,
-    references=("SDTMIG 3.4 domain models (Type column: Char or Num)", "FDA Technical Conformance Guide (XPT v5)"),
+    references=(
+        "SDTMIG 3.4 domain models (Type column: Char or Num)",
+        "FDA Technical Conformance Guide (XPT v5)",
+    ),
+    implements=Implements(cdisc=("CG0012",), core=("CORE-001082",)),
 )
 def variable_type(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Each variable is stored with the SDTMIG type: Num as numeric, Char as character.
@@ -162,6 +169,7 @@ def variable_type(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         "SDTMIG 3.4 section 4.5.3 (--TESTCD at most 8, --TEST at most 40 characters)",
         "SDTMIG 3.4 section 8.4 (QNAM at most 8, QLABEL at most 40 characters)",
     ),
+    implements=Implements(cdisc=("CG0406", "CG0416"), core=("CORE-000199", "CORE-000222"), fda=("SD0017", "SD1049")),
 )
 def value_length(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     """Short names hold at most 8 characters and their labels at most 40 (--TESTCD, --TEST, QNAM, QLABEL).
@@ -189,7 +197,12 @@ def value_length(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     "DB106",
     "structure.value_in_range",
     severity=Severity.ERROR,
-    references=("SDTMIG 3.4 DM assumptions (AGE)", "SDTMIG 3.4 EX assumptions (EXDOSE)", "CTCAE v5.0 (grades 1-5)"),
+    references=(
+        "SDTMIG 3.4 DM assumptions (AGE)",
+        "SDTMIG 3.4 EX assumptions (EXDOSE)",
+        "CTCAE v5.0 (grades 1-5)",
+    ),
+    implements=Implements(core=("CORE-000308", "CORE-000310"), fda=("FB4001", "FB4002", "SD0014", "SD0084")),
 )
 def value_in_range(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     """Numbers lie in their possible range: AGE 0-130, doses at least 0, --SEQ at least 1, --TOXGR 1-5.
@@ -229,7 +242,15 @@ def value_in_range(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     "DB107",
     "structure.studyid_domain_values",
     severity=Severity.ERROR,
-    references=("SDTM v2.0 Identifiers for all classes (STUDYID, DOMAIN)", "SDTMIG 3.4 section 8.4 (RDOMAIN)"),
+    references=(
+        "SDTM v2.0 Identifiers for all classes (STUDYID, DOMAIN)",
+        "SDTMIG 3.4 section 8.4 (RDOMAIN)",
+    ),
+    implements=Implements(
+        cdisc=("CG0334", "CG0409", "CG0413"),
+        core=("CORE-000172", "CORE-000538", "CORE-000598"),
+        fda=("SD0004", "SD1005"),
+    ),
 )
 def studyid_domain_values(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """DOMAIN (RDOMAIN in SUPP--) equals the dataset's domain code, and STUDYID is the study's, everywhere.
@@ -273,6 +294,7 @@ def _char_columns(ds: Dataset) -> Iterator[str]:
     "structure.no_surrounding_spaces",
     severity=Severity.WARNING,
     references=("FDA Study Data Technical Conformance Guide (character data)",),
+    implements=Implements(core=("CORE-000867",), fda=("FB1501",)),
 )
 def no_surrounding_spaces(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Character values have no leading spaces (and, in memory, no trailing ones).
@@ -292,6 +314,9 @@ def no_surrounding_spaces(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     "structure.ascii_only",
     severity=Severity.ERROR,
     references=("FDA Study Data Technical Conformance Guide (XPT v5: ASCII text only)",),
+    implements=no_counterpart(
+        "XPT v5's ASCII-only text (FDA Technical Conformance Guide) has no rule in CORE's SDTMIG rules; FDA validator rule SD1029 covers only name and label variables"
+    ),
 )
 def ascii_only(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Character values are plain ASCII, as XPT v5 submissions require.
@@ -323,6 +348,9 @@ def _first_non_ascii(text: str) -> str:
         "FDA Study Data Technical Conformance Guide (character values at most 200 bytes)",
         "SDTMIG 3.4 section 4.5.3 (text strings longer than 200 characters)",
     ),
+    implements=no_counterpart(
+        "the 200-byte limit of XPT v5 character values (FDA Technical Conformance Guide) has no rule in CORE's SDTMIG rules or the FDA validator rules"
+    ),
 )
 def value_max_200_bytes(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Character values take at most 200 bytes; longer text is split into --TEST/SUPP-- per SDTMIG.
@@ -344,6 +372,7 @@ def value_max_200_bytes(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     "structure.dataset_described",
     severity=Severity.NOTE,
     references=("SDTMIG 3.4 domain models (datasets the IG defines)",),
+    implements=no_counterpart("a note on what this tool could check, not a rule of the standard"),
 )
 def dataset_described(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """A dataset the bundled SDTMIG metadata does not describe is checked only by package-wide rules.
@@ -370,6 +399,7 @@ def dataset_described(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         "SDTMIG 3.4 section 8.4 (non-standard variables go to SUPP--)",
         "SDTMIG 3.4 section 2.5 (variables of the SDTM general observation classes)",
     ),
+    implements=Implements(cdisc=("CG0013", "CG0351"), core=("CORE-000550", "CORE-001079"), fda=("SD0058",)),
 )
 def variable_in_sdtmig(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Every variable of a standard domain is one SDTMIG defines for it or its SDTM class allows.
@@ -410,6 +440,7 @@ def variable_in_sdtmig(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         "FDA Study Data Technical Conformance Guide (XPT v5: ASCII text only)",
         "SAS Version 5 transport format (the file does not record its text encoding)",
     ),
+    implements=no_counterpart("how an XPT file that records no text encoding was read, not a rule of the data"),
 )
 def text_encoding(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Text of an XPT file read without a declared encoding is UTF-8 (ASCII, for a submission).

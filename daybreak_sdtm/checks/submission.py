@@ -17,7 +17,7 @@ import numpy as np
 
 from daybreak_sdtm.checks import roles
 from daybreak_sdtm.checks.package import Package
-from daybreak_sdtm.checks.registry import CHECKS, CheckContext, check
+from daybreak_sdtm.checks.registry import CHECKS, CheckContext, Implements, check
 from daybreak_sdtm.dataset import DATASET_SUFFIXES, read_dataset
 from daybreak_sdtm.findings import Finding, Severity
 
@@ -45,10 +45,9 @@ def _dataset_file(folder: Path, name: str) -> Path | None:
     references=(
         f"{_TRC}, criterion 1734: Trial Summary (ts.xpt) with the study start date (TSPARMCD = SSTDTC)",
         "FDA Study Data Technical Conformance Guide section 4.1.1.3 (Trial Summary dataset)",
-        "FDA validator rule SD2232 (FDAC300: missing SSTDTC)",
-        "CDISC conformance rule CG0285 / CORE-000505 (SSTDTC in ISO 8601)",
         "SDTMIG 3.4 section 7.6.1 (Trial Summary, SSTDTC)",
     ),
+    implements=Implements(cdisc=("CG0285",), core=("CORE-000505",), fda=("TRC1734c", "SD1115", "SD2232", "SD2247")),
 )
 def trial_summary_start_date(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """The package holds a Trial Summary dataset, ts.xpt, with a TSPARMCD = SSTDTC record whose TSVAL is a date.
@@ -133,6 +132,7 @@ def _is_date(text: str) -> bool:
         f"{_TRC}, criterion 1736: Demographics (dm.xpt) and define.xml",
         "FDA Study Data Technical Conformance Guide sections 4.1.1 and 4.1.4.1 (DM, define.xml)",
     ),
+    implements=Implements(cdisc=("CG0368",), core=("CORE-000581",), fda=("TRC1736a", "TRC1736c", "SD1020")),
 )
 def dm_and_define(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """The package holds the Demographics dataset, dm.xpt, and its define.xml.

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from daybreak_sdtm.checks.package import Dataset, Package
-from daybreak_sdtm.checks.registry import CheckContext, check, expectation
+from daybreak_sdtm.checks.registry import CheckContext, Implements, check, expectation
 from daybreak_sdtm.checks.versions import VALUES
 from daybreak_sdtm.findings import Finding, Severity
 from daybreak_sdtm.gx import Expect
@@ -130,6 +130,7 @@ def _conditions(
         "SDTMIG 3.4 section 4.3 (coding and controlled terminology)",
         "SDTMIG 3.4 section 4.2.8.3 (MULTIPLE for several qualifier values)",
     ),
+    implements=Implements(fda=("CT2001", "CT2002", "CT2004", "CT2005")),
 )
 def value_in_codelist(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     """A variable with a codelist holds only that codelist's submission values.
@@ -276,9 +277,8 @@ def _codes(codelists: list[Codelist], value: str) -> list[str]:
     references=(
         "SDTMIG 3.4 section 4.5.3 (--TESTCD and --TEST)",
         "SDTMIG 3.4 section 4.3 (controlled terminology)",
-        "FDA validator rules CT2003 and CT2006 (FDAC342, FDAC345: paired terms with different codes)",
-        "FDA Business Rule FB0901 / CORE-000303 (--TESTCD and --TEST one to one)",
     ),
+    implements=Implements(fda=("CT2003", "CT2006")),
 )
 def paired_terms(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """--TESTCD and --TEST (--PARMCD and --PARM) name the same test: the same NCI term code in their paired codelists.

@@ -53,12 +53,13 @@ def write_html(
         f"in {len(s['datasets'])} dataset(s): {escape(', '.join(s['datasets']))}</p>\n"
         + (f"<p id='standards'>Checked against: {escape(s['standards'])}</p>\n" if s["standards"] else "")
         + "<h2>Summary by rule and dataset</h2>\n<table id='summary'><tr><th>rule</th><th>severity</th>"
-        "<th>dataset</th><th>findings</th></tr>\n"
+        "<th>dataset</th><th>findings</th><th>implements</th></tr>\n"
     )
     pairs = Counter((f.rule, str(f.severity), f.dataset) for f in report.findings)
+    official = {rule: " ".join(CHECKS[rule].implements.ids) if rule in CHECKS else "" for rule, _, _ in pairs}
     out.writelines(
         f"<tr><td><a href='#{escape(rule)}'>{escape(rule)}</a></td><td class='{sev}'>{sev}</td>"
-        f"<td>{escape(dataset)}</td><td>{n}</td></tr>\n"
+        f"<td>{escape(dataset)}</td><td>{n}</td><td>{escape(official[rule])}</td></tr>\n"
         for (rule, sev, dataset), n in sorted(pairs.items())
     )
     out.write("</table>\n<h2>Findings</h2>\n")
@@ -102,7 +103,8 @@ def write_html(
         refs = "; ".join(item.references)
         out.write(
             f"<section id='{code}'><h3>{code} {escape(item.name)} ({item.severity})</h3>"
-            f"<pre>{escape(item.doc)}</pre><p>References: {escape(refs)}</p></section>\n"
+            f"<pre>{escape(item.doc)}</pre><p class='implements'>Implements: {escape(item.implements.describe())}</p>"
+            f"<p>References: {escape(refs)}</p></section>\n"
         )
     out.write("</body></html>\n")
 

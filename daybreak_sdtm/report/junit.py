@@ -5,6 +5,7 @@ from __future__ import annotations
 from xml.etree import ElementTree as ET
 
 from daybreak_sdtm.findings import Report, Severity
+from daybreak_sdtm.report.rules import implements_line
 from daybreak_sdtm.report.text import finding_line
 
 
@@ -12,7 +13,8 @@ def render_junit(report: Report, threshold: Severity = Severity.ERROR) -> str:
     """Valid JUnit XML (the schema Jenkins, GitLab and GitHub reporters read).
 
     Every check that ran is a testcase of every dataset, so a clean package shows passed tests;
-    findings below ``threshold`` appear in ``system-out`` and do not fail the case.
+    findings below ``threshold`` appear in ``system-out`` and do not fail the case. The text of a
+    failure and of ``system-out`` starts with the published rules the check implements.
     """
     from daybreak_sdtm.checks import CHECKS
 
@@ -25,6 +27,7 @@ def render_junit(report: Report, threshold: Severity = Severity.ERROR) -> str:
         suite = ET.SubElement(root, "testsuite", name=dataset or "package")
         tests = failures = 0
         for code, item in sorted(CHECKS.items()):
+            official = implements_line(code)
             case = ET.SubElement(suite, "testcase", classname=f"{dataset or 'package'}", name=f"{code} {item.name}")
             tests += 1
             mine = [f for f in found if f.rule == code]
@@ -37,10 +40,12 @@ def render_junit(report: Report, threshold: Severity = Severity.ERROR) -> str:
                     message=f"{len(failing)} finding(s): {failing[0].message}",
                     type=str(failing[0].severity),
                 )
-                failure.text = "\n".join(finding_line(f) for f in failing)
+                failure.text = "\n".join([f"{code} {official}", *(finding_line(f) for f in failing)])
             quiet = [f for f in mine if f.severity < threshold]
             if quiet:
-                ET.SubElement(case, "system-out").text = "\n".join(finding_line(f) for f in quiet)
+                ET.SubElement(case, "system-out").text = "\n".join(
+                    [f"{code} {official}", *(finding_line(f) for f in quiet)]
+                )
         suite.set("tests", str(tests))
         suite.set("failures", str(failures))
         suite.set("errors", "0")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 
 from daybreak_sdtm.findings import DEFAULT_TEXT_EXAMPLES, Finding, Report, RuleGroup, Severity
+from daybreak_sdtm.report.rules import implements_line
 
 MORE_HINT = "--max-per-rule N shows more; --format json lists every finding"
 
@@ -68,7 +69,7 @@ def render_text(
     more_hint: str = MORE_HINT,
 ) -> str:
     """The findings at or above ``threshold`` by rule: a header with the rule's exact counts per
-    severity and dataset, at most ``max_per_rule`` finding lines, and how many are not shown; then
+    severity and dataset, the published rules it implements, at most ``max_per_rule`` finding lines, and how many are not shown; then
     the summary of every finding.
 
     Args:
@@ -79,7 +80,12 @@ def render_text(
     """
     blocks = []
     for group in report.by_rule(max_per_rule, threshold):
-        lines = [group_header(group), *(finding_line(f) for f in group.examples)]
+        official = implements_line(group.rule)
+        lines = [
+            group_header(group),
+            *([f"  {official}"] if official else []),
+            *(finding_line(f) for f in group.examples),
+        ]
         if group.not_shown:
             lines.append(f"... {group.not_shown} more {group.rule} finding(s) not shown ({more_hint})")
         blocks.append("\n".join(lines))

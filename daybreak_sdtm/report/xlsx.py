@@ -10,13 +10,13 @@ report of 300,000 findings never sits in memory as a workbook.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from daybreak_sdtm import __version__
 from daybreak_sdtm.findings import Report
+from daybreak_sdtm.report.rules import implements_of
 
 SHEETS = ("Conformance Details", "Dataset Details", "Issue Summary", "Issue Details", "Rules Report")
 ISSUE_COLUMNS = (
@@ -38,25 +38,14 @@ ISSUE_COLUMNS = (
     "Disposition",
     "Explanation",
 )
-_CORE = re.compile(r"CORE-\d{6}")
-_CDISC = re.compile(r"\bCG\d{4}\b")
-_FDA = re.compile(r"\b(?:SD\d{4}|FB\d{4}|CT\d{4}|criterion \d{4})\b")
 
 
 def rule_ids(code: str) -> tuple[str, str, str]:
-    """The CORE, CDISC and FDA ids (comma-separated) a check implements, as its declaration names them."""
-    from daybreak_sdtm.checks import CHECKS
-
-    check = CHECKS.get(code)
-    if check is None:
+    """The CORE, CDISC and FDA ids (comma-separated) check ``code`` declares it implements."""
+    official = implements_of(code)
+    if official is None:
         return "", "", ""
-    declared = tuple(getattr(check, "implements", ()) or ())
-    text = " ".join((*declared, *check.references))
-
-    def found(pattern: re.Pattern[str]) -> str:
-        return ", ".join(dict.fromkeys(pattern.findall(text)))
-
-    return found(_CORE), found(_CDISC), found(_FDA)
+    return ", ".join(official.core), ", ".join(official.cdisc), ", ".join(official.fda)
 
 
 def write_xlsx(

@@ -70,6 +70,7 @@ def test_text_report_groups_by_rule_with_exact_totals() -> None:
     text = render_text(BIG, max_per_rule=3)
     lines = text.splitlines()
     assert "DB106 structure.value_in_range: 1503 error(s); DM 3, EX 1500" in lines
+    assert "  implements CORE CORE-000308, CORE-000310; FDA FB4001, FB4002, SD0014, SD0084" in lines
     assert "DB201 ct.value_in_codelist: 40 error(s), 1500 warning(s); AE 840, EX 700" in lines
     examples = [x for x in lines if x.startswith("x.yaml:1:2: ")]
     assert len(examples) == 3 + 3 + 2
@@ -90,7 +91,7 @@ def test_json_report_is_complete_and_in_the_documented_shape() -> None:
     out = io.StringIO()
     write_json(BIG, out)
     doc = json.loads(out.getvalue())
-    assert list(doc) == ["findings", "summary"]
+    assert list(doc) == ["findings", "rules", "summary"]
     assert doc["findings"] == [f.to_dict() for f in BIG.findings]
     assert list(doc["findings"][0]) == [
         "rule",
@@ -110,9 +111,18 @@ def test_json_report_is_complete_and_in_the_documented_shape() -> None:
     ]
     assert doc["summary"] == BIG.summary()
     assert doc["summary"]["by_rule"] == {"DB106": 1503, "DB201": 1540, "DB403": 2}
+    # Each rule of the findings with the published rules it implements.
+    assert list(doc["rules"]) == ["DB106", "DB201", "DB403"]
+    assert doc["rules"]["DB106"] == {
+        "name": "structure.value_in_range",
+        "cdisc": [],
+        "core": ["CORE-000308", "CORE-000310"],
+        "fda": ["FB4001", "FB4002", "SD0014", "SD0084"],
+        "no_counterpart": "",
+    }
     empty = io.StringIO()
     write_json(Report.of([], ["DM"]), empty)
-    assert json.loads(empty.getvalue()) == {"findings": [], "summary": Report.of([], ["DM"]).summary()}
+    assert json.loads(empty.getvalue()) == {"findings": [], "rules": {}, "summary": Report.of([], ["DM"]).summary()}
 
 
 class _Sink(io.TextIOBase):
@@ -159,6 +169,11 @@ def test_html_report_summarises_every_finding_and_details_some(tmp_path: Path) -
         for tr in dom.get_element_by_id("summary").findall("tr")[1:]
     }
     assert summary == {(r, str(s), d): n for (r, s, d), n in COUNTS.items()}
+    implements = {
+        tr[0].text_content(): tr[4].text_content() for tr in dom.get_element_by_id("summary").findall("tr")[1:]
+    }
+    assert implements["DB106"] == "CORE-000308 CORE-000310 FB4001 FB4002 SD0014 SD0084"
+    assert "Implements: CORE CORE-000308, CORE-000310" in dom.get_element_by_id("DB106").text_content()
     table = dom.get_element_by_id("findings")
     rows = [tr for tr in table.findall("tr")[1:] if "more" not in tr.get("class", "")]
     per_rule: dict[str, int] = {}

@@ -48,7 +48,7 @@ def test_validate_clean_exit_0_and_json(package: Path, tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     assert main(["validate", str(package), "--format", "json", "-o", str(out)]) == 0
     doc = json.loads(out.read_text(encoding="utf-8"))
-    assert set(doc) == {"findings", "summary"}
+    assert set(doc) == {"findings", "rules", "summary"}
     # The manifest names the study, so its epochs and value-level codelists apply: nothing to report.
     assert doc["summary"]["error"] == 0 and doc["summary"]["warning"] == 0 and doc["findings"] == []
 
@@ -110,6 +110,10 @@ def test_validate_fail_on_warning_exit_1_and_junit(package: Path, tmp_path: Path
     assert {"DM", "AE", "SUPPAE"} <= set(suites)
     failed = [c.get("name") for c in suites["DM"].iter("testcase") if c.find("failure") is not None]
     assert failed == ["DB103 structure.expected_variables_present"]
+    failure = next(c for c in suites["DM"].iter("testcase") if c.find("failure") is not None).find("failure")
+    assert failure is not None and (failure.text or "").startswith(
+        "DB103 implements CDISC CG0016; CORE CORE-000334; FDA SD0057\n"
+    )
     assert len(list(suites["AE"].iter("testcase"))) == len(CHECKS)
 
 
@@ -156,9 +160,16 @@ def test_explain_and_list_checks(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explain", "DB201"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("DB201 ct.value_in_codelist") and "SDTMIG 3.4 section 4.3" in text
+    assert "Implements:\n  FDA rules: CT2001, CT2002, CT2004, CT2005\n" in text
+    assert main(["explain", "DB601"]) == 0
+    assert "Implements:\n  no published counterpart: a rule of the study's protocol" in capsys.readouterr().out
     assert main(["explain", "DB999"]) == 3
     assert main(["list-checks"]) == 0
-    assert len(capsys.readouterr().out.splitlines()) == len(CHECKS)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(CHECKS)
+    assert lines[0].endswith("[CG0014 CORE-000355 SD0056]") and any(
+        x.endswith("[no published counterpart]") for x in lines
+    )
 
 
 def test_lint_bundled_specs_ok(capsys: pytest.CaptureFixture[str]) -> None:

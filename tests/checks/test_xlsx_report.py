@@ -36,11 +36,21 @@ def test_the_workbook_holds_every_finding_in_cores_layout(tmp_path: Path, capsys
     assert len(details) == len(findings)
     first = dict(zip(header, details[0], strict=True))
     assert first["Check"] == findings[0]["rule"] and first["Message"] == findings[0]["message"]
+    seriousness = next(dict(zip(header, row, strict=True)) for row in details if row[0] == "DB203")
+    assert (seriousness["CORE-ID"], seriousness["CDISC RuleID"], seriousness["FDA RuleID"]) == (
+        "CORE-000022",
+        "CG0041",
+        "SD1062",
+    )
     assert first["Fingerprint"] == findings[0]["fingerprint"]
     rules = {r[0]: r for r in list(book["Rules Report"].iter_rows(values_only=True))[1:]}
     from daybreak_sdtm.checks import CHECKS
 
-    assert set(rules) == set(CHECKS) and rules["DB701"][5] and "criterion 1734" in rules["DB701"][5]
+    assert set(rules) == set(CHECKS) and rules["DB701"][3:6] == (
+        "CORE-000505",
+        "CG0285",
+        "TRC1734c, SD1115, SD2232, SD2247",
+    )
     capsys.readouterr()
     assert main(["validate", str(pkg), "--format", "xlsx"]) == 3
     assert "give the file with -o FILE" in capsys.readouterr().err
