@@ -23,6 +23,7 @@ from daybreak_sdtm.timing import stage
 
 if TYPE_CHECKING:
     from daybreak_sdtm.dataset import Dataset
+    from daybreak_sdtm.define import Define
     from daybreak_sdtm.findings import Report
     from daybreak_sdtm.validation import ValidateResult
 
@@ -682,3 +683,128 @@ def ct_list(store: Path | None = None) -> list[CtReleaseSummary]:
 
     bundled = bundled_dates(specs_dir())
     return [_ct_summary(r, store, bundled) for r in ct_releases(specs_dir(), store).values()]
+
+
+@dataclass(frozen=True)
+class SpecExportResult:
+    """What ``spec export`` wrote: the workbook and how many rows its main sheets hold."""
+
+    path: Path
+    datasets: int
+    variables: int
+    value_level: int
+    codelists: int
+    data: str  # what the lengths and terms were read from
+
+
+@dataclass(frozen=True)
+class SpecImportResult:
+    """What ``spec import`` wrote: the study's metadata file, what it changes, what was not imported."""
+
+    path: Path
+    datasets: int
+    variables: int
+    value_level: int
+    methods: int
+    comments: int
+    codelists: int
+    notes: tuple[str, ...]
+
+
+def _spec_data(
+    study: StudySpec, standards: Standards, export_dir: Path | None, package_dir: Path | None
+) -> tuple[tuple[Dataset, ...], dict[str, str], str]:
+    """The datasets a study's define describes, the mapped ones with no records and where they were read:
+    a converted package's files (``package_dir``), else the export mapped in memory."""
+    if package_dir is not None:
+        from daybreak_sdtm.define import read_package
+        from daybreak_sdtm.write.define_files import not_written
+
+        return read_package(package_dir), not_written(package_dir), f"package {package_dir}"
+    export_dir = export_dir or default_export_dir()
+    result = build_study(study, standards, export_dir)
+    tables = tuple(t for t in result.tables.values() if len(t.frame))
+    return tables, dict(result.empty), f"export {export_dir}"
+
+
+def _study_tables(
+    study: StudySpec, standards: Standards, export_dir: Path | None, package_dir: Path | None
+) -> tuple[Define, str]:
+    from daybreak_sdtm.define import build_define
+
+    datasets, no_data, data = _spec_data(study, standards, export_dir, package_dir)
+    return build_define(study, standards, datasets, resolve_timestamp(), no_data), data
+
+
+def spec_export(
+    out: Path, study_dir: Path | None = None, export_dir: Path | None = None, package_dir: Path | None = None
+) -> SpecExportResult:
+    """Write the study's define metadata as a spec workbook in the Pinnacle 21 define template's layout.
+
+    The define is built as ``convert`` builds it (the study's metadata file applied), from the
+    export mapped in memory (default: the bundled sample export), or from a converted package's
+    files with ``package_dir``: the workbook says what define.xml says.
+    """
+    from daybreak_sdtm.define.tables import define_tables
+    from daybreak_sdtm.write.spec_workbook import write_spec_workbook
+
+    study, standards = load(study_dir)
+    define, data = _study_tables(study, standards, export_dir, package_dir)
+    tables = define_tables(define)
+    write_spec_workbook(tables, out)
+    return SpecExportResult(
+        out,
+        len(tables["Datasets"]),
+        len(tables["Variables"]),
+        len(tables["ValueLevel"]),
+        len({r["ID"] for r in tables["Codelists"]}),
+        data,
+    )
+
+
+def spec_import(
+    source: Path, study_dir: Path, export_dir: Path | None = None, package_dir: Path | None = None
+) -> SpecImportResult:
+    """Bring a spec workbook's (or an existing define.xml's) metadata into the study as its metadata file.
+
+    What the sponsor may edit and differs from the define the specs and the data give (without the
+    current metadata file) is written to the study's metadata file (study.yaml's ``metadata:``, else
+    ``metadata.yaml`` beside it), replacing it; the define is then built with it and checked against
+    the Define-XML 2.1 schema before anything is written. A bad workbook writes nothing.
+    """
+    import dataclasses
+
+    from daybreak_sdtm.define.metadata import apply_metadata
+    from daybreak_sdtm.define.spec_import import compare_with_define, read_define, read_workbook
+    from daybreak_sdtm.define.tables import define_tables, terminology
+    from daybreak_sdtm.spec.load import metadata_path
+    from daybreak_sdtm.spec.metadata import metadata_yaml
+    from daybreak_sdtm.write.define_xml import define_xml, validate_define
+
+    if not source.is_file():
+        raise DaybreakError(f"{source}: file not found")
+    got = read_define(source) if source.suffix.lower() == ".xml" else read_workbook(source)
+    study, standards = load(study_dir)
+    target = study.metadata.file if study.metadata is not None else metadata_path(study_dir)
+    base, _ = _study_tables(dataclasses.replace(study, metadata=None), standards, export_dir, package_dir)
+    metadata, notes = compare_with_define(define_tables(base), got, source, terminology(base), target)
+    validate_define(define_xml(apply_metadata(base, metadata)), f"{source} imported")
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        partial.write_text(metadata_yaml(metadata), encoding="utf-8")
+        os.replace(partial, target)
+    except OSError as exc:
+        raise WriteError(f"{target}: cannot write the study's metadata file ({exc.strerror or exc})") from None
+    finally:
+        if partial.exists():
+            partial.unlink()
+    return SpecImportResult(
+        target,
+        len(metadata.datasets),
+        len(metadata.variables),
+        len(metadata.value_level),
+        len(metadata.methods),
+        len(metadata.comments),
+        len(metadata.codelists),
+        tuple(notes),
+    )

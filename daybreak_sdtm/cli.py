@@ -295,6 +295,46 @@ def cmd_define(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
+def cmd_spec_export(args: argparse.Namespace) -> int:
+    """Write the study's define metadata as a spec workbook (.xlsx) in the Pinnacle 21 define template's
+    layout: sheets Study, Datasets, Variables, ValueLevel, WhereClauses, Codelists, Dictionaries,
+    Methods, Comments and Documents, from the define the study gives (what define.xml says).
+
+    The define needs the data (lengths, the terms used): the export is mapped in memory (--export,
+    default the bundled sample export), or a converted package's files are read (--package).
+    """
+    from daybreak_sdtm import api
+
+    result = api.spec_export(args.output, args.study, args.export, args.package)
+    print(
+        f"{result.path}: {result.datasets} datasets, {result.variables} variables, {result.value_level} "
+        f"value-level items, {result.codelists} codelists (data: {result.data})"
+    )
+    return ExitStatus.OK
+
+
+def cmd_spec_import(args: argparse.Namespace) -> int:
+    """Bring a spec workbook's edits (or an existing define.xml 2.0 / 2.1) back into the study.
+
+    Labels, origins, methods, comments, codelists and value-level items that differ from what the
+    specs and the data give are written to the study's metadata file (study.yaml's metadata:, else
+    metadata.yaml beside it), which convert and define apply to define.xml. What comes from the data
+    or the standards (lengths, data types, keys) is not imported and is listed. A bad workbook (a
+    missing sheet, an unknown column, a variable not in the study, an origin type Define-XML 2.1 does
+    not have) is reported by sheet, row and column, exit status 3, and nothing is written.
+    """
+    from daybreak_sdtm import api
+
+    result = api.spec_import(args.file, args.study, args.export, args.package)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(
+        f"{result.path}: {result.datasets} datasets, {result.variables} variables, {result.value_level} "
+        f"value-level items, {result.methods} methods, {result.comments} comments, {result.codelists} codelists edited"
+    )
+    return ExitStatus.OK
+
+
 def cmd_sample_export(args: argparse.Namespace) -> int:
     """Write a synthetic EDC export of a bundled study (Daybreak-01, or MERIDIAN-02 with --study)."""
     from daybreak_sdtm import api
@@ -450,15 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     def add(name: str, fn: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(
-            name,
-            help=help_text,
-            description=fn.__doc__,
-            epilog=EXIT_CODES,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        p.set_defaults(func=fn)
-        return p
+        return _subcommand(sub, name, fn, help_text)
 
     p = add("convert", cmd_convert, "convert a raw export into an SDTM package")
     _study_option(p)
@@ -695,39 +727,90 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("list-derivations", cmd_list_derivations, "list the derivations mapping specs can name")
 
-    ct = sub.add_parser(
+    _spec_commands(sub)
+
+    ct_sub = _command_group(
+        sub,
         "ct",
-        help="CDISC controlled terminology releases: import, list",
-        description="CDISC SDTM controlled terminology releases, bundled and imported.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "CDISC controlled terminology releases: import, list",
+        "CDISC SDTM controlled terminology releases, bundled and imported.",
     )
-    ct_sub = ct.add_subparsers(dest="ct_command", metavar="COMMAND")
-    ct_sub.required = True
     store_help = "user store folder (default: $DAYBREAK_SDTM_HOME, else ~/.local/share/daybreak-sdtm)"
-    p = ct_sub.add_parser(
-        "import",
-        help="check and store an NCI EVS SDTM Terminology file",
-        description=cmd_ct_import.__doc__,
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.set_defaults(func=cmd_ct_import)
+    p = _subcommand(ct_sub, "import", cmd_ct_import, "check and store an NCI EVS SDTM Terminology file")
     p.add_argument(
         "file", type=_path, metavar="FILE", help="'SDTM Terminology.txt' as NCI EVS publishes it (.txt or .txt.gz)"
     )
     p.add_argument("--date", default=None, metavar="YYYY-MM-DD", help="release date (default: the date in FILE's name)")
     p.add_argument("--store", type=_path, default=None, metavar="DIR", help=store_help)
-    p = ct_sub.add_parser(
-        "list",
-        help="list the CT releases there are",
-        description=cmd_ct_list.__doc__,
+    p = _subcommand(ct_sub, "list", cmd_ct_list, "list the CT releases there are")
+    p.add_argument("--store", type=_path, default=None, metavar="DIR", help=store_help)
+    return parser
+
+
+def _command_group(sub: Any, name: str, help_text: str, description: str) -> Any:
+    """A command with commands of its own (``ct import``, ``spec export``): their subparsers."""
+    group = sub.add_parser(
+        name,
+        help=help_text,
+        description=description,
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.set_defaults(func=cmd_ct_list)
-    p.add_argument("--store", type=_path, default=None, metavar="DIR", help=store_help)
-    return parser
+    commands = group.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
+    commands.required = True
+    return commands
+
+
+def _subcommand(
+    commands: Any, name: str, fn: Callable[[argparse.Namespace], int], help_text: str
+) -> argparse.ArgumentParser:
+    """One command (of the program, or of a group), described by its function's docstring."""
+    p: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=help_text,
+        description=fn.__doc__,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.set_defaults(func=fn)
+    return p
+
+
+def _spec_commands(sub: Any) -> None:
+    """``spec export`` and ``spec import``: the study's define metadata as a spec workbook and back."""
+    spec_sub = _command_group(
+        sub,
+        "spec",
+        "the study's define metadata as a spec workbook (.xlsx) and back: export, import",
+        "The study's define metadata in the Pinnacle 21 define template's layout, and back.",
+    )
+
+    def data_options(p: argparse.ArgumentParser) -> None:
+        data = p.add_mutually_exclusive_group()
+        data.add_argument(
+            "--export",
+            type=_path,
+            default=None,
+            metavar="DIR",
+            help="raw export the define's lengths and terms are read from, mapped in memory (default: "
+            "the bundled sample export)",
+        )
+        data.add_argument(
+            "--package", type=_path, default=None, metavar="DIR", help="a converted package to read them from instead"
+        )
+
+    p = _subcommand(spec_sub, "export", cmd_spec_export, "write the study's define metadata as a spec workbook")
+    _study_option(p)
+    data_options(p)
+    p.add_argument("-o", "--output", type=_path, required=True, metavar="FILE", help="the workbook to write (.xlsx)")
+    p = _subcommand(
+        spec_sub, "import", cmd_spec_import, "bring a spec workbook's (or a define.xml's) metadata back into the study"
+    )
+    p.add_argument("file", type=_path, metavar="FILE", help="a spec workbook (.xlsx) or a define.xml (2.0 or 2.1)")
+    p.add_argument(
+        "--study", type=_path, required=True, metavar="DIR", help="mapping spec folder whose metadata file is written"
+    )
+    data_options(p)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

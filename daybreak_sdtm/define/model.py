@@ -929,7 +929,7 @@ def build_define(
         )
         mdv_comment = b.comment("COM.FORMS_NOT_MAPPED", text)
     codelists, codelist_refs = _codelists(b)
-    return Define(
+    define = Define(
         study_oid=oid_part(study.studyid),
         study_name=study.studyid,
         study_description=" ".join(study.title.split()) or study.studyid,
@@ -955,6 +955,14 @@ def build_define(
         comment_oid=mdv_comment,
         part_leaves=tuple(b.part_leaves),
     )
+    return _with_study_metadata(define, study)
+
+
+def _with_study_metadata(define: Define, study: StudySpec) -> Define:
+    """The define with the study's metadata edits (metadata.yaml, from ``spec import``) applied."""
+    from daybreak_sdtm.define.metadata import apply_metadata  # it builds on this module's values
+
+    return apply_metadata(define, study.metadata)
 
 
 # How SE and SV variables are derived (Define-XML MethodDefs), by variable.

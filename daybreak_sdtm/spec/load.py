@@ -26,6 +26,7 @@ from daybreak_sdtm.spec.model import (
     ExcludeSpec,
     JoinSpec,
     SourceSpec,
+    StudyMetadata,
     StudySpec,
     SuppSpec,
     UnitConversion,
@@ -473,6 +474,7 @@ def load_study(folder: Path) -> StudySpec:
             "protocol_checks",
             "trial_design",
             "unit_conversions",
+            "metadata",
         ),
         "<file>",
     )  # protocol_checks: checks/protocol.py
@@ -614,6 +616,7 @@ def load_study(folder: Path) -> StudySpec:
     )
     dictionaries = _dictionaries(reader, study)
     conversions = _unit_conversions(reader, top)
+    metadata = _metadata(reader, top, folder)
     protocol_checks = read_protocol_checks(reader, top)
     if reader.errors:
         raise SpecErrors(reader.errors)
@@ -631,5 +634,33 @@ def load_study(folder: Path) -> StudySpec:
         protocol_checks=protocol_checks,
         dictionaries=dictionaries,
         unit_conversions=conversions,
+        metadata=metadata,
         **fields,
     )
+
+
+def metadata_path(folder: Path, named: str = "") -> Path:
+    """The study's metadata file: the one study.yaml's ``metadata:`` names, else metadata.yaml beside it."""
+    from daybreak_sdtm.spec.metadata import METADATA_FILE
+
+    return folder / (named or METADATA_FILE)
+
+
+def _metadata(reader: _Reader, top: CommentedMap, folder: Path) -> StudyMetadata | None:
+    """The study's metadata file (``spec import`` writes it), when study.yaml names one or one is beside it."""
+    from daybreak_sdtm.spec.metadata import load_metadata
+
+    named = reader.text(top, "metadata", "metadata", required=False)
+    path = metadata_path(folder, named)
+    if named and folder.resolve() not in path.resolve().parents:
+        reader.error(reader.at(top, "metadata", value=True), "metadata", f"{named!r} is outside the study folder")
+        return None
+    if not path.is_file():  # named but not there yet: `spec import` writes it, nothing is changed until then
+        return StudyMetadata(path) if named else None
+    try:
+        return load_metadata(path)
+    except SpecErrors as exc:
+        reader.errors.extend(exc.errors)
+    except SpecError as exc:
+        reader.errors.append(exc)
+    return None

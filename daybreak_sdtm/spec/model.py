@@ -320,6 +320,152 @@ class UnitConversion:
 
 
 @dataclass(frozen=True)
+class ItemEdit:
+    """What the study's metadata file changes of a variable or value-level item (None: unchanged).
+
+    ``method``, ``comment`` and ``codelist`` are OIDs (of the file's methods, comments and
+    codelists, or of those the define makes); "" removes the reference.
+    """
+
+    where: Location
+    label: str | None = None
+    origin: str | None = None  # Define-XML 2.1 def:Origin Type ("" for none)
+    source: str | None = None  # def:Origin Source
+    predecessor: str | None = None  # def:Origin Description (the predecessor variable)
+    method: str | None = None
+    comment: str | None = None
+    codelist: str | None = None
+
+
+@dataclass(frozen=True)
+class VariableEdit:
+    """A variable's edits (``variables: AE.AETERM: {...}``)."""
+
+    dataset: str
+    variable: str
+    edit: ItemEdit
+
+
+@dataclass(frozen=True)
+class ValueLevelEdit:
+    """A value-level item's edits, or a new value-level item (``new``: with its data type and length)."""
+
+    dataset: str
+    variable: str
+    where_clauses: tuple[str, ...]  # the OIDs of its where clauses, which identify it
+    edit: ItemEdit
+    new: bool = False
+    data_type: str = ""
+    length: int | None = None
+    significant_digits: int | None = None
+    mandatory: bool = False
+
+
+@dataclass(frozen=True)
+class WhereCheckSpec:
+    """One condition of a where clause: ``dataset.variable`` compared with ``values``."""
+
+    dataset: str
+    variable: str
+    comparator: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WhereClauseSpec:
+    """A where clause the metadata file defines or redefines."""
+
+    oid: str
+    checks: tuple[WhereCheckSpec, ...]
+    where: Location
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A method the metadata file defines or redefines."""
+
+    oid: str
+    name: str
+    type: str
+    description: str
+    where: Location
+
+
+@dataclass(frozen=True)
+class CommentSpec:
+    """A comment the metadata file defines or redefines (``documents``: leaf IDs it refers to)."""
+
+    oid: str
+    text: str
+    where: Location
+    documents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TermSpec:
+    """One term of a codelist in the metadata file."""
+
+    term: str
+    decode: str = ""
+    nci_code: str = ""
+
+
+@dataclass(frozen=True)
+class CodelistSpec:
+    """A codelist the metadata file defines or redefines, with all its terms in order."""
+
+    oid: str
+    name: str
+    data_type: str
+    terms: tuple[TermSpec, ...]
+    where: Location
+    nci_code: str = ""
+    terminology: bool = False  # a CDISC CT codelist (def:StandardOID of the study's CT)
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetEdit:
+    """A dataset's edits (``datasets: AE: {label, comment}``)."""
+
+    name: str
+    where: Location
+    label: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class StudyMetadata:
+    """The study's edits of its define metadata (``metadata.yaml``, written by ``spec import``).
+
+    define.xml applies them over what the specs, the standards and the data give: labels,
+    origins, methods, comments, codelists, value-level items.
+    """
+
+    file: Path
+    datasets: tuple[DatasetEdit, ...] = ()
+    variables: tuple[VariableEdit, ...] = ()
+    value_level: tuple[ValueLevelEdit, ...] = ()
+    where_clauses: tuple[WhereClauseSpec, ...] = ()
+    methods: tuple[MethodSpec, ...] = ()
+    comments: tuple[CommentSpec, ...] = ()
+    codelists: tuple[CodelistSpec, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """Whether the file changes nothing."""
+        return not (
+            self.datasets
+            or self.variables
+            or self.value_level
+            or self.where_clauses
+            or self.methods
+            or self.comments
+            or self.codelists
+        )
+
+
+@dataclass(frozen=True)
 class StudySpec:
     """The study file plus its domain specs."""
 
@@ -347,11 +493,13 @@ class StudySpec:
     date_format: str = ""  # export.date_format: the raw dates' pattern (derive.date_formats); "" = DD-MMM-YYYY
     encoding: str = ""  # export.encoding: the raw export's text encoding (a Python codec name); "" = UTF-8
     trial_design: TrialDesignSpec | None = None  # study.yaml trial_design: (TS, TA, TE, TV, TI; SE, SV)
+    metadata: StudyMetadata | None = None  # metadata.yaml (or the file study.yaml's metadata: names)
 
     def files(self) -> tuple[Path, ...]:
-        """The spec files of the study: study.yaml, its trial design file if any and each domain spec it lists."""
+        """The spec files of the study: study.yaml, its trial design and metadata files if any and each domain spec it lists."""
         design = (self.trial_design.file,) if self.trial_design is not None and self.trial_design.file else ()
-        return (self.file, *design, *dict.fromkeys(d.file for d in self.domains))
+        metadata = (self.metadata.file,) if self.metadata is not None else ()
+        return (self.file, *design, *metadata, *dict.fromkeys(d.file for d in self.domains))
 
     def domain(self, name: str) -> DomainSpec | None:
         """One domain spec by domain name."""
