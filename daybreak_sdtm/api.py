@@ -108,7 +108,8 @@ def convert(
     (at most ``max_per_rule`` findings detailed per rule) inside it.
     ``encoding`` is the raw export's text encoding (default: the study's ``export: encoding:``,
     else UTF-8). A dataset with no records is not written; define.xml describes it with
-    def:HasNoData and the summary and reconciliation.json say why it is empty.
+    def:HasNoData and the summary and reconciliation.json say why it is empty. The documents the
+    study names (``documents:``: the annotated CRF, reviewer's guides) are published next to define.xml.
     """
     from daybreak_sdtm.checks.submission import preflight
     from daybreak_sdtm.findings import Report, Severity
@@ -118,7 +119,14 @@ def convert(
     from daybreak_sdtm.write.dataset_json import write_dataset_json
     from daybreak_sdtm.write.define_files import write_define
     from daybreak_sdtm.write.lineage import write_provenance
-    from daybreak_sdtm.write.package import Protected, check_target, copy_files, folder_digest, publish
+    from daybreak_sdtm.write.package import (
+        Protected,
+        check_target,
+        copy_files,
+        copy_named,
+        folder_digest,
+        publish,
+    )
 
     created = resolve_timestamp(timestamp)
     threshold = Severity.parse(fail_on)
@@ -207,6 +215,8 @@ def convert(
         with stage("provenance"):
             write_provenance(result, tmp)
             copy_files((*study.files(), *([dispositions] if dispositions else [])), study_dir, tmp / PACKAGE_MAPPING)
+            # The annotated CRF and the reviewer's guides go next to define.xml, which links them.
+            copy_named({doc.href: study.folder / doc.file for doc in study.documents}, tmp)
         # Built from the datasets just written (the same model reading the XPT files back gives)
         # and schema-validated here, so an invalid define fails the conversion before anything is published.
         with stage("define"):
