@@ -115,6 +115,8 @@ def convert(
     XPT file is over ``max_dataset_size`` (``5GB``, ``20KB``, or bytes; FDA's 5 GB by default) is
     also written split in record order into ``split/<name>1.xpt`` ... under it, each with the
     variables and lengths of the whole (``write.split``); define.xml and reconciliation.json name the parts.
+    The documents the study names (``documents:``: the annotated CRF, reviewer's guides) are
+    published next to define.xml.
     """
     from daybreak_sdtm.checks.submission import preflight
     from daybreak_sdtm.findings import Report, Severity
@@ -124,7 +126,14 @@ def convert(
     from daybreak_sdtm.write.dataset_json import write_dataset_json
     from daybreak_sdtm.write.define_files import write_define
     from daybreak_sdtm.write.lineage import write_provenance
-    from daybreak_sdtm.write.package import Protected, check_target, copy_files, folder_digest, publish
+    from daybreak_sdtm.write.package import (
+        Protected,
+        check_target,
+        copy_files,
+        copy_named,
+        folder_digest,
+        publish,
+    )
     from daybreak_sdtm.write.split import parse_size, part_ranges, write_parts
 
     created = resolve_timestamp(timestamp)
@@ -227,6 +236,8 @@ def convert(
         with stage("provenance"):
             write_provenance(result, tmp)
             copy_files((*study.files(), *([dispositions] if dispositions else [])), study_dir, tmp / PACKAGE_MAPPING)
+            # The annotated CRF and the reviewer's guides go next to define.xml, which links them.
+            copy_named({doc.href: study.folder / doc.file for doc in study.documents}, tmp)
         # Built from the datasets just written (the same model reading the XPT files back gives)
         # and schema-validated here, so an invalid define fails the conversion before anything is published.
         with stage("define"):

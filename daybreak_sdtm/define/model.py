@@ -29,11 +29,22 @@ from daybreak_sdtm import __version__
 from daybreak_sdtm.dataset import Dataset, dataset_of
 from daybreak_sdtm.date_formats import DURATION_RE, INTERVAL_RE
 from daybreak_sdtm.derive import VarRef
-from daybreak_sdtm.derive.registry import Decode, written_values
+from daybreak_sdtm.derive.registry import Decode, DerivationDef, Kind, Param, written_values
+from daybreak_sdtm.derive.text import TextStep
 from daybreak_sdtm.errors import DaybreakError, ExitStatus, SpecError, SpecErrors
 from daybreak_sdtm.spec.check import ResolvedVariable, resolve_domain, variable_dictionary
 from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS
-from daybreak_sdtm.spec.model import CodingDictionary, DomainSpec, SourceSpec, StudySpec, SuppSpec
+from daybreak_sdtm.spec.model import (
+    ACRF,
+    CodingDictionary,
+    DocumentSpec,
+    DomainSpec,
+    EpochStart,
+    SourceSpec,
+    StudySpec,
+    SuppSpec,
+    VisitSourceSpec,
+)
 from daybreak_sdtm.standards import Codelist, DatasetMeta, Standards
 from daybreak_sdtm.text import text_byte_lengths
 from daybreak_sdtm.trial_design import DECODES as DESIGN_DECODES
@@ -125,6 +136,7 @@ class Origin:
     source: str = ""  # Investigator, Sponsor, Subject, Vendor
     description: str = ""  # the predecessor variable, for Predecessor
     leaf_id: str = ""  # annotated CRF, for Collected
+    pages: tuple[int, ...] = ()  # its pages of the annotated CRF (def:PDFPageRef, physical pages)
 
 
 @dataclass(frozen=True)
@@ -425,26 +437,84 @@ def no_values(values: pd.Series) -> bool:
     return not text_values(values)
 
 
-def _param_text(value: Any, domain: str) -> str:
+def _value_text(param: Param, value: Any, domain: str) -> str:
+    """A parameter's value as a reviewer reads it: variables by name (``DM.RFSTDTC`` from another
+    domain), filters as conditions, maps as recodings, text steps in words; a blank value as "blank"."""
     if isinstance(value, VarRef):
         return value.name if value.domain == domain else str(value)
     if isinstance(value, Codelist):
-        return value.submission_value or value.code
+        return f"{value.submission_value} ({value.code})" if value.submission_value else value.code
+    if isinstance(value, TextStep):
+        return value.describe()
+    if param.kind is Kind.WHERE and isinstance(value, Mapping):
+        return " and ".join(_condition(str(k), v) for k, v in value.items())
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k}: {_param_text(v, domain)}" for k, v in value.items()) + "}"
+        return ", ".join(f"{k} -> {_value_text(param, v, domain)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_param_text(v, domain) for v in value) + "]"
-    return str(value)
+        return ", ".join(_value_text(param, v, domain) for v in value)
+    if param.kind is Kind.RAW and "." in str(value):  # a column of a joined form: form.COLUMN
+        form, _, column = str(value).partition(".")
+        return f"{column} (form {form})"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value) if str(value) != "" else "blank"
+
+
+def _condition(variable: str, values: Any) -> str:
+    """``VAR = value`` or ``VAR in (a, b)``: one condition of a filter."""
+    listed = [str(v) for v in values] if isinstance(values, (list, tuple)) else [str(values)]
+    return f"{variable} = {listed[0]}" if len(listed) == 1 else f"{variable} in ({', '.join(listed)})"
+
+
+def derivation_method(derivation: DerivationDef, params: Mapping[str, Any], domain: str) -> str:
+    """The derivation's method sentence (``DerivationDef.method``) with its parameters filled in:
+    each given one as its ``phrase``, each one left out as its ``absent`` text."""
+    texts = {}
+    for name, param in derivation.params.items():
+        value = params.get(name)
+        given = value is not None and not (isinstance(value, (list, tuple, Mapping)) and not value)
+        texts[name] = param.phrase.format(_value_text(param, value, domain)) if given else param.absent
+    return derivation.method.format_map(texts)
 
 
 def method_text(item: ResolvedVariable, domain: str) -> str:
-    """The description of a derived variable: the spec's ``method`` or the derivation and its call."""
+    """The description of a derived variable: the spec's ``method``, else its derivation's sentence."""
     if item.spec.method:
         return item.spec.method
-    doc = item.derivation.doc.strip().splitlines()[0].strip() if item.derivation.doc else item.derivation.name
-    doc = doc.replace("``", "")  # docstrings mark code up for Sphinx; the define is plain text
-    args = ", ".join(f"{k}={_param_text(v, domain)}" for k, v in item.params.items())
-    return f"{doc} [{item.derivation.name}({args})]"
+    return derivation_method(item.derivation, item.params, domain)
+
+
+# ---- documents -------------------------------------------------------------------------------------
+
+
+def _leaf_id(doc: DocumentSpec) -> str:
+    return f"LF.{oid_part(doc.kind)}"
+
+
+def _document_leaf(doc: DocumentSpec) -> Leaf:
+    """The def:leaf of a document: its file in the package, its title (the kind's conventional one by default)."""
+    return Leaf(_leaf_id(doc), doc.href, doc.title or DOCUMENT_TITLES.get(doc.kind.lower(), doc.kind))
+
+
+def _forms_read(dom: DomainSpec, item: ResolvedVariable | None) -> tuple[str, ...]:
+    """The forms a variable's values are read from, over every source of the domain: the joined
+    form of each ``form.COLUMN`` it reads (directly or through an unpivoted column), the source's
+    form for its other raw columns (or when it reads none)."""
+    forms: list[str] = []
+    for src in dom.sources:
+        forms.extend(_source_forms_read(src, item.raw_columns if item is not None else ()))
+    return tuple(dict.fromkeys(forms))
+
+
+def _source_forms_read(src: SourceSpec, columns: tuple[str, ...]) -> list[str]:
+    joined = {j.form for j in src.joins}
+    forms = []
+    for column in columns:
+        unpivoted = [v.columns.get(column) for v in src.variants if v.columns.get(column)]
+        for raw in unpivoted or [column]:
+            form, dot, _ = str(raw).partition(".")
+            forms.append(form if dot and form in joined else src.form)
+    return forms or [src.form]
 
 
 # ---- the builder ---------------------------------------------------------------------------------
@@ -522,19 +592,20 @@ class _Builder:
         self.methods: dict[str, Method] = {}
         self.comments: dict[str, Comment] = {}
         self.codelist_comments: dict[str, str] = {}
-        self.documents = tuple(
-            Leaf(f"LF.{oid_part(key)}", href, DOCUMENT_TITLES.get(key.lower(), key))
-            for key, href in sorted(study.documents.items())
-        )
-        self.acrf_leaf = next((d.id for d in self.documents if d.id == "LF.acrf"), "")
+        self.documents = tuple(_document_leaf(doc) for doc in sorted(study.documents, key=lambda d: d.kind))
+        self.acrf = study.document(ACRF)
         self.part_leaves: list[Leaf] = []
 
     # -- origins, methods, comments
 
-    def origin(self, kind: str, *, predecessor: str = "") -> Origin:
-        """A def:Origin of the given type with the source Define-XML 2.1 expects for it."""
+    def origin(self, kind: str, *, predecessor: str = "", forms: Sequence[str] = ()) -> Origin:
+        """A def:Origin of the given type with the source Define-XML 2.1 expects for it; a collected
+        one cites the annotated CRF's pages of ``forms`` (the forms its values are read from)."""
         if kind in ("Collected", "CRF"):
-            return Origin("Collected", "Investigator", leaf_id=self.acrf_leaf)
+            if self.acrf is None:
+                return Origin("Collected", "Investigator")
+            pages = sorted({n for form in forms for n in self.acrf.pages.get(form, ())})
+            return Origin("Collected", "Investigator", leaf_id=_leaf_id(self.acrf), pages=tuple(pages))
         if kind == "eDT":
             return Origin("Collected", "Vendor")
         if kind in ("Assigned", "Derived", "Protocol"):  # the sponsor assigns, derives, writes the protocol
@@ -877,7 +948,7 @@ def build_define(
                 origin, item_def, value_list = _supp_item(b, ds, dom, supps, var, oid, label, values, vmeta)
             else:
                 kind = b.resolved_origin(item, ds.name) if item else ""
-                origin = b.origin(kind) if kind else None
+                origin = b.origin(kind, forms=_forms_read(dom, item)) if kind else None
                 if item is not None and kind == "Derived":
                     method_oid = b.method(
                         f"MT.{ds.name}.{var}", f"Algorithm to derive {ds.name}.{var}", method_text(item, dom.name)
@@ -942,8 +1013,8 @@ def build_define(
             Standard(STD_IG, "SDTMIG", "IG", standards.sdtmig_version),
             Standard(STD_CT, "CDISC/NCI", "CT", standards.ct_version, "SDTM"),
         ),
-        acrf=tuple(d.id for d in b.documents if d.id == "LF.acrf"),
-        supplemental_docs=tuple(d.id for d in b.documents if d.id != "LF.acrf"),
+        acrf=(_leaf_id(b.acrf),) if b.acrf is not None else (),
+        supplemental_docs=tuple(d.id for d in b.documents if b.acrf is None or d.id != _leaf_id(b.acrf)),
         value_lists=tuple(b.value_lists),
         where_clauses=tuple(b.where_clauses.values()),
         item_groups=tuple(groups),
@@ -965,26 +1036,58 @@ def _with_study_metadata(define: Define, study: StudySpec) -> Define:
     return apply_metadata(define, study.metadata)
 
 
-# How SE and SV variables are derived (Define-XML MethodDefs), by variable.
+# How SE and SV variables are derived (Define-XML MethodDefs), by variable; SESTDTC, SVSTDTC and
+# SVENDTC add the study's own rules (``_design_method``).
 _DESIGN_METHODS = {
-    ("SE", "SESTDTC"): "The date the element's start rule (trial_design: elements: start:) reads for the subject; "
-    "elements a subject never reached have no record",
+    ("SE", "SESTDTC"): "The date each element the subject entered started, by the trial design's start rules",
     ("SE", "SEENDTC"): "SESTDTC of the subject's next element; for the last element DM.RFPENDTC (blank while the "
     "subject is in the study)",
     ("SE", "ETCD"): "The element whose start rule dated the record; UNPLAN when the subject's actual arm (DM.ACTARMCD) "
     "does not plan it there",
     ("SE", "TAETORD"): "The element's order in the subject's actual arm (TA); blank for an unplanned element",
     ("SE", "EPOCH"): "The element's epoch in TA; for an unplanned element, the epoch in effect when it started",
-    ("SE", "SESEQ"): "Order of the subject's elements by start date",
-    ("SE", "SESTDY"): "Days from DM.RFSTDTC to SESTDTC, no day 0",
-    ("SE", "SEENDY"): "Days from DM.RFSTDTC to SEENDTC, no day 0",
-    ("SV", "SVSTDTC"): "Earliest date of the subject's records of the visit (trial_design: subject_visits:)",
-    ("SV", "SVENDTC"): "Latest date of the subject's records of the visit (trial_design: subject_visits:)",
+    ("SE", "SESEQ"): "Sequence number 1, 2, 3 and so on of the subject's elements, by start date",
+    (
+        "SE",
+        "SEUPDES",
+    ): "For an unplanned element (ETCD UNPLAN), the name of the element the subject entered (TE ELEMENT)",
+    ("SE", "SESTDY"): "Study day of SESTDTC relative to DM.RFSTDTC (day 1 = DM.RFSTDTC, no day 0)",
+    ("SE", "SEENDY"): "Study day of SEENDTC relative to DM.RFSTDTC (day 1 = DM.RFSTDTC, no day 0)",
+    ("SV", "SVSTDTC"): "The earliest date of the subject's records of the visit",
+    ("SV", "SVENDTC"): "The latest date of the subject's records of the visit",
     ("SV", "SVPRESP"): "Y for a visit the trial design plans (TV)",
     ("SV", "SVOCCUR"): "Y: the subject has dated records of the visit",
-    ("SV", "SVSTDY"): "Days from DM.RFSTDTC to SVSTDTC, no day 0",
-    ("SV", "SVENDY"): "Days from DM.RFSTDTC to SVENDTC, no day 0",
+    ("SV", "SVSTDY"): "Study day of SVSTDTC relative to DM.RFSTDTC (day 1 = DM.RFSTDTC, no day 0)",
+    ("SV", "SVENDY"): "Study day of SVENDTC relative to DM.RFSTDTC (day 1 = DM.RFSTDTC, no day 0)",
 }
+
+
+def _start_rule(start: EpochStart) -> str:
+    """An element's start rule in words: "the first EX.EXSTDTC where EXCAT = INDUCTION"."""
+    where = " and ".join(_condition(k, v) for k, v in start.filters.items())
+    text = {"first": "the first ", "last": "the last ", "day_after": "the day after "}.get(start.how, "")
+    return text + start.variable + (f" where {where}" if where else "")
+
+
+def _visit_source(source: VisitSourceSpec, end: bool) -> str:
+    """Where a subject's visits are dated, in words: "SCREENING: DM.RFICDTC", "EX.EXSTDTC of records with a VISIT"."""
+    variable = source.end if end and source.end else source.variable
+    return f"{source.visit}: {variable}" if source.visit else f"{variable} of records with a VISIT"
+
+
+def _design_method(study: StudySpec, dataset: str, var: str) -> str:
+    """The MethodDef text of an SE or SV variable, with the study's start rules and visit sources."""
+    text = _DESIGN_METHODS.get((dataset, var), f"{dataset}.{var} from the subjects' records")
+    design = study.trial_design
+    if design is None:
+        return text
+    if (dataset, var) == ("SE", "SESTDTC"):
+        rules = [f"{e.etcd} {_start_rule(e.start)}" for e in design.elements if e.start is not None]
+        return f"{text} ({'; '.join(rules)}); elements a subject never entered have no record" if rules else text
+    if dataset == "SV" and var in ("SVSTDTC", "SVENDTC") and design.subject_visits:
+        sources = "; ".join(_visit_source(v, var == "SVENDTC") for v in design.subject_visits)
+        return f"{text} ({sources})"
+    return text
 
 
 def _design_group(b: _Builder, ds: Dataset, no_data: str | None) -> ItemGroup:
@@ -1009,7 +1112,7 @@ def _design_group(b: _Builder, ds: Dataset, no_data: str | None) -> ItemGroup:
             )
         elif subject_level:
             origin = b.origin("Derived")
-            text = _DESIGN_METHODS.get((ds.name, var), f"Derived from the trial design for {ds.name}.{var}")
+            text = _design_method(b.study, ds.name, var)
             method_oid = b.method(f"MT.{ds.name}.{var}", f"Algorithm to derive {ds.name}.{var}", text)
         else:
             origin = b.origin("Protocol")
@@ -1144,7 +1247,7 @@ def _supp_item(
         mask = (qnams == supp.qnam).to_numpy()
         vl_oid = f"IT.{ds.name}.QVAL.{oid_part(supp.qnam)}"
         kind = supp.qorig
-        origin_q = b.origin(kind)
+        origin_q = b.origin(kind, forms=_forms_read(dom, resolved))
         method_oid = ""
         if origin_q.type == "Derived":
             method_oid = b.method(
@@ -1231,7 +1334,7 @@ def _case_value_list(
             wc_oid = f"WC.{ds.name}.{var}.{suffix}" + (f".{k}" if len(combos) > 1 else "")
             wcs.append(b.where(wc_oid, checks))
         kind = case.spec.origin or case.derivation.origin
-        origin = b.origin(kind)
+        origin = b.origin(kind, forms=_forms_read(dom, case))
         method_oid = ""
         if kind == "Derived":
             method_oid = b.method(
@@ -1287,9 +1390,8 @@ def _unit_value_list(
         unit = ", ".join(sorted(text_values(units[mask]))) or "no unit"
         suffix = oid_part(value)
         oid = f"{parent.oid}.{suffix}"
-        kind = b.resolved_origin(item, ds.name) if item else ""
-        origin = b.origin(kind) if kind else None
-        method_oid = f"MT.{ds.name}.{var}" if kind == "Derived" else ""
+        origin = parent.origin  # each topic's values come as the variable's do
+        method_oid = f"MT.{ds.name}.{var}" if origin is not None and origin.type == "Derived" else ""
         b.items.append(
             b.item_def(ds, var, oid, var, f"{parent.label} of {value} in {unit}", frame.loc[mask, var], item, origin)
         )

@@ -424,8 +424,8 @@ def _other_columns(
     for column, value in row.values.items():
         if column in editable or column in IGNORED or column in KEY_COLUMNS[sheet]:
             continue
-        # Pages (of the annotated CRF) are not in the define's model yet: any is reported.
-        if (column == "Pages" and value) or (column in base and value != _text(base[column])):
+        # Pages of the annotated CRF come from study.yaml's documents: a different one is reported.
+        if column in base and value != _text(base[column]):
             c.differs(sheet, column, row, what)
 
 

@@ -126,7 +126,7 @@ def _item_columns(item: ItemDef, ref: ItemRef) -> Row:
         "Codelist": item.codelist_oid,
         "Origin": origin.type if origin is not None else "",
         "Source": origin.source if origin is not None else "",
-        "Pages": "",
+        "Pages": " ".join(str(p) for p in origin.pages) if origin is not None else "",
         "Method": ref.method_oid,
         "Predecessor": origin.description if origin is not None else "",
         "Has No Data": "Yes" if ref.has_no_data else "",

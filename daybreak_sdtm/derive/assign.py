@@ -13,7 +13,16 @@ from daybreak_sdtm.derive.registry import Context, Kind, Param, RowProblems, der
 from daybreak_sdtm.derive.text import TextStep, transformed
 from daybreak_sdtm.standards import Codelist
 
-_TRANSFORM = Param(Kind.TEXT_STEPS, required=False, doc="text steps applied to the collected value first")
+_CODELIST = Param(
+    Kind.CODELIST,
+    required=False,
+    doc="defaults to the variable's SDTMIG codelist",
+    phrase="codelist {}",
+    absent="the variable's SDTMIG codelist",
+)
+_TRANSFORM = Param(
+    Kind.TEXT_STEPS, required=False, doc="text steps applied to the collected value first", phrase=" ({})"
+)
 
 
 def compute_text(series: pd.Series) -> pd.Series:
@@ -86,12 +95,17 @@ def compute_ct(values: pd.Series, codelist: Codelist, mapping: dict[str, str] | 
     {
         "source": Param(Kind.RAW, doc="raw column to copy"),
         "transform": _TRANSFORM,
-        "map": Param(Kind.MAP, required=False, doc="recoding of every collected value"),
+        "map": Param(Kind.MAP, required=False, doc="recoding of every collected value", phrase=", recoded as {}"),
         "default": Param(
-            Kind.VALUE, required=False, doc="value for a collected value the map lacks (else refused)", choice=True
+            Kind.VALUE,
+            required=False,
+            doc="value for a collected value the map lacks (else refused)",
+            choice=True,
+            phrase=" ({} for any other value)",
         ),
     },
     origin="Collected",
+    method="The collected {source}{transform}{map}{default}",
 )
 def assign_no_ct(
     ctx: Context,
@@ -118,12 +132,16 @@ def assign_no_ct(
     {
         "source": Param(Kind.RAW, doc="raw column holding the collected value"),
         "transform": _TRANSFORM,
-        "codelist": Param(Kind.CODELIST, required=False, doc="defaults to the variable's SDTMIG codelist"),
+        "codelist": _CODELIST,
         "map": Param(
-            Kind.MAP, required=False, doc="collected value -> submission value, where CT synonyms do not match"
+            Kind.MAP,
+            required=False,
+            doc="collected value -> submission value, where CT synonyms do not match",
+            phrase=", CRF wording recoded as {}",
         ),
     },
     origin="Collected",
+    method="The collected {source}{transform} recoded to the submission values of {codelist}{map}",
 )
 def assign_ct(
     ctx: Context,
@@ -148,10 +166,19 @@ def assign_ct(
     "derive_concat",
     {
         "sources": Param(Kind.RAWS, doc="raw columns, in order"),
-        "separator": Param(Kind.VALUE, required=False, doc="text between the values (one space by default)"),
-        "transform": Param(Kind.TEXT_STEPS, required=False, doc="text steps applied to the joined text"),
+        "separator": Param(
+            Kind.VALUE,
+            required=False,
+            doc="text between the values (one space by default)",
+            phrase="'{}'",
+            absent="a space",
+        ),
+        "transform": Param(
+            Kind.TEXT_STEPS, required=False, doc="text steps applied to the joined text", phrase=" ({})"
+        ),
     },
     origin="Collected",
+    method="The collected {sources} joined by {separator}{transform}, blank ones left out",
 )
 def derive_concat(
     ctx: Context, *, sources: list[str], separator: str = " ", transform: tuple[TextStep, ...] | None = None
@@ -165,7 +192,10 @@ def derive_concat(
 
 
 @derivation(
-    "hardcode_no_ct", {"value": Param(Kind.VALUE, doc="the value of every record", term=True)}, origin="Assigned"
+    "hardcode_no_ct",
+    {"value": Param(Kind.VALUE, doc="the value of every record", term=True)},
+    origin="Assigned",
+    method="{value} on every record",
 )
 def hardcode_no_ct(ctx: Context, *, value: str) -> pd.Series:
     """Set the same value on every record."""
@@ -179,6 +209,7 @@ def hardcode_no_ct(ctx: Context, *, value: str) -> pd.Series:
         "codelist": Param(Kind.CODELIST, required=False, doc="defaults to the variable's SDTMIG codelist"),
     },
     origin="Assigned",
+    method="{value} on every record",
 )
 def hardcode_ct(ctx: Context, *, value: str, codelist: Codelist) -> pd.Series:
     """Set the same controlled term on every record (checked against the codelist when the spec loads)."""
@@ -193,7 +224,11 @@ def template_columns(template: str) -> list[str]:
     return _FIELD.findall(template)
 
 
-@derivation("derive_template", {"template": Param(Kind.TEMPLATE, doc="text with {RAW_COLUMN} placeholders")})
+@derivation(
+    "derive_template",
+    {"template": Param(Kind.TEMPLATE, doc="text with {RAW_COLUMN} placeholders", phrase="'{}'")},
+    method="The text {template} with each field filled in from the collected record; blank when a field is blank",
+)
 def derive_template(ctx: Context, *, template: str) -> pd.Series:
     """Fill a text template from raw columns, e.g. ``"CYCLE {CYCLE}"``; blank when a placeholder is blank."""
     parts = _FIELD.split(template)
@@ -213,8 +248,9 @@ def derive_template(ctx: Context, *, template: str) -> pd.Series:
     "derive_flag",
     {
         "source": Param(Kind.RAW, doc="raw column; the flag is set where it holds a value"),
-        "value": Param(Kind.VALUE, required=False, doc="flag value, Y by default", term=True),
+        "value": Param(Kind.VALUE, required=False, doc="flag value, Y by default", term=True, absent="Y"),
     },
+    method="{value} when {source} is collected, blank otherwise",
 )
 def derive_flag(ctx: Context, *, source: str, value: str = "Y") -> pd.Series:
     """``Y`` (or ``value``) where the raw column is filled, blank elsewhere (e.g. DTHFL from a death date)."""
@@ -228,9 +264,16 @@ def derive_flag(ctx: Context, *, source: str, value: str = "Y") -> pd.Series:
         "equals": Param(Kind.VALUE, doc="collected value searched for (several separated by |)"),
         "then": Param(Kind.VALUE, doc="value when any column holds it", choice=True),
         "otherwise": Param(
-            Kind.VALUE, required=False, doc="value when none does and some column is filled", choice=True
+            Kind.VALUE,
+            required=False,
+            doc="value when none does and some column is filled",
+            choice=True,
+            absent="blank",
         ),
     },
+    method=(
+        "{then} when any of {sources} is {equals}; {otherwise} when none is and one is filled; blank when all are blank"
+    ),
 )
 def derive_if_any(ctx: Context, *, sources: list[str], equals: str, then: str, otherwise: str = "") -> pd.Series:
     """``then`` when any of the columns holds ``equals``; ``otherwise`` when none does; blank when all are blank."""
@@ -245,15 +288,23 @@ def derive_if_any(ctx: Context, *, sources: list[str], equals: str, then: str, o
     "derive_common_ct",
     {
         "sources": Param(Kind.RAWS, doc="raw columns, one per study treatment"),
-        "codelist": Param(Kind.CODELIST, required=False, doc="defaults to the variable's SDTMIG codelist"),
-        "map": Param(Kind.MAP, required=False, doc="collected value -> submission value"),
+        "codelist": _CODELIST,
+        "map": Param(Kind.MAP, required=False, doc="collected value -> submission value", phrase=" (recoded as {})"),
         "ignore": Param(
-            Kind.VALUE, required=False, doc="submission value that does not count (e.g. NOT APPLICABLE)", term=True
+            Kind.VALUE,
+            required=False,
+            doc="submission value that does not count (e.g. NOT APPLICABLE)",
+            term=True,
+            phrase=" ({} not counted)",
         ),
         "several": Param(
             Kind.VALUE, doc="value when the columns disagree (e.g. MULTIPLE)", choice=True, allows=("MULTIPLE",)
         ),
     },
+    method=(
+        "The value common to the collected {sources}{map}, as a submission value of {codelist}{ignore}; "
+        "{several} when they differ"
+    ),
 )
 def derive_common_ct(
     ctx: Context,

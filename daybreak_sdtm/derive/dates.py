@@ -77,14 +77,24 @@ def _iso_dates(text: pd.Series, column: str, fmt: DateFormat, pivot: int) -> pd.
     "derive_iso8601",
     {
         "source": Param(Kind.RAW, doc="raw date column (in the study's date format; ISO 8601 text is always read)"),
-        "time": Param(Kind.RAW, required=False, doc="raw time column (HH:MM, HH:MM:SS, or 12-hour with AM/PM)"),
+        "time": Param(
+            Kind.RAW,
+            required=False,
+            doc="raw time column (HH:MM, HH:MM:SS, or 12-hour with AM/PM)",
+            phrase=" with the time {}",
+        ),
         "format": Param(
             Kind.DATE_FORMAT,
             required=False,
             doc="this column's date format, e.g. MM/DD/YYYY (default: study.yaml export: date_format:)",
+            phrase=" (read as {})",
         ),
     },
     origin="Collected",
+    method=(
+        "The collected {source}{format}{time} in ISO 8601 format; "
+        "a partial date is truncated at its first unknown part, never imputed"
+    ),
 )
 def derive_iso8601(ctx: Context, *, source: str, time: str = "", format: str = "") -> pd.Series:
     """ISO 8601 date (and time, when the date is complete) with partial dates truncated, not imputed."""
@@ -142,10 +152,15 @@ def _reference_reads(params: Mapping[str, Any], study: StudySpec, domain: str) -
     "derive_study_day",
     {
         "date": Param(Kind.DATE_VAR, doc="ISO 8601 date variable of this domain, e.g. AESTDTC"),
-        "reference": Param(Kind.DATE_VAR, required=False, doc="subject reference date, DM.RFSTDTC by default"),
+        "reference": Param(
+            Kind.DATE_VAR, required=False, doc="subject reference date, DM.RFSTDTC by default", absent="DM.RFSTDTC"
+        ),
     },
     needs=("USUBJID",),
     reads=_reference_reads,
+    method=(
+        "Study day of {date} relative to {reference} (day 1 = {reference}, no day 0); blank when either date is partial"
+    ),
 )
 def derive_study_day(ctx: Context, *, date: VarRef, reference: VarRef | None = None) -> pd.Series:
     """--DY from a date and the subject's reference start date; blank when either is partial."""
@@ -193,11 +208,18 @@ def _from_elements(study: StudySpec) -> bool:
     {
         "date": Param(Kind.DATE_VAR, doc="ISO 8601 date variable of this domain"),
         "end": Param(
-            Kind.DATE_VAR, required=False, doc="the record's end date (--ENDTC): a partial date is on or before it"
+            Kind.DATE_VAR,
+            required=False,
+            doc="the record's end date (--ENDTC): a partial date is on or before it",
+            phrase=", up to {}",
         ),
     },
     needs=("USUBJID",),
     reads=_epoch_reads,
+    method=(
+        "The epoch of the subject's element (SE) in which {date} falls; "
+        "a partial date counts over its whole interval{end}"
+    ),
 )
 def derive_epoch(ctx: Context, *, date: VarRef, end: VarRef | None = None) -> pd.Series:
     """The epoch of the subject's element (SE) the date falls in, a partial date's whole interval included.
@@ -308,6 +330,7 @@ def epoch_from_elements(
     },
     design_part="visits",
     origin="Protocol",  # the protocol's visit numbers (the trial design's visits, TV)
+    method="VISITNUM of the planned visit (TV) named in {visit}",
 )
 def derive_visitnum(ctx: Context, *, visit: VarRef) -> pd.Series:
     """VISITNUM of the record's VISIT among the trial design's planned visits (TV).
@@ -338,9 +361,11 @@ def derive_visitnum(ctx: Context, *, visit: VarRef) -> pd.Series:
             Kind.RAW,
             required=False,
             doc="the visit the export gives, for records with no study day (a subject never dosed has no day 1)",
+            phrase="; for records without a study day, the collected {}",
         ),
     },
     design_part="visits",
+    method="VISIT of the planned visit (TV) whose window around its planned study day holds {day}{source}",
 )
 def derive_visit_window(ctx: Context, *, day: VarRef, source: str = "") -> pd.Series:
     """VISIT of the planned visit whose window (``window:`` around VISITDY, trial_design: visits:) holds the study day.

@@ -32,9 +32,13 @@ def _text(values: pd.Series) -> pd.Series:
         "unit": Param(Kind.VAR, doc="the collected unit variable of this domain (--ORRESU)"),
         "test": Param(Kind.VAR, doc="the test code variable (--TESTCD)"),
         "standard": Param(
-            Kind.MAP, required=False, doc="test code -> its standard unit (tests not listed keep theirs)"
+            Kind.MAP,
+            required=False,
+            doc="test code -> its standard unit (tests not listed keep theirs)",
+            phrase=" ({})",
         ),
     },
+    method="The standard unit of the test in {test}{standard}; other tests keep {unit}",
 )
 def derive_stresu(ctx: Context, *, unit: VarRef, test: VarRef, standard: Mapping[str, str] | None = None) -> pd.Series:
     """The standard unit of each result: the one declared for its test, else the unit it was collected in."""
@@ -119,11 +123,20 @@ _STANDARD_PARAMS = {
     "result": Param(Kind.VAR, doc="the collected result variable (--ORRES)"),
     "unit": Param(Kind.VAR, doc="the collected unit variable (--ORRESU)"),
     "standard_unit": Param(Kind.VAR, doc="the standard unit variable (--STRESU)"),
-    "test": Param(Kind.VAR, required=False, doc="the test code variable (--TESTCD), for conversions of one test"),
+    "test": Param(
+        Kind.VAR,
+        required=False,
+        doc="the test code variable (--TESTCD), for conversions of one test",
+        phrase=" (per {})",
+    ),
 }
 
 
-@derivation("derive_stresc", _STANDARD_PARAMS)
+@derivation(
+    "derive_stresc",
+    _STANDARD_PARAMS,
+    method="{result} in standard form: converted from {unit} to {standard_unit}{test} when numeric, else as collected",
+)
 def derive_stresc(
     ctx: Context, *, result: VarRef, unit: VarRef, standard_unit: VarRef, test: VarRef | None = None
 ) -> pd.Series:
@@ -131,7 +144,13 @@ def derive_stresc(
     return _standardized(ctx, result, unit, standard_unit, test)[0]
 
 
-@derivation("derive_stresn", _STANDARD_PARAMS)
+@derivation(
+    "derive_stresn",
+    _STANDARD_PARAMS,
+    method=(
+        "The numeric value of {result} converted from {unit} to {standard_unit}{test}; blank when it is not a number"
+    ),
+)
 def derive_stresn(
     ctx: Context, *, result: VarRef, unit: VarRef, standard_unit: VarRef, test: VarRef | None = None
 ) -> pd.Series:
@@ -150,11 +169,25 @@ def _reference_reads(params: Mapping[str, Any], study: StudySpec, domain: str) -
     {
         "date": Param(Kind.DATE_VAR, doc="the date of the record (--DTC)"),
         "result": Param(Kind.VAR, doc="the result that must be given (--ORRES or --STRESC)"),
-        "by": Param(Kind.VARS, required=False, doc="what a baseline is per, besides the subject (default: --TESTCD)"),
-        "reference": Param(Kind.DATE_VAR, required=False, doc="the first exposure (default: DM.RFXSTDTC)"),
+        "by": Param(
+            Kind.VARS,
+            required=False,
+            doc="what a baseline is per, besides the subject (default: --TESTCD)",
+            phrase="per {}",
+            absent="per test",
+        ),
+        "reference": Param(
+            Kind.DATE_VAR,
+            required=False,
+            doc="the first exposure (default: DM.RFXSTDTC)",
+            absent="DM.RFXSTDTC (the first exposure)",
+        ),
     },
     needs=("USUBJID",),
     reads=_reference_reads,
+    method=(
+        "Y on the subject's last record {by} with {result} given and {date} on or before {reference}; blank otherwise"
+    ),
 )
 def derive_lobxfl(
     ctx: Context, *, date: VarRef, result: VarRef, by: list[VarRef] | None = None, reference: VarRef | None = None
@@ -195,6 +228,10 @@ def derive_lobxfl(
         "low": Param(Kind.VAR, doc="the normal range's lower limit in the same unit (--STNRLO)"),
         "high": Param(Kind.VAR, doc="the normal range's upper limit in the same unit (--STNRHI)"),
     },
+    method=(
+        "LOW, NORMAL or HIGH as {result} is below {low}, within {low} to {high}, or above {high}; "
+        "blank when one of them is missing"
+    ),
 )
 def derive_nrind(ctx: Context, *, result: VarRef, low: VarRef, high: VarRef) -> pd.Series:
     """LOW, NORMAL or HIGH: where a numeric result falls against its normal range (blank when either is missing)."""

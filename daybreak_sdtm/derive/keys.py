@@ -9,13 +9,13 @@ from daybreak_sdtm.derive.assign import compute_text
 from daybreak_sdtm.derive.registry import Context, Kind, Param, VarRef, derivation
 
 
-@derivation("derive_studyid", origin="Assigned")
+@derivation("derive_studyid", origin="Assigned", method="The study identifier, on every record")
 def derive_studyid(ctx: Context) -> pd.Series:
     """The study identifier from the study file, on every record."""
     return pd.Series(ctx.study.studyid, index=ctx.raw.index, dtype=object)
 
 
-@derivation("derive_domain", origin="Assigned")
+@derivation("derive_domain", origin="Assigned", method="The two-letter domain code, on every record")
 def derive_domain(ctx: Context) -> pd.Series:
     """The two-letter domain code, on every record."""
     return pd.Series(ctx.domain, index=ctx.raw.index, dtype=object)
@@ -24,8 +24,14 @@ def derive_domain(ctx: Context) -> pd.Series:
 @derivation(
     "derive_usubjid",
     {
-        "source": Param(Kind.RAW, required=False, doc="subject column; the study file's export.subject by default"),
+        "source": Param(
+            Kind.RAW,
+            required=False,
+            doc="subject column; the study file's export.subject by default",
+            absent="the subject identifier",
+        ),
     },
+    method="STUDYID and {source} joined by a hyphen: one identifier per subject across the submission",
 )
 def derive_usubjid(ctx: Context, *, source: str = "") -> pd.Series:
     """``STUDYID-SUBJECT``: unique across the submission, identical in every domain."""
@@ -37,11 +43,15 @@ def derive_usubjid(ctx: Context, *, source: str = "") -> pd.Series:
     "derive_seq",
     {
         "order_by": Param(
-            Kind.VARS, required=False, doc="variables giving the order within a subject (default: the dataset's keys)"
+            Kind.VARS,
+            required=False,
+            doc="variables giving the order within a subject (default: the dataset's keys)",
+            absent="the dataset's keys",
         ),
     },
     needs=("USUBJID",),
     runs_last=True,
+    method="Sequence number 1, 2, 3 and so on of the subject's records, in the order of {order_by}",
 )
 def derive_seq(ctx: Context, *, order_by: list[VarRef] | None = None) -> pd.Series:
     """1, 2, 3... per subject, in the order of ``order_by`` or the dataset's keys (ties kept in raw record order)."""

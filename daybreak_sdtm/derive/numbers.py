@@ -14,10 +14,14 @@ from daybreak_sdtm.derive.registry import Context, Kind, Param, RowProblems, Var
     {
         "source": Param(Kind.RAW, doc="raw text holding a whole number, e.g. an EDC folder 'MAINT WK18'"),
         "map": Param(
-            Kind.MAP, required=False, doc="exact texts with their number, taking precedence (e.g. POST-INDUCTION: 7)"
+            Kind.MAP,
+            required=False,
+            doc="exact texts with their number, taking precedence (e.g. POST-INDUCTION: 7)",
+            phrase=" (exact texts: {})",
         ),
-        "offset": Param(Kind.NUMBER, required=False, doc="added to the number found in the text"),
+        "offset": Param(Kind.NUMBER, required=False, doc="added to the number found in the text", phrase=" plus {}"),
     },
+    method="The whole number in the collected {source}{offset}{map}",
 )
 def derive_number(ctx: Context, *, source: str, map: dict[str, str] | None = None, offset: str = "0") -> pd.Series:
     """The number a text names: ``map`` for exact texts, else the first whole number in it plus ``offset``.
@@ -41,6 +45,7 @@ def derive_number(ctx: Context, *, source: str, map: dict[str, str] | None = Non
         "variable": Param(Kind.VAR, doc="variable of this domain, e.g. ARMCD"),
         "then": Param(Kind.VALUE, doc="value where that variable is blank (e.g. NOT ASSIGNED)", choice=True),
     },
+    method="{then} when {variable} is blank, blank otherwise",
 )
 def derive_if_blank(ctx: Context, *, variable: VarRef, then: str) -> pd.Series:
     """``then`` where another variable of the record is blank, blank elsewhere (e.g. ARMNRS beside ARMCD)."""

@@ -8,6 +8,7 @@ SDTM variables it reads, in this domain or another, and orders the work accordin
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -55,6 +56,10 @@ class Param:
             lists that set as the variable's codelist when no CT codelist applies. A ``MAP`` is
             always a choice (its values).
         allows: Values accepted besides the codelist's (MULTIPLE, SDTMIG 4.2.8.3).
+        phrase: How the value reads in the derivation's ``method`` sentence when given: ``{}``
+            stands for it (" where {}" for a filter); by default the value alone.
+        absent: What the ``method`` sentence says in its place when the spec does not give it
+            (the default it stands for, "DM.RFSTDTC"); by default nothing.
     """
 
     kind: Kind
@@ -63,6 +68,8 @@ class Param:
     term: bool = False
     choice: bool = False
     allows: tuple[str, ...] = ()
+    phrase: str = "{}"
+    absent: str = ""
 
     @property
     def writes_terms(self) -> bool:
@@ -180,6 +187,9 @@ class DerivationDef:
     design_part: str = ""
     decodes: Decode | None = None  # its variable decodes another through a list of the study
     doc: str = field(default="", compare=False)
+    # What it does in a sentence a reviewer reads (define.xml MethodDef), each ``{parameter}`` the
+    # parameter's phrase (``Param.phrase``/``absent``): "Study day of {date} relative to {reference}".
+    method: str = field(default="", compare=False)
 
 
 DERIVATIONS: dict[str, DerivationDef] = {}
@@ -198,6 +208,7 @@ def derivation(
     origin: str = "Derived",
     design_part: str = "",
     decodes: Decode | None = None,
+    method: str,
 ) -> Callable[[Derivation], Derivation]:
     """Register ``fn`` as ``derivation: <name>`` for mapping specs.
 
@@ -207,9 +218,12 @@ def derivation(
     planned visit's number).
     ``design_part`` names the part of the study's ``trial_design:`` it reads (``visits``).
     ``decodes``: the values are the decodes of the code variable one of its parameters names.
+    ``method``: what it does, in a sentence for a reviewer (define.xml MethodDef), naming its
+    parameters as ``{parameter}``; ``Param.phrase`` and ``Param.absent`` say how each one reads.
     """
     if origin not in ORIGINS:
         raise RuntimeError(f"derivation {name!r}: origin {origin!r} not one of {ORIGINS}")
+    _check_method(name, method, params or {})
     code = (params or {}).get(decodes.code) if decodes is not None else None
     if decodes is not None and (code is None or code.kind is not Kind.VAR):
         raise RuntimeError(f"derivation {name!r}: decodes names {decodes.code!r}, not one of its variable parameters")
@@ -230,7 +244,29 @@ def derivation(
             design_part=design_part,
             decodes=decodes,
             doc=fn.__doc__.strip(),
+            method=method,
         )
         return fn
 
     return register
+
+
+def method_fields(method: str) -> list[str]:
+    """The parameters a ``method`` sentence names, in order (``{date}`` -> ``date``)."""
+    return [f for _, f, _, _ in string.Formatter().parse(method) if f is not None]
+
+
+def _check_method(name: str, method: str, params: Mapping[str, Param]) -> None:
+    """A derivation's method sentence is given and names only its parameters, each plainly."""
+    if not method.strip():
+        raise RuntimeError(f"derivation {name!r} has no method sentence")
+    try:
+        fields = method_fields(method)
+    except ValueError as exc:
+        raise RuntimeError(f"derivation {name!r}: method {method!r}: {exc}") from None
+    unknown = [f for f in fields if f not in params]
+    if unknown:
+        raise RuntimeError(f"derivation {name!r}: method names {unknown}, not among its parameters")
+    for param_name, param in params.items():
+        if "{}" not in param.phrase:
+            raise RuntimeError(f"derivation {name!r}: parameter {param_name!r}: phrase without {{}}")

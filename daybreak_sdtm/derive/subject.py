@@ -48,19 +48,37 @@ def _subject_extreme(ctx: Context, variable: VarRef, filter: Any, last: bool) ->
     return ctx.per_subject(picked).fillna("").astype(object)
 
 
+_FILTER = Param(
+    Kind.WHERE,
+    required=False,
+    doc="only that domain's records matching these values",
+    phrase=" among the records where {}",
+)
 _SUBJECT_DATE_PARAMS = {
     "variable": Param(Kind.DATE_VAR, doc="ISO 8601 variable of another domain, e.g. EX.EXSTDTC"),
-    "filter": Param(Kind.WHERE, required=False, doc="only that domain's records matching these values"),
+    "filter": _FILTER,
 }
 
 
-@derivation("derive_subject_first", _SUBJECT_DATE_PARAMS, needs=("USUBJID",), reads=_filter_reads)
+@derivation(
+    "derive_subject_first",
+    _SUBJECT_DATE_PARAMS,
+    needs=("USUBJID",),
+    reads=_filter_reads,
+    method="The subject's earliest {variable}{filter}",
+)
 def derive_subject_first(ctx: Context, *, variable: VarRef, filter: Any = None) -> pd.Series:
     """The subject's earliest value of a date variable in another domain (e.g. RFXSTDTC from EX.EXSTDTC)."""
     return _subject_extreme(ctx, variable, filter, last=False)
 
 
-@derivation("derive_subject_last", _SUBJECT_DATE_PARAMS, needs=("USUBJID",), reads=_filter_reads)
+@derivation(
+    "derive_subject_last",
+    _SUBJECT_DATE_PARAMS,
+    needs=("USUBJID",),
+    reads=_filter_reads,
+    method="The subject's latest {variable}{filter}",
+)
 def derive_subject_last(ctx: Context, *, variable: VarRef, filter: Any = None) -> pd.Series:
     """The subject's latest value of a date variable in another domain (e.g. RFXENDTC from EX.EXENDTC)."""
     return _subject_extreme(ctx, variable, filter, last=True)
@@ -70,11 +88,17 @@ def derive_subject_last(ctx: Context, *, variable: VarRef, filter: Any = None) -
     "derive_subject_value",
     {
         "variable": Param(Kind.VAR, doc="variable of another domain, e.g. RS.RSSTRESC"),
-        "filter": Param(Kind.WHERE, required=False, doc="only that domain's records matching these values"),
-        "map": Param(Kind.MAP, required=False, doc="value found -> value to set (every value found must be mapped)"),
+        "filter": _FILTER,
+        "map": Param(
+            Kind.MAP,
+            required=False,
+            doc="value found -> value to set (every value found must be mapped)",
+            phrase=", recoded as {}",
+        ),
     },
     needs=("USUBJID",),
     reads=_filter_reads,
+    method="The subject's {variable}{filter}{map}",
 )
 def derive_subject_value(
     ctx: Context, *, variable: VarRef, filter: Any = None, map: dict[str, str] | None = None
@@ -118,12 +142,13 @@ def derive_subject_value(
     "derive_subject_exists",
     {
         "domain": Param(Kind.DOMAIN, doc="domain whose records are looked for"),
-        "filter": Param(Kind.WHERE, required=False, doc="only records matching these values count"),
+        "filter": Param(Kind.WHERE, required=False, doc="only records matching these values count", phrase=" where {}"),
         "then": Param(Kind.VALUE, doc="value when the subject has such a record", choice=True),
         "otherwise": Param(Kind.VALUE, doc="value when not", choice=True),
     },
     needs=("USUBJID",),
     reads=_filter_reads,
+    method="{then} for subjects with a record in {domain}{filter}, {otherwise} for the others",
 )
 def derive_subject_exists(ctx: Context, *, domain: str, then: str, otherwise: str, filter: Any = None) -> pd.Series:
     """``then`` for subjects with a (matching) record in another domain, ``otherwise`` for the rest."""
@@ -148,6 +173,7 @@ ARMS = Decode("armcd", study_arms, "the study file's arms", code_name="Arm Code"
     },
     decodes=ARMS,
     origin="Protocol",  # the protocol's arm names (the study file's arms:)
+    method="The name of the arm coded in {armcd}, as the trial design's arms (TA) name it",
 )
 def derive_arm(ctx: Context, *, armcd: VarRef) -> pd.Series:
     """The arm description for an arm code, from the study file's arms."""

@@ -19,7 +19,7 @@ from daybreak_sdtm.derive.registry import written_values
 from daybreak_sdtm.derive.text import STEP_NAMES, parse_steps
 from daybreak_sdtm.errors import Location, SpecError, SpecErrors, StandardsError, suggest
 from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS, check_trial_design
-from daybreak_sdtm.spec.model import CodingDictionary, DomainSpec, SourceSpec, StudySpec, VariableSpec
+from daybreak_sdtm.spec.model import ACRF, CodingDictionary, DomainSpec, SourceSpec, StudySpec, VariableSpec
 from daybreak_sdtm.standards import Codelist, Standards
 from daybreak_sdtm.standards.model import DICTIONARY_NAME
 
@@ -567,6 +567,7 @@ def resolve_study(
             errors.append(SpecError(arm.where, "ARM", "ARM must have at most 200 characters"))
     errors.extend(check_trial_design(study, standards))
     errors.extend(_check_design_parts(study))
+    errors.extend(check_documents(study, headers))
     errors.extend(check_dictionaries(study, standards))
     for epoch in study.epochs:
         dom_name, dot, var_name = epoch.start.variable.partition(".")
@@ -588,6 +589,45 @@ def resolve_study(
                 )
             )
     return ResolvedStudy(variables, supplemental, errors)
+
+
+def check_documents(study: StudySpec, headers: Mapping[str, Sequence[str]] | None = None) -> list[SpecError]:
+    """The documents study.yaml names are files of the study folder; the annotated CRF's pages are
+    those of forms of the export (``headers``, when known), and every form a domain reads has some."""
+    errors: list[SpecError] = []
+    for doc in study.documents:
+        if not (study.folder / doc.file).is_file():
+            errors.append(
+                SpecError(doc.where, f"documents.{doc.kind}.file", f"{doc.file!r} not found in {study.folder}")
+            )
+    acrf = study.document(ACRF)
+    if acrf is None or not acrf.pages:
+        return errors
+    for form, where in acrf.page_where.items():
+        if headers and form not in headers and form not in study.forms_not_collected:
+            errors.append(
+                SpecError(
+                    where,
+                    f"documents.{ACRF}.pages",
+                    f"form {form!r} is not in the export",
+                    suggest(form, list(headers)),
+                )
+            )
+    readers: dict[str, list[str]] = {}
+    for dom in study.domains:
+        for form in dom.forms:
+            readers.setdefault(form, []).append(dom.name)
+    for form, domains in readers.items():
+        if form and form not in acrf.pages:
+            errors.append(
+                SpecError(
+                    acrf.where,
+                    f"documents.{ACRF}.pages",
+                    f"form {form!r} (read by {', '.join(domains)}) has no page in the annotated CRF",
+                    f"add it under documents: {ACRF}: pages:",
+                )
+            )
+    return errors
 
 
 def _check_design_parts(study: StudySpec) -> list[SpecError]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -18,8 +18,10 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from daybreak_sdtm.codec import codec_name
 from daybreak_sdtm.errors import Location, SpecError, SpecErrors, suggest
 from daybreak_sdtm.spec.model import (
+    ACRF,
     ArmSpec,
     CodingDictionary,
+    DocumentSpec,
     DomainSpec,
     EpochSpec,
     EpochStart,
@@ -448,6 +450,99 @@ def _epoch_start(reader: _Reader, node: Any, where: Location) -> EpochStart:
     return EpochStart(str(plain(entry[hows[0]])), hows[0], filters, reader.at(entry, hows[0], value=True))
 
 
+def _documents(reader: _Reader, top: CommentedMap) -> tuple[DocumentSpec, ...]:
+    """``documents:``: kind -> a PDF file (relative to study.yaml), or -> {file, title, pages}."""
+    if top.get("documents") is None:
+        return ()
+    node = reader.mapping(top["documents"], reader.at(top, "documents", value=True), "documents")
+    if node is None:
+        return ()
+    docs: list[DocumentSpec] = []
+    for kind, value in node.items():
+        doc = _document(reader, node, str(kind), value)
+        if doc is None:
+            continue
+        same = next((d for d in docs if d.href.lower() == doc.href.lower()), None)
+        if same is not None:
+            reader.error(
+                doc.where,
+                f"documents.{kind}.file",
+                f"{doc.href!r} is also the file of {same.kind} ({same.where}): the package holds both by file name",
+            )
+            continue
+        docs.append(doc)
+    return tuple(docs)
+
+
+def _document(reader: _Reader, node: CommentedMap, kind: str, value: Any) -> DocumentSpec | None:
+    """One entry of ``documents:``; None (the problems reported) when it is unusable."""
+    what = f"documents.{kind}"
+    if not _FORM_NAME.match(kind):
+        reader.error(reader.at(node, kind), what, f"{kind!r} is not a document kind (letters, digits, _ and -)")
+        return None
+    if isinstance(value, CommentedMap):
+        reader.unknown_keys(value, ("file", "title", "pages"), what)
+        file = str(reader.text(value, "file", what))
+        where = reader.at(value, "file", value=True) if "file" in value else reader.at(node, kind)
+        title = str(reader.text(value, "title", what, required=False))
+        pages, page_where = _pages(reader, value, kind, what) if "pages" in value else ({}, {})
+    elif isinstance(value, CommentedSeq) or value is None:
+        reader.error(
+            reader.at(node, kind), what, f"expected a file name or {{file, title, pages}}, found {_kind(value)}"
+        )
+        return None
+    else:
+        file, where, title, pages, page_where = str(plain(value)), reader.at(node, kind, value=True), "", {}, {}
+    if not file.strip():
+        written = value.get("file") if isinstance(value, CommentedMap) else value
+        if isinstance(written, str):  # blank text; a missing or non-text file: is reported already
+            reader.error(where, f"{what}.file", "give the document's file (a PDF, relative to study.yaml)")
+        return None
+    if not _document_file(reader, file, where, what):
+        return None
+    return DocumentSpec(kind, file, where, title, pages, page_where)
+
+
+def _document_file(reader: _Reader, file: str, where: Location, what: str) -> bool:
+    """Whether a document's file is a PDF named relative to study.yaml, inside the study folder."""
+    path = PurePosixPath(file.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or re.match(r"^[A-Za-z]:", file):
+        reader.error(where, f"{what}.file", f"{file!r} is not inside the study folder (give it relative to study.yaml)")
+        return False
+    if path.suffix.lower() != ".pdf":
+        reader.error(where, f"{what}.file", f"{file!r} is not a PDF file: documents are submitted as PDF")
+        return False
+    return True
+
+
+def _pages(
+    reader: _Reader, entry: CommentedMap, kind: str, what: str
+) -> tuple[dict[str, tuple[int, ...]], dict[str, Location]]:
+    """``pages:`` of the annotated CRF: form -> a page number or a list of them (physical pages, from 1)."""
+    if kind != ACRF:
+        reader.error(
+            reader.at(entry, "pages"), f"{what}.pages", f"only the annotated CRF ({ACRF}) gives the pages of forms"
+        )
+        return {}, {}
+    node = reader.mapping(entry["pages"], reader.at(entry, "pages", value=True), f"{what}.pages")
+    pages: dict[str, tuple[int, ...]] = {}
+    where: dict[str, Location] = {}
+    for form, value in (node or {}).items():
+        at = reader.at(node, form, value=True)
+        _check_form_name(reader, str(form), reader.at(node, form), f"{what}.pages")
+        numbers = list(value) if isinstance(value, CommentedSeq) else [value]
+        if not numbers or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in numbers):
+            reader.error(
+                at, f"{what}.pages.{form}", f"expected a page number or a list of them (from 1), found {plain(value)!r}"
+            )
+            continue
+        if len(set(numbers)) < len(numbers):
+            reader.error(at, f"{what}.pages.{form}", "a page is listed twice")
+            continue
+        pages[str(form)], where[str(form)] = tuple(int(n) for n in numbers), at
+    return pages, where
+
+
 def load_study(folder: Path) -> StudySpec:
     """Load ``folder/study.yaml`` and the domain specs it lists; report every problem at once."""
     from daybreak_sdtm.spec.protocol import read_protocol_checks  # imported here: it builds on this module
@@ -570,10 +665,6 @@ def load_study(folder: Path) -> StudySpec:
         _check_form_name(reader, str(form), where, "forms_not_collected")
         if not reason:
             reader.error(where, "forms_not_collected", f"give the reason form {form!r} may be missing from the export")
-    documents = plain(top.get("documents") or {})
-    if not isinstance(documents, dict):
-        reader.error(reader.at(top, "documents", value=True), "documents", "expected a mapping kind: file")
-        documents = {}
     columns_not_mapped: dict[str, tuple[str, ...]] = {}
     if "columns_not_mapped" in top:
         col_map = reader.mapping(top["columns_not_mapped"], reader.at(top, "columns_not_mapped"), "columns_not_mapped")
@@ -618,6 +709,7 @@ def load_study(folder: Path) -> StudySpec:
     conversions = _unit_conversions(reader, top)
     metadata = _metadata(reader, top, folder)
     protocol_checks = read_protocol_checks(reader, top)
+    documents = _documents(reader, top)
     if reader.errors:
         raise SpecErrors(reader.errors)
     return StudySpec(
@@ -630,7 +722,7 @@ def load_study(folder: Path) -> StudySpec:
         forms_not_collected={str(k): str(v) for k, v in not_collected.items()},
         columns_not_mapped=columns_not_mapped,
         domains=tuple(domains),
-        documents={str(k): str(v) for k, v in (documents or {}).items()},
+        documents=documents,
         protocol_checks=protocol_checks,
         dictionaries=dictionaries,
         unit_conversions=conversions,

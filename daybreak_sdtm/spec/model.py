@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from daybreak_sdtm.errors import Location
@@ -319,6 +319,31 @@ class UnitConversion:
     decimals: int | None = None
 
 
+ACRF = "acrf"  # the document kind of the annotated CRF
+
+
+@dataclass(frozen=True)
+class DocumentSpec:
+    """A document published with the package (study.yaml ``documents:``): the annotated CRF, a reviewer's guide ...
+
+    ``file`` is relative to study.yaml; the package holds it as ``href`` (its file name), next to
+    define.xml. The annotated CRF (kind ``acrf``) gives the pages of each form (``pages``), which
+    define.xml cites for every variable collected on the form.
+    """
+
+    kind: str  # acrf, csdrg, ... (define.xml leaf ID LF.<kind>)
+    file: str
+    where: Location  # where the file is named
+    title: str = ""  # "" = the kind's conventional title
+    pages: dict[str, tuple[int, ...]] = field(default_factory=dict)  # form -> its pages, in order
+    page_where: dict[str, Location] = field(default_factory=dict)  # where each form's pages are written
+
+    @property
+    def href(self) -> str:
+        """Where the package holds the document: its file name, next to define.xml."""
+        return PurePosixPath(self.file).name
+
+
 @dataclass(frozen=True)
 class ItemEdit:
     """What the study's metadata file changes of a variable or value-level item (None: unchanged).
@@ -486,7 +511,7 @@ class StudySpec:
     protocol_checks: tuple[ProtocolRule, ...] = ()  # protocol_checks: the study's protocol rules (DB6xx)
     dictionaries: tuple[CodingDictionary, ...] = ()  # study: dictionaries: (MedDRA, WHODrug ... by version)
     unit_conversions: tuple[UnitConversion, ...] = ()  # unit_conversions: (derive_stresc, derive_stresn)
-    documents: dict[str, str] = field(default_factory=dict)
+    documents: tuple[DocumentSpec, ...] = ()  # documents: the annotated CRF, reviewer's guides ...
     # Forms the export may lack because nothing was collected on them (form -> reason); a domain
     # mapped from one that is missing is empty, described in define.xml with def:HasNoData.
     forms_not_collected: dict[str, str] = field(default_factory=dict)
@@ -500,6 +525,13 @@ class StudySpec:
         design = (self.trial_design.file,) if self.trial_design is not None and self.trial_design.file else ()
         metadata = (self.metadata.file,) if self.metadata is not None else ()
         return (self.file, *design, *metadata, *dict.fromkeys(d.file for d in self.domains))
+
+    def document(self, kind: str) -> DocumentSpec | None:
+        """One document by kind (``acrf``)."""
+        for doc in self.documents:
+            if doc.kind == kind:
+                return doc
+        return None
 
     def domain(self, name: str) -> DomainSpec | None:
         """One domain spec by domain name."""

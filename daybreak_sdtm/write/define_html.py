@@ -8,7 +8,7 @@ their .xpt files next to the page.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -74,8 +74,18 @@ def _origin(define: Define, origin: Origin | None) -> tuple[object, ...]:
     parts: list[object] = [text]
     if origin.leaf_id:
         leaf = define.leaf(origin.leaf_id)
-        parts.append(_link(leaf.href, leaf.title))
+        parts.append(_pages(leaf.href, leaf.title, origin.pages) if origin.pages else _link(leaf.href, leaf.title))
     return tuple(parts)
+
+
+def _pages(href: str, title: str, pages: Sequence[int]) -> HtmlElement:
+    """The document's title and a link to each page cited (``acrf.pdf#page=4`` opens the PDF at page 4)."""
+    span = E.SPAN(f"{title} page{'s' if len(pages) > 1 else ''} ")
+    for i, page in enumerate(pages):
+        if i:
+            span[-1].tail = ", "
+        span.append(_link(f"{href}#page={page}", str(page)))
+    return span
 
 
 def _type(item: ItemDef) -> str:

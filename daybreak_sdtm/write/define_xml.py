@@ -211,7 +211,9 @@ def _origin(parent: etree._Element, origin: Origin) -> None:
     if origin.description:
         _description(el, origin.description)
     if origin.leaf_id:
-        _sub(el, _def("DocumentRef"), {"leafID": origin.leaf_id})
+        ref = _sub(el, _def("DocumentRef"), {"leafID": origin.leaf_id})
+        if origin.pages:  # physical pages of the PDF, as a reader's page numbers count them
+            _sub(ref, _def("PDFPageRef"), {"PageRefs": " ".join(str(n) for n in origin.pages), "Type": "PhysicalRef"})
 
 
 def _item_def(parent: etree._Element, item: ItemDef) -> None:

@@ -362,3 +362,9 @@ def copy_files(files: Sequence[Path], source: Path, target: Path) -> None:
         dest = target / path.relative_to(source)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, dest)
+
+
+def copy_named(files: Mapping[str, Path], target: Path) -> None:
+    """Copy each file into ``target`` under its name there (name -> file)."""
+    for name, path in files.items():
+        shutil.copyfile(path, target / name)

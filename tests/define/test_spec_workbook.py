@@ -74,6 +74,7 @@ def edit(source: Path, target: Path) -> None:
     find(book["Variables"], Dataset="AE", Variable="AETERM")["Label"].value = "Reported Adverse Event Term"
     age = find(book["Variables"], Dataset="DM", Variable="AGE")
     age["Origin"].value, age["Source"].value = "Derived", "Sponsor"
+    age["Pages"].value = None  # a derived value cites no CRF page
     age["Method"].value, age["Comment"].value = "MT.DM.AGE", "COM.DM.AGE"
     book["Methods"].append(["MT.DM.AGE", "Algorithm to derive DM.AGE", "Computation", "Completed years at consent"])
     book["Comments"].append(["COM.DM.AGE", "As the EDC calculated it at informed consent"])

@@ -6,7 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from daybreak_sdtm.define.model import numeric_type, oid_part, text_length, text_value_type, text_values
+from daybreak_sdtm.define.model import (
+    derivation_method,
+    numeric_type,
+    oid_part,
+    text_length,
+    text_value_type,
+    text_values,
+)
+from daybreak_sdtm.derive import DERIVATIONS, VarRef
+from daybreak_sdtm.derive.registry import Kind
 
 
 def test_text_length_is_the_longest_value_in_utf8_bytes() -> None:
@@ -68,3 +77,47 @@ def test_oid_part_keeps_only_oid_safe_characters(text: str, expected: str) -> No
 def test_text_values_are_distinct_non_blank_in_order_of_first_appearance() -> None:
     assert text_values(pd.Series(["B", "", "A", "B", None, "C"], dtype=object)) == ["B", "A", "C"]
     assert text_values(pd.Series(["x", "y", "x"], dtype="str")) == ["x", "y"]
+
+
+_SAMPLES = {
+    Kind.RAW: "AESTDAT",
+    Kind.RAWS: ["AEACN_TIS", "AEACN_GEM"],
+    Kind.TEMPLATE: "CYCLE {CYCLE}",
+    Kind.VAR: VarRef("AE", "AETERM"),
+    Kind.VARS: [VarRef("AE", "AESTDTC"), VarRef("AE", "AEDECOD")],
+    Kind.DATE_VAR: VarRef("DM", "RFSTDTC"),
+    Kind.DATE_FORMAT: "MM/DD/YYYY",
+    Kind.VALUE: "NOT DONE",
+    Kind.NUMBER: "10",
+    Kind.MAP: {"Yes": "Y", "No": "N"},
+    Kind.WHERE: {"DSDECOD": ["DEATH"]},
+    Kind.DOMAIN: "DS",
+    Kind.FLAG: True,
+}
+
+
+@pytest.mark.parametrize("name", sorted(DERIVATIONS))
+@pytest.mark.parametrize("optional", [False, True])
+def test_every_derivation_has_a_method_sentence_without_calls(name: str, optional: bool) -> None:
+    deriv = DERIVATIONS[name]
+    params = {p: _SAMPLES.get(param.kind) for p, param in deriv.params.items() if param.required or optional}
+    text = derivation_method(deriv, params, "AE")
+    assert text.strip() and text == text.strip()
+    assert "derive_" not in text and "[" not in text and "  " not in text, text
+    assert not any(f"{{{p}}}" in text for p in deriv.params), text  # every parameter filled in
+
+
+def test_a_method_sentence_fills_in_its_parameters() -> None:
+    study_day = DERIVATIONS["derive_study_day"]
+    assert derivation_method(study_day, {"date": VarRef("AE", "AEENDTC")}, "AE") == (
+        "Study day of AEENDTC relative to DM.RFSTDTC (day 1 = DM.RFSTDTC, no day 0); blank when either date is partial"
+    )
+    first = DERIVATIONS["derive_subject_first"]
+    params = {"variable": VarRef("EX", "EXSTDTC"), "filter": {"EXCAT": ["INDUCTION", "MAINTENANCE"], "EXTRT": ["TIS"]}}
+    assert derivation_method(first, params, "DM") == (
+        "The subject's earliest EX.EXSTDTC among the records where EXCAT in (INDUCTION, MAINTENANCE) and EXTRT = TIS"
+    )
+    exists = DERIVATIONS["derive_subject_exists"]
+    assert derivation_method(exists, {"domain": "DS", "then": "Y", "otherwise": ""}, "DM") == (
+        "Y for subjects with a record in DS, blank for the others"
+    )
