@@ -604,7 +604,7 @@ def check_documents(study: StudySpec, headers: Mapping[str, Sequence[str]] | Non
     if acrf is None or not acrf.pages:
         return errors
     for form, where in acrf.page_where.items():
-        if headers and form not in headers and form not in study.forms_not_collected:
+        if headers and form not in headers and form not in {**study.forms_not_collected, **study.forms_not_mapped}:
             errors.append(
                 SpecError(
                     where,

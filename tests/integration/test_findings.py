@@ -76,6 +76,7 @@ def _study_and_export(tmp_path: Path) -> tuple[Path, Path]:
     (study / "vs.yaml").write_text(VS, encoding="utf-8")
     text = (study / "study.yaml").read_text(encoding="utf-8").replace("ds.yaml]", "ds.yaml, vs.yaml]")
     text = text.replace("columns_not_mapped:\n", "columns_not_mapped:\n  vs: [STUDY, SITENUMBER, FOLDER]\n", 1)
+    text = text.replace("death: 9}", "death: 9, vs: 9}", 1)  # the added form needs an annotated CRF page
     (study / "study.yaml").write_text(text + CONVERSIONS, encoding="utf-8")
     return study, export
 

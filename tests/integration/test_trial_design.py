@@ -3,6 +3,7 @@ back from the XPT files and checked against study.yaml, the CT package and the r
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -351,7 +352,11 @@ def test_trial_design_errors_are_reported_at_their_line(study: Path, capsys: pyt
 
 def test_trial_design_in_a_file_of_its_own(study: Path, tmp_path: Path, package: Path) -> None:
     text = (study / "study.yaml").read_text(encoding="utf-8")
-    start, end = text.index("trial_design:\n"), text.index("forms_not_mapped:")
+    start = text.index("trial_design:\n")
+    # The block ends at the next line of the top level (a comment or a key).
+    end = (
+        start + len("trial_design:\n") + re.search(r"^\S", text[start + len("trial_design:\n") :], re.MULTILINE).start()
+    )
     body = "\n".join(line[2:] for line in text[start:end].splitlines()[1:]) + "\n"
     (study / "trial_design.yaml").write_text(body, encoding="utf-8")
     (study / "study.yaml").write_text(
