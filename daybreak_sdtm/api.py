@@ -100,6 +100,7 @@ def convert(
     max_per_rule: int | None = None,
     formats: Sequence[str] = ("xpt",),
     max_dataset_size: str | int = "5GB",
+    xlsx_report: bool = False,
 ) -> ConvertResult:
     """Convert a raw export into an SDTM package in ``out_dir`` (all or nothing).
 
@@ -107,7 +108,8 @@ def convert(
     never), or any of the FDA's technical rejection criteria failed by the package as written
     (DB7xx, whatever ``fail_on`` says), leave ``out_dir`` untouched and come back in ``report``
     with ``published=False``;
-    otherwise the package is published with validation.json (every finding) and validation.html
+    otherwise the package is published with validation.json (every finding), validation.html
+    (and validation.xlsx when ``xlsx_report``)
     (at most ``max_per_rule`` findings detailed per rule) inside it.
     ``encoding`` is the raw export's text encoding (default: the study's ``export: encoding:``,
     else UTF-8). A dataset with no records is not written; define.xml describes it with
@@ -254,7 +256,7 @@ def convert(
         if rejected or report.exit_status(threshold):
             raise _Unpublished
         with stage("reports"):
-            write_reports(report, tmp, f"{study.studyid} SDTM validation report", max_per_rule)
+            write_reports(report, tmp, f"{study.studyid} SDTM validation report", max_per_rule, xlsx=xlsx_report)
 
     try:
         cleaned = publish(out_dir, fill, manifest, protected)

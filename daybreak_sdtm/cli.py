@@ -72,6 +72,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
             max_per_rule=args.max_per_rule,
             formats=args.formats or ("xpt",),
             max_dataset_size=args.max_dataset_size,
+            xlsx_report=args.xlsx_report,
         )
     for line in result.cleaned:
         print(f"note: {line}", file=sys.stderr)
@@ -541,6 +542,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="an XPT file over this size (5GB, 500MB, 20KB, or bytes; default FDA's 5GB) is also "
         "written split in record order into split/<name>1.xpt, <name>2.xpt ... under it, with the "
         "same variables and lengths, as FDA's Technical Conformance Guide asks",
+    )
+    p.add_argument(
+        "--xlsx-report",
+        action="store_true",
+        help="also publish the findings as validation.xlsx, an Excel workbook in CDISC CORE's sheet layout",
     )
     _report_options(p, "the findings printed and validation.html")
     _quiet_option(p)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from daybreak_sdtm.spec import StudySpec
     from daybreak_sdtm.standards import Standards
 
-REPORT_JSON, REPORT_HTML = "validation.json", "validation.html"
+REPORT_JSON, REPORT_HTML, REPORT_XLSX = "validation.json", "validation.html", "validation.xlsx"
 
 
 @dataclass(frozen=True)
@@ -156,11 +156,17 @@ def validate_dir(
 
 
 def write_reports(
-    report: Report, folder: Path, title: str = "SDTM validation report", max_per_rule: int | None = None
+    report: Report,
+    folder: Path,
+    title: str = "SDTM validation report",
+    max_per_rule: int | None = None,
+    *,
+    xlsx: bool = False,
 ) -> None:
     """Write validation.json (every finding) and validation.html (details capped at ``max_per_rule``
     per rule, default ``DEFAULT_HTML_DETAILS``, linking to validation.json) into ``folder`` (the
-    package being published), each streamed as it is made."""
+    package being published), each streamed as it is made; with ``xlsx`` also validation.xlsx
+    (every finding, CORE's sheet layout, the size of each dataset file beside it)."""
     from daybreak_sdtm.findings import DEFAULT_HTML_DETAILS
     from daybreak_sdtm.report import write_html, write_json
 
@@ -170,6 +176,11 @@ def write_reports(
         write_html(
             report, out, title, DEFAULT_HTML_DETAILS if max_per_rule is None else max_per_rule, full_report=REPORT_JSON
         )
+    if xlsx:
+        from daybreak_sdtm.report.xlsx import write_xlsx
+
+        sizes = {p.stem.upper(): p.stat().st_size for p in folder.glob("*.xpt")}
+        write_xlsx(report, folder / REPORT_XLSX, title, sizes=sizes)
 
 
 def lint(study_dir: Path, export_dir: Path | None) -> list[SpecError]:

@@ -54,3 +54,19 @@ def test_the_workbook_holds_every_finding_in_cores_layout(tmp_path: Path, capsys
     capsys.readouterr()
     assert main(["validate", str(pkg), "--format", "xlsx"]) == 3
     assert "give the file with -o FILE" in capsys.readouterr().err
+
+
+def test_convert_publishes_the_workbook_when_asked(tmp_path: Path) -> None:
+    out = tmp_path / "sdtm"
+    assert main(["convert", "--out", str(out), "--xlsx-report", "-q"]) == 0
+    book = openpyxl.load_workbook(out / "validation.xlsx", read_only=True)
+    summary = json.loads((out / "validation.json").read_text(encoding="utf-8"))["summary"]
+    details = list(book["Issue Details"].iter_rows(values_only=True))[1:]
+    assert len(details) == summary["total"]
+    datasets = {row[0] for row in list(book["Dataset Details"].iter_rows(values_only=True))[1:]}
+    assert {"DM", "DS", "AE"} <= {str(d).upper() for d in datasets}
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert "validation.xlsx" in json.dumps(manifest)
+    plain = tmp_path / "plain"
+    assert main(["convert", "--out", str(plain), "-q"]) == 0
+    assert not (plain / "validation.xlsx").exists()
