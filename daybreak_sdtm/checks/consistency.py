@@ -1,7 +1,8 @@
-"""Values that must agree with one another: seriousness and its criteria, subjects' arms and the trial's.
+"""Values that must agree with one another: seriousness and its criteria, a test's status and its
+reason not done, subjects' arms and the trial's, epochs and the trial's.
 
-DB203 reads the Events class's seriousness variables in any Events dataset; DB304 and DB305 read
-DM's arms against TA (the datasets are named in ``checks.roles``; the terms compared with are the
+DB203 reads the Events class's seriousness variables in any Events dataset, DB204 --STAT and
+--REASND in any dataset; DB304 and DB305 read DM's arms against TA, DB308 every EPOCH against TA (the datasets are named in ``checks.roles``; the terms compared with are the
 CT release's, found by NCI code, or the reserved arm codes of the SDTMIG version the package
 declares, from ``checks.versions``).
 """
@@ -30,14 +31,19 @@ SERIOUSNESS_CRITERIA = ("SCAN", "SCONG", "SDISAB", "SDTH", "SHOSP", "SLIFE", "SO
     "ct.seriousness_consistent",
     severity=Severity.ERROR,
     references=("SDTMIG 3.4 AE assumptions (AESER and the seriousness criteria)",),
-    implements=Implements(cdisc=("CG0041",), core=("CORE-000022",), fda=("SD1062",)),
+    implements=Implements(
+        cdisc=("CG0041", "CG0042"), core=("CORE-000022", "CORE-000266"), fda=("SD0009", "SD1062")
+    ),
 )
 def seriousness_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
-    """An event with a seriousness criterion Y (--SCAN, --SCONG, --SDISAB, --SDTH, --SHOSP, --SLIFE, --SOD, --SMIE) is serious.
+    """Seriousness agrees with its criteria (--SCAN, --SCONG, --SDISAB, --SDTH, --SHOSP, --SLIFE, --SOD, --SMIE): an event with a criterion Y is serious, and a serious event has one.
 
-    --SER = N or blank with a criterion Y is reported, in any Events dataset with --SER and at
-    least one criterion; Y and N are the NY codelist's terms.
-    Anti-pattern: AESER = N with AESHOSP = Y (a hospitalisation is a serious event).
+    --SER = N or blank with a criterion Y is reported, and so is --SER = Y with no criterion Y,
+    in any Events dataset with --SER and at least one criterion; Y and N are the NY codelist's
+    terms. A dataset without any criterion variable is not judged (nothing says why an event is
+    serious there); one holding some of them is judged on those it holds.
+    Anti-pattern: AESER = N with AESHOSP = Y (a hospitalisation is a serious event); AESER = Y
+    with every criterion N or blank.
     Fix: correct AESER or the criterion in the source; the two are collected together.
     """
     yes, no = roles.yes(ctx), roles.no(ctx)
@@ -48,12 +54,70 @@ def seriousness_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]
             continue
         met = pd.DataFrame({c: ds.text(c).eq(yes) for c in criteria})
         serious = ds.text(ser)
-        bad = (serious.isin([no, ""]) & met.any(axis=1)).to_numpy()
+        any_met = met.any(axis=1)
+        bad = (serious.isin([no, ""]) & any_met).to_numpy()
         messages = [
             f"{ser} {'= ' + given if given else 'is blank'} but {', '.join(c for c, m in zip(criteria, row, strict=False) if m)} = {yes}"
             for given, row in zip(serious.to_numpy()[bad], met.to_numpy()[bad], strict=False)
         ]
         yield from ds.findings("DB203", Severity.ERROR, np.flatnonzero(bad), ser, messages)
+        unjustified = (serious.eq(yes) & ~any_met).to_numpy()
+        yield from ds.findings(
+            "DB203",
+            Severity.ERROR,
+            np.flatnonzero(unjustified),
+            ser,
+            f"{ser} = {yes} but none of {', '.join(criteria)} is {yes}: no seriousness criterion says why",
+        )
+
+
+@check(
+    "DB204",
+    "ct.reason_not_done",
+    severity=Severity.ERROR,
+    references=("SDTMIG 3.4 section 4.5.1.2 (tests not done: --STAT and --REASND)",),
+    implements=Implements(
+        cdisc=("CG0094",), core=("CORE-000225", "CORE-000774"), fda=("FB4202", "SD0023", "SD1124")
+    ),
+)
+def reason_not_done(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
+    """--STAT = NOT DONE comes with the reason in --REASND, and --REASND only with --STAT = NOT DONE.
+
+    Any dataset with --STAT or --REASND. A record NOT DONE whose --REASND is blank, or whose
+    dataset has no --REASND, is a warning (the FDA asks for the reason); a reason given while
+    --STAT is not NOT DONE (or the dataset has no --STAT) is an error: the record says it was
+    done. NOT DONE is the ND codelist's term C49484.
+    Anti-pattern: VSSTAT = NOT DONE in a VS dataset without VSREASND; LBREASND = "HEMOLYZED"
+    with LBSTAT blank and a result.
+    Fix: collect the reason with the status (map it to --REASND); set --STAT = NOT DONE where
+    the reason says the test was not done.
+    """
+    not_done = roles.term(ctx, roles.ND, roles.NOT_DONE, "NOT DONE")
+    for ds in pkg.datasets.values():
+        stat, reason = f"{ds.domain}STAT", f"{ds.domain}REASND"
+        has_stat, has_reason = stat in ds.frame.columns, reason in ds.frame.columns
+        if ds.is_supp or not (has_stat or has_reason):
+            continue
+        is_not_done = ds.per_value(stat, lambda v: v.eq(not_done)) if has_stat else np.zeros(len(ds.frame), bool)
+        given = ds.per_value(reason, lambda v: v.ne("")) if has_reason else np.zeros(len(ds.frame), bool)
+        yield from ds.findings(
+            "DB204",
+            Severity.WARNING,
+            np.flatnonzero(is_not_done & ~given),
+            reason if has_reason else stat,
+            f"{stat} = {not_done} but {reason} is blank"
+            if has_reason
+            else f"{stat} = {not_done} but {ds.name} has no {reason} to say why",
+        )
+        yield from ds.findings(
+            "DB204",
+            Severity.ERROR,
+            np.flatnonzero(given & ~is_not_done),
+            reason,
+            f"{reason} is given but {stat} is not {not_done}"
+            if has_stat
+            else f"{reason} is given but {ds.name} has no {stat} = {not_done}",
+        )
 
 
 def _null_arms(ctx: CheckContext, dm: Dataset, variable: str) -> dict[str, str]:
@@ -175,3 +239,32 @@ def actual_arm_differs(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
             for p, a in zip(planned.to_numpy()[bad], actual.to_numpy()[bad], strict=False)
         ],
     )
+
+
+@check(
+    "DB308",
+    "keys.epoch_in_trial_arms",
+    severity=Severity.ERROR,
+    references=("SDTMIG 3.4 section 4.4 (timing variables: EPOCH) and Trial Arms (TA)",),
+    implements=Implements(cdisc=("CG0009",), core=("CORE-000271",), fda=("SD1015",)),
+)
+def epoch_in_trial_arms(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
+    """When TA is in the package, every EPOCH of every dataset is one of TA's epochs.
+
+    Blank EPOCH passes (CORE-000701's business, and SDTMIG leaves it null for records outside
+    the trial's epochs). Without TA nothing is judged: a package with no trial design cannot be
+    held to one. DB406 judges which of TA's epochs a record should have.
+    Anti-pattern: EPOCH = "RUN-IN" when TA's epochs are SCREENING, TREATMENT and FOLLOW-UP;
+    EPOCH = "Treatment" for TA's TREATMENT.
+    Fix: derive EPOCH from the trial design (``derive_epoch``), or add the epoch to TA.
+    """
+    ta = pkg.get(TRIAL_ARMS)
+    if ta is None or "EPOCH" not in ta.frame.columns:
+        return
+    epochs = pd.Index(list(dict.fromkeys(v for v in ta.text("EPOCH") if v)), dtype=object)
+    listed = ", ".join(epochs)
+    for ds in pkg.datasets.values():
+        if ds is ta or ds.is_supp or "EPOCH" not in ds.frame.columns or ds.frame["EPOCH"].dtype != object:
+            continue
+        bad = ds.positions_where("EPOCH", lambda v: v.ne("") & ~v.isin(epochs))
+        yield from ds.findings("DB308", Severity.ERROR, bad, "EPOCH", f"EPOCH is not an epoch of TA ({listed})")

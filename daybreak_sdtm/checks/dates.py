@@ -1,9 +1,9 @@
-"""DB4xx: dates and timing: ISO 8601 text, real calendar dates, order, study days, epochs, death.
+"""DB4xx: dates and timing: ISO 8601 text, real calendar dates, order, study days, epochs, death, informed consent.
 
 DB401 (ISO 8601 format) is a great-expectations regex expectation. DB402 (a real calendar date)
 is our own: great-expectations' strftime/dateutil expectations parse one value at a time in
 Python, where ``pd.to_datetime`` checks a whole column at once; the same holds for the
-cross-dataset rules DB403-DB407, which expectations cannot express.
+cross-dataset rules DB403-DB411, which expectations cannot express.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from daybreak_sdtm.checks.package import Dataset, Package
 from daybreak_sdtm.checks.registry import CheckContext, EpochRule, Implements, check, expectation, no_counterpart
 from daybreak_sdtm.checks.roles import (
     DEMOGRAPHICS,
+    DISPOSITION,
     EXPOSURE,
     SUBJECT_ELEMENTS,
     TRIAL_ARMS,
@@ -411,19 +412,23 @@ def _by_elements(ds: Dataset, date_var: str, se: Dataset) -> Iterator[Finding]:
 
 
 def _in_arm(pkg: Package, ds: Dataset, ta: Dataset) -> Iterator[Finding]:
-    """Without SE: EPOCH is one of the epochs TA gives the subject's arm (ACTARMCD, else ARMCD), or of any arm."""
+    """Without SE: EPOCH is one of the epochs TA gives the subject's arm (ACTARMCD, else ARMCD).
+
+    An EPOCH that is no epoch of TA at all is DB308's; one of a subject whose arm TA lacks is not judged.
+    """
     arms = ta.frame.groupby(ta.text("ARMCD"))["EPOCH"].apply(lambda e: tuple(dict.fromkeys(v for v in e if v)))
-    every = tuple(dict.fromkeys(v for v in ta.text("EPOCH") if v))
+    every = frozenset(v for v in ta.text("EPOCH") if v)
     actual, planned = pkg.subject_values(ds, "ACTARMCD"), pkg.subject_values(ds, "ARMCD")
     arm = actual.where(actual.ne(""), planned).to_numpy(dtype=object)
     epochs = ds.text("EPOCH").to_numpy(dtype=object)
-    allowed = [arms.get(a, every) for a in arm]
-    bad = np.array([bool(e) and e not in want for e, want in zip(epochs, allowed, strict=False)], dtype=bool)
+    allowed = [arms.get(a, ()) for a in arm]
+    bad = np.array(
+        [e in every and a in arms and e not in want for e, a, want in zip(epochs, arm, allowed, strict=False)],
+        dtype=bool,
+    )
     positions = np.flatnonzero(bad)
     messages = [
         f"EPOCH should be one of the epochs TA gives arm {arm[p]!r}: {', '.join(allowed[p])}"
-        if arm[p] in arms
-        else f"EPOCH should be one of the epochs of TA: {', '.join(every)}"
         for p in positions.tolist()
     ]
     yield from ds.findings("DB406", Severity.ERROR, positions, "EPOCH", messages)
@@ -589,31 +594,46 @@ def death_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     "dates.end_with_outcome",
     severity=Severity.WARNING,
     references=("SDTMIG 3.4 AE assumptions (AEOUT, AEENDTC)",),
-    implements=Implements(core=("CORE-000657",), fda=("FB3409",)),
+    implements=Implements(core=("CORE-000657", "CORE-000659"), fda=("FB3409", "FB3410")),
 )
 def end_with_outcome(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
-    """An event whose outcome says it had not ended (--OUT NOT RECOVERED/NOT RESOLVED or RECOVERING/RESOLVING) has no --ENDTC.
+    """--ENDTC agrees with the outcome: blank while --OUT says the event had not ended, given once it says it resolved.
 
-    Any Events dataset with --OUT and --ENDTC; the outcomes are the OUT codelist's terms C49494
-    and C49496, by NCI code.
-    Anti-pattern: AEOUT = NOT RECOVERED/NOT RESOLVED with AEENDTC = 2013-01-02.
-    Fix: an event with an end date has recovered (or is fatal, or recovered with sequelae):
-    correct the outcome or the end date.
+    Any Events dataset with --OUT and --ENDTC. An event NOT RECOVERED/NOT RESOLVED or
+    RECOVERING/RESOLVING (the OUT codelist's C49494, C49496) has no --ENDTC; one RECOVERED/RESOLVED
+    or RECOVERED/RESOLVED WITH SEQUELAE (C49498, C49495) has one. Terms by NCI code.
+    Anti-pattern: AEOUT = NOT RECOVERED/NOT RESOLVED with AEENDTC = 2013-01-02; AEOUT =
+    RECOVERED/RESOLVED with AEENDTC blank.
+    Fix: an event with an end date has recovered (or is fatal, or recovered with sequelae), and
+    a resolved event has the date it resolved: correct the outcome or the end date.
     """
     ongoing = {
         roles.term(ctx, roles.OUTCOME, roles.NOT_RECOVERED, "NOT RECOVERED/NOT RESOLVED"),
         roles.term(ctx, roles.OUTCOME, roles.RECOVERING, "RECOVERING/RESOLVING"),
     }
+    resolved = {
+        roles.term(ctx, roles.OUTCOME, roles.RECOVERED, "RECOVERED/RESOLVED"),
+        roles.term(ctx, roles.OUTCOME, roles.RECOVERED_WITH_SEQUELAE, "RECOVERED/RESOLVED WITH SEQUELAE"),
+    }
     for ds in _events_with(pkg, ctx, "OUT", "ENDTC"):
         out, end = f"{ds.domain}OUT", f"{ds.domain}ENDTC"
         outcome = ds.text(out)
-        bad = (outcome.isin(ongoing) & ds.text(end).ne("")).to_numpy()
+        ended = ds.per_value(end, lambda v: v.ne("")) if ds.frame[end].dtype == object else ds.text(end).ne("").to_numpy()
+        bad = outcome.isin(ongoing).to_numpy() & ended
         yield from ds.findings(
             "DB408",
             Severity.WARNING,
             np.flatnonzero(bad),
             end,
             [f"{end} is given but {out} = {o}: the event had not ended" for o in outcome.to_numpy()[bad]],
+        )
+        missing = outcome.isin(resolved).to_numpy() & ~ended
+        yield from ds.findings(
+            "DB408",
+            Severity.WARNING,
+            np.flatnonzero(missing),
+            end,
+            [f"{end} is blank but {out} = {o}: the event ended" for o in outcome.to_numpy()[missing]],
         )
 
 
@@ -646,3 +666,90 @@ def fatal_end_is_death(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
             end,
             [f"{end} of a fatal event should be the subject's DM.DTHDTC {d}" for d in death.to_numpy()[bad]],
         )
+
+
+@check(
+    "DB410",
+    "dates.disposition_death_date",
+    severity=Severity.ERROR,
+    references=("SDTMIG 3.4 DS assumptions (DSDECOD = DEATH, DSSTDTC)", "SDTMIG 3.4 DM assumptions (DTHDTC)"),
+    implements=Implements(cdisc=("CG0069",), core=("CORE-000034", "CORE-000913"), fda=("FB0611",)),
+)
+def disposition_death_date(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
+    """A disposition record of the death (DSDECOD = DEATH) starts on the subject's date of death: DSSTDTC equals DM.DTHDTC.
+
+    Compared at their common precision (2014-11 and 2014-11-01 agree); a blank DSSTDTC or DTHDTC
+    where the other is given disagrees. DEATH is the NCOMPLT codelist's term C28554. A subject
+    DM lacks is DB302's.
+    Anti-pattern: DSDECOD = DEATH, DSSTDTC = 2014-10-31, DM.DTHDTC = 2014-11-01; a DEATH record
+    for a subject whose DTHDTC is blank.
+    Fix: correct the disposition date or the date of death; both come from the death report.
+    """
+    ds, dm = pkg.get(DISPOSITION), pkg.get(DEMOGRAPHICS)
+    if ds is None or dm is None or not {"DSDECOD", "DSSTDTC", "USUBJID"} <= set(ds.frame.columns):
+        return
+    if "DTHDTC" not in dm.frame.columns:
+        return
+    death = roles.term(ctx, roles.COMPLETION, roles.DEATH, "DEATH")
+    records = ds.per_value("DSDECOD", lambda v: v.eq(death)) & (pkg.subject_rows(ds) >= 0)
+    if not records.any():
+        return
+    dates, died = ds.text("DSSTDTC"), subject_values(pkg, ds, "DTHDTC")
+    differ = after(dates, died) | after(died, dates) | (dates.eq("") != died.eq("")).to_numpy()
+    bad = records & differ
+    yield from ds.findings(
+        "DB410",
+        Severity.ERROR,
+        np.flatnonzero(bad),
+        "DSSTDTC",
+        [
+            f"DSSTDTC of the death should be the subject's DM.DTHDTC {d}" if d else "DSDECOD = DEATH but DM.DTHDTC is blank"
+            for d in died.to_numpy()[bad]
+        ],
+    )
+
+
+@check(
+    "DB411",
+    "dates.informed_consent_date",
+    severity=Severity.ERROR,
+    references=("SDTMIG 3.4 DM assumptions (RFICDTC)", "SDTMIG 3.4 DS assumptions (protocol milestones)"),
+    implements=Implements(cdisc=("CG0068", "CG0143"), core=("CORE-000363", "CORE-000370")),
+)
+def informed_consent_date(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
+    """DM.RFICDTC is the date of the subject's first informed consent in DS: the earliest DSSTDTC with DSDECOD = INFORMED CONSENT OBTAINED.
+
+    Judged for the subjects with such a DS record (with a DSSTDTC); compared at their common
+    precision. A package whose DS records no consent is not judged. INFORMED CONSENT OBTAINED is
+    the PROTMLST codelist's term C16735.
+    Anti-pattern: RFICDTC = 2025-09-03 while DS records consent on 2025-09-01 (and a re-consent
+    on 2025-09-03).
+    Fix: derive RFICDTC from the first consent (or DS from the consent page RFICDTC reads).
+    """
+    ds, dm = pkg.get(DISPOSITION), pkg.get(DEMOGRAPHICS)
+    if ds is None or dm is None or not {"DSDECOD", "DSSTDTC", "USUBJID"} <= set(ds.frame.columns):
+        return
+    if not {"USUBJID", "RFICDTC"} <= set(dm.frame.columns):
+        return
+    consent = roles.term(ctx, roles.MILESTONE, roles.CONSENT_OBTAINED, "INFORMED CONSENT OBTAINED")
+    dates = ds.text("DSSTDTC")
+    records = ds.per_value("DSDECOD", lambda v: v.eq(consent)) & dates.ne("").to_numpy()
+    if not records.any():
+        return
+    first = _per_subject_extreme(dates[records], ds.frame["USUBJID"][records], "min")
+    want = dm.frame["USUBJID"].map(first).fillna("").astype(str)
+    have = dm.text("RFICDTC")
+    judged = want.ne("").to_numpy()
+    bad = judged & (after(have, want) | after(want, have) | have.eq("").to_numpy())
+    yield from dm.findings(
+        "DB411",
+        Severity.ERROR,
+        np.flatnonzero(bad),
+        "RFICDTC",
+        [
+            f"RFICDTC should be {w!r}, the subject's first DSSTDTC with DSDECOD = {consent}"
+            if h
+            else f"RFICDTC is blank but DS records the subject's {consent} on {w}"
+            for h, w in zip(have.to_numpy()[bad], want.to_numpy()[bad], strict=False)
+        ],
+    )

@@ -1,4 +1,5 @@
-"""DB3xx: record identity: unique identifiers and natural keys, every subject in DM, SUPP-- records with a parent."""
+"""DB3xx: record identity: unique identifiers and natural keys, every subject in DM, SUPP-- records with a parent,
+every visit in SV."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import pandas as pd
 
 from daybreak_sdtm.checks.package import Dataset, Package
 from daybreak_sdtm.checks.registry import CheckContext, Implements, check, expectation, no_counterpart
-from daybreak_sdtm.checks.roles import DEMOGRAPHICS
+from daybreak_sdtm.checks.roles import DEMOGRAPHICS, SUBJECT_VISITS
 from daybreak_sdtm.findings import Finding, Severity
 from daybreak_sdtm.gx import Expect
 
 SUPP_KEYS = ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM")
+# VISITNUM is compared rounded to this many decimals: a visit number computed in floating point
+# (1 + 0.2 = 1.2000000000000002) is the same visit as the 1.2 SV holds.
+VISITNUM_DECIMALS = 6
 
 
 @expectation(
@@ -250,3 +254,60 @@ def pairs_in(pairs: tuple[np.ndarray, np.ndarray], among: tuple[np.ndarray, np.n
     second = pd.Index(seconds, dtype=object).get_indexer(pd.Index(pairs[1], dtype=object))
     known = first_codes.astype(np.int64) * width + second_codes
     return (first >= 0) & (second >= 0) & np.isin(first.astype(np.int64) * width + second, known)
+
+
+def _visit_numbers(ds: Dataset) -> np.ndarray:
+    """VISITNUM as rounded floats (NaN when blank or not a number)."""
+    values = pd.to_numeric(ds.frame["VISITNUM"], errors="coerce").to_numpy(dtype=np.float64)
+    return np.round(values, VISITNUM_DECIMALS)
+
+
+@check(
+    "DB307",
+    "keys.visit_in_subject_visits",
+    severity=Severity.ERROR,
+    references=("SDTMIG 3.4 Subject Visits (SV) assumptions (one record per visit of each subject)",),
+    implements=Implements(cdisc=("CG0034",), core=("CORE-000168",)),
+)
+def visit_in_subject_visits(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
+    """When SV is in the package, every VISITNUM of a subject's records is one of that subject's visits in SV.
+
+    Any dataset with USUBJID and VISITNUM (not SV itself). VISITNUM is compared as a number
+    rounded to 6 decimals, so a visit number stored with floating-point noise (1.2000000000000002)
+    is the visit SV holds as 1.2. Without SV nothing is judged: a package without it cannot say
+    which visits took place. Blank VISITNUM passes.
+    Anti-pattern: LB records of an unscheduled visit 4.1 that SV does not list for the subject.
+    Fix: build SV from every domain's visits (``trial_design`` makes it from the built domains),
+    or correct the visit number.
+    """
+    sv = pkg.get(SUBJECT_VISITS)
+    if sv is None or not {"USUBJID", "VISITNUM"} <= set(sv.frame.columns):
+        return
+    sv_visits = _visit_numbers(sv)
+    sv_subjects = pd.Index(pd.unique(sv.frame["USUBJID"].to_numpy(dtype=object)), dtype=object)
+    sv_numbers = pd.Index(pd.unique(sv_visits[~np.isnan(sv_visits)]), dtype=np.float64)
+    width = len(sv_numbers) + 1
+    sv_keys = sv_subjects.get_indexer(sv.frame["USUBJID"].to_numpy(dtype=object)).astype(np.int64) * width
+    sv_keys += sv_numbers.get_indexer(sv_visits)
+    known = np.unique(sv_keys[~np.isnan(sv_visits)])
+    for ds in pkg.datasets.values():
+        if ds is sv or ds.is_supp or not {"USUBJID", "VISITNUM"} <= set(ds.frame.columns):
+            continue
+        numbers = _visit_numbers(ds)
+        codes, table = ds.codes("USUBJID")  # subjects looked up once each, spread by code
+        subject = sv_subjects.get_indexer(pd.Index(table, dtype=object))[codes].astype(np.int64)
+        number_codes, distinct = pd.factorize(numbers, use_na_sentinel=True)
+        visit = np.append(sv_numbers.get_indexer(distinct), -1)[number_codes]
+        judged = ~np.isnan(numbers) & (table[codes] != "")
+        found = (subject >= 0) & (visit >= 0) & np.isin(subject * width + visit, known)
+        bad = np.flatnonzero(judged & ~found)
+        if not len(bad):
+            continue
+        shown = ds.text("VISITNUM").to_numpy(dtype=object)
+        yield from ds.findings(
+            "DB307",
+            Severity.ERROR,
+            bad,
+            "VISITNUM",
+            [f"VISITNUM {v} is not a visit of this subject in SV" for v in shown[bad].tolist()],
+        )

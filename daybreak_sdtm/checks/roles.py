@@ -26,6 +26,10 @@ EXPOSURE = "EX"
 SUBJECT_ELEMENTS = "SE"
 # SDTMIG 3.4 Trial Arms (TA): the planned arms, their elements in order and the epoch of each.
 TRIAL_ARMS = "TA"
+# SDTMIG 3.4 Subject Visits (SV): one record per visit each subject made.
+SUBJECT_VISITS = "SV"
+# SDTMIG 3.4 Disposition (DS): the subject's protocol milestones (informed consent) and disposition events (death).
+DISPOSITION = "DS"
 # SDTMIG 3.4 Trial Summary (TS): trial summary parameters (TSPARMCD, TSVAL, TSVCDREF, TSVCDVER).
 TRIAL_SUMMARY = "TS"
 
@@ -36,6 +40,14 @@ OUTCOME = "C66768"  # Outcome of Event (OUT)
 FATAL = "C48275"
 NOT_RECOVERED = "C49494"  # NOT RECOVERED/NOT RESOLVED
 RECOVERING = "C49496"  # RECOVERING/RESOLVING
+RECOVERED = "C49498"  # RECOVERED/RESOLVED
+RECOVERED_WITH_SEQUELAE = "C49495"  # RECOVERED/RESOLVED WITH SEQUELAE
+ND = "C66789"  # Not Done (--STAT)
+NOT_DONE = "C49484"
+COMPLETION = "C66727"  # Completion/Reason for Non-Completion (NCOMPLT, DSDECOD)
+DEATH = "C28554"
+MILESTONE = "C114118"  # Protocol Milestone (PROTMLST, DSDECOD)
+CONSENT_OBTAINED = "C16735"  # INFORMED CONSENT OBTAINED
 TS_PARAMETER_CODE = "C66738"  # Trial Summary Parameter Test Code (TSPARMCD)
 STUDY_START_DATE = "C69208"  # TSPARMCD SSTDTC
 CDISC_CT = "C163415"  # DICTNAM CDISC CT

@@ -25,6 +25,10 @@ MAX_VALUE_BYTES = 200  # FDA Technical Conformance Guide: XPT v5 character value
 # --TESTCD/--TEST and for SUPPQUAL's QNAM/QLABEL (XPT v5 names and labels have the same limits).
 NAME_LIMITS = {"TESTCD": 8, "TEST": 40}
 SUPP_LIMITS = {"QNAM": 8, "QLABEL": 40}
+# Short names become variable names when the data are transposed: letters, digits and underscores,
+# not starting with a digit (SDTMIG 3.4 section 4.5.3 for --TESTCD); QNAM's letters in upper case.
+TESTCD_NAME = (r"^[A-Za-z_][A-Za-z0-9_]*$", "letters, digits and underscores, not starting with a digit")
+QNAM_NAME = (r"^[A-Z_][A-Z0-9_]*$", "upper-case letters, digits and underscores, not starting with a digit")
 # Value ranges that hold in any study, whatever its protocol says.
 NUMERIC_RANGES = {"AGE": (0.0, 130.0), "DOSE": (0.0, None), "SEQ": (1.0, None)}
 TOXICITY_GRADES = ["1", "2", "3", "4", "5"]  # CTCAE grades; AETOXGR is Char in SDTMIG
@@ -166,21 +170,37 @@ def variable_type(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     "structure.value_length",
     severity=Severity.ERROR,
     references=(
-        "SDTMIG 3.4 section 4.5.3 (--TESTCD at most 8, --TEST at most 40 characters)",
-        "SDTMIG 3.4 section 8.4 (QNAM at most 8, QLABEL at most 40 characters)",
+        "SDTMIG 3.4 section 4.5.3 (--TESTCD at most 8 characters, a name; --TEST at most 40 characters)",
+        "SDTMIG 3.4 section 8.4 (QNAM at most 8 characters, a name; QLABEL at most 40 characters)",
     ),
-    implements=Implements(cdisc=("CG0406", "CG0416"), core=("CORE-000199", "CORE-000222"), fda=("SD0017", "SD1049")),
+    implements=Implements(
+        cdisc=("CG0372", "CG0406", "CG0416", "CG0417"),
+        core=("CORE-000199", "CORE-000220", "CORE-000221", "CORE-000222", "CORE-000541"),
+        fda=("SD0017", "SD1022", "SD1049"),
+    ),
 )
 def value_length(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
-    """Short names hold at most 8 characters and their labels at most 40 (--TESTCD, --TEST, QNAM, QLABEL).
+    """Short names hold at most 8 characters and are names; their labels hold at most 40 characters (--TESTCD, --TEST, QNAM, QLABEL).
 
-    Anti-pattern: RSTESTCD = "OVERALLRESP" (11 characters).
-    Fix: use the CDISC submission value, or a sponsor short name of at most 8 characters.
-    Engine: great-expectations ``ExpectColumnValueLengthsToBeBetween`` per variable.
+    A name is letters, digits and underscores, not starting with a digit (it becomes a variable
+    name when the data are transposed); QNAM's letters are upper case. --TESTCD is the dataset's
+    own, and any other --TESTCD SDTMIG defines for it (TI's IETESTCD).
+    Anti-pattern: RSTESTCD = "OVERALLRESP" (11 characters); LBTESTCD = "HBA1C-%"; QNAM = "1STDOSE"
+    or "aeReltis".
+    Fix: use the CDISC submission value, or a sponsor short name of at most 8 characters that is
+    a name.
+    Engine: great-expectations ``ExpectColumnValueLengthsToBeBetween`` and
+    ``ExpectColumnValuesToMatchRegex`` per variable.
     """
     limits = {f"{ds.domain}{k}": v for k, v in NAME_LIMITS.items()}
+    names = {f"{ds.domain}TESTCD": TESTCD_NAME}
+    for col in ds.frame.columns:
+        if col.endswith("TESTCD") and len(col) == 8 and ctx.standards.variable(ds.name, col) is not None:
+            limits.setdefault(col, NAME_LIMITS["TESTCD"])
+            names.setdefault(col, TESTCD_NAME)
     if ds.is_supp:
         limits.update(SUPP_LIMITS)
+        names["QNAM"] = QNAM_NAME
     for name, limit in limits.items():
         if name in ds.frame.columns and ds.frame[name].dtype == object:
             yield Expect(
@@ -190,6 +210,16 @@ def value_length(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
                 "ExpectColumnValueLengthsToBeBetween",
                 {"column": name, "min_value": 1, "max_value": limit},
                 f"{name} value {{value!r}} is longer than {limit} characters",
+            )
+    for name, (regex, what) in names.items():
+        if name in ds.frame.columns and ds.frame[name].dtype == object:
+            yield Expect(
+                "DB105",
+                Severity.ERROR,
+                name,
+                "ExpectColumnValuesToMatchRegex",
+                {"column": name, "regex": regex},
+                f"{name} value {{value!r}} is not a name: {what}",
             )
 
 
