@@ -55,7 +55,9 @@ def check_context(standards: Standards, study: StudySpec | None = None, declared
             meta = standards.variable(dom.name, var.name)
             cases = []
             for case in var.cases:
-                code = str(case.params.get("codelist") or (meta.codelist if meta else ""))
+                named = case.params.get("codelist")
+                code = ";".join(map(str, named)) if isinstance(named, list) else str(named or "")
+                code = code or (meta.codelist if meta else "")
                 if code:
                     cases.append((dict(case.case_where), code))
             value_codelists[(dom.name, var.name)] = tuple(cases)

@@ -31,9 +31,7 @@ SERIOUSNESS_CRITERIA = ("SCAN", "SCONG", "SDISAB", "SDTH", "SHOSP", "SLIFE", "SO
     "ct.seriousness_consistent",
     severity=Severity.ERROR,
     references=("SDTMIG 3.4 AE assumptions (AESER and the seriousness criteria)",),
-    implements=Implements(
-        cdisc=("CG0041", "CG0042"), core=("CORE-000022", "CORE-000266"), fda=("SD0009", "SD1062")
-    ),
+    implements=Implements(cdisc=("CG0041", "CG0042"), core=("CORE-000022", "CORE-000266"), fda=("SD0009", "SD1062")),
 )
 def seriousness_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """Seriousness agrees with its criteria (--SCAN, --SCONG, --SDISAB, --SDTH, --SHOSP, --SLIFE, --SOD, --SMIE): an event with a criterion Y is serious, and a serious event has one.
@@ -76,9 +74,7 @@ def seriousness_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]
     "ct.reason_not_done",
     severity=Severity.ERROR,
     references=("SDTMIG 3.4 section 4.5.1.2 (tests not done: --STAT and --REASND)",),
-    implements=Implements(
-        cdisc=("CG0094",), core=("CORE-000225", "CORE-000774"), fda=("FB4202", "SD0023", "SD1124")
-    ),
+    implements=Implements(cdisc=("CG0094",), core=("CORE-000225", "CORE-000774"), fda=("FB4202", "SD0023", "SD1124")),
 )
 def reason_not_done(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """--STAT = NOT DONE comes with the reason in --REASND, and --REASND only with --STAT = NOT DONE.

@@ -618,7 +618,9 @@ def end_with_outcome(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     for ds in _events_with(pkg, ctx, "OUT", "ENDTC"):
         out, end = f"{ds.domain}OUT", f"{ds.domain}ENDTC"
         outcome = ds.text(out)
-        ended = ds.per_value(end, lambda v: v.ne("")) if ds.frame[end].dtype == object else ds.text(end).ne("").to_numpy()
+        ended = (
+            ds.per_value(end, lambda v: v.ne("")) if ds.frame[end].dtype == object else ds.text(end).ne("").to_numpy()
+        )
         bad = outcome.isin(ongoing).to_numpy() & ended
         yield from ds.findings(
             "DB408",
@@ -703,7 +705,9 @@ def disposition_death_date(pkg: Package, ctx: CheckContext) -> Iterator[Finding]
         np.flatnonzero(bad),
         "DSSTDTC",
         [
-            f"DSSTDTC of the death should be the subject's DM.DTHDTC {d}" if d else "DSDECOD = DEATH but DM.DTHDTC is blank"
+            f"DSSTDTC of the death should be the subject's DM.DTHDTC {d}"
+            if d
+            else "DSDECOD = DEATH but DM.DTHDTC is blank"
             for d in died.to_numpy()[bad]
         ],
     )

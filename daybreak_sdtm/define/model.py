@@ -478,9 +478,18 @@ def derivation_method(derivation: DerivationDef, params: Mapping[str, Any], doma
 
 
 def method_text(item: ResolvedVariable, domain: str) -> str:
-    """The description of a derived variable: the spec's ``method``, else its derivation's sentence."""
+    """The description of a derived variable: the spec's ``method``, else its derivation's sentence;
+    for a variable derived value by value, each case's, after its where clause."""
     if item.spec.method:
         return item.spec.method
+    if item.cases:
+        parts = []
+        for case in item.cases:
+            where = " and ".join(f"{v} = {' or '.join(values)}" for v, values in case.spec.case_where.items())
+            parts.append(f"{'Where ' + where if where else 'Otherwise'}: {method_text(case, domain)}")
+        if item.cases[-1].spec.case_where:
+            parts.append("blank for other records")
+        return "; ".join(parts)
     return derivation_method(item.derivation, item.params, domain)
 
 

@@ -174,7 +174,10 @@ def resolve_variable(
                 str(k): tuple(str(x) for x in (v if isinstance(v, list) else [v])) for k, v in value.items()
             }
         elif param.kind is Kind.CODELIST:
-            params[name] = str(value)
+            if isinstance(value, dict) or (isinstance(value, list) and not value):
+                errors.append(SpecError(loc, key, "expected a codelist (C-code or short name) or a list of them"))
+                continue
+            params[name] = ";".join(str(v).strip() for v in value) if isinstance(value, list) else str(value)
         elif param.kind is Kind.DOMAIN:
             params[name] = str(value)
             if study.domain(str(value)) is None:
@@ -206,26 +209,22 @@ def resolve_variable(
     if deriv.reads is not None:
         reads.extend(deriv.reads(params, study, domain.name))
 
-    # A codelist parameter defaults to the variable's SDTMIG codelist.
+    # A codelist parameter defaults to the variable's SDTMIG codelist (the union of its codelists
+    # where SDTMIG gives several, RSCAT's ONCRSCAT and CCCAT); a list names several.
     codelist = None
     if "codelist" in deriv.params:
         code = params.get("codelist") or codelist_code
-        if ";" in code:
-            errors.append(
-                SpecError(
-                    where, var.name, f"SDTMIG gives {var.name} several codelists ({code}); name one with codelist:"
-                )
-            )
-        elif not code:
+        if not code:
             errors.append(SpecError(where, var.name, f"{var.name} has no SDTMIG codelist; give codelist: C-code"))
         else:
             codelist = standards.codelist(code)
             if codelist is None:
+                unknown = [c.strip() for c in code.split(";") if standards.codelist(c.strip()) is None]
                 errors.append(
                     SpecError(
                         var.located("codelist"),
                         f"{var.name}.codelist",
-                        f"codelist {code!r} is not in CT package {standards.ct_version}",
+                        f"codelist {', '.join(map(repr, unknown or [code]))} is not in CT package {standards.ct_version}",
                     )
                 )
             else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 # The general observation classes (def:Class values), whose domains take the SDTM class variables.
@@ -212,6 +212,23 @@ class Codelist:
     def term(self, submission_value: str) -> Term | None:
         """The term with this submission value, if the codelist holds it."""
         return self._by_value.get(submission_value)
+
+
+def union_codelist(codelists: Sequence[Codelist]) -> Codelist:
+    """The terms of several codelists as one, in order (a term of an earlier one wins a shared value).
+
+    A variable SDTMIG gives several codelists (RSCAT: ONCRSCAT for response criteria, CCCAT for
+    clinical classifications) holds a term of any of them. The union is extensible if any part is;
+    its code and short name join the parts' with ``;`` (no NCI code of its own, so define.xml lists
+    it as the study's codelist, each term with its own NCI code).
+    """
+    return Codelist(
+        code=";".join(c.code for c in codelists),
+        name="; ".join(c.name for c in codelists),
+        submission_value=";".join(c.submission_value for c in codelists),
+        extensible=any(c.extensible for c in codelists),
+        terms=tuple(t for c in codelists for t in c.terms),
+    )
 
 
 class CodelistTable(Mapping[str, Codelist]):
@@ -486,10 +503,20 @@ class Standards:
         return next(iter(named.values())) if len(named) == 1 else None
 
     def codelist(self, code: str) -> Codelist | None:
-        """A codelist by NCI code (``C66731``) or by short name (``SEX``)."""
+        """A codelist by NCI code (``C66731``) or by short name (``SEX``).
+
+        Several codes joined by ``;`` (as SDTMIG lists RSCAT's ``C124298; C118971``) give the
+        union of those codelists (``union_codelist``); None if any of them is unknown.
+        """
+        if ";" in code:
+            parts = [self.codelist(c.strip()) for c in code.split(";") if c.strip()]
+            if not parts or any(p is None for p in parts):
+                return None
+            found = [p for p in parts if p is not None]
+            return found[0] if len(found) == 1 else union_codelist(found)
         table = self.codelists
         assert isinstance(table, CodelistTable)
         if code in table:
             return table[code]
-        found = table.code_of(code)
-        return table[found] if found is not None else None
+        found_code = table.code_of(code)
+        return table[found_code] if found_code is not None else None

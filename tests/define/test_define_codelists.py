@@ -174,25 +174,32 @@ def test_a_study_without_arms_still_has_a_valid_define(package: Path) -> None:
 def test_response_value_level_codelists_hold_only_their_terms(package: Path, define_doc: etree._ElementTree) -> None:
     rs = _xpt(package, "RS")
     refs = xp(define_doc, "//def:ValueListDef[@OID='VL.RS.RSSTRESC']/odm:ItemRef")
-    assert len(refs) == 2
+    assert len(refs) == 3  # NEWLIND, ECOG, then the other responses
+    taken = pd.Series(False, index=rs.index)
     for ref in refs:
         oid = ref.get("ItemOID")
         terms = set(_terms(_codelist_of(define_doc, oid)))
-        tests = {
-            v.text
-            for wc in xp(ref, "def:WhereClauseRef/@WhereClauseOID")
-            for v in xp(define_doc, f"//def:WhereClauseDef[@OID='{wc}']/odm:RangeCheck/odm:CheckValue")
-        }
-        selected = rs["RSTESTCD"].isin(tests)
+        selected = pd.Series(False, index=rs.index)
+        for clause in xp(ref, "def:WhereClauseRef/@WhereClauseOID"):
+            matched = pd.Series(True, index=rs.index)
+            for check in xp(define_doc, f"//def:WhereClauseDef[@OID='{clause}']/odm:RangeCheck"):
+                variable = xp(check, "@def:ItemOID")[0].rsplit(".", 1)[-1]
+                isin = rs[variable].isin([v.text for v in xp(check, "odm:CheckValue")])
+                matched &= isin if check.get("Comparator") in ("EQ", "IN") else ~isin
+            selected |= matched
+        assert not (selected & taken).any(), f"{oid}: the where clauses overlap"
+        taken |= selected
         held, others = set(rs.loc[selected, "RSSTRESC"]) - {""}, set(rs.loc[~selected, "RSSTRESC"])
-        assert held <= terms, oid
+        assert held and held <= terms, oid
         assert not (terms & (others - held)), f"{oid} lists terms only other records hold"
-        if tests == {"NEWLIND"}:
+        if set(rs.loc[selected, "RSTESTCD"]) == {"NEWLIND"}:
             assert terms == {"N", "Y"}
+        elif set(rs.loc[selected, "RSCAT"]) == {"ECOG"}:
+            assert terms == {"0", "1"}  # the ECOG grades held
         else:
-            assert not terms & {"N", "Y"}, oid
+            assert not terms & {"N", "Y", "0", "1"}, oid
             assert "CR" in terms
-    # The items draw on two codelists (NY and ONCRSR): the variable itself lists neither.
+    # The items draw on three codelists (NY, ECOG101STR and ONCRSR): the variable itself lists none.
     assert xp(define_doc, "//odm:ItemDef[@OID='IT.RS.RSSTRESC']/odm:CodeListRef") == []
 
 
@@ -230,6 +237,6 @@ def test_an_oid_is_shared_only_by_identical_term_sets(define_doc: etree._Element
 def test_declared_choices_are_listed_even_when_not_held(package: Path, define_doc: etree._ElementTree) -> None:
     # The catch-all response case maps six collected responses; NE is not in the sample's records.
     rs = _xpt(package, "RS")
-    terms = _terms(_codelist_of(define_doc, "IT.RS.RSSTRESC.C2"))
+    terms = _terms(_codelist_of(define_doc, "IT.RS.RSSTRESC.C3"))
     assert set(terms) == {"CR", "PR", "SD", "PD", "NE", "NON-CR/NON-PD"}
     assert "NE" not in set(rs["RSSTRESC"])

@@ -257,27 +257,36 @@ def test_codelists_have_nci_aliases_and_extended_values(define_doc: etree._Eleme
 @pytest.mark.parametrize(
     ("vl", "by", "expected"),
     [
-        ("VL.RS.RSSTRESC", "RSTESTCD", {"NEWLIND", "NTRGRESP", "OVRLRESP", "TRGRESP"}),
-        ("VL.SUPPAE.QVAL", "QNAM", None),
-        ("VL.SUPPPR.QVAL", "QNAM", None),
-        ("VL.EX.EXDOSE", "EXTRT", {"TISLELIZUMAB", "GEMCITABINE", "CISPLATIN"}),
+        # RSSTRESC: NEWLIND's NY, the ECOG grades (by RSCAT), the responses of the other RECIST tests.
+        ("VL.RS.RSSTRESC", ("RSTESTCD", "RSCAT"), {"NEWLIND", "NTRGRESP", "OVRLRESP", "TRGRESP", "ECOG", "RECIST 1.1"}),
+        ("VL.SUPPAE.QVAL", ("QNAM",), None),
+        ("VL.SUPPPR.QVAL", ("QNAM",), None),
+        ("VL.EX.EXDOSE", ("EXTRT",), {"TISLELIZUMAB", "GEMCITABINE", "CISPLATIN"}),
     ],
 )
 def test_value_level_metadata(
-    package: Path, define_doc: etree._ElementTree, vl: str, by: str, expected: set[str] | None
+    package: Path, define_doc: etree._ElementTree, vl: str, by: tuple[str, ...], expected: set[str] | None
 ) -> None:
     dataset, variable = vl.split(".")[1:]
     frame = _xpt(package)[dataset][0]
     items = _items(define_doc)
     assert items[f"IT.{dataset}.{variable}"].xpath("string(def:ValueListRef/@ValueListOID)", namespaces=NS) == vl
     covered: set[str] = set()
+    described = pd.Series(False, index=frame.index)
     for ref in xp(define_doc, f"//def:ValueListDef[@OID='{vl}']/odm:ItemRef"):
         for wc in xp(ref, "def:WhereClauseRef/@WhereClauseOID"):
+            selected = pd.Series(True, index=frame.index)
             for check in xp(define_doc, f"//def:WhereClauseDef[@OID='{wc}']/odm:RangeCheck"):
-                assert items[check.get(f"{{{NS['def']}}}ItemOID")].get("Name") == by
-                covered |= {v.text for v in xp(check, "odm:CheckValue")}
-    assert covered == (expected if expected is not None else set(frame[by].astype(str)))
-    assert covered == set(frame[by].astype(str)) - {""}  # every record is described
+                name = items[check.get(f"{{{NS['def']}}}ItemOID")].get("Name")
+                assert name in by
+                values = {v.text for v in xp(check, "odm:CheckValue")}
+                covered |= values
+                isin = frame[name].astype(str).isin(values)
+                selected &= isin if check.get("Comparator") in ("EQ", "IN") else ~isin
+            described |= selected
+    want = expected if expected is not None else set(frame[by[0]].astype(str))
+    assert covered == want
+    assert described.all()  # every record is described
 
 
 def test_vlm_items_state_their_own_codelists(define_doc: etree._ElementTree) -> None:

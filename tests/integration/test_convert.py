@@ -163,7 +163,7 @@ def test_reconciliation_adds_up(package: Path) -> None:
     rec = json.loads((package / "reconciliation.json").read_text())
     assert rec["balanced"] is True
     by_form = {f["form"]: f for f in rec["forms"]}
-    assert by_form["ie"]["not_mapped_reason"] and by_form["death"]["joined_into"] == ["DM"]
+    assert by_form["ie"]["mapped_to"] == ["RS"] and by_form["death"]["joined_into"] == ["DM"]
     written: dict[str, int] = {}
     for dom in rec["domains"]:  # one entry per domain and source form (DS stacks dm and eos)
         written[dom["domain"]] = written.get(dom["domain"], 0) + dom["records"]
@@ -172,6 +172,7 @@ def test_reconciliation_adds_up(package: Path) -> None:
         assert dom["source_records"] == len(raw)
     assert all(n == len(read(package, name.lower())) for name, n in written.items())
     assert [d["form"] for d in rec["domains"] if d["domain"] == "DS"] == ["dm", "eos"]
+    assert [d["form"] for d in rec["domains"] if d["domain"] == "RS"] == ["rs", "ie"]
     ex = next(d for d in rec["domains"] if d["domain"] == "EX")
     assert ex["records_per_source_record"] == 4 and all(e["reason"] for e in ex["excluded"])
 

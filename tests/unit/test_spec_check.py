@@ -356,3 +356,41 @@ def test_a_join_key_must_be_column_names(tmp_path: Path) -> None:
     with pytest.raises(SpecErrors) as exc:
         load_study(folder)
     assert "source.join.on: give the raw column(s) both forms hold, e.g. on: [FOLDER]" in str(exc.value)
+
+
+def test_a_list_of_codelists_holds_the_terms_of_each(tmp_path: Path, standards: Standards) -> None:
+    # AESEV drawing on the severity codelist or on No Yes Response: a map value of either passes,
+    # one of neither is refused naming the union.
+    both = "source: AESEV, codelist: [C66769, C66742], map: {Light: MILD, None: N}"
+    folder = _study(tmp_path, AE.replace("source: AESEV, map: {Light: MILD}", both))
+    assert _errors(folder, standards) == []
+    resolved = resolve_study(load_study(folder), standards, HEADERS)
+    codelist = next(v for v in resolved.variables["AE"] if v.spec.name == "AESEV").params["codelist"]
+    assert codelist.code == "C66769;C66742" and {"MILD", "N", "Y"} <= codelist.submission_values
+    folder = _study(
+        _mkdir(tmp_path / "bad"), AE.replace("source: AESEV, map: {Light: MILD}", both.replace("N}", "NN}"))
+    )
+    [error] = _errors(folder, standards)
+    assert error.key == "AESEV.map" and "'NN' is not a submission value" in error.problem
+    folder = _study(
+        _mkdir(tmp_path / "unknown"),
+        AE.replace("source: AESEV, map:", "source: AESEV, codelist: [C66769, C99999], map:"),
+    )
+    [error] = _errors(folder, standards)
+    assert error.problem == "codelist 'C99999' is not in CT package 2025-03-28"
+
+
+def test_sdtmigs_several_codelists_are_the_default(standards: Standards) -> None:
+    # RSCAT: ONCRSCAT (response criteria) and CCCAT (clinical classifications, ECOG).
+    rscat = standards.variable("RS", "RSCAT")
+    assert rscat is not None and rscat.codelists == ("C124298", "C118971")
+    union = standards.codelist(rscat.codelist)
+    assert union is not None and {"RECIST 1.1", "ECOG"} <= union.submission_values
+    assert union.lookup["ECOG"] == "ECOG" and union.extensible
+    assert union.term("ECOG") is not None and union.term("ECOG").code == "C102116"  # type: ignore[union-attr]
+    assert standards.codelist("C124298;C99999") is None
+
+
+def _mkdir(folder: Path) -> Path:
+    folder.mkdir()
+    return folder

@@ -70,7 +70,7 @@ def test_declared_values_are_checked_against_ct(study: Path) -> None:
 
 
 def test_sections_that_the_trial_design_replaces_are_refused(study: Path) -> None:
-    line = edit(study, "forms_not_mapped:", "epochs:\n  - {EPOCH: SCREENING, start: DM.RFICDTC}\nforms_not_mapped:")
+    line = edit(study, "columns_not_mapped:", "epochs:\n  - {EPOCH: SCREENING, start: DM.RFICDTC}\ncolumns_not_mapped:")
     with pytest.raises(Exception) as err:
         load_study(study)
     assert (
@@ -108,7 +108,7 @@ def test_a_repeat_must_count_up(study: Path) -> None:
 
 def test_derive_visitnum_needs_a_trial_design(study: Path) -> None:
     text = (study / "study.yaml").read_text(encoding="utf-8")
-    start, end = text.index("trial_design:\n"), text.index("forms_not_mapped:")
+    start, end = text.index("trial_design:\n"), text.index("columns_not_mapped:")
     arms = (
         'arms:\n  - {ARMCD: TGP-RT, ARM: "Tislelizumab+GP, Radiotherapy, Tislelizumab Maintenance"}\n'
         '  - {ARMCD: TGP, ARM: "Tislelizumab+GP, Tislelizumab Maintenance"}\n'
