@@ -186,7 +186,9 @@ def measure(cache: Path, subjects: int) -> dict[str, Any]:
 
     # Records per dataset as written, from the package's own reconciliation (XPT headers do not hold it).
     recon = json.loads((package / "reconciliation.json").read_text())
-    rows = {d["domain"]: d["records"] for d in recon["domains"]}
+    rows: dict[str, int] = {}
+    for d in recon["domains"]:  # one entry per domain and source form (stacked sources: DS, RS)
+        rows[d["domain"]] = rows.get(d["domain"], 0) + d["records"]
     rows.update({d["dataset"]: d["records"] for d in recon["supplemental"]})
     rows = {name: n for name, n in rows.items() if n}
 
