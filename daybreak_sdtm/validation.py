@@ -228,31 +228,14 @@ def lint_values(study_dir: Path, export_dir: Path) -> int:
 def explain(code: str) -> str:
     """A check's documentation: id, name, severity, docstring, references."""
     from daybreak_sdtm.checks import CHECKS, get_check
+    from daybreak_sdtm.checks.registry import explanation
     from daybreak_sdtm.errors import DaybreakError, suggest
 
     item = get_check(code)
     if item is None:
         hint = suggest(code.upper(), list(CHECKS)) or "run `daybreak-sdtm list-checks`"
         raise DaybreakError(f"no check {code!r} ({hint})")
-    engine = "great-expectations expectation" if item.kind == "expectation" else "daybreak check"
-    refs = "\n".join(f"  - {r}" for r in item.references)
-    official = item.implements
-    if official.ids:
-        rules = "\n".join(
-            f"  {what}: {', '.join(ids)}"
-            for what, ids in (
-                ("CDISC conformance rules", official.cdisc),
-                ("CDISC CORE rules", official.core),
-                ("FDA rules", official.fda),
-            )
-            if ids
-        )
-    else:
-        rules = f"  no published counterpart: {official.none}"
-    return (
-        f"{item.code} {item.name} ({item.severity}, {item.family}, {engine})\n\n{item.doc}\n\n"
-        f"Implements:\n{rules}\n\nReferences:\n{refs}\n"
-    )
+    return explanation(item)
 
 
 def list_checks() -> list[tuple[str, str, str, str, Implements]]:
