@@ -14,6 +14,7 @@ Draft 7, which the YAML language server reads. A YAML 1.2 editor reads ``3.4`` a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -45,6 +46,11 @@ FILTER: JSON = {
 }
 FORM: JSON = {"type": "string", "pattern": load._FORM_NAME.pattern, "description": "a form of the export, by name"}
 DOMAIN_VAR: JSON = {"type": "string", "pattern": r"^[^.\s]+\.[^.\s]+$", "description": "DOMAIN.VARIABLE"}
+
+
+def _any_case(word: str) -> str:
+    """A regex of ``word`` in any case: ECMA 262 (which editors' JSON Schema patterns are) has no ``(?i)``."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
 
 
 def _described(schema: JSON, description: str) -> JSON:
@@ -154,6 +160,9 @@ def _meta(keys: Iterable[str]) -> dict[str, JSON]:
 
 def _derivation_case(name: str, deriv: DerivationDef, meta: Mapping[str, JSON], required: Iterable[str]) -> JSON:
     """If ``derivation:`` is ``name``: its parameters, ``when`` and the variable's own keys, nothing else."""
+    taken = [p for p in deriv.params if p in (*load.VARIABLE_META_KEYS, *load.SUPP_KEYS, "when")]
+    if taken:  # the loader would read them as the variable's own keys, never as parameters
+        raise RuntimeError(f"derivation {name!r} has parameter(s) {taken} named as a variable's own keys")
     params = {p: _param(p, param) for p, param in deriv.params.items()}
     properties = {"derivation": {"const": name}, **params, "when": WHEN, **meta}
     then: JSON = {"properties": properties, "additionalProperties": False}
@@ -274,7 +283,9 @@ def _protocol_rule() -> JSON:
             body["anyOf"] = [{"required": [k]} for k in ("min", "max", "equals")]
         kinds[kind] = body
     severities = [str(s) for s in Severity if s is not Severity.NEVER]
-    rule = closed(("id", "rule", "severity", *protocol.KINDS), {"severity": {"enum": severities}, **kinds}, ["id"])
+    spelt = "|".join(_any_case(s) for s in severities)
+    severity = {"anyOf": [{"enum": severities}, {"type": "string", "pattern": rf"^\s*({spelt})\s*$"}]}  # Severity.parse
+    rule = closed(("id", "rule", "severity", *protocol.KINDS), {"severity": severity, **kinds}, ["id"])
     rule["oneOf"] = [{"required": [k]} for k in protocol.KINDS]
     return _described(rule, f"one protocol rule of exactly one kind: {', '.join(protocol.KINDS)}")
 
@@ -315,7 +326,7 @@ def design_body() -> JSON:
 
 
 def _documents() -> JSON:
-    pdf: JSON = {"type": "string", "pattern": r"(?i)\.pdf$"}
+    pdf: JSON = {"type": "string", "pattern": rf"\.{_any_case('pdf')}$"}
     page: JSON = {"type": "integer", "minimum": 1}
     pages = {"type": "object", "additionalProperties": {"anyOf": [page, {"type": "array", "items": page}]}}
     entry = closed(load.DOCUMENT_KEYS, {"file": pdf, "pages": pages}, ["file"])
