@@ -38,6 +38,7 @@ NUMBER: JSON = {
     "anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"}]
 }
 WHOLE: JSON = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^\s*-?\d+\s*$"}]}
+INTEGER: JSON = {"type": "integer"}  # as YAML reads it: ``spec.design._number`` takes no text
 SCALAR: JSON = {"type": ["string", "number", "boolean", "null"]}
 FILTER: JSON = {
     "type": "object",
@@ -291,7 +292,9 @@ def _protocol_rule() -> JSON:
 
 
 def _series() -> JSON:
-    return {"anyOf": [{"type": "number"}, closed(design.SERIES_KEYS, {"start": NUMBER, "step": NUMBER})]}
+    """A repeated visit's VISITNUM or VISITDY: a number (``design._number`` takes no text), or ``{start, step}``."""
+    number: JSON = {"type": "number"}
+    return {"anyOf": [number, closed(design.SERIES_KEYS, dict.fromkeys(design.SERIES_KEYS, number))]}
 
 
 def design_body() -> JSON:
@@ -305,7 +308,7 @@ def design_body() -> JSON:
         {
             "VISITNUM": _series(),
             "VISITDY": _series(),
-            "repeat": closed(design.REPEAT_KEYS, dict.fromkeys(design.REPEAT_KEYS, WHOLE), ["from", "to"]),
+            "repeat": closed(design.REPEAT_KEYS, dict.fromkeys(design.REPEAT_KEYS, INTEGER), ["from", "to"]),
             "window": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
         },
         ["VISIT", "TVSTRL", "VISITNUM"],
@@ -336,7 +339,11 @@ def _documents() -> JSON:
 def study_schema() -> JSON:
     """The schema of study.yaml (``spec.load.load_study``)."""
     dictionary = {"anyOf": [TEXT, closed(load.DICTIONARY_KEYS, required=["version"])]}
-    reasons = {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}}
+    reasons = {
+        "type": "object",
+        "propertyNames": {"pattern": FORM["pattern"]},
+        "additionalProperties": {"type": "string", "minLength": 1},
+    }
     body = closed(
         load.STUDY_SECTIONS,
         {
@@ -367,6 +374,9 @@ def study_schema() -> JSON:
         },
         load.REQUIRED_SECTIONS,
     )
+    # With a trial design the arms are its own (with their elements) and EPOCH comes from SE and TA.
+    body["if"] = {"required": ["trial_design"]}
+    body["then"] = {"not": {"anyOf": [{"required": ["arms"]}, {"required": ["epochs"]}]}}
     return _document(body, "study.yaml")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from daybreak_sdtm.cli import main
 from daybreak_sdtm.derive import DERIVATIONS, DerivationDef, Kind, Param
 from daybreak_sdtm.resources import data_dir
 from daybreak_sdtm.spec import load, load_study, schema
+from daybreak_sdtm.validation import lint
 
 STUDIES = sorted(p.parent for p in data_dir("mappings").glob(f"*/{load.STUDY_FILE}"))
 
@@ -177,13 +179,32 @@ def _set(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
         ("domain", lambda: _set(_dm(), "variables/SEX/source", ["SEX", "GENDER"]), "variables/SEX"),
         ("study", lambda: _set(_study(), "protocol_checks/0/severity", "fatal"), "protocol_checks/0/severity"),
         ("study", lambda: _set(_study(), "documents/acrf/file", "acrf.docx"), "documents/acrf"),
+        ("study", lambda: {**_study(), "arms": [{"ARMCD": "A", "ARM": "Arm A"}]}, ""),  # beside trial_design:
+        ("study", lambda: _set(_study(), "forms_not_mapped/eos form", "not mapped"), "forms_not_mapped"),
+        ("study", lambda: _set(_study(), "trial_design/visits/0/VISITNUM", "1"), "trial_design"),
         # a required key missing
         ("domain", lambda: {k: v for k, v in _dm().items() if k != "source"}, ""),
     ],
 )
-def test_mistakes_the_loader_refuses_the_schema_refuses(which: str, make: Any, where: str) -> None:
-    problems = _problems(which, make())
+def test_mistakes_the_loader_refuses_the_schema_refuses(which: str, make: Any, where: str, tmp_path: Path) -> None:
+    document = make()
+    problems = _problems(which, document)
     assert problems and all(p.startswith(where) for p in problems), problems
+    assert _lint_written(which, document, tmp_path)  # and lint does refuse it
+
+
+def _lint_written(which: str, document: Any, tmp_path: Path) -> list[str]:
+    """What lint says of the first bundled study with its dm.yaml (or study.yaml) written as ``document``."""
+    study = tmp_path / "study"
+    shutil.copytree(STUDIES[0], study)
+    with (study / ("dm.yaml" if which == "domain" else load.STUDY_FILE)).open("w", encoding="utf-8") as out:
+        YAML(typ="safe", pure=True).dump(document, out)
+    return [str(e) for e in lint(study, None)]
+
+
+@pytest.mark.parametrize(("which", "make"), [("domain", _dm), ("study", _study)])
+def test_the_files_as_written_there_lint_clean(which: str, make: Any, tmp_path: Path) -> None:
+    assert _problems(which, make()) == [] and _lint_written(which, make(), tmp_path) == []
 
 
 def test_severity_is_read_in_any_case() -> None:
