@@ -136,12 +136,21 @@ def test_every_bundled_spec_file_validates() -> None:
 
 
 @pytest.mark.parametrize("folder", STUDIES, ids=lambda p: p.name)
-def test_a_trial_design_kept_in_a_file_of_its_own_validates(folder: Path) -> None:
+def test_a_trial_design_kept_in_a_file_of_its_own_validates(folder: Path, tmp_path: Path) -> None:
     study = _read(folder / load.STUDY_FILE)
     assert isinstance(study["trial_design"], dict)
     assert _problems("design", study["trial_design"]) == []
     named = {**study, "trial_design": "design.yaml"}  # study.yaml naming the file instead
     assert _problems("study", named) == []
+    # the loader reads the file so
+    shutil.copytree(folder, tmp_path / "study")
+    yaml = YAML(typ="safe", pure=True)
+    with (tmp_path / "study" / "design.yaml").open("w", encoding="utf-8") as out:
+        yaml.dump(study["trial_design"], out)
+    with (tmp_path / "study" / load.STUDY_FILE).open("w", encoding="utf-8") as out:
+        yaml.dump(named, out)
+    assert lint(tmp_path / "study", None) == []
+    assert load_study(tmp_path / "study").files()[1] == tmp_path / "study" / "design.yaml"
 
 
 def _dm() -> dict[str, Any]:
