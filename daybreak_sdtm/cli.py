@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 FAIL_ON_CHOICES = ("note", "warning", "error", "never")  # daybreak_sdtm.findings.FAIL_ON_CHOICES, without its import
 KNOWN_SDTMIG = ("3.2", "3.3", "3.4")  # daybreak_sdtm.checks.versions.KNOWN_SDTMIG, without importing the checks
+SCHEMAS = ("study", "domain", "design")  # daybreak_sdtm.spec.schema.SCHEMAS, without importing the registry
+STUDY_FILE = "study.yaml"  # daybreak_sdtm.spec.load.STUDY_FILE
 
 EXIT_CODES = """exit status:
   0  success
@@ -386,6 +388,62 @@ def cmd_list_derivations(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
+def cmd_lint_files(args: argparse.Namespace) -> int:
+    """Lint the studies mapping files belong to, each once: a file's study is the nearest folder
+    holding study.yaml, from the file's own folder up.
+
+    For pre-commit (.pre-commit-hooks.yaml), which passes the changed files: a change to one domain
+    spec lints its whole study, as the domains refer to each other. Prints one file:line:col
+    message per problem (and one for a file outside any study folder); exit 3 when there is any,
+    0 otherwise. The export's headers are not checked: `lint STUDY_DIR --export DIR` does that.
+    """
+    from daybreak_sdtm.validation import lint, study_folder
+
+    studies: dict[Path, Path] = {}  # resolved -> as given
+    problems = 0
+    for file in args.files:
+        folder = study_folder(file)
+        if folder is None:
+            print(f"{file.as_posix()}: not part of a study (no {STUDY_FILE} in its folder or above)")
+            problems += 1
+        else:
+            studies.setdefault(folder.resolve(), folder)
+    for folder in studies.values():
+        errors = lint(folder, None)
+        for error in errors:
+            print(str(error))
+        if errors:
+            print(f"{len(errors)} problem(s) in {folder.as_posix()}", file=sys.stderr)
+        else:
+            print(f"{folder.as_posix()}: specs OK")
+        problems += len(errors)
+    return ExitStatus.INVALID_INPUT if problems else ExitStatus.OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print (or write, with -o) the JSON Schema (Draft 7) of study.yaml, of a domain spec, or of a
+    trial design file that study.yaml names, for editors (the YAML language server) and CI.
+
+    It is made from this version's vocabulary: the keys the spec loader reads and the derivation
+    registry, every derivation with its parameters, so an editor completes and checks names and
+    keys as they are typed. What a schema cannot know (codelists, raw columns, the variables of
+    other domains) is for `lint`.
+    """
+    from daybreak_sdtm.spec.schema import schema_text
+
+    text = schema_text(args.which)
+    if args.output is None:
+        sys.stdout.write(text)
+        return ExitStatus.OK
+
+    def write(out: TextIO) -> None:
+        out.write(text)
+
+    _write_report_file(args.output, write)
+    print(f"{args.which} schema -> {args.output}")
+    return ExitStatus.OK
+
+
 def cmd_ct_import(args: argparse.Namespace) -> int:
     """Check an NCI EVS SDTM Terminology release file and store it for use by date.
 
@@ -732,6 +790,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add("list-derivations", cmd_list_derivations, "list the derivations mapping specs can name")
+
+    p = add("schema", cmd_schema, "print the JSON Schema of study.yaml, a domain spec or a trial design file")
+    p.add_argument(
+        "which",
+        nargs="?",
+        choices=SCHEMAS,
+        default="study",
+        help="study (study.yaml), domain (a domain spec) or design (a trial design file); default: study",
+    )
+    p.add_argument("-o", "--output", type=_path, default=None, metavar="FILE", help="write it here (default: stdout)")
+
+    p = add("lint-files", cmd_lint_files, "lint the studies mapping spec files belong to (the pre-commit hook)")
+    p.add_argument(
+        "files",
+        type=_path,
+        nargs="+",
+        metavar="FILE",
+        help="mapping spec files (study.yaml, domain specs, a trial design file); each study is linted once",
+    )
 
     _spec_commands(sub)
 

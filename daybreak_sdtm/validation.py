@@ -227,34 +227,33 @@ def lint_values(study_dir: Path, export_dir: Path) -> int:
     return sum(len(ds.frame) for ds in result.tables.values())
 
 
+def study_folder(path: Path) -> Path | None:
+    """The study folder a mapping file belongs to: the nearest folder holding study.yaml, from the
+    file's own folder up (``path`` itself when it is such a folder); None when there is none.
+
+    Given as ``path`` is: a relative path gives a relative folder while the folder lies within it.
+    """
+    from daybreak_sdtm.spec.load import STUDY_FILE
+
+    given = (path, *path.parents) if path.is_dir() else tuple(path.parents)
+    full = path.absolute()
+    for i, folder in enumerate((full, *full.parents) if path.is_dir() else full.parents):
+        if (folder / STUDY_FILE).is_file():
+            return given[i] if i < len(given) else folder
+    return None
+
+
 def explain(code: str) -> str:
     """A check's documentation: id, name, severity, docstring, references."""
     from daybreak_sdtm.checks import CHECKS, get_check
+    from daybreak_sdtm.checks.registry import explanation
     from daybreak_sdtm.errors import DaybreakError, suggest
 
     item = get_check(code)
     if item is None:
         hint = suggest(code.upper(), list(CHECKS)) or "run `daybreak-sdtm list-checks`"
         raise DaybreakError(f"no check {code!r} ({hint})")
-    engine = "great-expectations expectation" if item.kind == "expectation" else "daybreak check"
-    refs = "\n".join(f"  - {r}" for r in item.references)
-    official = item.implements
-    if official.ids:
-        rules = "\n".join(
-            f"  {what}: {', '.join(ids)}"
-            for what, ids in (
-                ("CDISC conformance rules", official.cdisc),
-                ("CDISC CORE rules", official.core),
-                ("FDA rules", official.fda),
-            )
-            if ids
-        )
-    else:
-        rules = f"  no published counterpart: {official.none}"
-    return (
-        f"{item.code} {item.name} ({item.severity}, {item.family}, {engine})\n\n{item.doc}\n\n"
-        f"Implements:\n{rules}\n\nReferences:\n{refs}\n"
-    )
+    return explanation(item)
 
 
 def list_checks() -> list[tuple[str, str, str, str, Implements]]:

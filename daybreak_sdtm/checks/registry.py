@@ -245,6 +245,30 @@ def expectation(
     return _register(code, name, severity, references, implements, "expectation")
 
 
+def explanation(item: CheckDef) -> str:
+    """What ``daybreak-sdtm explain`` prints of a check: id, name, severity, family, docstring,
+    the published rules it implements and its references."""
+    engine = "great-expectations expectation" if item.kind == "expectation" else "daybreak check"
+    refs = "\n".join(f"  - {r}" for r in item.references)
+    official = item.implements
+    if official.ids:
+        rules = "\n".join(
+            f"  {what}: {', '.join(ids)}"
+            for what, ids in (
+                ("CDISC conformance rules", official.cdisc),
+                ("CDISC CORE rules", official.core),
+                ("FDA rules", official.fda),
+            )
+            if ids
+        )
+    else:
+        rules = f"  no published counterpart: {official.none}"
+    return (
+        f"{item.code} {item.name} ({item.severity}, {item.family}, {engine})\n\n{item.doc}\n\n"
+        f"Implements:\n{rules}\n\nReferences:\n{refs}\n"
+    )
+
+
 def get_check(code: str) -> CheckDef | None:
     """A check by id (case-insensitive) or dotted name."""
     key = code.strip().upper()

@@ -30,7 +30,8 @@ _SIMPLE: dict[str, Callable[[pd.Series], pd.Series]] = {
     "strip": lambda s: s.str.strip(),
     "squeeze": lambda s: s.str.replace(r"\s+", " ", regex=True).str.strip(),
 }
-STEP_NAMES = (*_SIMPLE, "extract", "substring", "split", "replace")
+SIMPLE_STEPS = tuple(_SIMPLE)  # steps without arguments: ``upper``
+STEP_NAMES = (*SIMPLE_STEPS, "extract", "substring", "split", "replace")
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,9 @@ ARM_KEYS = ("ARMCD", "ARM", "description", "elements")
 ARM_ELEMENT_KEYS = ("ETCD", "EPOCH", "TABRANCH", "TATRANS")
 VISIT_KEYS = ("VISITNUM", "VISIT", "VISITDY", "ARMCD", "TVSTRL", "TVENRL", "repeat", "window")
 CRITERION_KEYS = ("IETESTCD", "IETEST", "IECAT", "IESCAT", "TIRL", "TIVERS")
+VISIT_SOURCE_KEYS = ("from", "end", "VISIT", "date")
+REPEAT_KEYS = ("from", "to", "by")  # a repeated visit's numbers n
+SERIES_KEYS = ("start", "step")  # a repeated visit's VISITNUM or VISITDY
 COMPUTED = ("count", "first", "last")
 
 # The datasets a trial design makes: study-level ones from the declaration, subject-level ones
@@ -327,7 +330,7 @@ def _series(reader: _Reader, entry: CommentedMap, key: str, what: str, count: in
     if value is None:
         return [None] * count
     if isinstance(value, CommentedMap):
-        reader.unknown_keys(value, ("start", "step"), f"{what}.{key}")
+        reader.unknown_keys(value, SERIES_KEYS, f"{what}.{key}")
         start, step = _number(reader, value, "start", f"{what}.{key}"), _number(reader, value, "step", f"{what}.{key}")
         if start is None or step is None:
             reader.error(
@@ -372,7 +375,7 @@ def _visits(reader: _Reader, item: Any, where: Location) -> list[VisitSpec]:
     repeat = reader.mapping(entry["repeat"], reader.at(entry, "repeat", value=True), f"{what}.repeat")
     if repeat is None:
         return []
-    reader.unknown_keys(repeat, ("from", "to", "by"), f"{what}.repeat")
+    reader.unknown_keys(repeat, REPEAT_KEYS, f"{what}.repeat")
     first, last = _number(reader, repeat, "from", f"{what}.repeat"), _number(reader, repeat, "to", f"{what}.repeat")
     by = _number(reader, repeat, "by", f"{what}.repeat") or 1.0
     if first is None or last is None or by <= 0 or last < first or any(v != int(v) for v in (first, last, by)):
@@ -442,7 +445,7 @@ def _criterion(reader: _Reader, item: Any, where: Location) -> CriterionSpec | N
 
 def _visit_source(reader: _Reader, item: Any, where: Location) -> VisitSourceSpec | None:
     what = "trial_design.subject_visits"
-    entry = _entry(reader, item, where, what, ("from", "end", "VISIT", "date"))
+    entry = _entry(reader, item, where, what, VISIT_SOURCE_KEYS)
     if entry is None:
         return None
     if ("from" in entry) == ("VISIT" in entry):

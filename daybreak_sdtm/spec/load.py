@@ -42,6 +42,40 @@ _FORM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # Keys of a variable entry that describe it rather than parameterise its derivation.
 VARIABLE_META_KEYS = ("derivation", "origin", "method", "comment", "where", "transliterate", "dictionary")
 SUPP_KEYS = ("label", "origin", "evaluator")
+# The keys each part of a spec may hold (``unknown_keys`` refuses any other; ``spec.schema`` gives
+# them to editors).
+STUDY_SECTIONS = (
+    "study",
+    "standards",
+    "export",
+    "arms",
+    "epochs",
+    "forms_not_mapped",
+    "forms_not_collected",
+    "columns_not_mapped",
+    "domains",
+    "documents",
+    "protocol_checks",  # spec/protocol.py
+    "trial_design",  # spec/design.py
+    "unit_conversions",
+    "metadata",
+)
+REQUIRED_SECTIONS = ("study", "standards", "export", "domains")
+STUDY_KEYS = ("studyid", "title", "protocol", "meddra", "dictionaries")
+STANDARDS_KEYS = ("sdtmig", "ct")
+EXPORT_KEYS = ("subject", "cutoff", "encoding", "date_format")
+STUDY_ARM_KEYS = ("ARMCD", "ARM", "description")
+EPOCH_KEYS = ("EPOCH", "start")
+EPOCH_STARTS = ("first", "day_after")
+EPOCH_START_KEYS = (*EPOCH_STARTS, "where")
+DICTIONARY_KEYS = ("version", "href")
+UNIT_CONVERSION_KEYS = ("from", "to", "factor", "offset", "test", "decimals")
+DOCUMENT_KEYS = ("file", "title", "pages")
+DOMAIN_KEYS = ("domain", "class", "label", "source", "keys", "variables", "supplemental", "description")
+SOURCE_KEYS = ("form", "join", "unpivot", "exclude")
+JOIN_KEYS = ("form", "on")
+UNPIVOT_KEYS = ("values", "columns")
+EXCLUDE_KEYS = ("when", "reason")
 
 
 def _display(path: Path) -> str:
@@ -225,7 +259,7 @@ def _dictionaries(reader: _Reader, study: CommentedMap) -> tuple[CodingDictionar
     for key, value in (node or {}).items():
         where, what = reader.at(node, key), f"study.dictionaries.{key}"
         if isinstance(value, CommentedMap):
-            reader.unknown_keys(value, ("version", "href"), what)
+            reader.unknown_keys(value, DICTIONARY_KEYS, what)
             version, href = reader.text(value, "version", what), reader.text(value, "href", what, required=False)
         elif isinstance(value, CommentedSeq) or value is None:
             reader.error(where, what, f"expected a version or {{version, href}}, found {_kind(value)}")
@@ -248,7 +282,7 @@ def _unit_conversions(reader: _Reader, top: CommentedMap) -> tuple[UnitConversio
         entry = reader.mapping(item, where, what)
         if entry is None:
             continue
-        reader.unknown_keys(entry, ("from", "to", "factor", "offset", "test", "decimals"), what)
+        reader.unknown_keys(entry, UNIT_CONVERSION_KEYS, what)
         source, target = reader.text(entry, "from", what), reader.text(entry, "to", what)
         test = reader.text(entry, "test", what, required=False)
         numbers: dict[str, float] = {}
@@ -302,7 +336,7 @@ def _source(reader: _Reader, node: Any, where: Location) -> SourceSpec:
     entry = reader.mapping(node, where, "source")
     if entry is None:
         return SourceSpec(form="", where=where)
-    reader.unknown_keys(entry, ("form", "join", "unpivot", "exclude"), "source")
+    reader.unknown_keys(entry, SOURCE_KEYS, "source")
     form = reader.text(entry, "form", "source")
     _check_form_name(
         reader, form, reader.at(entry, "form", value=True) if "form" in entry else reader.at(entry), "source.form"
@@ -311,7 +345,7 @@ def _source(reader: _Reader, node: Any, where: Location) -> SourceSpec:
     for i, item in enumerate(reader.sequence(entry, "join", "source.join")):
         item_map = reader.mapping(item, reader.at(entry["join"], i), "source.join")
         if item_map is not None:
-            reader.unknown_keys(item_map, ("form", "on"), "source.join")
+            reader.unknown_keys(item_map, JOIN_KEYS, "source.join")
             join_form = reader.text(item_map, "form", "source.join")
             _check_form_name(reader, join_form, reader.at(item_map), "source.join.form")
             on = plain(item_map.get("on") or [])
@@ -329,7 +363,7 @@ def _source(reader: _Reader, node: Any, where: Location) -> SourceSpec:
         item_map = reader.mapping(item, reader.at(entry["unpivot"], i), "source.unpivot")
         if item_map is None:
             continue
-        reader.unknown_keys(item_map, ("values", "columns"), "source.unpivot")
+        reader.unknown_keys(item_map, UNPIVOT_KEYS, "source.unpivot")
         values = plain(item_map.get("values") or {})
         columns = plain(item_map.get("columns") or {})
         if not isinstance(values, dict) or not isinstance(columns, dict):
@@ -349,7 +383,7 @@ def _source(reader: _Reader, node: Any, where: Location) -> SourceSpec:
         item_map = reader.mapping(item, reader.at(entry["exclude"], i), "source.exclude")
         if item_map is None:
             continue
-        reader.unknown_keys(item_map, ("when", "reason"), "source.exclude")
+        reader.unknown_keys(item_map, EXCLUDE_KEYS, "source.exclude")
         reason = reader.text(item_map, "reason", "source.exclude")
         when = _filters(reader, item_map.get("when"), reader.at(item_map), "source.exclude.when")
         excludes.append(ExcludeSpec(when, reason, reader.at(item_map)))
@@ -377,9 +411,7 @@ def load_domain(path: Path) -> DomainSpec:
     top = reader.mapping(tree, Location(_display(path), 1, 1), "<file>")
     if top is None:
         raise SpecErrors(reader.errors)
-    reader.unknown_keys(
-        top, ("domain", "class", "label", "source", "keys", "variables", "supplemental", "description"), "<file>"
-    )
+    reader.unknown_keys(top, DOMAIN_KEYS, "<file>")
     domain = reader.text(top, "domain", "domain")
     sources = _sources(reader, top)
     keys = tuple(_value_list(top["keys"])) if "keys" in top else ()
@@ -439,8 +471,8 @@ def _epoch_start(reader: _Reader, node: Any, where: Location) -> EpochStart:
     entry = reader.mapping(node, where, "epochs.start")
     if entry is None:
         return EpochStart("", "value", {}, where)
-    reader.unknown_keys(entry, ("first", "day_after", "where"), "epochs.start")
-    hows = [k for k in ("first", "day_after") if k in entry]
+    reader.unknown_keys(entry, EPOCH_START_KEYS, "epochs.start")
+    hows = [k for k in EPOCH_STARTS if k in entry]
     if len(hows) != 1:
         reader.error(reader.at(entry), "epochs.start", "give exactly one of 'first' or 'day_after'")
         return EpochStart("", "value", {}, where)
@@ -481,7 +513,7 @@ def _document(reader: _Reader, node: CommentedMap, kind: str, value: Any) -> Doc
         reader.error(reader.at(node, kind), what, f"{kind!r} is not a document kind (letters, digits, _ and -)")
         return None
     if isinstance(value, CommentedMap):
-        reader.unknown_keys(value, ("file", "title", "pages"), what)
+        reader.unknown_keys(value, DOCUMENT_KEYS, what)
         file = str(reader.text(value, "file", what))
         where = reader.at(value, "file", value=True) if "file" in value else reader.at(node, kind)
         title = str(reader.text(value, "title", what, required=False))
@@ -553,26 +585,7 @@ def load_study(folder: Path) -> StudySpec:
     top = reader.mapping(tree, Location(_display(path), 1, 1), "<file>")
     if top is None:
         raise SpecErrors(reader.errors)
-    reader.unknown_keys(
-        top,
-        (
-            "study",
-            "standards",
-            "export",
-            "arms",
-            "epochs",
-            "forms_not_mapped",
-            "forms_not_collected",
-            "columns_not_mapped",
-            "domains",
-            "documents",
-            "protocol_checks",
-            "trial_design",
-            "unit_conversions",
-            "metadata",
-        ),
-        "<file>",
-    )  # protocol_checks: checks/protocol.py
+    reader.unknown_keys(top, STUDY_SECTIONS, "<file>")
 
     def section(key: str) -> CommentedMap:
         if key not in top:
@@ -581,9 +594,9 @@ def load_study(folder: Path) -> StudySpec:
         return reader.mapping(top[key], reader.at(top, key), key) or CommentedMap()
 
     study, standards, export = section("study"), section("standards"), section("export")
-    reader.unknown_keys(study, ("studyid", "title", "protocol", "meddra", "dictionaries"), "study")
-    reader.unknown_keys(standards, ("sdtmig", "ct"), "standards")
-    reader.unknown_keys(export, ("subject", "cutoff", "encoding", "date_format"), "export")
+    reader.unknown_keys(study, STUDY_KEYS, "study")
+    reader.unknown_keys(standards, STANDARDS_KEYS, "standards")
+    reader.unknown_keys(export, EXPORT_KEYS, "export")
     date_format = ""
     if export.get("date_format") is not None:
         from daybreak_sdtm.date_formats import DateFormatError, check_format
@@ -603,7 +616,7 @@ def load_study(folder: Path) -> StudySpec:
     for i, item in enumerate(reader.sequence(top, "arms", "arms")):
         entry = reader.mapping(item, reader.at(top["arms"], i), "arms")
         if entry is not None:
-            reader.unknown_keys(entry, ("ARMCD", "ARM", "description"), "arms")
+            reader.unknown_keys(entry, STUDY_ARM_KEYS, "arms")
             arms.append(
                 ArmSpec(
                     reader.text(entry, "ARMCD", "arms"),
@@ -616,7 +629,7 @@ def load_study(folder: Path) -> StudySpec:
     for i, item in enumerate(reader.sequence(top, "epochs", "epochs")):
         entry = reader.mapping(item, reader.at(top["epochs"], i), "epochs")
         if entry is not None:
-            reader.unknown_keys(entry, ("EPOCH", "start"), "epochs")
+            reader.unknown_keys(entry, EPOCH_KEYS, "epochs")
             start_where = reader.at(entry, "start", value=True) if "start" in entry else reader.at(entry)
             if "start" not in entry:
                 reader.error(reader.at(entry), "epochs", "missing required key 'start'")
