@@ -123,7 +123,7 @@ def kind_schema(kind: Kind) -> JSON:
         Kind.NUMBER: NUMBER,
         Kind.MAP: {"type": "object", "additionalProperties": {"type": ["string", "number", "null"]}},
         Kind.TEXT_STEPS: {"anyOf": [_text_step(), {"type": "array", "items": _text_step()}]},
-        Kind.CODELIST: TEXT,
+        Kind.CODELIST: {"anyOf": [TEXT, {"type": "array", "items": TEXT, "minItems": 1}]},  # one or several codelists
         Kind.WHERE: FILTER,
         Kind.DOMAIN: NAME,
         Kind.FLAG: FLAG,

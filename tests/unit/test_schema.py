@@ -189,7 +189,7 @@ def _set(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
         ("study", lambda: _set(_study(), "protocol_checks/0/severity", "fatal"), "protocol_checks/0/severity"),
         ("study", lambda: _set(_study(), "documents/acrf/file", "acrf.docx"), "documents/acrf"),
         ("study", lambda: {**_study(), "arms": [{"ARMCD": "A", "ARM": "Arm A"}]}, ""),  # beside trial_design:
-        ("study", lambda: _set(_study(), "forms_not_mapped/eos form", "not mapped"), "forms_not_mapped"),
+        ("study", lambda: _set(_study(), "forms_not_mapped", {"eos form": "not mapped"}), "forms_not_mapped"),
         ("study", lambda: _set(_study(), "trial_design/visits/0/VISITNUM", "1"), "trial_design"),
         # a required key missing
         ("domain", lambda: {k: v for k, v in _dm().items() if k != "source"}, ""),
