@@ -604,6 +604,25 @@ class _Builder:
         self.documents = tuple(_document_leaf(doc) for doc in sorted(study.documents, key=lambda d: d.kind))
         self.acrf = study.document(ACRF)
         self.part_leaves: list[Leaf] = []
+        # (dataset, variable) -> the distinct values of a whole column: asked for by its ItemDef,
+        # its codelist, its decode and its HasNoData, and hashing a column costs its records.
+        self._column_texts: dict[tuple[str, str], list[str]] = {}
+
+    def texts(self, dataset: str, values: pd.Series, frame: pd.DataFrame | None) -> list[str]:
+        """``text_values(values)``, made once per whole column of ``frame`` (a subset is made each time)."""
+        name = values.name
+        if frame is None or not isinstance(name, str) or name not in frame.columns or len(values) != len(frame):
+            return text_values(values)
+        key = (dataset, name)
+        if key not in self._column_texts:
+            self._column_texts[key] = text_values(values)
+        return self._column_texts[key]
+
+    def no_values(self, dataset: str, values: pd.Series, frame: pd.DataFrame | None) -> bool:
+        """``no_values(values)``, sharing the distinct values ``texts`` makes."""
+        if values.empty or pd.api.types.is_numeric_dtype(values):
+            return no_values(values)
+        return not self.texts(dataset, values, frame)
 
     # -- origins, methods, comments
 
@@ -681,7 +700,7 @@ class _Builder:
         The terms are its declared choices (a map's values, then/otherwise ...) and the values it
         holds. ``frame``: the dataset's records, where a decode variable finds its code variable.
         """
-        used = text_values(values) if not pd.api.types.is_numeric_dtype(values) else []
+        used = self.texts(dataset, values, frame) if not pd.api.types.is_numeric_dtype(values) else []
         if not used:
             return ""
         coding = self._coding_dictionary(dataset, var, item)
@@ -718,7 +737,7 @@ class _Builder:
             codes: list[str] = []
             if frame is not None and code_var in frame.columns:
                 code_item = self.resolved.get(dataset, {}).get(code_var)
-                codes = self._terms(text_values(frame[code_var]), self._declared_values(code_item) or [])
+                codes = self._terms(self.texts(dataset, frame[code_var], frame), self._declared_values(code_item) or [])
             decodes = [pairs[c] for c in self._ordered(codes, list(pairs)) if c in pairs]
             self.codes.use_sponsor(
                 oid,
@@ -806,7 +825,7 @@ class _Builder:
         if pd.api.types.is_numeric_dtype(values):
             data_type, length, significant = numeric_type(values)
         elif typed_text:
-            data_type, length, significant = text_value_type(text_values(values))
+            data_type, length, significant = text_value_type(self.texts(ds.name, values, ds.frame))
         else:
             # ISO 8601 variables are typed by the values they hold (a variable without any: datetime,
             # or durationDatetime for --DUR); their Length is still the XPT width, which the FDA
@@ -814,7 +833,7 @@ class _Builder:
             data_type = "text"
             if ig_format == "ISO 8601":
                 default = "durationDatetime" if var.endswith(("DUR", "ELTM")) else "datetime"
-                data_type = iso8601_type(text_values(values), default)
+                data_type = iso8601_type(self.texts(ds.name, values, ds.frame), default)
             length = length if length is not None else text_length(values)
         coded = data_type == "text" and ig_format != "ISO 8601"  # a malformed date is text, not a term
         codelist = (
@@ -989,7 +1008,7 @@ def build_define(
                     keys.index(var) + 1 if var in keys else None,
                     vmeta.role if vmeta else "",
                     method_oid,
-                    has_no_data=no_values(values),
+                    has_no_data=b.no_values(ds.name, values, ds.frame),
                 )
             )
         leaf: Leaf | None = Leaf(f"LF.{ds.name}", ds.href, ds.href)
@@ -1149,7 +1168,7 @@ def _design_group(b: _Builder, ds: Dataset, no_data: str | None) -> ItemGroup:
                 keys.index(var) + 1 if var in keys else None,
                 vmeta.role if vmeta else "",
                 method_oid,
-                has_no_data=no_values(ds.frame[var]),
+                has_no_data=b.no_values(ds.name, ds.frame[var], ds.frame),
             )
         )
     source = (
@@ -1226,7 +1245,7 @@ def _supp_item(
         origin = b.origin("Assigned")
     if var == "QNAM":
         labels = {s.qnam: s.qlabel for s, _ in supps}
-        used = text_values(values) or list(labels)  # no records: the QNAMs the spec defines
+        used = b.texts(ds.name, values, ds.frame) or list(labels)  # no records: the QNAMs the spec defines
         b.codes.use_sponsor(
             oid,
             f"CL.{ds.name}.QNAM",
