@@ -7,7 +7,6 @@ import json
 import shutil
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
@@ -19,24 +18,10 @@ from daybreak_sdtm.findings import BaselineChange, Finding, Report, Severity
 from daybreak_sdtm.report.sarif import SRCROOT, artifact_location, render_sarif, spec_location
 from daybreak_sdtm.resources import default_export_dir, default_study_dir
 from daybreak_sdtm.spec import load_study
+from tests.helpers import SARIF_SCHEMA, sarif_log
 
-SCHEMA = Path(__file__).parent.parent / "data" / "sarif-schema-2.1.0.json"
 TS = ["--timestamp", "2026-10-01T00:00:00"]
 LEVELS = {"error": "error", "warning": "warning", "note": "note"}
-
-
-def sarif_log(text: str) -> dict[str, Any]:
-    """A SARIF log read back and validated against the vendored OASIS schema; its artifact URIs are
-    relative references under %SRCROOT% or absolute file URIs."""
-    log = json.loads(text)
-    jsonschema.Draft4Validator(json.loads(SCHEMA.read_text(encoding="utf-8"))).validate(log)
-    for result in log["runs"][0]["results"]:
-        for location in result.get("locations", []) + result.get("relatedLocations", []):
-            artifact = location.get("physicalLocation", {}).get("artifactLocation")
-            if artifact is not None:
-                parts = urlsplit(artifact["uri"])
-                assert (parts.scheme, artifact.get("uriBaseId")) in {("", SRCROOT), ("file", None)}, artifact
-    return log
 
 
 def only_run(log: dict[str, Any]) -> dict[str, Any]:
@@ -51,7 +36,7 @@ def only_run(log: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_vendored_schema_is_the_oasis_sarif_2_1_0_schema() -> None:
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
     jsonschema.Draft4Validator.check_schema(schema)
     assert schema["title"] == "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"
     assert schema["id"] == "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
