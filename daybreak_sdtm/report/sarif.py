@@ -93,9 +93,12 @@ def render_sarif(report: Report, root: Path | None = None) -> str:
 def rule_codes(report: Report) -> list[str]:
     """The rules the run describes, in order: those it applied (every registered check unless the
     report names them), then any other rule one of its findings names."""
-    from daybreak_sdtm.checks import CHECKS
+    if report.rules:
+        applied = list(report.rules)
+    else:
+        from daybreak_sdtm.checks import CHECKS
 
-    applied = list(report.rules) if report.rules else sorted(CHECKS)
+        applied = sorted(CHECKS)
     others = sorted({f.rule for f in report.findings} - set(applied))
     return applied + others
 
