@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from daybreak_sdtm import __version__
-from daybreak_sdtm.errors import DaybreakError, ExitStatus
+from daybreak_sdtm.errors import DataErrors, DaybreakError, ExitStatus, SpecError
 
 if TYPE_CHECKING:
     from daybreak_sdtm.api import DatasetSummary
@@ -26,6 +26,9 @@ FAIL_ON_CHOICES = ("note", "warning", "error", "never")  # daybreak_sdtm.finding
 KNOWN_SDTMIG = ("3.2", "3.3", "3.4")  # daybreak_sdtm.checks.versions.KNOWN_SDTMIG, without importing the checks
 SCHEMAS = ("study", "domain", "design")  # daybreak_sdtm.spec.schema.SCHEMAS, without importing the registry
 STUDY_FILE = "study.yaml"  # daybreak_sdtm.spec.load.STUDY_FILE
+# daybreak_sdtm.report.FORMATS and the workbook, without importing the report writers.
+REPORT_FORMATS = ("text", "json", "html", "junit", "sarif", "xlsx")
+LINT_FORMATS = ("text", "sarif")
 
 EXIT_CODES = """exit status:
   0  success
@@ -128,8 +131,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Validate an SDTM package folder of XPT files (ours or anyone's).
 
     Runs the great-expectations suites derived from SDTMIG and CT metadata, the conformance checks
-    and, with --study, the study's protocol checks. Prints a terminal report, or writes JSON, HTML or
-    JUnit XML with --format and -o.
+    and, with --study, the study's protocol checks. Prints a terminal report, or writes JSON, HTML,
+    JUnit XML or SARIF with --format (to -o FILE, else to stdout).
     """
     from daybreak_sdtm.gx import warm
 
@@ -210,30 +213,60 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
     Prints one file:line:col message per problem; exit 3 when there is any, 0 otherwise. With
     ``--values`` every raw value is mapped too (nothing is written) and what cannot be mapped is
-    reported by cause.
+    reported by cause. ``--format sarif`` writes the problems as SARIF 2.1.0, each at its spec
+    file:line:col: to -o FILE (the messages printed as well), else to stdout (only the counts then,
+    on stderr).
     """
     from daybreak_sdtm.resources import default_export_dir, default_study_dir
-    from daybreak_sdtm.validation import lint
+    from daybreak_sdtm.validation import lint, lint_values
 
     study_dir = args.study_dir or default_study_dir()
     export_dir = args.export or (default_export_dir() if args.study_dir is None else None)
     if args.values and export_dir is None:
         raise DaybreakError("--values maps the raw export: give it with --export DIR")
     errors = lint(study_dir, export_dir)
-    for error in errors:
-        print(str(error))
+    unmappable: DataErrors | None = None
+    records = 0
+    if args.values and not errors:
+        assert export_dir is not None
+        try:
+            records = lint_values(study_dir, export_dir)  # DataErrors, grouped by cause, when a value cannot be mapped
+        except DataErrors as exc:
+            if args.format == "text":
+                raise
+            unmappable = exc
+    if args.format != "text":
+        _write_lint_report(args, errors, unmappable)
+    said = sys.stdout if args.format == "text" or args.output is not None else None  # None: stdout holds the report
     if errors:
+        for error in errors if said else ():
+            print(str(error))
         print(f"{len(errors)} problem(s) in {study_dir}", file=sys.stderr)
         return ExitStatus.INVALID_INPUT
+    if unmappable is not None:
+        for line in unmappable.lines() if said else ():
+            print(f"error: {line}", file=sys.stderr)
+        print(f"{len(unmappable.problems)} raw value(s) of {export_dir} cannot be mapped", file=sys.stderr)
+        return ExitStatus.INVALID_INPUT
     if args.values:
-        assert export_dir is not None
-        from daybreak_sdtm.validation import lint_values
-
-        records = lint_values(study_dir, export_dir)  # DataErrors, grouped by cause, when a value cannot be mapped
-        print(f"{study_dir}: specs OK; every value of {export_dir} maps ({records} records)")
+        print(f"{study_dir}: specs OK; every value of {export_dir} maps ({records} records)", file=said or sys.stderr)
         return ExitStatus.OK
-    print(f"{study_dir}: specs OK")
+    print(f"{study_dir}: specs OK", file=said or sys.stderr)
     return ExitStatus.OK
+
+
+def _write_lint_report(args: argparse.Namespace, errors: Sequence[SpecError], unmappable: DataErrors | None) -> None:
+    """Lint's problems in ``--format`` (the general report writers, ``validation.lint_report``) to
+    ``-o FILE``, else to stdout."""
+    from daybreak_sdtm.report import write_report
+    from daybreak_sdtm.validation import lint_report
+
+    report = lint_report(errors, unmappable.problems if unmappable is not None else ())
+    if args.output is None:
+        write_report(report, args.format, sys.stdout)
+        return
+    _write_report_file(args.output, lambda out: write_report(report, args.format, out))
+    print(f"{args.format} report -> {args.output}", file=sys.stderr)
 
 
 def cmd_sdrg(args: argparse.Namespace) -> int:
@@ -649,9 +682,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--format",
-        choices=("text", "json", "html", "junit", "xlsx"),
+        choices=REPORT_FORMATS,
         default="text",
-        help="report format (default: text); xlsx (an Excel workbook in CDISC CORE's sheet layout) needs -o FILE",
+        help="report format (default: text); sarif is SARIF 2.1.0 for code-review tools, each finding at "
+        "its dataset file or spec line; xlsx (an Excel workbook in CDISC CORE's sheet layout) needs -o FILE",
     )
     p.add_argument(
         "-o", "--output", type=_path, default=None, metavar="FILE", help="write the report here (default: stdout)"
@@ -705,6 +739,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also map every raw value of the export (nothing is written) and report what cannot be "
         "mapped, grouped by cause with counts and examples",
+    )
+    p.add_argument(
+        "--format",
+        choices=LINT_FORMATS,
+        default="text",
+        help="text (file:line:col lines, the default) or sarif (SARIF 2.1.0, each problem at its spec "
+        "line, for code-review tools)",
+    )
+    p.add_argument(
+        "-o", "--output", type=_path, default=None, metavar="FILE", help="write the report here (default: stdout)"
     )
 
     p = add("sdrg", cmd_sdrg, "write a reviewer's guide conformance section (findings with their explanations)")

@@ -248,6 +248,12 @@ class Report:
     baseline: BaselineChange | None = field(default=None, compare=False)
     # Dispositions of the study that matched no finding ("dispositions.yaml:12: DB201 AE EPOCH ...").
     unmatched_dispositions: tuple[str, ...] = field(default=(), compare=False)
+    # The file each dataset was read from (``sdtm-out/ae.xpt``, as the path was given) and, under
+    # "", the package folder: where a report that points at files (SARIF) places a finding that
+    # names no spec line.
+    files: dict[str, str] = field(default_factory=dict, compare=False)
+    # The rules the run applied, for a report that describes them (SARIF); () for every registered check.
+    rules: tuple[str, ...] = ()
 
     @classmethod
     def of(

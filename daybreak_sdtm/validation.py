@@ -7,11 +7,12 @@ spec) and the checks (which know only the Package model) lives here.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daybreak_sdtm.errors import SpecError, SpecErrors
+from daybreak_sdtm.errors import DataProblem, SpecError, SpecErrors
 from daybreak_sdtm.timing import stage
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from daybreak_sdtm.checks import CheckContext, Package
     from daybreak_sdtm.checks.registry import EpochRule, Implements
     from daybreak_sdtm.checks.run import Validation
-    from daybreak_sdtm.findings import Report
+    from daybreak_sdtm.findings import Finding, Report
     from daybreak_sdtm.spec import StudySpec
     from daybreak_sdtm.standards import Standards
 
@@ -207,6 +208,51 @@ def lint(study_dir: Path, export_dir: Path | None) -> list[SpecError]:
     headers = export_headers(export_dir, study.encoding or DEFAULT_ENCODING) if export_dir is not None else None
     return sorted(
         check_study_spec(study, standards, headers), key=lambda e: (e.where.file, e.where.line, e.where.col, e.key)
+    )
+
+
+def lint_report(errors: Sequence[SpecError], problems: Sequence[DataProblem | str] = ()) -> Report:
+    """Lint's problems as a report, in lint's order, for the reports that place findings (SARIF):
+    each spec problem a LINT001 error at its file:line:col, each raw value that cannot be mapped
+    (``lint --values``) a LINT002 error at the spec entry that reads it, naming its raw file,
+    record and column."""
+    from daybreak_sdtm.findings import Report
+    from daybreak_sdtm.report.rules import LINT_SPEC, LINT_VALUE
+
+    findings = [*(_spec_finding(e) for e in errors), *(_value_finding(p) for p in problems)]
+    return Report(tuple(findings), rules=(LINT_SPEC, LINT_VALUE))
+
+
+def _spec_finding(error: SpecError) -> Finding:
+    """A spec problem as a LINT001 finding: the key and problem (and hint) at the spec's place."""
+    from daybreak_sdtm.findings import Finding, Severity
+    from daybreak_sdtm.report.rules import LINT_SPEC
+
+    text = f"{error.key}: {error.problem}" if error.key else error.problem
+    if error.hint:
+        text += f" (hint: {error.hint})"
+    return Finding(LINT_SPEC, Severity.ERROR, "", "", None, text, spec=str(error.where))
+
+
+def _value_finding(problem: DataProblem | str) -> Finding:
+    """A raw value that cannot be mapped as a LINT002 finding of the variable the spec entry makes
+    (``ae.yaml:46:3 AE.AESTDTC``), with the raw file, record and column as its source."""
+    from daybreak_sdtm.findings import Finding, Severity
+    from daybreak_sdtm.report.rules import LINT_VALUE
+
+    if isinstance(problem, str):
+        return Finding(LINT_VALUE, Severity.ERROR, "", "", None, problem)
+    dataset, _, variable = problem.spec.rpartition(" ")[2].partition(".")
+    return Finding(
+        LINT_VALUE,
+        Severity.ERROR,
+        dataset if variable else "",
+        variable,
+        None,
+        f"{problem.message}: {problem.value!r}",
+        value=problem.value,
+        source=f"{problem.file} record {problem.record} column {problem.column}",
+        spec=problem.spec,
     )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 
@@ -72,3 +74,22 @@ def edited_study(tmp_path: Path, spec: str, old: str, new: str) -> tuple[Path, P
     assert old in text, f"{old!r} not in {spec}"
     path.write_text(text.replace(old, new), encoding="utf-8")
     return study, path
+
+
+SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"  # OASIS SARIF 2.1.0 (errata 01)
+
+
+def sarif_log(text: str) -> dict[str, Any]:
+    """A SARIF log read back and validated against the vendored OASIS schema; its artifact URIs are
+    relative references under %SRCROOT% or absolute file URIs."""
+    import jsonschema
+
+    log = json.loads(text)
+    jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))).validate(log)
+    for result in log["runs"][0]["results"]:
+        for location in result.get("locations", []) + result.get("relatedLocations", []):
+            artifact = location.get("physicalLocation", {}).get("artifactLocation")
+            if artifact is not None:
+                parts = urlsplit(artifact["uri"])
+                assert (parts.scheme, artifact.get("uriBaseId")) in {("", "%SRCROOT%"), ("file", None)}, artifact
+    return log

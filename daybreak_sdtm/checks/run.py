@@ -44,9 +44,17 @@ class Validation:
         findings = fingerprinted([*self.findings, *self._expectations.findings()], self.pkg, self._keys)
         self._timings["expectations"] = self._timings.get("expectations", 0.0) + time.perf_counter() - start
         self._report = dataclasses.replace(
-            Report.of(findings, self.pkg.datasets, self._timings), standards=self._standards
+            Report.of(findings, self.pkg.datasets, self._timings),
+            standards=self._standards,
+            files=package_files(self.pkg),
         )
         return self._report
+
+
+def package_files(pkg: Package) -> dict[str, str]:
+    """The file each dataset was read from, by name, and the package folder under "" (when they are files)."""
+    files = {name: ds.file for name, ds in pkg.datasets.items() if ds.file}
+    return files | ({"": str(pkg.folder)} if pkg.folder is not None else {})
 
 
 def start_validation(pkg: Package, ctx: CheckContext, *, only: Iterable[str] | None = None) -> Validation:

@@ -1,8 +1,8 @@
-"""Render a validation Report for people (terminal, HTML) and for machines (JSON, JUnit XML).
+"""Render a validation Report for people (terminal, HTML) and for machines (JSON, JUnit XML, SARIF).
 
 Renderers are pure: Report in, text out (``render_*``), or written to a stream as it is made
-(``write_json``, ``write_html``: large reports are never held whole); the CLI and ``api`` decide
-where the text goes.
+(``write_json``, ``write_html``, ``write_sarif``: large reports are never held whole); the CLI and
+``api`` decide where the text goes.
 """
 
 from __future__ import annotations
@@ -13,9 +13,16 @@ from daybreak_sdtm.findings import DEFAULT_HTML_DETAILS, DEFAULT_TEXT_EXAMPLES, 
 from daybreak_sdtm.report.html import render_html, write_html
 from daybreak_sdtm.report.json import render_json, write_json
 from daybreak_sdtm.report.junit import render_junit
+from daybreak_sdtm.report.sarif import render_sarif, write_sarif
 from daybreak_sdtm.report.text import render_summary, render_text
 
-RENDERERS = {"text": render_text, "json": render_json, "html": render_html, "junit": render_junit}
+RENDERERS = {
+    "text": render_text,
+    "json": render_json,
+    "html": render_html,
+    "junit": render_junit,
+    "sarif": render_sarif,
+}
 FORMATS = tuple(RENDERERS)
 
 
@@ -28,7 +35,7 @@ def write_report(
     max_per_rule: int | None = None,
     more_hint: str | None = None,
 ) -> None:
-    """Write ``report`` in format ``fmt`` (text, json, html, junit) to ``out``.
+    """Write ``report`` in format ``fmt`` (text, json, html, junit, sarif) to ``out``.
 
     Args:
         report: The validation report.
@@ -36,7 +43,7 @@ def write_report(
         out: The stream written to.
         threshold: JUnit: lowest severity that fails a testcase.
         max_per_rule: Text and HTML: findings detailed per rule (their defaults when None);
-            JSON and JUnit always hold every finding.
+            JSON, JUnit and SARIF always hold every finding.
         more_hint: Text: where the findings not shown can be seen.
     """
     if fmt == "json":
@@ -45,6 +52,8 @@ def write_report(
         write_html(report, out, max_per_rule=DEFAULT_HTML_DETAILS if max_per_rule is None else max_per_rule)
     elif fmt == "junit":
         out.write(render_junit(report, threshold))
+    elif fmt == "sarif":
+        write_sarif(report, out)
     elif fmt == "text":
         limit = DEFAULT_TEXT_EXAMPLES if max_per_rule is None else max_per_rule
         out.write(
@@ -62,9 +71,11 @@ __all__ = [
     "render_html",
     "render_json",
     "render_junit",
+    "render_sarif",
     "render_summary",
     "render_text",
     "write_html",
     "write_json",
     "write_report",
+    "write_sarif",
 ]

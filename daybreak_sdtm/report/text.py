@@ -13,8 +13,9 @@ from daybreak_sdtm.report.rules import implements_line
 MORE_HINT = "--max-per-rule N shows more; --format json lists every finding"
 
 
-def finding_line(f: Finding) -> str:
-    """``ae.yaml:9:12: DB201 error: AE.AESEV row 2 USUBJID=X AESEQ=1: message [ae.csv record 3]``."""
+def finding_where(f: Finding) -> str:
+    """``AE.AESEV row 2 USUBJID=X SEQ=1``: the dataset, variable and record a finding is about
+    (``package`` when it is about the package as a whole)."""
     where = f"{f.dataset}.{f.variable}" if f.variable else f.dataset or "package"
     if f.row is not None:
         where += f" row {f.row}"
@@ -22,11 +23,22 @@ def finding_line(f: Finding) -> str:
         where += f" USUBJID={f.usubjid}"
     if f.seq is not None:
         where += f" SEQ={f.seq}"
-    text = f"{f.rule} {f.severity}: {where}: {f.message}"
+    return where
+
+
+def finding_text(f: Finding) -> str:
+    """``AE.AESEV row 2 USUBJID=X SEQ=1: message [ae.csv record 3]`` (and the disposition, when there is one)."""
+    text = f"{finding_where(f)}: {f.message}"
     if f.source:
         text += f" [{f.source}]"
     if f.disposition:
         text += f" ({f.disposition}: {f.explanation})"
+    return text
+
+
+def finding_line(f: Finding) -> str:
+    """``ae.yaml:9:12: DB201 error: AE.AESEV row 2 USUBJID=X AESEQ=1: message [ae.csv record 3]``."""
+    text = f"{f.rule} {f.severity}: {finding_text(f)}"
     return f"{f.spec}: {text}" if f.spec else text
 
 
