@@ -226,6 +226,7 @@ class Dataset:
         message: str | list[str],
         *,
         values: pd.Series | None = None,
+        core: str = "",
     ) -> Iterator[Finding]:
         """One finding per 0-based row position, with USUBJID, --SEQ, value, source and spec filled in.
 
@@ -236,6 +237,7 @@ class Dataset:
             variable: Variable the finding is about ("" for a whole record).
             message: One message for all, or one per position.
             values: Values to show; defaults to the variable's own.
+            core: The CORE rule of the rule table the findings are of ("" for a check's own).
         """
         rows = np.asarray(positions, dtype=np.int64)
         if not len(rows):
@@ -273,11 +275,12 @@ class Dataset:
                 value=value,
                 source=str(srcs[pos]) if srcs is not None else "",
                 spec=spec,
+                core=core,
             )
 
-    def finding(self, rule: str, severity: Severity, variable: str, message: str) -> Finding:
+    def finding(self, rule: str, severity: Severity, variable: str, message: str, core: str = "") -> Finding:
         """A finding about the dataset or a variable as a whole (no record)."""
-        return Finding(rule, severity, self.name, variable, None, message, spec=self.specs.get(variable, ""))
+        return Finding(rule, severity, self.name, variable, None, message, spec=self.specs.get(variable, ""), core=core)
 
 
 def _num_text(value: object) -> str:

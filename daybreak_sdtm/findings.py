@@ -57,6 +57,8 @@ class Finding:
         message: What is wrong, in a sentence.
         source: Raw file and record that produced the record, when the package was just converted.
         spec: Spec line that produced the value (``mappings/daybreak-01/ae.yaml:9:12``), when known.
+        core: The CDISC CORE rule the finding is of (``CORE-000026``), when its check tests
+            several rules of the rule table (``checks/rules/``); "" otherwise.
     """
 
     rule: str
@@ -70,6 +72,7 @@ class Finding:
     value: str = ""
     source: str = ""
     spec: str = ""
+    core: str = ""
     # Stable identity across runs: rule, dataset, variable and the record's natural key values
     # (never its row number); see ``fingerprint``. "" until the validation run gives it.
     fingerprint: str = field(default="", compare=False)
@@ -95,6 +98,7 @@ class Finding:
             "value": self.value,
             "source": self.source,
             "spec": self.spec,
+            "core": self.core,
             "fingerprint": self.fingerprint,
             "disposition": self.disposition,
             "explanation": self.explanation,
@@ -105,6 +109,8 @@ def fingerprint(finding: Finding, keys: Mapping[str, str] | None = None) -> str:
     """What identifies a finding from one run to the next: its rule, dataset and variable, and the
     natural key values of its record (``keys``: USUBJID, AETERM, AESTDTC ...), else its subject and
     --SEQ, else (a dataset-level finding) its message. Row numbers move when records are added; keys do not.
+    A finding of a rule-table check counts its CORE rule too (two rules of one check on one
+    record and variable are two findings); the others' fingerprints are as they always were.
     """
     import hashlib
     import json
@@ -115,7 +121,10 @@ def fingerprint(finding: Finding, keys: Mapping[str, str] | None = None) -> str:
         where = {"USUBJID": finding.usubjid, "SEQ": finding.seq, "value": finding.value}
     else:
         where = {"message": finding.message}
-    text = json.dumps([finding.rule, finding.dataset, finding.variable, where], sort_keys=True, default=str)
+    parts: list[Any] = [finding.rule, finding.dataset, finding.variable, where]
+    if finding.core:
+        parts.append(finding.core)
+    text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

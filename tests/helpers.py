@@ -93,3 +93,15 @@ def sarif_log(text: str) -> dict[str, Any]:
                 parts = urlsplit(artifact["uri"])
                 assert (parts.scheme, artifact.get("uriBaseId")) in {("", "%SRCROOT%"), ("file", None)}, artifact
     return log
+
+
+def frame_of_records(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Records as a dataset's frame: a column of numbers only (nulls aside) is Num, any other Char ("" for null)."""
+    frame = pd.DataFrame(rows)
+    for col in frame.columns:
+        values = [v for v in frame[col] if v is not None and v == v]
+        if values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            frame[col] = pd.to_numeric(frame[col])
+        else:
+            frame[col] = frame[col].map(lambda v: "" if v is None or v != v else str(v)).astype(object)
+    return frame

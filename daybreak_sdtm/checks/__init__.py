@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from daybreak_sdtm.checks import (  # noqa: F401  (registration)
     consistency,
+    core_rules,
     dates,
     keys,
     metadata,

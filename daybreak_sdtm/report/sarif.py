@@ -34,7 +34,7 @@ FINGERPRINT = "daybreakFingerprint/v1"  # partialFingerprints key: the finding's
 _SPEC = re.compile(r"^(?P<file>.+?):(?P<line>[1-9]\d*)(?::(?P<col>[1-9]\d*))?(?=\s|$)")
 _BATCH = 256  # result lines joined per write
 # Finding fields kept as a result's properties (rule, severity and message are the result's own).
-_PROPERTIES = ("dataset", "variable", "row", "usubjid", "seq", "value", "source", "spec", "fingerprint")
+_PROPERTIES = ("dataset", "variable", "row", "usubjid", "seq", "value", "source", "spec", "core", "fingerprint")
 
 
 def write_sarif(report: Report, out: TextIO, root: Path | None = None) -> None:

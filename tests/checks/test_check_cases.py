@@ -26,6 +26,7 @@ from daybreak_sdtm.checks.registry import EpochRule
 from daybreak_sdtm.resources import specs_dir
 from daybreak_sdtm.spec.protocol import load_protocol
 from daybreak_sdtm.standards import Standards, read_standards
+from tests.helpers import frame_of_records
 
 CASES_DIR = Path(__file__).parent / "cases"
 
@@ -41,17 +42,6 @@ def _load_cases() -> list[Any]:
 @pytest.fixture(scope="module")
 def standards() -> Standards:
     return read_standards(specs_dir(), "3.4", "2025-03-28")
-
-
-def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows)
-    for col in frame.columns:
-        values = [v for v in frame[col] if v is not None and v == v]
-        if values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            frame[col] = pd.to_numeric(frame[col])
-        else:
-            frame[col] = frame[col].map(lambda v: "" if v is None or v != v else str(v)).astype(object)
-    return frame
 
 
 def _xpt_package(frames: dict[str, pd.DataFrame], spec: dict[str, Any], folder: Path) -> Package:
@@ -71,7 +61,7 @@ def _xpt_package(frames: dict[str, pd.DataFrame], spec: dict[str, Any], folder: 
 
 
 def run_case(code: str, case: dict[str, Any], standards: Standards, tmp_path: Path) -> list[dict[str, Any]]:
-    frames = {name: _frame(rows) for name, rows in case["datasets"].items()}
+    frames = {name: frame_of_records(rows) for name, rows in case["datasets"].items()}
     pkg = _xpt_package(frames, case["xpt"], tmp_path / "xpt") if "xpt" in case else package_of(frames)
     for name, labels in case.get("labels", {}).items():
         pkg.datasets[name].labels = dict(labels)

@@ -80,6 +80,9 @@ EXPECTED = [
     # apart (VISITNUM would). AE's define keys hold AESEQ and so are unique; the SDTMIG's
     # (AEDECOD, AESTDTC) would not be, and are not what the package declares.
     ("DB306", "error", "CM", 6429),
+    # ACTARM 'Xanomeline Low Dose' while ARM is 'Xanomeline High Dose' (CORE-000656, FDA FB2502):
+    # the 12 subjects DB305 notes by their codes (Xan_Lo against Xan_Hi).
+    ("DB205", "warning", "DM", 12),
     # ARMCD/ACTARMCD 'Scrnfail': SDTMIG 3.2 reserves 'SCRNFAIL', in capitals, for screen failures.
     ("DB304", "warning", "DM", 104),
     # RFXENDTC before the last dose's EXSTDTC (01-704-1233, 01-705-1031, 01-705-1303, 01-705-1377),

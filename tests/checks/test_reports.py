@@ -105,6 +105,7 @@ def test_json_report_is_complete_and_in_the_documented_shape() -> None:
         "value",
         "source",
         "spec",
+        "core",
         "fingerprint",
         "disposition",
         "explanation",

@@ -1,0 +1,688 @@
+"""The kinds of rule the rule table (``checks/rules/*.yaml``) is written in, and the operators of their conditions.
+
+A row of the table names a kind (``condition``, ``requires_variable``, ``one_to_one``,
+``at_most_one``, ``in_dataset``, ``dataset``) and gives its parameters; the kind is a function
+``fn(table, rule) -> Iterator[Hit]`` registered with ``@kind``, vectorised over whole columns.
+A condition is ``[variable, operator]`` or ``[variable, operator, operand]``; an operator is a
+function registered with ``@operator`` that answers, for every record, whether the condition
+holds (and, for comparisons, whether the values could be compared at all: an uncomparable pair
+never gives a finding).
+
+Variable names are as CORE writes them: ``--TPT`` is the dataset's domain prefix plus ``TPT``
+(``VSTPT`` in VS and in VSxx), ``DM.RFSTDTC`` the subject's value in DM. Adding a kind or an
+operator is adding a decorated function here; ``checks.rule_table`` checks every row against
+their declared parameters when it loads the table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from daybreak_sdtm.date_formats import DATETIME
+from daybreak_sdtm.findings import Severity
+
+if TYPE_CHECKING:
+    from daybreak_sdtm.checks.package import Dataset, Package
+    from daybreak_sdtm.checks.registry import CheckContext
+
+# The shapes a parameter or operand can take; ``checks.rule_table`` checks each when it loads a row.
+VARIABLE = "variable"  # one variable name: --TPT, VISITNUM, DM.RFSTDTC
+VARIABLES = "variables"  # a list of variable names
+CONDITIONS = "conditions"  # a list of [variable, operator(, operand)]
+DATASET = "dataset"  # a dataset name: TV, DM
+TEXT = "text"  # a value: Y, UNPLAN
+TEXTS = "texts"  # a list of values
+NUMBER = "number"  # an integer: a length
+BOOLEAN = "boolean"
+REGEX = "regex"  # a Python regular expression, matched against the whole value
+NOTHING = "nothing"  # an operator without operand (empty, not_empty)
+SHAPES = (VARIABLE, VARIABLES, CONDITIONS, DATASET, TEXT, TEXTS, NUMBER, BOOLEAN, REGEX, NOTHING)
+
+# A variable as a rule names it: --XXX (the domain prefix), a full name, or DM.NAME (the subject's DM value).
+VARIABLE_NAME = re.compile(r"^(?:--[A-Z][A-Z0-9]{0,5}|[A-Z][A-Z0-9]{0,7}|DM\.[A-Z][A-Z0-9]{0,7})$")
+DATASET_NAME = re.compile(r"^[A-Z][A-Z0-9]{1,7}$")
+
+# The components of an ISO 8601 date/time known from its start (year, month, day, hour, minute,
+# second), as far as they are given without a gap.
+_DATE_PARTS = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2}))?)?)?)?)?")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``[--STAT, equal_to, NOT DONE]``: a variable, an operator and the operand it takes (None for none)."""
+
+    variable: str
+    operator: str
+    operand: str | int | tuple[str, ...] | None = None
+
+
+ParamValue = str | int | bool | tuple[str, ...] | tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The datasets a rule applies to: every one, or those of some domains or SDTM classes, minus some domains.
+
+    ``domains`` are domain codes (LB applies to LB, LBCH, LBHE ...) or ``SUPP--`` (every SUPP--
+    dataset); ``classes`` are SDTM classes as Define-XML names them (SUPP-- datasets are of
+    RELATIONSHIP); ``except_domains`` are left out.
+    """
+
+    domains: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()
+    except_domains: tuple[str, ...] = ()
+
+    def holds(self, ds: Dataset, klass: str) -> bool:
+        """Whether the rule applies to ``ds`` (of SDTM class ``klass``)."""
+        code = "SUPP--" if ds.is_supp else ds.domain
+        if code in self.except_domains or ds.name in self.except_domains:
+            return False
+        if not self.domains and not self.classes:
+            return True
+        return code in self.domains or ds.name in self.domains or klass in self.classes
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the rule table: a CORE rule, the published ids it carries, where it applies and how it is tested.
+
+    Attributes:
+        core: The CDISC CORE id (``CORE-000026``).
+        cdisc: Its CDISC conformance rule ids (``CG0468``).
+        fda: Its FDA rule ids (``FB0922``).
+        severity: The severity of its findings.
+        scope: The datasets it applies to.
+        kind: The kind that tests it (``KINDS``).
+        params: The kind's parameters, checked against the kind's declaration.
+        message: The finding's message, ``--`` read as the dataset's domain prefix.
+        check: The check id the rule is reported under (DB114, DB205, DB309, DB412).
+        where: ``file:line`` of the row.
+        fails: Example packages (dataset -> records) that must give this rule's finding, with ``at``.
+        passes: Example packages that must give none.
+    """
+
+    core: str
+    cdisc: tuple[str, ...]
+    fda: tuple[str, ...]
+    severity: Severity
+    scope: Scope
+    kind: str
+    params: Mapping[str, ParamValue]
+    message: str
+    check: str
+    where: str = ""
+    fails: tuple[Mapping[str, object], ...] = field(default=(), compare=False)
+    passes: tuple[Mapping[str, object], ...] = field(default=(), compare=False)
+
+    def text(self, name: str, default: str = "") -> str:
+        """A text, variable or dataset parameter."""
+        value = self.params.get(name, default)
+        return value if isinstance(value, str) else default
+
+    def number(self, name: str, default: int = 0) -> int:
+        """A number parameter."""
+        value = self.params.get(name, default)
+        return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        """A boolean parameter."""
+        value = self.params.get(name, default)
+        return value if isinstance(value, bool) else default
+
+    def names(self, name: str) -> tuple[str, ...]:
+        """A list-of-variables (or of values) parameter; () when not given."""
+        value = self.params.get(name, ())
+        return tuple(v for v in value if isinstance(v, str)) if isinstance(value, tuple) else ()
+
+    def conditions(self, name: str) -> tuple[Condition, ...]:
+        """A list-of-conditions parameter; () when not given."""
+        value = self.params.get(name, ())
+        return tuple(v for v in value if isinstance(v, Condition)) if isinstance(value, tuple) else ()
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a kind found: the records (0-based positions; None for the dataset as a whole) and the variable."""
+
+    rows: np.ndarray | None
+    variable: str
+    detail: str | list[str] = ""  # said after the rule's message, one for all or one per record
+
+
+class Table:
+    """One dataset as a rule sees it: its variables by CORE's names, its text, the package around it."""
+
+    def __init__(self, pkg: Package, ds: Dataset, ctx: CheckContext) -> None:
+        self.pkg, self.ds, self.ctx = pkg, ds, ctx
+        self.size = len(ds.frame)
+        self.columns = set(ds.frame.columns)
+        self._texts: dict[str, np.ndarray] = {}
+        self._dates: dict[str, np.ndarray] = {}
+
+    def name(self, variable: str) -> str:
+        """``--TPT`` -> ``VSTPT`` in VS; other names as they are."""
+        return f"{self.ds.domain}{variable[2:]}" if variable.startswith("--") else variable
+
+    def has(self, variable: str) -> bool:
+        """Whether the dataset holds the variable (``DM.X``: whether DM does)."""
+        if variable.startswith("DM."):
+            dm = self.pkg.get("DM")
+            return dm is not None and variable[3:] in dm.frame.columns and "USUBJID" in self.columns
+        return self.name(variable) in self.columns
+
+    def is_numeric(self, variable: str) -> bool:
+        """Whether the variable is a Num variable of the dataset."""
+        name = self.name(variable)
+        return name in self.columns and pd.api.types.is_numeric_dtype(self.ds.frame[name])
+
+    def text(self, variable: str) -> np.ndarray:
+        """Each record's value as text ("" for null or an absent variable), an object array."""
+        if variable not in self._texts:
+            if variable.startswith("DM."):
+                values = self.pkg.subject_values(self.ds, variable[3:]).to_numpy(dtype=object)
+            elif self.has(variable):
+                column = self.ds.frame[self.name(variable)]
+                # A char column in written form holds str only ("" for null): read as it is, no copy.
+                values = column.to_numpy() if column.dtype == object else self.ds.text(self.name(variable)).to_numpy()
+            else:
+                values = np.full(self.size, "", dtype=object)
+            self._texts[variable] = values
+        return self._texts[variable]
+
+    def per_value(self, variable: str, fact: Callable[[pd.Series], object]) -> np.ndarray:
+        """``fact`` of each record's value, judged once per distinct value of a char variable."""
+        name = self.name(variable)
+        if name in self.columns and self.ds.frame[name].dtype == object and not variable.startswith("DM."):
+            return np.asarray(self.ds.per_value(name, fact), dtype=bool)
+        return np.asarray(fact(pd.Series(self.text(variable), dtype=object)), dtype=bool)
+
+    def date_parts(self, variable: str) -> np.ndarray:
+        """Each record's ISO 8601 date/time as 6 integers (year ... second), -1 past its precision;
+        all -1 for a blank value or one that is no ISO 8601 date/time. Judged once per distinct value."""
+        if variable not in self._dates:
+            name = self.name(variable)
+            if name in self.columns and self.ds.frame[name].dtype == object and not variable.startswith("DM."):
+                codes, table = self.ds.codes(name)
+                self._dates[variable] = _parts(pd.Series(table, dtype=object))[codes]
+            else:
+                self._dates[variable] = _parts(pd.Series(self.text(variable), dtype=object))
+        return self._dates[variable]
+
+    def numbers(self, variable: str) -> np.ndarray:
+        """Each record's value as a float (NaN where it is no number)."""
+        name = self.name(variable)
+        if self.is_numeric(variable) and not variable.startswith("DM."):
+            return self.ds.frame[name].to_numpy(dtype=float)
+        return pd.to_numeric(pd.Series(self.text(variable), dtype=object), errors="coerce").to_numpy(dtype=float)
+
+
+def _parts(values: pd.Series) -> np.ndarray:
+    """The date/time components of each value (see ``Table.date_parts``)."""
+    valid = values.str.fullmatch(DATETIME).fillna(False).astype(bool) & values.ne("")
+    parts = np.full((len(values), 6), -1, dtype=np.int64)
+    if valid.any():
+        found = values[valid].str.extract(_DATE_PARTS)
+        parts[valid.to_numpy()] = found.apply(pd.to_numeric, errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
+    return parts
+
+
+Verdict = np.ndarray | tuple[np.ndarray, np.ndarray]  # holds, or (holds, could be judged)
+
+
+@dataclass(frozen=True)
+class OperatorDef:
+    """A registered operator: its name, the shape of its operand and its function."""
+
+    name: str
+    operand: str
+    fn: Callable[[Table, str, object], Verdict]
+    doc: str = ""
+
+
+OPERATORS: dict[str, OperatorDef] = {}
+
+
+def operator(name: str, operand: str = NOTHING) -> Callable[[Callable[..., Verdict]], Callable[..., Verdict]]:
+    """Register ``fn(table, variable, operand) -> holds`` (or ``(holds, judged)``) as a condition operator."""
+    if operand not in SHAPES:
+        raise RuntimeError(f"operator {name}: unknown operand shape {operand!r}")
+
+    def register(fn: Callable[..., Verdict]) -> Callable[..., Verdict]:
+        if name in OPERATORS:
+            raise RuntimeError(f"operator {name} registered twice")
+        OPERATORS[name] = OperatorDef(name, operand, fn, (fn.__doc__ or "").strip())
+        return fn
+
+    return register
+
+
+@dataclass(frozen=True)
+class KindDef:
+    """A registered kind: its parameters (name -> shape), which of them a row must give, and the check it reports under."""
+
+    name: str
+    params: dict[str, str]
+    required: frozenset[str]
+    check: str
+    fn: Callable[[Table, Rule], Iterator[Hit]]
+    needs: tuple[str, ...] = ()  # the parameters whose variables a dataset must hold for the rule to apply
+    doc: str = ""
+
+
+KINDS: dict[str, KindDef] = {}
+
+
+def kind(
+    name: str, *, params: dict[str, str], required: tuple[str, ...], check: str, needs: tuple[str, ...] = ()
+) -> Callable[[Callable[[Table, Rule], Iterator[Hit]]], Callable[[Table, Rule], Iterator[Hit]]]:
+    """Register ``fn(table, rule) -> Iterator[Hit]`` as a kind.
+
+    ``params`` are its parameters (name -> shape), ``required`` those a row must give, ``check``
+    the check id its rows report under unless a row says ``check:``, ``needs`` the parameters whose
+    variables (those of conditions included) a dataset must hold for a row to apply to it, less
+    the row's ``optional`` variables.
+    """
+
+    def register(fn: Callable[[Table, Rule], Iterator[Hit]]) -> Callable[[Table, Rule], Iterator[Hit]]:
+        if name in KINDS:
+            raise RuntimeError(f"rule kind {name} registered twice")
+        unknown = [p for p in params.values() if p not in SHAPES]
+        if unknown or not set(required) <= set(params) or not set(needs) <= set(params):
+            raise RuntimeError(f"rule kind {name}: bad parameter declaration")
+        KINDS[name] = KindDef(
+            name, dict(params), frozenset(required), check, fn, tuple(needs), (fn.__doc__ or "").strip()
+        )
+        return fn
+
+    return register
+
+
+def needed(rule: Rule) -> tuple[str, ...]:
+    """The variables a dataset must hold for the rule to apply: those of its kind's ``needs``
+    parameters (conditions' operands included), less its ``optional`` ones."""
+    declared = KINDS[rule.kind]
+    optional = set(rule.names("optional"))
+    found: list[str] = []
+    for pname in declared.needs:
+        shape = declared.params[pname]
+        value = rule.params.get(pname)
+        if value is None:
+            continue
+        if shape == VARIABLE and isinstance(value, str):
+            found.append(value)
+        elif shape == VARIABLES and isinstance(value, tuple):
+            found += [v for v in value if isinstance(v, str)]
+        elif shape == CONDITIONS and isinstance(value, tuple):
+            for c in value:
+                if isinstance(c, Condition):
+                    found.append(c.variable)
+                    if OPERATORS[c.operator].operand == VARIABLE and isinstance(c.operand, str):
+                        found.append(c.operand)
+    return tuple(v for v in dict.fromkeys(found) if v not in optional)
+
+
+# -- conditions
+
+
+def holds(table: Table, condition: Condition) -> tuple[np.ndarray, np.ndarray]:
+    """Whether the condition holds on each record, and whether it could be judged there."""
+    verdict = OPERATORS[condition.operator].fn(table, condition.variable, condition.operand)
+    if isinstance(verdict, tuple):
+        return np.asarray(verdict[0], dtype=bool), np.asarray(verdict[1], dtype=bool)
+    return np.asarray(verdict, dtype=bool), np.ones(table.size, dtype=bool)
+
+
+def selected(table: Table, every: tuple[Condition, ...], some: tuple[Condition, ...] = ()) -> np.ndarray:
+    """The records where every condition of ``every`` and, when given, one of ``some`` holds (judged)."""
+    chosen = np.ones(table.size, dtype=bool)
+    for c in every:
+        ok, judged = holds(table, c)
+        chosen &= ok & judged
+    if some:
+        anyone = np.zeros(table.size, dtype=bool)
+        for c in some:
+            ok, judged = holds(table, c)
+            anyone |= ok & judged
+        chosen &= anyone
+    return chosen
+
+
+@operator("empty")
+def _empty(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is null ("" or a missing number); an absent variable is empty."""
+    return table.per_value(variable, lambda v: v.eq(""))
+
+
+@operator("not_empty")
+def _not_empty(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is given."""
+    return table.per_value(variable, lambda v: v.ne(""))
+
+
+@operator("equal_to", TEXT)
+def _equal_to(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is the operand (numbers compared as numbers)."""
+    if table.is_numeric(variable):
+        return table.numbers(variable) == float(str(operand))
+    return table.per_value(variable, lambda v: v.eq(str(operand)))
+
+
+@operator("not_equal_to", TEXT)
+def _not_equal_to(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is given and is not the operand."""
+    if table.is_numeric(variable):
+        numbers = table.numbers(variable)
+        return ~np.isnan(numbers) & (numbers != float(str(operand)))
+    return table.per_value(variable, lambda v: v.ne("") & v.ne(str(operand)))
+
+
+@operator("in", TEXTS)
+def _in(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is one of the operand's."""
+    values = list(operand) if isinstance(operand, tuple) else []
+    return table.per_value(variable, lambda v: v.isin(values))
+
+
+@operator("not_in", TEXTS)
+def _not_in(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is given and is none of the operand's."""
+    values = list(operand) if isinstance(operand, tuple) else []
+    return table.per_value(variable, lambda v: v.ne("") & ~v.isin(values))
+
+
+@operator("numeric")
+def _numeric(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is a number (a Num variable's given values, a Char one's that read as a number)."""
+    return ~np.isnan(table.numbers(variable))
+
+
+@operator("not_numeric")
+def _not_numeric(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is given and does not read as a number."""
+    return table.per_value(variable, lambda v: v.ne("") & pd.to_numeric(v, errors="coerce").isna())
+
+
+@operator("negative")
+def _negative(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is a number below zero (for --DUR: an ISO 8601 duration that starts with ``-``)."""
+    if table.is_numeric(variable):
+        return table.numbers(variable) < 0
+    return table.per_value(variable, lambda v: v.str.startswith("-"))
+
+
+@operator("longer_than", NUMBER)
+def _longer_than(table: Table, variable: str, operand: object) -> Verdict:
+    """The value has more than ``operand`` characters."""
+    limit = int(str(operand))
+    return table.per_value(variable, lambda v: v.str.len().gt(limit))
+
+
+@operator("matches", REGEX)
+def _matches(table: Table, variable: str, operand: object) -> Verdict:
+    """The whole value matches the regular expression."""
+    pattern = str(operand)
+    return table.per_value(variable, lambda v: v.str.fullmatch(pattern).fillna(False).astype(bool))
+
+
+@operator("not_matches", REGEX)
+def _not_matches(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is given and does not match the regular expression as a whole."""
+    pattern = str(operand)
+    return table.per_value(variable, lambda v: v.ne("") & ~v.str.fullmatch(pattern).fillna(False).astype(bool))
+
+
+@operator("equal_to_variable", VARIABLE)
+def _equal_to_variable(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is given and is the other variable's (as text)."""
+    mine, other = table.text(variable), table.text(str(operand))
+    return (mine != "") & (mine == other)
+
+
+@operator("not_equal_to_variable", VARIABLE)
+def _not_equal_to_variable(table: Table, variable: str, operand: object) -> Verdict:
+    """Both values are given and differ (as text)."""
+    mine, other = table.text(variable), table.text(str(operand))
+    return (mine != "") & (other != "") & (mine != other)
+
+
+@operator("equal_to_dataset_label")
+def _equal_to_dataset_label(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is the dataset's label (case ignored)."""
+    label = table.ds.label.strip().upper()
+    return (
+        table.per_value(variable, lambda v: v.ne("") & v.str.upper().eq(label)) if label else np.zeros(table.size, bool)
+    )
+
+
+def _compare(table: Table, variable: str, other: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each record's -1/0/1 of ``variable`` against ``other``, and whether the two could be compared.
+
+    Two numbers (Num variables, or Char values that read as numbers) compare as numbers; else two
+    ISO 8601 dates compare as CORE compares them, at the precision both have (2020-03 and
+    2020-03-15 are equal to the month). Blank or invalid values are not compared.
+    """
+    a, b = table.numbers(variable), table.numbers(other)
+    numeric = ~np.isnan(a) & ~np.isnan(b)
+    order = np.sign(np.where(numeric, a, 0.0) - np.where(numeric, b, 0.0)).astype(np.int8)
+    if numeric.all():
+        return order, numeric
+    pa, pb = table.date_parts(variable), table.date_parts(other)
+    known = np.minimum((pa >= 0).sum(axis=1), (pb >= 0).sum(axis=1))
+    dated = ~numeric & (known > 0)
+    decided = numeric.copy()
+    for k in range(pa.shape[1]):
+        step = np.sign(pa[:, k] - pb[:, k]).astype(np.int8)
+        now = dated & ~decided & (k < known) & (step != 0)
+        order[now] = step[now]
+        decided |= now
+    return order, numeric | dated
+
+
+def _comparison(name: str, test: Callable[[np.ndarray], np.ndarray], doc: str) -> None:
+    def compare(table: Table, variable: str, operand: object) -> Verdict:
+        order, judged = _compare(table, variable, str(operand))
+        return test(order) & judged, judged
+
+    compare.__doc__ = doc
+    operator(name, VARIABLE)(compare)
+
+
+_comparison("less_than_variable", lambda o: o < 0, "The value is before (below) the other variable's.")
+_comparison("less_than_or_equal_to_variable", lambda o: o <= 0, "The value is not after (above) the other's.")
+_comparison("greater_than_variable", lambda o: o > 0, "The value is after (above) the other variable's.")
+_comparison("greater_than_or_equal_to_variable", lambda o: o >= 0, "The value is not before (below) the other's.")
+
+
+# -- kinds
+
+
+@kind(
+    "condition",
+    params={
+        "when": CONDITIONS,
+        "when_any": CONDITIONS,
+        "then": CONDITIONS,
+        "then_any": CONDITIONS,
+        "variable": VARIABLE,
+        "optional": VARIABLES,
+    },
+    required=("when", "variable"),
+    check="DB205",
+    needs=("when", "when_any", "then", "then_any", "variable"),
+)
+def condition(table: Table, rule: Rule) -> Iterator[Hit]:
+    """Records where every ``when`` condition (and one of ``when_any``) holds and ``then`` (every one; or one of ``then_any``) does not.
+
+    Without ``then``/``then_any`` every record ``when`` selects is a finding. A condition that
+    cannot be judged on a record (a date compared with a blank) gives no finding there. The
+    finding is at ``variable``. Variables in ``optional`` may be absent from the dataset (read as
+    null); the others must all be present for the rule to apply.
+    """
+    chosen = selected(table, rule.conditions("when"), rule.conditions("when_any"))
+    then, then_any = rule.conditions("then"), rule.conditions("then_any")
+    if (then or then_any) and chosen.any():
+        broken = np.zeros(table.size, dtype=bool)
+        for c in then:
+            ok, judged = holds(table, c)
+            broken |= ~ok & judged
+        if then_any:
+            none = np.ones(table.size, dtype=bool)
+            for c in then_any:
+                ok, judged = holds(table, c)
+                none &= ~ok & judged
+            broken |= none
+        chosen &= broken
+    if chosen.any():
+        yield Hit(np.flatnonzero(chosen), rule.text("variable"))
+
+
+@kind(
+    "requires_variable",
+    params={"variable": VARIABLE, "requires": VARIABLES, "requires_any": VARIABLES},
+    required=("variable",),
+    check="DB114",
+    needs=("variable",),
+)
+def requires_variable(table: Table, rule: Rule) -> Iterator[Hit]:
+    """A dataset holding ``variable`` holds every variable of ``requires`` and one at least of ``requires_any``.
+
+    One dataset-level finding at the first variable missing (at ``variable`` when none of
+    ``requires_any`` is there).
+    """
+    missing = [v for v in rule.names("requires") if not table.has(v)]
+    anyof = rule.names("requires_any")
+    if missing:
+        yield Hit(None, table.name(missing[0]))
+    elif anyof and not any(table.has(v) for v in anyof):
+        yield Hit(None, table.name(rule.text("variable")))
+
+
+def _group_codes(table: Table, names: tuple[str, ...]) -> np.ndarray:
+    """One integer per record for its values of ``names`` (0 for all when none is named)."""
+    if not names:
+        return np.zeros(table.size, dtype=np.int64)
+    frame = pd.DataFrame({n: table.text(n) for n in names})
+    return frame.groupby(list(names), sort=False).ngroup().to_numpy(dtype=np.int64)
+
+
+@kind(
+    "one_to_one",
+    params={"variables": VARIABLES, "within": VARIABLES, "when": CONDITIONS, "optional": VARIABLES},
+    required=("variables",),
+    check="DB309",
+    needs=("variables", "within", "when"),
+)
+def one_to_one(table: Table, rule: Rule) -> Iterator[Hit]:
+    """The two ``variables`` correspond one to one (within each group of ``within``), among the records ``when`` selects.
+
+    Records where both are given are compared; each record whose value of the first goes with
+    more than one value of the second, or whose second goes with more than one first, is a
+    finding at the first variable.
+    """
+    first, second = rule.names("variables")[:2]
+    a, b = table.text(first), table.text(second)
+    chosen = selected(table, rule.conditions("when")) & (a != "") & (b != "")
+    if not chosen.any():
+        return
+    group = _group_codes(table, rule.names("within"))
+    frame = pd.DataFrame({"g": group[chosen], "a": a[chosen], "b": b[chosen]})
+    many_b = frame.groupby(["g", "a"])["b"].transform("nunique").to_numpy() > 1
+    many_a = frame.groupby(["g", "b"])["a"].transform("nunique").to_numpy() > 1
+    bad = np.flatnonzero(chosen)[many_a | many_b]
+    if len(bad):
+        yield Hit(bad, table.name(first))
+
+
+@kind(
+    "at_most_one",
+    params={"per": VARIABLES, "when": CONDITIONS, "variable": VARIABLE, "optional": VARIABLES},
+    required=("per",),
+    check="DB309",
+    needs=("per", "when", "variable"),
+)
+def at_most_one(table: Table, rule: Rule) -> Iterator[Hit]:
+    """At most one record of each group of ``per`` values among those ``when`` selects; every record of a larger group is a finding.
+
+    Records with a blank ``per`` value are not counted. The finding is at ``variable``, else at
+    the last of ``per``.
+    """
+    per = rule.names("per")
+    chosen = selected(table, rule.conditions("when"))
+    for name in per:
+        chosen &= table.text(name) != ""
+    if not chosen.any():
+        return
+    frame = pd.DataFrame({n: table.text(n)[chosen] for n in per})
+    dup = frame.duplicated(keep=False).to_numpy()
+    if dup.any():
+        yield Hit(np.flatnonzero(chosen)[dup], table.name(rule.text("variable") or per[-1]))
+
+
+@kind(
+    "in_dataset",
+    params={
+        "variable": VARIABLE,
+        "dataset": DATASET,
+        "values_of": VARIABLE,
+        "when": CONDITIONS,
+        "other_when": CONDITIONS,
+        "by": VARIABLES,
+        "present": BOOLEAN,
+        "optional": VARIABLES,
+    },
+    required=("variable", "dataset"),
+    check="DB309",
+    needs=("variable", "when", "by"),
+)
+def in_dataset(table: Table, rule: Rule) -> Iterator[Hit]:
+    """Each given value of ``variable`` (on the records ``when`` selects) occurs among ``dataset``'s ``values_of``
+    (default: the same variable), on its records ``other_when`` selects, with the same values of ``by``.
+
+    ``present: false`` turns it round: the value must not occur there. When the other dataset
+    (or its variable) is absent, nothing is judged: a package without TV cannot be held to it.
+    """
+    other_ds = table.pkg.get(rule.text("dataset"))
+    target = rule.text("values_of") or rule.text("variable")
+    by = rule.names("by")
+    if other_ds is None or other_ds is table.ds:
+        return
+    other = Table(table.pkg, other_ds, table.ctx)
+    if not other.has(target) or not all(other.has(b) for b in by):
+        return
+    keep = selected(other, rule.conditions("other_when"))
+    known = pd.MultiIndex.from_arrays([other.text(n)[keep] for n in (*by, target)]) if by else None
+    values = table.text(rule.text("variable"))
+    chosen = selected(table, rule.conditions("when")) & (values != "")
+    if not chosen.any():
+        return
+    if known is not None:
+        mine = pd.MultiIndex.from_arrays([table.text(n) for n in (*by, rule.text("variable"))])
+        found = mine.isin(known)
+    else:
+        found = pd.Index(values, dtype=object).isin(pd.Index(other.text(target)[keep], dtype=object))
+    bad = chosen & (found if not rule.flag("present", True) else ~found)
+    if bad.any():
+        yield Hit(np.flatnonzero(bad), table.name(rule.text("variable")))
+
+
+@kind("dataset", params={"test": TEXT, "length": NUMBER}, required=("test",), check="DB114")
+def dataset(table: Table, rule: Rule) -> Iterator[Hit]:
+    """A test of the dataset as a whole: ``no_records`` (it holds none), ``name_longer_than`` (its name has more than ``length`` characters).
+
+    One dataset-level finding.
+    """
+    test = rule.text("test")
+    if (test == "no_records" and table.size == 0) or (
+        test == "name_longer_than" and len(table.ds.name) > rule.number("length")
+    ):
+        yield Hit(None, "")
+
+
+# What ``dataset``'s ``test`` may be (checked when the table is loaded).
+DATASET_TESTS = ("no_records", "name_longer_than")
