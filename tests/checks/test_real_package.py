@@ -83,6 +83,9 @@ EXPECTED = [
     # ACTARM 'Xanomeline Low Dose' while ARM is 'Xanomeline High Dose' (CORE-000656, FDA FB2502):
     # the 12 subjects DB305 notes by their codes (Xan_Lo against Xan_Hi).
     ("DB205", "warning", "DM", 12),
+    # QSBLFL = Y on ADAS-Cog items not done at the baseline visit (QSSTAT NOT DONE, QSSTRESC blank):
+    # a baseline flag on a record without a result (CORE-000643, FDA FB2601).
+    ("DB205", "warning", "QSCO", 7),
     # ARMCD/ACTARMCD 'Scrnfail': SDTMIG 3.2 reserves 'SCRNFAIL', in capitals, for screen failures.
     ("DB304", "warning", "DM", 104),
     # RFXENDTC before the last dose's EXSTDTC (01-704-1233, 01-705-1031, 01-705-1303, 01-705-1377),
