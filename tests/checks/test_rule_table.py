@@ -194,3 +194,17 @@ def test_a_missing_file_of_the_table_is_named(tmp_path: Path) -> None:
     (folder / "events.yaml").unlink()
     with pytest.raises(RuleTableError, match=r"events\.yaml: file of the rule table not found"):
         load_rules(folder)
+
+
+def test_the_core_rule_counts_in_the_fingerprint_and_other_findings_keep_theirs() -> None:
+    import hashlib
+    import json
+
+    from daybreak_sdtm.findings import Finding, Severity, fingerprint
+
+    plain = Finding("DB201", Severity.ERROR, "AE", "AESEV", 3, "m", usubjid="S1", seq=2, value="X")
+    before = json.dumps(["DB201", "AE", "AESEV", {"USUBJID": "S1", "SEQ": 2, "value": "X"}], sort_keys=True)
+    assert fingerprint(plain) == hashlib.sha256(before.encode("utf-8")).hexdigest()[:16]  # as it always was
+    one = Finding("DB205", Severity.ERROR, "DM", "ARMNRS", 1, "a", usubjid="S1", core="CORE-000045")
+    other = Finding("DB205", Severity.ERROR, "DM", "ARMNRS", 1, "a", usubjid="S1", core="CORE-000046")
+    assert fingerprint(one, {"USUBJID": "S1"}) != fingerprint(other, {"USUBJID": "S1"})
