@@ -372,11 +372,20 @@ def _not_empty(table: Table, variable: str, operand: object) -> Verdict:
     return table.per_value(variable, lambda v: v.ne(""))
 
 
+def _number(operand: object) -> float | None:
+    """The operand as a number, None when it is none."""
+    try:
+        return float(str(operand))
+    except ValueError:
+        return None
+
+
 @operator("equal_to", TEXT)
 def _equal_to(table: Table, variable: str, operand: object) -> Verdict:
-    """The value is the operand (numbers compared as numbers)."""
+    """The value is the operand (numbers compared as numbers; a Num variable is never a text operand)."""
     if table.is_numeric(variable):
-        return table.numbers(variable) == float(str(operand))
+        number = _number(operand)
+        return table.numbers(variable) == number if number is not None else np.zeros(table.size, bool)
     return table.per_value(variable, lambda v: v.eq(str(operand)))
 
 
@@ -384,8 +393,8 @@ def _equal_to(table: Table, variable: str, operand: object) -> Verdict:
 def _not_equal_to(table: Table, variable: str, operand: object) -> Verdict:
     """The value is given and is not the operand."""
     if table.is_numeric(variable):
-        numbers = table.numbers(variable)
-        return ~np.isnan(numbers) & (numbers != float(str(operand)))
+        numbers, number = table.numbers(variable), _number(operand)
+        return ~np.isnan(numbers) & (numbers != number if number is not None else True)
     return table.per_value(variable, lambda v: v.ne("") & v.ne(str(operand)))
 
 

@@ -30,7 +30,7 @@ def _write(folder: Path, name: str, frame: pd.DataFrame) -> None:
 def test_validate_reports_each_core_rule_of_the_table_on_its_record(tmp_path: Path) -> None:
     pkg = tmp_path / "pkg"
     pkg.mkdir()
-    # S1 has no arm and no ARMNRS (CORE-000045 and CORE-000046 both at ARMNRS of its record);
+    # Variables in SDTMIG's order (CORE-000852). S1 has no arm and no ARMNRS (CORE-000045 and CORE-000046 both at ARMNRS of its record);
     # S2 was consented after the first dose (CORE-000658) and has AGE without AGEU (CORE-000189).
     _write(
         pkg,
@@ -41,13 +41,13 @@ def test_validate_reports_each_core_rule_of_the_table_on_its_record(tmp_path: Pa
                 "DOMAIN": ["DM", "DM"],
                 "USUBJID": ["X1-S1", "X1-S2"],
                 "SUBJID": ["S1", "S2"],
+                "RFXSTDTC": ["", "2024-02-01"],
+                "RFICDTC": ["2024-01-01", "2024-02-03"],
+                "AGE": [30.0, 41.0],
+                "AGEU": ["YEARS", ""],
                 "ARMCD": ["", "A"],
                 "ARM": ["", "Drug A"],
                 "ARMNRS": ["", ""],
-                "RFICDTC": ["2024-01-01", "2024-02-03"],
-                "RFXSTDTC": ["", "2024-02-01"],
-                "AGE": [30.0, 41.0],
-                "AGEU": ["YEARS", ""],
             }
         ),
     )
