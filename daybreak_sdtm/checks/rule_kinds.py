@@ -764,14 +764,6 @@ def _findings_about_parent_missing(table: Table) -> bool:
     return not any(ds.domain == name[2:] and not ds.is_supp for ds in table.pkg.datasets.values())
 
 
-def _file_size(table: Table) -> int:
-    """The bytes of the dataset's file (its parts' when split), 0 when it was made in memory."""
-    from pathlib import Path
-
-    path = Path(table.ds.file) if table.ds.file else None
-    return path.stat().st_size if path is not None and path.is_file() else 0
-
-
 def _out_of_order(table: Table) -> bool:
     """Whether the dataset's variables that SDTMIG lists for its domain are not in SDTMIG's order.
 
@@ -791,7 +783,6 @@ DATASET_TESTS: dict[str, Callable[[Table, int], bool]] = {
     "name_longer_than": lambda table, length: len(table.ds.name) > length,
     "split_name_length": lambda table, length: _split_name_bad(table),
     "findings_about_parent_missing": lambda table, length: _findings_about_parent_missing(table),
-    "file_larger_than": lambda table, length: _file_size(table) > length,
 }
 
 
@@ -799,7 +790,7 @@ DATASET_TESTS: dict[str, Callable[[Table, int], bool]] = {
 def dataset(table: Table, rule: Rule) -> Iterator[Hit]:
     """A test of the dataset as a whole (``DATASET_TESTS``): ``no_records``, ``name_longer_than``
     ``length``, ``split_name_length`` (a split dataset's name is not of 3 or 4 characters),
-    ``findings_about_parent_missing`` (FACM without CM), ``file_larger_than`` ``length`` bytes.
+    ``findings_about_parent_missing`` (FACM without CM), ``variables_out_of_order``.
 
     One dataset-level finding.
     """

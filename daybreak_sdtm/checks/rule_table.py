@@ -62,8 +62,8 @@ CHECK_CODES = ("DB114", "DB205", "DB309", "DB412")
 FIELDS = ("core", "cdisc", "fda", "severity", "datasets", "without", "kind", "message", "check", "fails", "passes")
 REQUIRED = ("core", "severity", "datasets", "kind", "message", "fails", "passes")
 SCOPE_KEYS = ("domains", "classes", "except")
-# What an example holds besides its datasets: where the finding is, variable labels, file sizes.
-EXAMPLE_KEYS = ("at", "labels", "size")
+# What an example holds besides its datasets: where the finding is, variable labels.
+EXAMPLE_KEYS = ("at", "labels")
 
 
 class RuleTableError(DaybreakError):

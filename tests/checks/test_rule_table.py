@@ -28,9 +28,9 @@ def standards() -> Standards:
     return read_standards(specs_dir(), "3.4", "2025-03-28")
 
 
-def package(example: dict[str, Any], standards: Standards, folder: Path) -> Package:
+def package(example: dict[str, Any], standards: Standards) -> Package:
     """An example of a row as a package of in-memory datasets, labelled from SDTMIG (``labels``:
-    other labels), with a file of the size ``size`` gives (sparse: no bytes written)."""
+    other labels)."""
     pkg = Package(
         {
             name: dataset_of(name, frame_of_records(list(records)), standards)
@@ -40,17 +40,12 @@ def package(example: dict[str, Any], standards: Standards, folder: Path) -> Pack
     )
     for name, labels in example.get("labels", {}).items():
         pkg.datasets[name].labels.update(labels)
-    for name, size in example.get("size", {}).items():
-        path = folder / f"{name.lower()}.xpt"
-        with path.open("wb") as fh:
-            fh.truncate(int(size))
-        pkg.datasets[name].file = str(path)
     return pkg
 
 
-def found(rule: Rule, example: dict[str, Any], standards: Standards, folder: Path) -> set[tuple[str, str, int | None]]:
+def found(rule: Rule, example: dict[str, Any], standards: Standards) -> set[tuple[str, str, int | None]]:
     """The findings of ``rule`` on the example, validated as ``validate`` does (its check alone)."""
-    pkg = package(example, standards, folder)
+    pkg = package(example, standards)
     report = validate_package(pkg, CheckContext(standards), only=[rule.check])
     mine = [f for f in report.findings if f.core == rule.core]
     assert all(f.message.startswith(f"{rule.core}: ") and f.severity == rule.severity for f in mine)
@@ -69,9 +64,9 @@ def _examples() -> list[Any]:
 
 @pytest.mark.parametrize(("rule", "how", "example"), _examples())
 def test_every_rule_gives_its_finding_on_its_failing_examples_and_none_on_the_others(
-    rule: Rule, how: str, example: dict[str, Any], standards: Standards, tmp_path: Path
+    rule: Rule, how: str, example: dict[str, Any], standards: Standards
 ) -> None:
-    got = found(rule, example, standards, tmp_path)
+    got = found(rule, example, standards)
     if how == "passes":
         assert got == set(), f"{rule.where}: {rule.core} fires on a passing example"
         return
