@@ -443,7 +443,7 @@ def define(
     are never replaced.
     """
     from daybreak_sdtm.write.define_files import DEFINE_HTML, DEFINE_XML, write_define
-    from daybreak_sdtm.write.package import check_define_target, update_manifest
+    from daybreak_sdtm.write.package import check_define_target, copy_named, update_manifest
 
     if not package_dir.is_dir():
         raise DaybreakError(f"{package_dir}: package folder not found")
@@ -455,11 +455,13 @@ def define(
             "(it was not written by convert); pass --study DIR"
         )
     target = out_dir or package_dir
-    check_define_target(target, (DEFINE_XML, DEFINE_HTML))
     study, standards = load(source.folder)
+    documents = _documents_to_copy(study, package_dir, target)
+    check_define_target(target, (DEFINE_XML, DEFINE_HTML, *documents))
     target.mkdir(parents=True, exist_ok=True)
     result = write_define(package_dir, study, standards, created, out_dir=target)
-    update_manifest(target, (DEFINE_XML, DEFINE_HTML))
+    copy_named(documents, target)
+    update_manifest(target, (DEFINE_XML, DEFINE_HTML, *documents))
     return DefineResult(
         target,
         (target / DEFINE_XML, target / DEFINE_HTML),
@@ -469,6 +471,32 @@ def define(
         len(result.value_lists),
         source.how,
     )
+
+
+def _documents_to_copy(study: StudySpec, package_dir: Path, target: Path) -> dict[str, Path]:
+    """The documents define.xml links (study.yaml ``documents:``) that the define's folder lacks or
+    holds in another version: name there -> the study's file. A document neither the study folder
+    nor the package holds is an error: the define would link a file the package does not have.
+    """
+    import filecmp
+
+    copy: dict[str, Path] = {}
+    for doc in study.documents:
+        source = study.folder / doc.file
+        held = next((f for f in (target / doc.href, package_dir / doc.href) if f.is_file()), None)
+        if not source.is_file():
+            if held is None:
+                raise DaybreakError(
+                    f"{doc.where}: documents.{doc.kind}.file: {doc.file!r} not found in {study.folder}, "
+                    f"nor {doc.href} in {package_dir}; define.xml would link a document the package does not hold"
+                )
+            if held.parent != target:
+                copy[doc.href] = held
+            continue
+        there = target / doc.href
+        if not there.is_file() or not filecmp.cmp(source, there, shallow=False):
+            copy[doc.href] = source
+    return copy
 
 
 def with_baseline(report: Report, baseline: Path) -> Report:
