@@ -115,6 +115,12 @@ def test_method_texts_are_sentences_not_calls(define_doc: etree._ElementTree) ->
     assert methods["MT.DM.RFXSTDTC"] == "The subject's earliest EX.EXSTDTC"
     assert methods["MT.SE.SESTDTC"].startswith("The date each element the subject entered started")
     assert "IND the first EX.EXSTDTC where EXCAT = INDUCTION" in methods["MT.SE.SESTDTC"]
+    # --SEQ in the order of the keys define.xml declares for the dataset, named.
+    assert methods["MT.AE.AESEQ"] == (
+        "Sequence number 1, 2, 3 and so on of the subject's records, in the order of the dataset's keys "
+        "(STUDYID, USUBJID, AEDECOD, AESTDTC)"
+    )
+    assert methods["MT.DS.DSSEQ"].endswith("in the order of DSSTDTC")
 
 
 def test_define_brings_the_documents_it_links_up_to_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
