@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from daybreak_sdtm.dataset import Dataset
     from daybreak_sdtm.define import Define
     from daybreak_sdtm.findings import Report
+    from daybreak_sdtm.spec.model import StudyMetadata
     from daybreak_sdtm.validation import ValidateResult
 
 
@@ -725,27 +726,56 @@ class SpecImportResult:
 
 
 def _spec_data(
-    study: StudySpec, standards: Standards, export_dir: Path | None, package_dir: Path | None
+    study: StudySpec,
+    standards: Standards,
+    export_dir: Path | None,
+    package_dir: Path | None,
+    unlabel: StudyMetadata | None = None,
 ) -> tuple[tuple[Dataset, ...], dict[str, str], str]:
     """The datasets a study's define describes, the mapped ones with no records and where they were read:
-    a converted package's files (``package_dir``), else the export mapped in memory."""
+    a converted package's files (``package_dir``), else the export mapped in memory.
+
+    A package's files hold the labels its metadata file edited; ``unlabel`` (that file) gives
+    those back the labels the specs and the standards give, as a mapping without it would.
+    """
     if package_dir is not None:
         from daybreak_sdtm.define import read_package
         from daybreak_sdtm.write.define_files import not_written
 
-        return read_package(package_dir), not_written(package_dir), f"package {package_dir}"
+        datasets = read_package(package_dir)
+        if unlabel is not None:
+            _standard_labels(datasets, unlabel, standards)
+        return datasets, not_written(package_dir), f"package {package_dir}"
     export_dir = export_dir or default_export_dir()
     result = build_study(study, standards, export_dir)
     tables = tuple(t for t in result.tables.values() if len(t.frame))
     return tables, dict(result.empty), f"export {export_dir}"
 
 
+def _standard_labels(datasets: Iterable[Dataset], metadata: StudyMetadata, standards: Standards) -> None:
+    """The labels ``metadata`` edits, put back to SDTMIG's (or the variable's name, as ``dataset_of`` gives them)."""
+    from daybreak_sdtm.standards.labels import dataset_label, variable_labels
+
+    by_name = {ds.name: ds for ds in datasets}
+    for edit in metadata.datasets:
+        if edit.label is not None and edit.name in by_name:
+            by_name[edit.name].label = dataset_label(edit.name, standards)
+    for variable in metadata.variables:
+        ds = by_name.get(variable.dataset)
+        if variable.edit.label is not None and ds is not None and variable.variable in ds.frame.columns:
+            ds.labels |= variable_labels(ds.name, ds.frame[[variable.variable]], standards)
+
+
 def _study_tables(
-    study: StudySpec, standards: Standards, export_dir: Path | None, package_dir: Path | None
+    study: StudySpec,
+    standards: Standards,
+    export_dir: Path | None,
+    package_dir: Path | None,
+    unlabel: StudyMetadata | None = None,
 ) -> tuple[Define, str]:
     from daybreak_sdtm.define import build_define
 
-    datasets, no_data, data = _spec_data(study, standards, export_dir, package_dir)
+    datasets, no_data, data = _spec_data(study, standards, export_dir, package_dir, unlabel)
     return build_define(study, standards, datasets, resolve_timestamp(), no_data), data
 
 
@@ -799,7 +829,9 @@ def spec_import(
     got = read_define(source) if source.suffix.lower() == ".xml" else read_workbook(source)
     study, standards = load(study_dir)
     target = study.metadata.file if study.metadata is not None else metadata_path(study_dir)
-    base, _ = _study_tables(dataclasses.replace(study, metadata=None), standards, export_dir, package_dir)
+    base, _ = _study_tables(
+        dataclasses.replace(study, metadata=None), standards, export_dir, package_dir, study.metadata
+    )
     metadata, notes = compare_with_define(define_tables(base), got, source, terminology(base), target)
     validate_define(define_xml(apply_metadata(base, metadata)), f"{source} imported")
     partial = target.with_name(f".{target.name}.partial")

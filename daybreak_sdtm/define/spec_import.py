@@ -35,6 +35,7 @@ from daybreak_sdtm.spec.model import (
     WhereCheckSpec,
     WhereClauseSpec,
 )
+from daybreak_sdtm.text import xpt_label_problem
 
 # Columns a sponsor edits, by sheet; the others come from the data, the specs or the standards.
 ITEM_COLUMNS = {
@@ -466,6 +467,17 @@ def _edited(edit: ItemEdit) -> bool:
     return any(getattr(edit, key) is not None for key in ITEM_COLUMNS.values())
 
 
+def _check_label(c: _Compare, row: SheetRow, label: str | None) -> None:
+    """An edited dataset or variable label is also the label of the XPT file: 40 ASCII characters at most."""
+    problem = xpt_label_problem(label) if label is not None else ""
+    if problem:
+        c.problem(
+            row,
+            "Label",
+            f"{problem}, and the label is written to the XPT file too (FDA Study Data Technical Conformance Guide)",
+        )
+
+
 def _datasets(c: _Compare) -> tuple[DatasetEdit, ...]:
     base = _by(c.base["Datasets"], "Dataset")
     out = []
@@ -479,6 +491,7 @@ def _datasets(c: _Compare) -> tuple[DatasetEdit, ...]:
         if comment and comment not in c.ids("Comments"):
             c.problem(row, "Comment", f"{comment!r} is not a comment of sheet Comments")
         label = row.get("Label") if "Label" in row.values and row.get("Label") != known["Label"] else None
+        _check_label(c, row, label)
         new_comment = comment if "Comment" in row.values and comment != known["Comment"] else None
         _other_columns(c, "Datasets", row, known, ("Label", "Comment"), name)
         if label is not None or new_comment is not None:
@@ -506,6 +519,7 @@ def _variables(c: _Compare) -> tuple[VariableEdit, ...]:
             c.problem(row, "Variable", f"{key[0]}.{key[1]} is listed twice")
         seen.add(key)
         edit = _item_edit(c, "Variables", row, known)
+        _check_label(c, row, edit.label)
         _other_columns(c, "Variables", row, known, ITEM_COLUMNS, f"{key[0]}.{key[1]}")
         if _edited(edit):
             out.append(VariableEdit(key[0], key[1], edit))
