@@ -112,7 +112,8 @@ def define_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
 
     Reported: a dataset or variable in one but not the other; a Num variable with a text DataType
     (or the reverse); a Length shorter than the longest value; a dataset or variable label in the
-    file (the XPT header, Dataset-JSON) other than define.xml's; a dataset described with
+    file (the XPT header, Dataset-JSON) other than define.xml's (a warning: the data read the same,
+    but a reviewer sees two labels); a dataset described with
     def:HasNoData="Yes" that has a file with records. A dataset with def:HasNoData="Yes" and no
     file is as it should be (FDA wants no empty datasets). Runs only with ``--define`` or a
     define.xml in the package folder.
@@ -169,12 +170,12 @@ def define_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
 
 def _label_differs(ds: Dataset, variable: str, written: str, described: str) -> Iterator[Finding]:
     """A dataset's or variable's label in its file (the XPT header, Dataset-JSON) and in define.xml
-    are one label: both given and different is a finding."""
-    if written and described and written != described:
+    are one label: both given and different (blanks between words aside) is a warning."""
+    if written and described and written.split() != described.split():
         what = f"{ds.name}.{variable}" if variable else ds.name
         yield ds.finding(
             "DB501",
-            Severity.ERROR,
+            Severity.WARNING,
             variable,
             f"{what}: define.xml's label {described!r} is not the file's {written!r}",
         )

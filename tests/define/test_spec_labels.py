@@ -9,7 +9,6 @@ and column, exit status 3, nothing written.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import openpyxl
@@ -19,27 +18,12 @@ from lxml import etree
 
 from daybreak_sdtm import api, cli
 from daybreak_sdtm.errors import SpecErrors
-from daybreak_sdtm.resources import default_study_dir
 from daybreak_sdtm.spec import load_study
 from tests.define.conftest import TIMESTAMP, text, xp
 from tests.define.test_spec_workbook import find, rows
 
 DATASET_LABEL = "Adverse Events of the Daybreak-01 study"
 VARIABLE_LABEL = "Adverse Event Verbatim Term"  # SDTMIG: Reported Term for the Adverse Event
-
-
-@pytest.fixture
-def study(tmp_path: Path) -> Path:
-    folder = tmp_path / "study"
-    shutil.copytree(default_study_dir(), folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("labels") / "spec.xlsx"
-    api.spec_export(path)
-    return path
 
 
 def relabel(source: Path, target: Path, dataset: str, variable: str) -> None:
