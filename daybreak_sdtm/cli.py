@@ -145,7 +145,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     threshold = Severity.parse(args.fail_on)
     failing = threshold if threshold is not Severity.NEVER else Severity.ERROR  # what fails a JUnit testcase
     with _progress(args):
-        result = api.validate(args.dir, args.define, args.study, args.sdtmig, args.ct, encoding=args.encoding)
+        result = api.validate(
+            args.dir,
+            args.define,
+            args.study,
+            args.sdtmig,
+            args.ct,
+            encoding=args.encoding,
+            max_dataset_size=args.max_dataset_size,
+        )
         report = result.report
         if args.baseline is not None:
             report = api.with_baseline(report, args.baseline)
@@ -697,6 +705,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CODEC",
         help="text encoding of the XPT files, e.g. cp1252 (default: utf-8, and Windows-1252 for a "
         "file whose text is not UTF-8, reported as DB113)",
+    )
+    p.add_argument(
+        "--max-dataset-size",
+        default="5GB",
+        metavar="SIZE",
+        help="the largest XPT file FDA takes unsplit (5GB, 500MB, 20KB, or bytes; default FDA's 5GB): a "
+        "larger one without its parts in split/, named in define.xml, is reported (DB703)",
     )
     p.add_argument(
         "--dispositions",
