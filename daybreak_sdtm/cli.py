@@ -363,9 +363,12 @@ def cmd_spec_import(args: argparse.Namespace) -> int:
     Labels, origins, methods, comments, codelists and value-level items that differ from what the
     specs and the data give are written to the study's metadata file (study.yaml's metadata:, else
     metadata.yaml beside it), which convert and define apply to define.xml. What comes from the data
-    or the standards (lengths, data types, keys) is not imported and is listed. A bad workbook (a
-    missing sheet, an unknown column, a variable not in the study, an origin type Define-XML 2.1 does
-    not have) is reported by sheet, row and column, exit status 3, and nothing is written.
+    or the standards (lengths, data types, keys) is not imported and is listed, and so is a row of
+    the specs deleted from the workbook (it stays); a row the sponsor added and deleted is deleted.
+    Dataset and variable labels are the XPT and Dataset-JSON files' too. A bad workbook (a missing
+    sheet, an unknown column, a variable not in the study, an origin type Define-XML 2.1 does not
+    have, a label over 40 characters or not ASCII, a term the data hold deleted from its codelist)
+    is reported by sheet, row and column, exit status 3, and nothing is written.
     """
     from daybreak_sdtm import api
 

@@ -186,7 +186,7 @@ def dataset_size(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """A dataset's XPT file over the size limit (``validate --max-dataset-size``, default FDA's 5 GB) is split.
 
     A warning, as the FDA Technical Conformance Guide asks it (datasets over 5 GB "should be
-    split") and as the FDA Business Rules and Validator Rules grade it: it is not a technical
+    split") and as the FDA Validator Rules grade it (SD1071, a warning): it is not a technical
     rejection criterion, so ``convert`` does not refuse a package for it. Split means what
     ``convert --max-dataset-size`` writes: the dataset's parts in ``split/`` (``ae1.xpt``,
     ``ae2.xpt`` ...), each under the limit, each named in define.xml by a ``def:leaf`` when the
