@@ -1377,7 +1377,7 @@ def _case_value_list(
             )
         vmeta = b.standards.variable(ds.name, var)
         shown = " and ".join(f"{c} {'/'.join(v)}" for c, v in combos[0]) + (" ..." if len(combos) > 1 else "")
-        label = f"{parent.label} where {shown}"
+        label = f"{_value_level_stem(b, ds, parent)} where {shown}"
         sub_item = b.item_def(
             ds,
             var,
@@ -1408,6 +1408,13 @@ def _case_value_list(
     return oid
 
 
+def _value_level_stem(b: _Builder, ds: Dataset, parent: ItemDef) -> str:
+    """What a value-level item's label starts with: the variable's SDTMIG label, not one the study's
+    metadata file gives the variable (value-level labels are the define's own, edited on their own)."""
+    meta = b.standards.variable(ds.name, parent.name)
+    return meta.label if meta is not None else parent.label
+
+
 def _unit_value_list(
     b: _Builder, ds: Dataset, var: str, topic: str, unit_var: str, item: ResolvedVariable | None, parent: ItemDef
 ) -> str:
@@ -1426,7 +1433,16 @@ def _unit_value_list(
         origin = parent.origin  # each topic's values come as the variable's do
         method_oid = f"MT.{ds.name}.{var}" if origin is not None and origin.type == "Derived" else ""
         b.items.append(
-            b.item_def(ds, var, oid, var, f"{parent.label} of {value} in {unit}", frame.loc[mask, var], item, origin)
+            b.item_def(
+                ds,
+                var,
+                oid,
+                var,
+                f"{_value_level_stem(b, ds, parent)} of {value} in {unit}",
+                frame.loc[mask, var],
+                item,
+                origin,
+            )
         )
         wc = b.where(f"WC.{ds.name}.{topic}.{suffix}", [RangeCheck(f"IT.{ds.name}.{topic}", "EQ", (value,))])
         refs.append(
