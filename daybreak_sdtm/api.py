@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from daybreak_sdtm.dataset import Dataset
     from daybreak_sdtm.define import Define
     from daybreak_sdtm.findings import Report
+    from daybreak_sdtm.spec.model import StudyMetadata
     from daybreak_sdtm.validation import ValidateResult
 
 
@@ -355,6 +356,7 @@ def validate(
     sdtmig: str | None = None,
     ct: str | None = None,
     encoding: str | None = None,
+    max_dataset_size: str | int = "5GB",
 ) -> ValidateResult:
     """Validate an SDTM package folder; protocol rules apply only when the study is known.
 
@@ -367,13 +369,17 @@ def validate(
     else the study's, else 3.4 (``declared_sdtmig``); it is checked against the bundled metadata of
     that version, or of SDTMIG 3.4 when that version is not bundled, and what differs between the
     two is reported as notes. CT is ``ct``, else the study's, else the newest bundled release.
+    A dataset file over ``max_dataset_size`` (``5GB``, ``20KB`` or bytes, as ``convert`` takes it)
+    that is not split is reported (DB703).
     """
     import dataclasses
 
     from daybreak_sdtm.gx import warm
     from daybreak_sdtm.standards.store import bundled_dates
     from daybreak_sdtm.validation import validate_dir
+    from daybreak_sdtm.write.split import parse_size
 
+    size_limit = parse_size(max_dataset_size)
     warm()  # great-expectations starts loading in a worker process while the package is read
     source = package_study(package_dir, study_dir)
     study = load_study(source.folder) if source.folder is not None else None
@@ -386,7 +392,9 @@ def validate(
     )
     if study is not None:
         standards = study_standards(study, standards)
-    result = validate_dir(package_dir, define, study, standards, encoding, declared=declared)
+    result = validate_dir(
+        package_dir, define, study, standards, encoding, declared=declared, max_dataset_size=size_limit
+    )
     line = f"standards: {result.report.standards} (SDTMIG {declared} {how})"
     if declared not in KNOWN_SDTMIG:
         line += f"; what differs between SDTMIG {declared} and {checked} is not known here, so nothing is reported as a version difference"
@@ -443,7 +451,7 @@ def define(
     are never replaced.
     """
     from daybreak_sdtm.write.define_files import DEFINE_HTML, DEFINE_XML, write_define
-    from daybreak_sdtm.write.package import check_define_target, update_manifest
+    from daybreak_sdtm.write.package import check_define_target, copy_named, update_manifest
 
     if not package_dir.is_dir():
         raise DaybreakError(f"{package_dir}: package folder not found")
@@ -455,11 +463,13 @@ def define(
             "(it was not written by convert); pass --study DIR"
         )
     target = out_dir or package_dir
-    check_define_target(target, (DEFINE_XML, DEFINE_HTML))
     study, standards = load(source.folder)
+    documents = _documents_to_copy(study, package_dir, target)
+    check_define_target(target, (DEFINE_XML, DEFINE_HTML, *documents))
     target.mkdir(parents=True, exist_ok=True)
     result = write_define(package_dir, study, standards, created, out_dir=target)
-    update_manifest(target, (DEFINE_XML, DEFINE_HTML))
+    copy_named(documents, target)
+    update_manifest(target, (DEFINE_XML, DEFINE_HTML, *documents))
     return DefineResult(
         target,
         (target / DEFINE_XML, target / DEFINE_HTML),
@@ -469,6 +479,32 @@ def define(
         len(result.value_lists),
         source.how,
     )
+
+
+def _documents_to_copy(study: StudySpec, package_dir: Path, target: Path) -> dict[str, Path]:
+    """The documents define.xml links (study.yaml ``documents:``) that the define's folder lacks or
+    holds in another version: name there -> the study's file. A document neither the study folder
+    nor the package holds is an error: the define would link a file the package does not have.
+    """
+    import filecmp
+
+    copy: dict[str, Path] = {}
+    for doc in study.documents:
+        source = study.folder / doc.file
+        held = next((f for f in (target / doc.href, package_dir / doc.href) if f.is_file()), None)
+        if not source.is_file():
+            if held is None:
+                raise DaybreakError(
+                    f"{doc.where}: documents.{doc.kind}.file: {doc.file!r} not found in {study.folder}, "
+                    f"nor {doc.href} in {package_dir}; define.xml would link a document the package does not hold"
+                )
+            if held.parent != target:
+                copy[doc.href] = held
+            continue
+        there = target / doc.href
+        if not there.is_file() or not filecmp.cmp(source, there, shallow=False):
+            copy[doc.href] = source
+    return copy
 
 
 def with_baseline(report: Report, baseline: Path) -> Report:
@@ -725,28 +761,58 @@ class SpecImportResult:
 
 
 def _spec_data(
-    study: StudySpec, standards: Standards, export_dir: Path | None, package_dir: Path | None
+    study: StudySpec,
+    standards: Standards,
+    export_dir: Path | None,
+    package_dir: Path | None,
+    unlabel: StudyMetadata | None = None,
 ) -> tuple[tuple[Dataset, ...], dict[str, str], str]:
     """The datasets a study's define describes, the mapped ones with no records and where they were read:
-    a converted package's files (``package_dir``), else the export mapped in memory."""
+    a converted package's files (``package_dir``), else the export mapped in memory.
+
+    A package's files hold the labels its metadata file edited; ``unlabel`` (that file) gives
+    those back the labels the specs and the standards give, as a mapping without it would.
+    """
     if package_dir is not None:
         from daybreak_sdtm.define import read_package
         from daybreak_sdtm.write.define_files import not_written
 
-        return read_package(package_dir), not_written(package_dir), f"package {package_dir}"
+        datasets = read_package(package_dir)
+        if unlabel is not None:
+            _standard_labels(datasets, unlabel, standards)
+        return datasets, not_written(package_dir), f"package {package_dir}"
     export_dir = export_dir or default_export_dir()
     result = build_study(study, standards, export_dir)
     tables = tuple(t for t in result.tables.values() if len(t.frame))
     return tables, dict(result.empty), f"export {export_dir}"
 
 
+def _standard_labels(datasets: Iterable[Dataset], metadata: StudyMetadata, standards: Standards) -> None:
+    """The labels ``metadata`` edits, put back to SDTMIG's (or the variable's name, as ``dataset_of`` gives them)."""
+    from daybreak_sdtm.standards.labels import dataset_label, variable_labels
+
+    by_name = {ds.name: ds for ds in datasets}
+    for edit in metadata.datasets:
+        if edit.label is not None and edit.name in by_name:
+            by_name[edit.name].label = dataset_label(edit.name, standards)
+    for variable in metadata.variables:
+        ds = by_name.get(variable.dataset)
+        if variable.edit.label is not None and ds is not None and variable.variable in ds.frame.columns:
+            ds.labels |= variable_labels(ds.name, ds.frame[[variable.variable]], standards)
+
+
 def _study_tables(
-    study: StudySpec, standards: Standards, export_dir: Path | None, package_dir: Path | None
-) -> tuple[Define, str]:
+    study: StudySpec,
+    standards: Standards,
+    export_dir: Path | None,
+    package_dir: Path | None,
+    unlabel: StudyMetadata | None = None,
+) -> tuple[Define, tuple[Dataset, ...], str]:
+    """The study's define, the datasets it describes and where they were read (``_spec_data``)."""
     from daybreak_sdtm.define import build_define
 
-    datasets, no_data, data = _spec_data(study, standards, export_dir, package_dir)
-    return build_define(study, standards, datasets, resolve_timestamp(), no_data), data
+    datasets, no_data, data = _spec_data(study, standards, export_dir, package_dir, unlabel)
+    return build_define(study, standards, datasets, resolve_timestamp(), no_data), datasets, data
 
 
 def spec_export(
@@ -762,7 +828,7 @@ def spec_export(
     from daybreak_sdtm.write.spec_workbook import write_spec_workbook
 
     study, standards = load(study_dir)
-    define, data = _study_tables(study, standards, export_dir, package_dir)
+    define, _, data = _study_tables(study, standards, export_dir, package_dir)
     tables = define_tables(define)
     write_spec_workbook(tables, out)
     return SpecExportResult(
@@ -788,7 +854,7 @@ def spec_import(
     import dataclasses
 
     from daybreak_sdtm.define.metadata import apply_metadata
-    from daybreak_sdtm.define.spec_import import compare_with_define, read_define, read_workbook
+    from daybreak_sdtm.define.spec_import import compare_with_define, held_terms, read_define, read_workbook
     from daybreak_sdtm.define.tables import define_tables, terminology
     from daybreak_sdtm.spec.load import metadata_path
     from daybreak_sdtm.spec.metadata import metadata_yaml
@@ -799,8 +865,11 @@ def spec_import(
     got = read_define(source) if source.suffix.lower() == ".xml" else read_workbook(source)
     study, standards = load(study_dir)
     target = study.metadata.file if study.metadata is not None else metadata_path(study_dir)
-    base, _ = _study_tables(dataclasses.replace(study, metadata=None), standards, export_dir, package_dir)
-    metadata, notes = compare_with_define(define_tables(base), got, source, terminology(base), target)
+    base, datasets, _ = _study_tables(
+        dataclasses.replace(study, metadata=None), standards, export_dir, package_dir, study.metadata
+    )
+    held = held_terms(base, datasets)
+    metadata, notes = compare_with_define(define_tables(base), got, source, terminology(base), target, held)
     validate_define(define_xml(apply_metadata(base, metadata)), f"{source} imported")
     partial = target.with_name(f".{target.name}.partial")
     try:

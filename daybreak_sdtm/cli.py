@@ -145,7 +145,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     threshold = Severity.parse(args.fail_on)
     failing = threshold if threshold is not Severity.NEVER else Severity.ERROR  # what fails a JUnit testcase
     with _progress(args):
-        result = api.validate(args.dir, args.define, args.study, args.sdtmig, args.ct, encoding=args.encoding)
+        result = api.validate(
+            args.dir,
+            args.define,
+            args.study,
+            args.sdtmig,
+            args.ct,
+            encoding=args.encoding,
+            max_dataset_size=args.max_dataset_size,
+        )
         report = result.report
         if args.baseline is not None:
             report = api.with_baseline(report, args.baseline)
@@ -355,9 +363,12 @@ def cmd_spec_import(args: argparse.Namespace) -> int:
     Labels, origins, methods, comments, codelists and value-level items that differ from what the
     specs and the data give are written to the study's metadata file (study.yaml's metadata:, else
     metadata.yaml beside it), which convert and define apply to define.xml. What comes from the data
-    or the standards (lengths, data types, keys) is not imported and is listed. A bad workbook (a
-    missing sheet, an unknown column, a variable not in the study, an origin type Define-XML 2.1 does
-    not have) is reported by sheet, row and column, exit status 3, and nothing is written.
+    or the standards (lengths, data types, keys) is not imported and is listed, and so is a row of
+    the specs deleted from the workbook (it stays); a row the sponsor added and deleted is deleted.
+    Dataset and variable labels are the XPT and Dataset-JSON files' too. A bad workbook (a missing
+    sheet, an unknown column, a variable not in the study, an origin type Define-XML 2.1 does not
+    have, a label over 40 characters or not ASCII, a term the data hold deleted from its codelist)
+    is reported by sheet, row and column, exit status 3, and nothing is written.
     """
     from daybreak_sdtm import api
 
@@ -697,6 +708,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CODEC",
         help="text encoding of the XPT files, e.g. cp1252 (default: utf-8, and Windows-1252 for a "
         "file whose text is not UTF-8, reported as DB113)",
+    )
+    p.add_argument(
+        "--max-dataset-size",
+        default="5GB",
+        metavar="SIZE",
+        help="the largest XPT file FDA takes unsplit (5GB, 500MB, 20KB, or bytes; default FDA's 5GB): a "
+        "larger one without its parts in split/, named in define.xml, is reported (DB703)",
     )
     p.add_argument(
         "--dispositions",

@@ -69,3 +69,16 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     table[:-1] = np.asarray(uniques, dtype=object)
     table[-1] = ""  # code -1, the missing values
     return codes, table
+
+
+XPT_LABEL_MAX = 40  # characters of a dataset or variable label in an XPT v5 file (FDA Technical Conformance Guide)
+
+
+def xpt_label_problem(label: str) -> str:
+    """Why ``label`` cannot be an XPT v5 dataset or variable label ("" when it can): at most 40 characters, ASCII."""
+    if len(label) > XPT_LABEL_MAX:
+        return f"{label!r} is {len(label)} characters: an XPT v5 label holds at most {XPT_LABEL_MAX}"
+    odd = "".join(dict.fromkeys(c for c in label if not c.isascii()))
+    if odd:
+        return f"{label!r} holds non-ASCII characters ({odd}): an XPT v5 label is ASCII"
+    return ""

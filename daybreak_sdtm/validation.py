@@ -38,16 +38,21 @@ class ValidateResult:
     notes: tuple[str, ...] = ()  # what the user should know of how the package was read (the study used, ...)
 
 
-def check_context(standards: Standards, study: StudySpec | None = None, declared: str = "") -> CheckContext:
+def check_context(
+    standards: Standards, study: StudySpec | None = None, declared: str = "", max_dataset_size: int | None = None
+) -> CheckContext:
     """Standards plus, when the study is known, its protocol rules, epochs and value-level codelists.
 
-    ``declared`` is the SDTMIG version the package declares (default: the version checked against).
+    ``declared`` is the SDTMIG version the package declares (default: the version checked against);
+    ``max_dataset_size`` the largest dataset file in bytes (default: FDA's 5 GB).
     """
     from daybreak_sdtm.checks import CheckContext
+    from daybreak_sdtm.checks.registry import FDA_MAX_DATASET_SIZE
 
     declared = declared or standards.sdtmig_version
+    size = max_dataset_size or FDA_MAX_DATASET_SIZE
     if study is None:
-        return CheckContext(standards, declared_sdtmig=declared)
+        return CheckContext(standards, declared_sdtmig=declared, max_dataset_size=size)
     value_codelists: dict[tuple[str, str], tuple[tuple[dict[str, tuple[str, ...]], str], ...]] = {}
     for dom in study.domains:
         for var in dom.variables:
@@ -78,6 +83,7 @@ def check_context(standards: Standards, study: StudySpec | None = None, declared
         dictionaries={
             term.code: d.version for d in study.dictionaries if (term := standards.dictionary(d.name)) is not None
         },
+        max_dataset_size=size,
     )
 
 
@@ -141,18 +147,20 @@ def validate_dir(
     standards: Standards,
     encoding: str | None = None,
     declared: str = "",
+    max_dataset_size: int | None = None,
 ) -> ValidateResult:
     """Validate an SDTM package folder of XPT files (ours or anyone's), their text in ``encoding`` if declared.
 
     ``declared`` is the SDTMIG version the package declares (default: that of ``standards``); the
-    report's summary says which metadata it was checked against.
+    report's summary says which metadata it was checked against. ``max_dataset_size`` is the
+    largest dataset file in bytes (DB703; default FDA's 5 GB).
     """
     from daybreak_sdtm.checks import read_package, validate_package
 
     start = time.perf_counter()
     with stage("read"):
         pkg = read_package(package_dir, define, encoding)
-    ctx = check_context(standards, study, declared)
+    ctx = check_context(standards, study, declared, max_dataset_size)
     with stage("validate"):
         report = validate_package(pkg, ctx)
     return ValidateResult(report, pkg, standards, time.perf_counter() - start)

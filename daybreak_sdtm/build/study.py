@@ -26,6 +26,7 @@ from daybreak_sdtm.raw import SRC_FILE, SRC_ROW
 from daybreak_sdtm.spec import SourceSpec, StudySpec, SuppSpec
 from daybreak_sdtm.spec.check import ResolvedVariable, resolve_study
 from daybreak_sdtm.spec.design import DESIGN_DATASETS, SUBJECT_DESIGN_DATASETS
+from daybreak_sdtm.spec.model import StudyMetadata
 from daybreak_sdtm.standards import Standards
 from daybreak_sdtm.timing import stage
 from daybreak_sdtm.trial_design import DesignTable
@@ -130,6 +131,7 @@ def _assemble_result(
             frames.pop(name, None)
             table = design_tables.pop(name)
             tables[name] = _written(name, table.frame, table.lineage, standards)
+    _relabel(tables, study.metadata)
     result = BuildResult(
         tables,
         rows.forms_read,
@@ -157,6 +159,23 @@ def _written(
     """A built table in its written form, with the raw record of each row and the spec line of each variable."""
     sources = Sources(lineage[SRC_FILE].reset_index(drop=True), lineage[SRC_ROW].to_numpy())
     return dataset_of(name, frame, standards, sources=sources, specs=specs, qnam_specs=qnam_specs)
+
+
+def _relabel(tables: Mapping[str, Dataset], metadata: StudyMetadata | None) -> None:
+    """The dataset and variable labels the study's metadata file edits, in the datasets as written.
+
+    define.xml takes its labels from the same file, so the XPT and Dataset-JSON files and the
+    define say one label per dataset and variable; value-level labels are the define's alone.
+    """
+    if metadata is None:
+        return
+    for edit in metadata.datasets:
+        if edit.label is not None and edit.name in tables:
+            tables[edit.name].label = edit.label
+    for variable in metadata.variables:
+        table = tables.get(variable.dataset)
+        if variable.edit.label is not None and table is not None and variable.variable in table.frame.columns:
+            table.labels[variable.variable] = variable.edit.label
 
 
 def _why_no_records(result: BuildResult, name: str, src: SourceSpec) -> str:

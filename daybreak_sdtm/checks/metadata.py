@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from daybreak_sdtm.checks import roles
-from daybreak_sdtm.checks.package import Package, PackageError
+from daybreak_sdtm.checks.package import Dataset, Package, PackageError
 from daybreak_sdtm.checks.registry import CheckContext, Implements, check
 from daybreak_sdtm.checks.versions import LABEL
 from daybreak_sdtm.findings import Finding, Severity
@@ -43,6 +43,8 @@ class DefineMeta:
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The external dictionaries its codelists name (ExternalCodeList Dictionary -> Version).
     dictionaries: dict[str, str] = field(default_factory=dict)
+    # Each dataset's label (its ItemGroupDef's Description), by dataset.
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 def read_define(path: Path) -> DefineMeta:
@@ -68,8 +70,10 @@ def read_define(path: Path) -> DefineMeta:
     datasets: dict[str, dict[str, DefineVariable]] = {}
     no_data = set()
     keys: dict[str, tuple[str, ...]] = {}
+    labels: dict[str, str] = {}
     for group in root.iterfind(".//odm:ItemGroupDef", ns):
         name = (group.get("SASDatasetName") or group.get("Name") or "").upper()
+        labels[name] = group.findtext("odm:Description/odm:TranslatedText", default="", namespaces=ns).strip()
         known = [r for r in group.iterfind("odm:ItemRef", ns) if r.get("ItemOID") in items]
         datasets[name] = {items[r.get("ItemOID")].name: items[r.get("ItemOID")] for r in known}
         ranked = sorted((int(r.get("KeySequence") or 0), items[r.get("ItemOID")].name) for r in known if _key_rank(r))
@@ -84,7 +88,7 @@ def read_define(path: Path) -> DefineMeta:
         for ext in root.iterfind(".//odm:CodeList/odm:ExternalCodeList", ns)
         if (name := (ext.get("Dictionary") or "").strip())
     }
-    return DefineMeta(path.as_posix(), datasets, frozenset(no_data), keys, dictionaries)
+    return DefineMeta(path.as_posix(), datasets, frozenset(no_data), keys, dictionaries, labels)
 
 
 def _key_rank(ref: Any) -> bool:
@@ -104,10 +108,12 @@ def _key_rank(ref: Any) -> bool:
     implements=Implements(fda=("SD0054", "SD0059", "SD0060", "SD0061", "SD1063")),
 )
 def define_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
-    """When a define.xml is given, it describes exactly the package: datasets, variables, types, lengths.
+    """When a define.xml is given, it describes exactly the package: datasets, variables, types, lengths, labels.
 
     Reported: a dataset or variable in one but not the other; a Num variable with a text DataType
-    (or the reverse); a Length shorter than the longest value; a dataset described with
+    (or the reverse); a Length shorter than the longest value; a dataset or variable label in the
+    file (the XPT header, Dataset-JSON) other than define.xml's (a warning: the data read the same,
+    but a reviewer sees two labels); a dataset described with
     def:HasNoData="Yes" that has a file with records. A dataset with def:HasNoData="Yes" and no
     file is as it should be (FDA wants no empty datasets). Runs only with ``--define`` or a
     define.xml in the package folder.
@@ -132,11 +138,13 @@ def define_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         if described is None:
             yield ds.finding("DB501", Severity.ERROR, "", f"{name} is not described in define.xml")
             continue
+        yield from _label_differs(ds, "", ds.label, meta.labels.get(name, ""))
         for col in ds.frame.columns:
             item = described.get(col)
             if item is None:
                 yield ds.finding("DB501", Severity.ERROR, col, f"{col} is not an ItemRef of {name} in define.xml")
                 continue
+            yield from _label_differs(ds, col, ds.labels.get(col, ""), item.label)
             numeric = ds.frame[col].dtype != object
             if numeric != (item.data_type in _NUMERIC_TYPES):
                 yield ds.finding(
@@ -158,6 +166,19 @@ def define_consistent(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         for col in described:
             if col not in ds.frame.columns:
                 yield ds.finding("DB501", Severity.ERROR, col, f"define.xml lists {col}, which {name} does not have")
+
+
+def _label_differs(ds: Dataset, variable: str, written: str, described: str) -> Iterator[Finding]:
+    """A dataset's or variable's label in its file (the XPT header, Dataset-JSON) and in define.xml
+    are one label: both given and different (blanks between words aside) is a warning."""
+    if written and described and written.split() != described.split():
+        what = f"{ds.name}.{variable}" if variable else ds.name
+        yield ds.finding(
+            "DB501",
+            Severity.WARNING,
+            variable,
+            f"{what}: define.xml's label {described!r} is not the file's {written!r}",
+        )
 
 
 @check(

@@ -38,6 +38,7 @@ _ID = re.compile(r"^DB[1-7]\d\d$")
 CDISC_ID = re.compile(r"^CG\d{4}$")
 CORE_ID = re.compile(r"^CORE-\d{6}$")
 FDA_ID = re.compile(r"^(?:SD\d{4}|CT\d{4}|FB\d{4}|TRC\d{4}[a-z]?)$")
+FDA_MAX_DATASET_SIZE = 5 * 1000**3  # bytes: the FDA Study Data Technical Conformance Guide's 5 GB
 FAMILIES = {
     "1": "structure",
     "2": "terminology",
@@ -93,6 +94,9 @@ class CheckContext:
     # The versions of the external dictionaries the study's data are coded with: DICTNAM term code
     # (C43820 MedDRA) -> version, from study.yaml's ``dictionaries:``.
     dictionaries: dict[str, str] = field(default_factory=dict)
+    # The largest dataset file the agency takes unsplit, in bytes (``validate --max-dataset-size``;
+    # FDA's Study Data Technical Conformance Guide: 5 GB).
+    max_dataset_size: int = FDA_MAX_DATASET_SIZE
 
     def difference(self, ds: Dataset, variable: str, kind: str) -> Difference | None:
         """Where SDTMIG differs for ``variable`` of ``ds`` between the declared version and the one checked."""

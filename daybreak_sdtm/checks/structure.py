@@ -24,6 +24,8 @@ MAX_VALUE_BYTES = 200  # FDA Technical Conformance Guide: XPT v5 character value
 # Short names are limited to 8 characters and their names/labels to 40, as SDTMIG states for
 # --TESTCD/--TEST and for SUPPQUAL's QNAM/QLABEL (XPT v5 names and labels have the same limits).
 NAME_LIMITS = {"TESTCD": 8, "TEST": 40}
+# IETEST is the criterion's text, up to 200 characters (SDTMIG 3.4 IE and TI; CG0406 excludes IE).
+LONG_TEST = frozenset({"IE"})
 SUPP_LIMITS = {"QNAM": 8, "QLABEL": 40}
 # Short names become variable names when the data are transposed: letters, digits and underscores,
 # not starting with a digit (SDTMIG 3.4 section 4.5.3 for --TESTCD); QNAM's letters in upper case.
@@ -184,7 +186,8 @@ def value_length(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
 
     A name is letters, digits and underscores, not starting with a digit (it becomes a variable
     name when the data are transposed); QNAM's letters are upper case. --TESTCD is the dataset's
-    own, and any other --TESTCD SDTMIG defines for it (TI's IETESTCD).
+    own, and any other --TESTCD SDTMIG defines for it (TI's IETESTCD); IE's IETEST, the criterion's
+    text, may hold up to 200 characters.
     Anti-pattern: RSTESTCD = "OVERALLRESP" (11 characters); LBTESTCD = "HBA1C-%"; QNAM = "1STDOSE"
     or "aeReltis".
     Fix: use the CDISC submission value, or a sponsor short name of at most 8 characters that is
@@ -192,7 +195,7 @@ def value_length(ds: Dataset, ctx: CheckContext) -> Iterator[Expect]:
     Engine: great-expectations ``ExpectColumnValueLengthsToBeBetween`` and
     ``ExpectColumnValuesToMatchRegex`` per variable.
     """
-    limits = {f"{ds.domain}{k}": v for k, v in NAME_LIMITS.items()}
+    limits = {f"{ds.domain}{k}": v for k, v in NAME_LIMITS.items() if not (k == "TEST" and ds.domain in LONG_TEST)}
     names = {f"{ds.domain}TESTCD": TESTCD_NAME}
     for col in ds.frame.columns:
         if col.endswith("TESTCD") and len(col) == 8 and ctx.standards.variable(ds.name, col) is not None:

@@ -1,10 +1,12 @@
-"""DB7xx: the FDA's technical rejection criteria for study data: what makes the agency refuse a package.
+"""DB7xx: submission: the FDA's technical rejection criteria for study data, and the dataset size limit.
 
 The FDA checks each electronic submission against its Technical Rejection Criteria for Study
 Data before anyone reads it; a study that fails one is rejected as a whole. These checks say so
 first. ``validate`` runs them on the package folder; ``convert`` runs them (``preflight``) on the
 package it has just written into its temporary folder, XPT files and define.xml included, and
-never publishes one they reject, whatever ``--fail-on`` says.
+never publishes one they reject, whatever ``--fail-on`` says. DB703 (a dataset file over the
+Technical Conformance Guide's 5 GB, not split) is a warning ``validate`` gives; it is not a
+rejection criterion.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 from daybreak_sdtm.checks import roles
 from daybreak_sdtm.checks.package import Package
 from daybreak_sdtm.checks.registry import CHECKS, CheckContext, Implements, check
-from daybreak_sdtm.dataset import DATASET_SUFFIXES, read_dataset
+from daybreak_sdtm.dataset import DATASET_SUFFIXES, SPLIT_FOLDER, read_dataset
 from daybreak_sdtm.findings import Finding, Severity
 
 _TRC = "FDA Technical Rejection Criteria for Study Data (technical rejection criteria, eCTD validation)"
@@ -166,9 +168,102 @@ def dm_and_define(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
+_TCG_SIZE = "FDA Study Data Technical Conformance Guide section 3.3.2 (Dataset Size): split datasets over 5 GB"
+
+
+@check(
+    "DB703",
+    "submission.dataset_size",
+    severity=Severity.WARNING,
+    references=(
+        _TCG_SIZE,
+        "FDA Business Rules (datasets no larger than 5 GB)",
+        "Define-XML 2.1 specification (def:leaf, def:CommentDef def:DocumentRef)",
+    ),
+    implements=Implements(core=("CORE-000765",), fda=("FB2401", "SD1071")),
+)
+def dataset_size(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
+    """A dataset's XPT file over the size limit (``validate --max-dataset-size``, default FDA's 5 GB) is split.
+
+    A warning, as the FDA Technical Conformance Guide asks it (datasets over 5 GB "should be
+    split") and as the FDA Validator Rules grade it (SD1071, a warning): it is not a technical
+    rejection criterion, so ``convert`` does not refuse a package for it. Split means what
+    ``convert --max-dataset-size`` writes: the dataset's parts in ``split/`` (``ae1.xpt``,
+    ``ae2.xpt`` ...), each under the limit, each named in define.xml by a ``def:leaf`` when the
+    package has a define.xml. Reported: a file over the limit with no parts; a part over the
+    limit; a part define.xml does not name. Judged on the files of a package folder, XPT only
+    (the limit is the Guide's for SAS transport files; a Dataset-JSON file is read record by
+    record whatever its size).
+    Anti-pattern: a 7 GB lb.xpt submitted alone.
+    Fix: convert with ``--max-dataset-size`` (5GB by default), which writes the parts and names them in define.xml.
+    """
+    if pkg.folder is None:
+        return
+    limit = ctx.max_dataset_size
+    leaves: set[str] | None = None
+    for ds in pkg.datasets.values():
+        whole = Path(ds.file) if ds.file and ds.file.lower().endswith(".xpt") and not ds.parts else None
+        if whole is not None and whole.is_file() and whole.stat().st_size > limit:
+            yield ds.finding(
+                "DB703",
+                Severity.WARNING,
+                "",
+                f"{whole.name} is {_size(whole.stat().st_size)}, over the {_size(limit)} limit, and is not split: "
+                f"write its records in parts under the limit in {SPLIT_FOLDER}/ (convert --max-dataset-size)",
+            )
+        for part in ds.parts:
+            path = pkg.folder / part.file
+            if path.is_file() and path.stat().st_size > limit:
+                yield ds.finding(
+                    "DB703",
+                    Severity.WARNING,
+                    "",
+                    f"{part.file}, a part of {ds.name}, is {_size(path.stat().st_size)}, over the {_size(limit)} limit",
+                )
+            if pkg.define is not None:
+                leaves = _leaves(pkg.define) if leaves is None else leaves
+                if part.file not in leaves:
+                    yield ds.finding(
+                        "DB703",
+                        Severity.WARNING,
+                        "",
+                        f"{part.file}, a part of {ds.name}, is not named by a def:leaf of {pkg.define.name}",
+                    )
+
+
+def _size(size: int) -> str:
+    """A size as the limit is given: ``5 GB``, ``20 KB``, else bytes."""
+    for unit, factor in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
+        if size >= factor:
+            return f"{size / factor:.3g} {unit}"
+    return f"{size} bytes"
+
+
+def _leaves(define: Path) -> set[str]:
+    """The files define.xml's ``def:leaf`` elements point at (their xlink:href)."""
+    from lxml import etree
+
+    href = "{http://www.w3.org/1999/xlink}href"
+    found = set()
+    try:
+        for _, leaf in etree.iterparse(str(define), tag="{*}leaf", resolve_entities=False, no_network=True):
+            found.add(leaf.get(href, ""))
+            leaf.clear()
+    except (OSError, etree.XMLSyntaxError):
+        return found
+    return found
+
+
 def rejection_checks() -> tuple[str, ...]:
-    """The ids of the checks that implement the FDA's technical rejection criteria."""
-    return tuple(code for code, item in sorted(CHECKS.items()) if item.family == "submission")
+    """The ids of the checks that implement the FDA's technical rejection criteria (DB701, DB702).
+
+    The other submission checks (DB703) are findings like the rest: ``convert`` does not refuse a package for them.
+    """
+    return tuple(
+        code
+        for code, item in sorted(CHECKS.items())
+        if item.family == "submission" and any(i.startswith("TRC") for i in item.implements.fda)
+    )
 
 
 def preflight(folder: Path, ctx: CheckContext) -> list[Finding]:

@@ -466,31 +466,36 @@ def _condition(variable: str, values: Any) -> str:
     return f"{variable} = {listed[0]}" if len(listed) == 1 else f"{variable} in ({', '.join(listed)})"
 
 
-def derivation_method(derivation: DerivationDef, params: Mapping[str, Any], domain: str) -> str:
+def derivation_method(
+    derivation: DerivationDef, params: Mapping[str, Any], domain: str, keys: Sequence[str] = ()
+) -> str:
     """The derivation's method sentence (``DerivationDef.method``) with its parameters filled in:
-    each given one as its ``phrase``, each one left out as its ``absent`` text."""
+    each given one as its ``phrase``, each one left out as its ``absent`` text (where that names
+    ``{keys}``, the dataset's keys, in order)."""
     texts = {}
     for name, param in derivation.params.items():
         value = params.get(name)
         given = value is not None and not (isinstance(value, (list, tuple, Mapping)) and not value)
-        texts[name] = param.phrase.format(_value_text(param, value, domain)) if given else param.absent
+        absent = param.absent.replace("{keys}", ", ".join(keys) or "none declared")
+        texts[name] = param.phrase.format(_value_text(param, value, domain)) if given else absent
     return derivation.method.format_map(texts)
 
 
-def method_text(item: ResolvedVariable, domain: str) -> str:
+def method_text(item: ResolvedVariable, domain: str, keys: Sequence[str] = ()) -> str:
     """The description of a derived variable: the spec's ``method``, else its derivation's sentence;
-    for a variable derived value by value, each case's, after its where clause."""
+    for a variable derived value by value, each case's, after its where clause. ``keys`` are the
+    dataset's keys, which a sentence may name."""
     if item.spec.method:
         return item.spec.method
     if item.cases:
         parts = []
         for case in item.cases:
             where = " and ".join(f"{v} = {' or '.join(values)}" for v, values in case.spec.case_where.items())
-            parts.append(f"{'Where ' + where if where else 'Otherwise'}: {method_text(case, domain)}")
+            parts.append(f"{'Where ' + where if where else 'Otherwise'}: {method_text(case, domain, keys)}")
         if item.cases[-1].spec.case_where:
             parts.append("blank for other records")
         return "; ".join(parts)
-    return derivation_method(item.derivation, item.params, domain)
+    return derivation_method(item.derivation, item.params, domain, keys)
 
 
 # ---- documents -------------------------------------------------------------------------------------
@@ -979,7 +984,7 @@ def build_define(
                 origin = b.origin(kind, forms=_forms_read(dom, item)) if kind else None
                 if item is not None and kind == "Derived":
                     method_oid = b.method(
-                        f"MT.{ds.name}.{var}", f"Algorithm to derive {ds.name}.{var}", method_text(item, dom.name)
+                        f"MT.{ds.name}.{var}", f"Algorithm to derive {ds.name}.{var}", method_text(item, dom.name, keys)
                     )
                 item_def = b.item_def(
                     ds,
@@ -1372,7 +1377,7 @@ def _case_value_list(
             )
         vmeta = b.standards.variable(ds.name, var)
         shown = " and ".join(f"{c} {'/'.join(v)}" for c, v in combos[0]) + (" ..." if len(combos) > 1 else "")
-        label = f"{parent.label} where {shown}"
+        label = f"{_value_level_stem(b, ds, parent)} where {shown}"
         sub_item = b.item_def(
             ds,
             var,
@@ -1403,6 +1408,13 @@ def _case_value_list(
     return oid
 
 
+def _value_level_stem(b: _Builder, ds: Dataset, parent: ItemDef) -> str:
+    """What a value-level item's label starts with: the variable's SDTMIG label, not one the study's
+    metadata file gives the variable (value-level labels are the define's own, edited on their own)."""
+    meta = b.standards.variable(ds.name, parent.name)
+    return meta.label if meta is not None else parent.label
+
+
 def _unit_value_list(
     b: _Builder, ds: Dataset, var: str, topic: str, unit_var: str, item: ResolvedVariable | None, parent: ItemDef
 ) -> str:
@@ -1421,7 +1433,16 @@ def _unit_value_list(
         origin = parent.origin  # each topic's values come as the variable's do
         method_oid = f"MT.{ds.name}.{var}" if origin is not None and origin.type == "Derived" else ""
         b.items.append(
-            b.item_def(ds, var, oid, var, f"{parent.label} of {value} in {unit}", frame.loc[mask, var], item, origin)
+            b.item_def(
+                ds,
+                var,
+                oid,
+                var,
+                f"{_value_level_stem(b, ds, parent)} of {value} in {unit}",
+                frame.loc[mask, var],
+                item,
+                origin,
+            )
         )
         wc = b.where(f"WC.{ds.name}.{topic}.{suffix}", [RangeCheck(f"IT.{ds.name}.{topic}", "EQ", (value,))])
         refs.append(

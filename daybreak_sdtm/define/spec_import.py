@@ -13,13 +13,14 @@ no sheet defines) is said with its sheet, row and column, or its define.xml line
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from daybreak_sdtm.dataset import Dataset
 from daybreak_sdtm.define.metadata import ORIGIN_SOURCES, ORIGIN_TYPES
-from daybreak_sdtm.define.model import ISO8601_TYPES
+from daybreak_sdtm.define.model import ISO8601_TYPES, Define, text_values
 from daybreak_sdtm.define.tables import CODELISTS, KEY_COLUMNS, SHEETS, Tables
 from daybreak_sdtm.errors import DaybreakError, ExitStatus, Location, suggest
 from daybreak_sdtm.spec.model import (
@@ -35,6 +36,7 @@ from daybreak_sdtm.spec.model import (
     WhereCheckSpec,
     WhereClauseSpec,
 )
+from daybreak_sdtm.text import xpt_label_problem
 
 # Columns a sponsor edits, by sheet; the others come from the data, the specs or the standards.
 ITEM_COLUMNS = {
@@ -396,8 +398,10 @@ class _Compare:
     got: Sheets
     file: Path
     terminology: str
+    held: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # codelist -> term held -> DS.VAR
     problems: list[str] = field(default_factory=list)
     differences: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (sheet, column) -> rows
+    missing: dict[str, list[str]] = field(default_factory=dict)  # sheet -> keys of the define's rows not read
 
     def problem(self, row: SheetRow, column: str, text: str, hint: str = "") -> None:
         self.problems.append(f"{row.at(column)}: {text}" + (f"; {hint}" if hint else ""))
@@ -466,6 +470,17 @@ def _edited(edit: ItemEdit) -> bool:
     return any(getattr(edit, key) is not None for key in ITEM_COLUMNS.values())
 
 
+def _check_label(c: _Compare, row: SheetRow, label: str | None) -> None:
+    """An edited dataset or variable label is also the label of the XPT file: 40 ASCII characters at most."""
+    problem = xpt_label_problem(label) if label is not None else ""
+    if problem:
+        c.problem(
+            row,
+            "Label",
+            f"{problem}, and the label is written to the XPT file too (FDA Study Data Technical Conformance Guide)",
+        )
+
+
 def _datasets(c: _Compare) -> tuple[DatasetEdit, ...]:
     base = _by(c.base["Datasets"], "Dataset")
     out = []
@@ -479,6 +494,7 @@ def _datasets(c: _Compare) -> tuple[DatasetEdit, ...]:
         if comment and comment not in c.ids("Comments"):
             c.problem(row, "Comment", f"{comment!r} is not a comment of sheet Comments")
         label = row.get("Label") if "Label" in row.values and row.get("Label") != known["Label"] else None
+        _check_label(c, row, label)
         new_comment = comment if "Comment" in row.values and comment != known["Comment"] else None
         _other_columns(c, "Datasets", row, known, ("Label", "Comment"), name)
         if label is not None or new_comment is not None:
@@ -506,6 +522,7 @@ def _variables(c: _Compare) -> tuple[VariableEdit, ...]:
             c.problem(row, "Variable", f"{key[0]}.{key[1]} is listed twice")
         seen.add(key)
         edit = _item_edit(c, "Variables", row, known)
+        _check_label(c, row, edit.label)
         _other_columns(c, "Variables", row, known, ITEM_COLUMNS, f"{key[0]}.{key[1]}")
         if _edited(edit):
             out.append(VariableEdit(key[0], key[1], edit))
@@ -687,6 +704,7 @@ def _codelists(c: _Compare) -> tuple[CodelistSpec, ...]:
         if oid not in used:
             c.differs("Codelists", "ID", first, f"{oid} (used by no variable)")
             continue
+        _held_terms_kept(c, oid, first, {r.get("Term") for r in rows})
         terms = tuple(TermSpec(r.get("Term"), r.get("Decoded Value"), r.get("NCI Term Code")) for r in ordered)
         out.append(
             CodelistSpec(
@@ -701,6 +719,55 @@ def _codelists(c: _Compare) -> tuple[CodelistSpec, ...]:
             )
         )
     return tuple(out)
+
+
+def _held_terms_kept(c: _Compare, oid: str, first: SheetRow, terms: set[str]) -> None:
+    """A codelist's terms the data hold stay: deleting one would make the define wrong."""
+    deleted = {t: where for t, where in c.held.get(oid, {}).items() if t not in terms}
+    if deleted:
+        shown = ", ".join(f"{t!r} ({where})" for t, where in sorted(deleted.items()))
+        c.problem(
+            first,
+            "Term",
+            f"codelist {oid}: term(s) {shown} are not in the sheet, but the data hold them: "
+            "a codelist lists every term its variables hold (give the rows back, or map the data otherwise)",
+        )
+
+
+# Rows of the define a workbook cannot delete, by sheet: what identifies one, and why it stays.
+KEPT = {
+    "Datasets": (("Dataset",), "a dataset of the study is kept (study.yaml lists its domain specs)"),
+    "Variables": (
+        ("Dataset", "Variable"),
+        "a variable the domain spec, SDTMIG or the data give is kept (remove it from the domain spec)",
+    ),
+    "ValueLevel": (
+        ("Dataset", "Variable", "Where Clause"),
+        "a value-level item the specs and the data give is kept (change the domain spec's value-level cases)",
+    ),
+    "Study": (("Attribute",), "kept (edit {0})"),
+    "Dictionaries": (("ID",), "kept (edit {0})"),
+    "Documents": (("ID",), "kept (edit {0})"),
+}
+
+
+def _deleted_rows(c: _Compare) -> None:
+    """The define's rows the workbook (or define.xml) does not have: what the specs, the standards or
+    the data give stays and is listed as a note. Rows a sponsor added are not in the define the
+    specs give, so deleting them deletes them: the metadata file is made anew from what is read."""
+
+    def clauses(text: str) -> str:  # "WC.A,WC.B" as the define's rows say it: "WC.A, WC.B"
+        return ", ".join(w.strip() for w in text.split(",") if w.strip())
+
+    for sheet, (key, _) in KEPT.items():
+        if sheet == "Study" and c.file.suffix.lower() == ".xml":
+            continue  # a define.xml says some of the Study sheet's attributes elsewhere, or not at all
+        read = {tuple(clauses(row.get(k)) if k == "Where Clause" else row.get(k) for k in key) for row in c.got[sheet]}
+        for known in _by(c.base[sheet], *key):
+            if known not in read:
+                shown = f"{known[0]}.{known[1]}" if len(known) > 1 else known[0]
+                shown += f" where {known[2]}" if len(known) > 2 else ""
+                c.missing.setdefault(sheet, []).append(shown)
 
 
 def _unchanged_sheets(c: _Compare) -> None:
@@ -726,6 +793,10 @@ NOT_IMPORTED = {
 
 def _notes(c: _Compare) -> list[str]:
     notes = []
+    for sheet, keys in c.missing.items():
+        shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+        why = KEPT[sheet][1].format(NOT_IMPORTED.get(sheet, ""))
+        notes.append(f"{sheet}: {len(keys)} row(s) of the define are not in {c.file.name}, not deleted: {why}: {shown}")
     for (sheet, column), rows in c.differences.items():
         shown = ", ".join(rows[:5]) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
         if column == "ID":
@@ -743,14 +814,20 @@ def _notes(c: _Compare) -> list[str]:
 
 
 def compare_with_define(
-    base: Tables, got: Sheets, file: Path, terminology: str, target: Path
+    base: Tables,
+    got: Sheets,
+    file: Path,
+    terminology: str,
+    target: Path,
+    held: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[StudyMetadata, list[str]]:
     """The study metadata that makes the define say what ``got`` says, and notes on what is not imported.
 
     ``base`` is the define's rows without the study's metadata file, ``file`` the workbook or
-    define.xml read, ``target`` the metadata file to be written. Raises ImportErrors with every problem.
+    define.xml read, ``target`` the metadata file to be written, ``held`` the terms the data hold
+    of each codelist (``held_terms``). Raises ImportErrors with every problem.
     """
-    c = _Compare(base, {name: got.get(name, []) for name in SHEETS}, file, terminology)
+    c = _Compare(base, {name: got.get(name, []) for name in SHEETS}, file, terminology, held or {})
     metadata = StudyMetadata(
         target,
         datasets=_datasets(c),
@@ -762,6 +839,29 @@ def compare_with_define(
         codelists=_codelists(c),
     )
     _unchanged_sheets(c)
+    _deleted_rows(c)
     if c.problems:
         raise ImportErrors(c.problems)
     return metadata, _notes(c)
+
+
+def held_terms(define: Define, datasets: Iterable[Dataset]) -> dict[str, dict[str, str]]:
+    """Codelist OID -> each of its terms a variable's data hold -> that variable (``AE.AESER``).
+
+    Judged on the variables' own codelists (value-level subsets are not): a term the data hold
+    cannot be deleted from its codelist by a workbook.
+    """
+    by_name = {ds.name: ds for ds in datasets}
+    terms = {cl.oid: {t.coded_value for t in cl.items} for cl in define.codelists}
+    out: dict[str, dict[str, str]] = {}
+    for item in define.items:
+        ds = by_name.get(item.dataset)
+        if not item.codelist_oid or item.oid != f"IT.{item.dataset}.{item.name}" or ds is None:
+            continue
+        if item.name not in ds.frame.columns or ds.frame[item.name].dtype != object:
+            continue
+        listed = terms.get(item.codelist_oid, set())
+        for value in text_values(ds.frame[item.name]):
+            if value in listed:
+                out.setdefault(item.codelist_oid, {}).setdefault(value, f"{item.dataset}.{item.name}")
+    return out

@@ -46,7 +46,7 @@ def derive_usubjid(ctx: Context, *, source: str = "") -> pd.Series:
             Kind.VARS,
             required=False,
             doc="variables giving the order within a subject (default: the dataset's keys)",
-            absent="the dataset's keys",
+            absent="the dataset's keys ({keys})",
         ),
     },
     needs=("USUBJID",),

@@ -1146,6 +1146,26 @@ def _rt_form(
     )
 
 
+def _repeats(*keys: np.ndarray, first: np.ndarray | None = None, scatter: np.ndarray | None = None) -> np.ndarray:
+    """Which records repeat the key values of an earlier one (records ``first`` marks count as earliest).
+
+    With ``scatter`` (a mask the keys were taken with), the answer is put back in the masked
+    records of an array of the mask's length, False elsewhere.
+    """
+    frame = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)})
+    if first is None:
+        repeated = frame.duplicated().to_numpy()
+    else:
+        order = np.argsort(~first, kind="stable")
+        repeated = np.empty(len(frame), dtype=bool)
+        repeated[order] = frame.iloc[order].duplicated().to_numpy()
+    if scatter is None:
+        return repeated
+    out = np.zeros(len(scatter), dtype=bool)
+    out[scatter] = repeated
+    return out
+
+
 def _ae_form(
     rng: np.random.Generator,
     subj: dict[str, np.ndarray],
@@ -1219,6 +1239,11 @@ def _ae_form(
     sidx = np.concatenate(parts_s)
     term = np.concatenate(parts_t)
     onset = np.concatenate(parts_on)
+    # STUDYID, USUBJID, AEDECOD and AESTDTC identify an AE record (the study's keys): a general or
+    # radiotherapy AE repeating the subject, term and onset day of another is not kept; the AE
+    # leading to discontinuation and a fatal AE always are.
+    keep = ~_repeats(sidx, term, onset, first=kind >= 2)
+    sidx, term, onset, kind = sidx[keep], term[keep], onset[keep], kind[keep]
     m = len(sidx)
     is_tox, is_fatal = kind == 2, kind == 3
 
@@ -1251,6 +1276,9 @@ def _ae_form(
     )
     outcome = np.where(is_fatal, OUT_FATAL, outcome)
     partial = (kind == 0) & (rng.random(m) < 0.05)
+    # Two month-only onsets of one term in one month would repeat the keys: the later is full.
+    month = _fmt_dates(onset, precision=np.ones(m, dtype=np.int64))
+    partial &= ~_repeats(sidx[partial], term[partial], month[partial], scatter=partial)
 
     # Seriousness and criteria.
     serious = np.where(grade >= 3, rng.random(m) < ser_p[term], rng.random(m) < 0.01) | is_fatal

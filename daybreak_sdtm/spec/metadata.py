@@ -48,6 +48,7 @@ from daybreak_sdtm.spec.model import (
     WhereCheckSpec,
     WhereClauseSpec,
 )
+from daybreak_sdtm.text import xpt_label_problem
 
 METADATA_FILE = "metadata.yaml"
 SECTIONS = ("datasets", "variables", "value_level", "where_clauses", "methods", "comments", "codelists")
@@ -104,6 +105,13 @@ def _item_edit(reader: _Reader, entry: CommentedMap, where: Location, what: str)
     return ItemEdit(where, **fields)
 
 
+def _xpt_label(reader: _Reader, entry: CommentedMap, label: str | None, what: str) -> None:
+    """A dataset's or variable's label is also its XPT file's: at most 40 ASCII characters."""
+    problem = xpt_label_problem(label) if label else ""
+    if problem:
+        reader.error(reader.at(entry, "label", value=True), f"{what}.label", f"{problem} (the XPT file holds it too)")
+
+
 def _split_name(reader: _Reader, name: str, where: Location, what: str) -> tuple[str, str]:
     dataset, dot, variable = name.partition(".")
     if not dot or not dataset or not variable:
@@ -127,14 +135,9 @@ def _datasets(reader: _Reader, top: CommentedMap) -> tuple[DatasetEdit, ...]:
         entry = _entry(reader, node, name, f"datasets.{name}", ("label", "comment"))
         if entry is not None:
             what = f"datasets.{name}"
-            out.append(
-                DatasetEdit(
-                    str(name),
-                    reader.at(node, name),
-                    _optional(reader, entry, "label", what),
-                    _optional(reader, entry, "comment", what),
-                )
-            )
+            label = _optional(reader, entry, "label", what)
+            _xpt_label(reader, entry, label, what)
+            out.append(DatasetEdit(str(name), reader.at(node, name), label, _optional(reader, entry, "comment", what)))
     return tuple(out)
 
 
@@ -146,7 +149,9 @@ def _variables(reader: _Reader, top: CommentedMap) -> tuple[VariableEdit, ...]:
         entry = _entry(reader, node, name, what, ITEM_KEYS)
         if entry is not None:
             dataset, variable = _split_name(reader, str(name), where, what)
-            out.append(VariableEdit(dataset, variable, _item_edit(reader, entry, where, what)))
+            edit = _item_edit(reader, entry, where, what)
+            _xpt_label(reader, entry, edit.label, what)
+            out.append(VariableEdit(dataset, variable, edit))
     return tuple(out)
 
 

@@ -5,7 +5,7 @@ rules (loaded through the real ``protocol_checks:`` loader), the study's ``epoch
 variable, how, where), the natural keys the study declares (``keys``), the SDTMIG version the package declares (``declared_sdtmig``), an optional
 define.xml, optionally
 ``xpt:`` (the datasets are written as XPT files, ``replace`` swaps bytes in them, and they are read
-back with the ``encoding`` given), and the
+back with the ``encoding`` given), the largest dataset file (``max_dataset_size``: ``1KB``; default 5GB), and the
 findings the check must produce, as ``{dataset, variable, row}`` (row is the 1-based record, or
 null for a dataset-level finding), with ``severity`` when the case is about it (then every expected
 finding states it). Only findings of the case's check are compared.
@@ -26,6 +26,7 @@ from daybreak_sdtm.checks.registry import EpochRule
 from daybreak_sdtm.resources import specs_dir
 from daybreak_sdtm.spec.protocol import load_protocol
 from daybreak_sdtm.standards import Standards, read_standards
+from daybreak_sdtm.write.split import parse_size
 from tests.helpers import frame_of_records
 
 CASES_DIR = Path(__file__).parent / "cases"
@@ -92,6 +93,7 @@ def run_case(code: str, case: dict[str, Any], standards: Standards, tmp_path: Pa
         epochs=epochs,
         keys={name: tuple(keys) for name, keys in case.get("keys", {}).items()},
         dictionaries={str(code): str(version) for code, version in case.get("dictionaries", {}).items()},
+        max_dataset_size=parse_size(case.get("max_dataset_size", "5GB")),
     )
     report = validate_package(pkg, ctx, only=[code])
     return [

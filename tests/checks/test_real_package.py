@@ -103,6 +103,13 @@ EXPECTED = [
     ("DB406", "error", "QSHI", 3302),
     ("DB406", "error", "QSMM", 1524),
     ("DB406", "error", "QSNI", 1082),
+    # define.xml labels a variable otherwise than its XPT header: TAETORD ('Order of Element within
+    # Arm' / 'Planned Order of Element within Arm'), IETESTCD ('Incl/Excl Criterion Short Name' /
+    # 'Inclusion/Exclusion Criterion Short Name') and QSSTRESC of each QS dataset ('Character
+    # Result/Finding in Std Format' / 'Result or Finding in Standard Format').
+    ("DB501", "warning", "TA", 1),
+    ("DB501", "warning", "TI", 1),
+    *(("DB501", "warning", qs, 1) for qs in ("QSCO", "QSDA", "QSGI", "QSHI", "QSMM", "QSNI")),
     # AEENDTC given while AEOUT = NOT RECOVERED/NOT RESOLVED.
     ("DB408", "warning", "AE", 21),
     # The fatal AE of 01-704-1445 ends on 2014-10-31, DM.DTHDTC is 2014-11-01.

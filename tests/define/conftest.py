@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from daybreak_sdtm import api
+from daybreak_sdtm.resources import default_study_dir
 
 TIMESTAMP = "2026-09-30T12:00:00+00:00"
 NS = {
@@ -45,3 +47,19 @@ def text(node: etree._Element, path: str = "odm:Description/odm:TranslatedText")
     """The first TranslatedText under ``path``."""
     found = xp(node, path)
     return found[0].text if found else ""
+
+
+@pytest.fixture
+def study(tmp_path: Path) -> Path:
+    """A copy of the bundled Daybreak-01 mapping, for imports to write into."""
+    folder = tmp_path / "study"
+    shutil.copytree(default_study_dir(), folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled study's spec workbook."""
+    path = tmp_path_factory.mktemp("spec") / "spec.xlsx"
+    api.spec_export(path)
+    return path

@@ -5,6 +5,7 @@ method texts are sentences a reviewer reads."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -114,3 +115,40 @@ def test_method_texts_are_sentences_not_calls(define_doc: etree._ElementTree) ->
     assert methods["MT.DM.RFXSTDTC"] == "The subject's earliest EX.EXSTDTC"
     assert methods["MT.SE.SESTDTC"].startswith("The date each element the subject entered started")
     assert "IND the first EX.EXSTDTC where EXCAT = INDUCTION" in methods["MT.SE.SESTDTC"]
+    # --SEQ in the order of the keys define.xml declares for the dataset, named.
+    assert methods["MT.AE.AESEQ"] == (
+        "Sequence number 1, 2, 3 and so on of the subject's records, in the order of the dataset's keys "
+        "(STUDYID, USUBJID, AEDECOD, AESTDTC)"
+    )
+    assert methods["MT.DS.DSSEQ"].endswith("in the order of DSSTDTC")
+
+
+def test_define_brings_the_documents_it_links_up_to_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A reviewer's guide revised after the conversion: `define` links it, so the package gets it.
+    study = tmp_path / "study"
+    shutil.copytree(default_study_dir(), study)
+    pkg = tmp_path / "pkg"
+    assert cli.main(["convert", "--study", str(study), "--out", str(pkg), "-q", "--timestamp", TIMESTAMP]) == 0
+    revised = (study / "csdrg.pdf").read_bytes() + b"%% revised\n"
+    (study / "csdrg.pdf").write_bytes(revised)
+    assert cli.main(["define", "--study", str(study), "--package", str(pkg), "--timestamp", TIMESTAMP]) == 0
+    assert (pkg / "csdrg.pdf").read_bytes() == revised
+    manifest = json.loads((pkg / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["files"]["csdrg.pdf"]["sha256"] == hashlib.sha256(revised).hexdigest()
+
+    # The define written elsewhere, from the specs the package carries, has its documents beside it.
+    elsewhere = tmp_path / "define-only"
+    assert cli.main(["define", "--package", str(pkg), "--out", str(elsewhere), "--timestamp", TIMESTAMP]) == 0
+    assert {p.name for p in elsewhere.iterdir()} >= {"define.xml", "define.html", "acrf.pdf", "csdrg.pdf"}
+    assert (elsewhere / "csdrg.pdf").read_bytes() == revised
+
+    # Someone else's file of the same name is never replaced.
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "acrf.pdf").write_bytes(b"%PDF-1.4 someone else's\n")
+    capsys.readouterr()
+    code = cli.main(["define", "--study", str(study), "--package", str(pkg), "--out", str(foreign)])
+    assert code != 0
+    assert "acrf.pdf" in capsys.readouterr().err
+    assert (foreign / "acrf.pdf").read_bytes() == b"%PDF-1.4 someone else's\n"
+    assert not (foreign / "define.xml").exists()

@@ -7,7 +7,6 @@ refused with their sheet, row and column and write nothing.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from daybreak_sdtm import api, cli
 from daybreak_sdtm.define.spec_import import ImportErrors, read_define
 from daybreak_sdtm.define.tables import SHEETS
 from daybreak_sdtm.errors import SpecErrors
-from daybreak_sdtm.resources import default_study_dir
 from daybreak_sdtm.spec import load_study
 from tests.define.conftest import NS, TIMESTAMP, text, xp
 
@@ -49,22 +47,6 @@ def find(ws: Any, **match: str) -> dict[str, Any]:
         if all(by_column[k].value == v for k, v in match.items()):
             return by_column
     raise KeyError(match)
-
-
-@pytest.fixture
-def study(tmp_path: Path) -> Path:
-    """A copy of the bundled Daybreak-01 mapping, for imports to write into."""
-    folder = tmp_path / "study"
-    shutil.copytree(default_study_dir(), folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled study's spec workbook."""
-    path = tmp_path_factory.mktemp("spec") / "spec.xlsx"
-    api.spec_export(path)
-    return path
 
 
 def edit(source: Path, target: Path) -> None:

@@ -556,3 +556,11 @@ def test_bundled_example_is_fresh(default_export: tuple[Path, dict[str, int]]) -
 def test_rejects_non_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         generate_export(tmp_path, subjects=0)
+
+
+def test_adverse_event_keys_identify_records(forms: dict[str, pd.DataFrame]) -> None:
+    # AE's keys (STUDYID, USUBJID, AEDECOD, AESTDTC) come from SUBJECT, AEPT and AESTDAT: one
+    # record per subject, term and onset, partial onsets included.
+    ae = forms["ae"]
+    repeated = ae[ae.duplicated(["SUBJECT", "AEPT", "AESTDAT"], keep=False)]
+    assert repeated.empty, repeated[["SUBJECT", "AEPT", "AESTDAT"]].head().to_string()

@@ -12,7 +12,7 @@ import pyreadstat
 import pytest
 from lxml import etree
 
-from daybreak_sdtm import api
+from daybreak_sdtm import api, cli
 from daybreak_sdtm.checks.package import PackageError, read_package
 from daybreak_sdtm.dataset import dataset_of
 from daybreak_sdtm.errors import DaybreakError, WriteError
@@ -227,3 +227,59 @@ def test_parts_that_do_not_match_their_dataset_are_refused(package: Path, tmp_pa
     (copy / "split" / "ae3.xpt").unlink()
     with pytest.raises(PackageError, match="a part is missing"):
         read_package(copy)
+
+
+# ---- DB703: validate --max-dataset-size ------------------------------------------------------------
+
+
+def _db703(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("DB703 warning")]
+
+
+def test_a_split_package_is_not_flagged_at_its_limit(package: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = cli.main(["validate", str(package), "--max-dataset-size", "20KB", "-q"])
+    assert status == 0
+    assert _db703(capsys.readouterr().out) == []
+
+
+def test_a_dataset_over_the_limit_without_its_parts_is_flagged(
+    package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "pkg"
+    shutil.copytree(package, copy)
+    shutil.rmtree(copy / "split")
+    over = sorted(p.name for p in copy.glob("*.xpt") if p.stat().st_size > LIMIT)
+    assert "ae.xpt" in over and "dm.xpt" not in over
+    args = ["--max-dataset-size", "20KB", "--fail-on", "warning", "--max-per-rule", "50", "-q"]
+    status = cli.main(["validate", str(copy), *args])
+    lines = _db703(capsys.readouterr().out)
+    assert status == 1
+    size = (copy / "ae.xpt").stat().st_size
+    assert (
+        f"DB703 warning: AE: ae.xpt is {size / 1000:.3g} KB, over the 20 KB limit, and is not split: "
+        "write its records in parts under the limit in split/ (convert --max-dataset-size)"
+    ) in lines
+    assert len(lines) == len(over)
+    # FDA's 5 GB, the default, is far above every file of the sample.
+    assert not [f for f in api.validate(copy).report.findings if f.rule == "DB703"]
+
+
+def test_a_part_define_xml_does_not_name_is_flagged(package: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "pkg"
+    shutil.copytree(package, copy)
+    doc = etree.parse(str(copy / "define.xml"))
+    (leaf,) = [x for x in doc.xpath("//def:leaf", namespaces=NS) if x.get(XLINK_HREF) == "split/ae2.xpt"]
+    leaf.getparent().remove(leaf)
+    doc.write(str(copy / "define.xml"), xml_declaration=True, encoding="UTF-8")
+    findings = [f for f in api.validate(copy, max_dataset_size="20KB").report.findings if f.rule == "DB703"]
+    assert [(f.dataset, f.message) for f in findings] == [
+        ("AE", "split/ae2.xpt, a part of AE, is not named by a def:leaf of define.xml")
+    ]
+
+
+def test_a_part_over_the_limit_is_flagged(package: Path) -> None:
+    """The parts were cut for 20KB: at 15KB each of them is over."""
+    findings = [f for f in api.validate(package, max_dataset_size="15KB").report.findings if f.rule == "DB703"]
+    ae = [f.message for f in findings if f.dataset == "AE"]
+    assert ae and all(m.startswith("split/ae") and "a part of AE" in m and "over the 15 KB limit" in m for m in ae)
+    assert not [m for m in ae if "not split" in m]
