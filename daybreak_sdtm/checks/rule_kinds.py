@@ -686,3 +686,117 @@ def dataset(table: Table, rule: Rule) -> Iterator[Hit]:
 
 # What ``dataset``'s ``test`` may be (checked when the table is loaded).
 DATASET_TESTS = ("no_records", "name_longer_than")
+
+
+# -- operators and kinds of the EVENTS, INTERVENTIONS and TRIAL DESIGN rows
+
+
+@operator("absent")
+def _absent(table: Table, variable: str, operand: object) -> Verdict:
+    """The dataset does not hold the variable (every record; list it under ``optional``)."""
+    return np.full(table.size, not table.has(variable), dtype=bool)
+
+
+@operator("not_integer")
+def _not_integer(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is given and is no whole number (a Char value that does not read as a number is none)."""
+    numbers = table.numbers(variable)
+    whole = ~np.isnan(numbers) & (numbers == np.floor(np.where(np.isnan(numbers), 0.0, numbers)))
+    return (table.text(variable) != "") & ~whole
+
+
+@operator("after_latest_of_subject", TEXT)
+def _after_latest_of_subject(table: Table, variable: str, operand: object) -> Verdict:
+    """The date is after the latest date the subject has in another dataset's variable (operand
+    ``DS.DSSTDTC``), compared as ``greater_than_variable`` compares (at the precision both have).
+
+    Only the other dataset's valid ISO 8601 values count; a subject without one, a blank or
+    invalid date, or a package without that dataset is not judged.
+    """
+    name, _, other_variable = str(operand).partition(".")
+    other = table.pkg.get(name)
+    if other is None or other is table.ds or not {"USUBJID", other_variable} <= set(other.frame.columns):
+        return np.zeros(table.size, dtype=bool), np.zeros(table.size, dtype=bool)
+    dates = other.text(other_variable)
+    subjects = other.text("USUBJID")
+    valid = dates.str.fullmatch(DATETIME).fillna(False).astype(bool) & dates.ne("")
+    # ISO 8601 values of one subject sort as text in time order (a longer value of the same prefix is later).
+    latest = pd.Series(dates[valid].to_numpy(), index=subjects[valid].to_numpy()).groupby(level=0).max()
+    key = f"latest {operand}"  # a name no variable has: the subject's latest date, as a column of this table
+    mine = pd.Series(table.text("USUBJID"), dtype=object).map(latest).fillna("")
+    table._texts[key] = mine.to_numpy(dtype=object)
+    order, judged = _compare(table, variable, key)
+    return (order > 0) & judged, judged
+
+
+@kind(
+    "one_value",
+    params={"variable": VARIABLE, "when": CONDITIONS},
+    required=("variable",),
+    check="DB114",
+    needs=("variable", "when"),
+)
+def one_value(table: Table, rule: Rule) -> Iterator[Hit]:
+    """The records ``when`` selects (two at least) all hold one and the same given value of ``variable``:
+    the variable groups nothing. One dataset-level finding at ``variable``, naming the value.
+    """
+    chosen = selected(table, rule.conditions("when"))
+    values = table.text(rule.text("variable"))[chosen]
+    if len(values) > 1 and values[0] != "" and (values == values[0]).all():
+        yield Hit(None, rule.text("variable"), f"every record holds {values[0]}")
+
+
+@kind(
+    "unique_for",
+    params={"variables": VARIABLES, "each": VARIABLE, "when": CONDITIONS, "optional": VARIABLES},
+    required=("variables", "each"),
+    check="DB309",
+    needs=("variables", "each", "when"),
+)
+def unique_for(table: Table, rule: Rule) -> Iterator[Hit]:
+    """Each combination of ``variables`` (blank values included, as values) goes with one value of ``each``
+    at most, among the records ``when`` selects (and with ``each`` given).
+
+    Every record of a combination that goes with more than one value of ``each`` is a finding at
+    the first of ``variables``, naming the values of ``each`` that share it.
+    """
+    names = rule.names("variables")
+    each = table.text(rule.text("each"))
+    chosen = selected(table, rule.conditions("when")) & (each != "")
+    if not chosen.any():
+        return
+    frame = pd.DataFrame({"g": _group_codes(table, names)[chosen], "e": each[chosen]})
+    shared = frame.groupby("g")["e"].transform("nunique").to_numpy() > 1
+    if shared.any():
+        rows = np.flatnonzero(chosen)[shared]
+        groups = frame.loc[shared].groupby("g")["e"].agg(lambda v: ", ".join(sorted(set(v))))
+        detail = [f"shared by {table.name(rule.text('each'))} {groups[g]}" for g in frame["g"].to_numpy()[shared]]
+        yield Hit(rows, names[0], detail)
+
+
+_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+
+
+@kind(
+    "numbered_without_gaps",
+    params={"variable": VARIABLE},
+    required=("variable",),
+    check="DB205",
+    needs=("variable",),
+)
+def numbered_without_gaps(table: Table, rule: Rule) -> Iterator[Hit]:
+    """The numbered variables from ``variable`` on (``TSVAL1``, ``TSVAL2`` ... as the dataset holds them) are
+    filled in order: a record where one is blank and the next is given is a finding at the blank one
+    (a number missing from the dataset counts as blank).
+    """
+    first = rule.text("variable")
+    found = _NUMBERED.match(table.name(first))
+    if found is None:
+        return
+    stem, start = found.group(1), int(found.group(2))
+    numbers = [int(m.group(2)) for c in table.columns if (m := _NUMBERED.match(c)) and m.group(1) == stem]
+    last = max((n for n in numbers if n >= start), default=start)
+    for n in range(start, last):
+        gap = (table.text(f"{stem}{n}") == "") & (table.text(f"{stem}{n + 1}") != "")
+        if gap.any():
+            yield Hit(np.flatnonzero(gap), f"{stem}{n}", f"{stem}{n + 1} is given")
