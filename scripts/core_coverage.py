@@ -79,6 +79,14 @@ REASONS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\b(?:RELREC|RELSUB|RELID|RSUBJID|POOLID|CO|SM|TM|MIDS\w*|DD|SS|SS\w+|MS|MB|PC|PP|FAOBJ|IE\w*|DV\w*|EC\w*)\b"
         ),
     ),
+    (
+        "ties a SUPPAE record (QNAM AESOSP) to its AE record through IDVAR/IDVARVAL, which the rule table's kinds do not follow",
+        re.compile(r"SUPPAE\.QNAM=AESOSP"),
+    ),
+    (
+        "names TS parameters that CT's TSPARMCD codelist (C66738) does not have (AGE, AGETXT, PCLASS), so what TS must hold cannot be read from it",
+        re.compile(r"AGE or AGETXT is in the list of TSPARMCDs|'INTMODEL.{1,3}'INTTYPE','PCLASS'"),
+    ),
     ("not implemented yet", re.compile(r"")),
 )
 

@@ -705,30 +705,6 @@ def _not_integer(table: Table, variable: str, operand: object) -> Verdict:
     return (table.text(variable) != "") & ~whole
 
 
-@operator("after_latest_of_subject", TEXT)
-def _after_latest_of_subject(table: Table, variable: str, operand: object) -> Verdict:
-    """The date is after the latest date the subject has in another dataset's variable (operand
-    ``DS.DSSTDTC``), compared as ``greater_than_variable`` compares (at the precision both have).
-
-    Only the other dataset's valid ISO 8601 values count; a subject without one, a blank or
-    invalid date, or a package without that dataset is not judged.
-    """
-    name, _, other_variable = str(operand).partition(".")
-    other = table.pkg.get(name)
-    if other is None or other is table.ds or not {"USUBJID", other_variable} <= set(other.frame.columns):
-        return np.zeros(table.size, dtype=bool), np.zeros(table.size, dtype=bool)
-    dates = other.text(other_variable)
-    subjects = other.text("USUBJID")
-    valid = dates.str.fullmatch(DATETIME).fillna(False).astype(bool) & dates.ne("")
-    # ISO 8601 values of one subject sort as text in time order (a longer value of the same prefix is later).
-    latest = pd.Series(dates[valid].to_numpy(), index=subjects[valid].to_numpy()).groupby(level=0).max()
-    key = f"latest {operand}"  # a name no variable has: the subject's latest date, as a column of this table
-    mine = pd.Series(table.text("USUBJID"), dtype=object).map(latest).fillna("")
-    table._texts[key] = mine.to_numpy(dtype=object)
-    order, judged = _compare(table, variable, key)
-    return (order > 0) & judged, judged
-
-
 @kind(
     "one_value",
     params={"variable": VARIABLE, "when": CONDITIONS},
@@ -754,24 +730,23 @@ def one_value(table: Table, rule: Rule) -> Iterator[Hit]:
     needs=("variables", "each", "when"),
 )
 def unique_for(table: Table, rule: Rule) -> Iterator[Hit]:
-    """Each combination of ``variables`` (blank values included, as values) goes with one value of ``each``
-    at most, among the records ``when`` selects (and with ``each`` given).
+    """Each given value of ``each`` goes with one combination of ``variables`` at most (blank values
+    included, as values), among the records ``when`` selects: "the combination of TESTRL, TEENRL and
+    TEDUR must be unique for each ETCD".
 
-    Every record of a combination that goes with more than one value of ``each`` is a finding at
-    the first of ``variables``, naming the values of ``each`` that share it.
+    Every record of a value of ``each`` that goes with more than one combination is a finding at
+    ``each``, saying how many combinations it has.
     """
-    names = rule.names("variables")
     each = table.text(rule.text("each"))
     chosen = selected(table, rule.conditions("when")) & (each != "")
     if not chosen.any():
         return
-    frame = pd.DataFrame({"g": _group_codes(table, names)[chosen], "e": each[chosen]})
-    shared = frame.groupby("g")["e"].transform("nunique").to_numpy() > 1
-    if shared.any():
-        rows = np.flatnonzero(chosen)[shared]
-        groups = frame.loc[shared].groupby("g")["e"].agg(lambda v: ", ".join(sorted(set(v))))
-        detail = [f"shared by {table.name(rule.text('each'))} {groups[g]}" for g in frame["g"].to_numpy()[shared]]
-        yield Hit(rows, names[0], detail)
+    frame = pd.DataFrame({"e": each[chosen], "g": _group_codes(table, rule.names("variables"))[chosen]})
+    counts = frame.groupby("e")["g"].transform("nunique").to_numpy()
+    if (counts > 1).any():
+        shown = ", ".join(table.name(v) for v in rule.names("variables"))
+        detail = [f"{n} different combinations of {shown}" for n in counts[counts > 1]]
+        yield Hit(np.flatnonzero(chosen)[counts > 1], rule.text("each"), detail)
 
 
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")
@@ -800,3 +775,46 @@ def numbered_without_gaps(table: Table, rule: Rule) -> Iterator[Hit]:
         gap = (table.text(f"{stem}{n}") == "") & (table.text(f"{stem}{n + 1}") != "")
         if gap.any():
             yield Hit(np.flatnonzero(gap), f"{stem}{n}", f"{stem}{n + 1} is given")
+
+
+@kind(
+    "not_after_latest",
+    params={
+        "variable": VARIABLE,
+        "dataset": DATASET,
+        "values_of": VARIABLE,
+        "when": CONDITIONS,
+        "other_when": CONDITIONS,
+        "optional": VARIABLES,
+    },
+    required=("variable", "dataset", "values_of"),
+    check="DB412",
+    needs=("variable", "when"),
+)
+def not_after_latest(table: Table, rule: Rule) -> Iterator[Hit]:
+    """Each date of ``variable`` (on the records ``when`` selects) is not after the latest date of
+    ``values_of`` among the subject's records of ``dataset`` that ``other_when`` selects (AESTDTC not
+    after the last disposition event's DSSTDTC). Dates compare at the precision both have.
+
+    Only the other dataset's valid ISO 8601 dates count; a subject without one there, a blank or
+    invalid date, or a package without that dataset is not judged.
+    """
+    other_ds = table.pkg.get(rule.text("dataset"))
+    if other_ds is None or other_ds is table.ds or "USUBJID" not in table.columns:
+        return
+    other = Table(table.pkg, other_ds, table.ctx)
+    target = rule.text("values_of")
+    if not other.has(target) or not other.has("USUBJID"):
+        return
+    dates = pd.Series(other.text(target), dtype=object)
+    keep = selected(other, rule.conditions("other_when")) & dates.str.fullmatch(DATETIME).fillna(False).to_numpy(bool)
+    # ISO 8601 values sort as text in time order (a longer value of the same prefix is the later).
+    latest = pd.Series(dates[keep].to_numpy(), index=other.text("USUBJID")[keep]).groupby(level=0).max()
+    key = f"latest {rule.text('dataset')}.{target}"  # no variable's name: the subject's latest date, as a column
+    mapped = pd.Series(table.text("USUBJID"), dtype=object).map(latest).astype(object)
+    table._texts[key] = mapped.where(mapped.notna(), "").to_numpy(dtype=object)
+    order, judged = _compare(table, rule.text("variable"), key)
+    bad = selected(table, rule.conditions("when")) & judged & (order > 0)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        yield Hit(rows, rule.text("variable"), [f"latest {target} {d}" for d in table.text(key)[rows]])
