@@ -80,10 +80,6 @@ REASONS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     (
-        "ties a SUPPAE record (QNAM AESOSP) to its AE record through IDVAR/IDVARVAL, which the rule table's kinds do not follow",
-        re.compile(r"SUPPAE\.QNAM=AESOSP"),
-    ),
-    (
         "names TS parameters that CT's TSPARMCD codelist (C66738) does not have (AGE, AGETXT, PCLASS), so what TS must hold cannot be read from it",
         re.compile(r"AGE or AGETXT is in the list of TSPARMCDs|'INTMODEL.{1,3}'INTTYPE','PCLASS'"),
     ),

@@ -818,3 +818,39 @@ def not_after_latest(table: Table, rule: Rule) -> Iterator[Hit]:
     if bad.any():
         rows = np.flatnonzero(bad)
         yield Hit(rows, rule.text("variable"), [f"latest {target} {d}" for d in table.text(key)[rows]])
+
+
+@kind(
+    "parent_record",
+    params={"when": CONDITIONS, "then": CONDITIONS, "variable": VARIABLE},
+    required=("when", "then", "variable"),
+    check="DB309",
+    needs=("when", "variable"),
+)
+def parent_record(table: Table, rule: Rule) -> Iterator[Hit]:
+    """Each SUPP-- record ``when`` selects (QNAM = AESOSP) qualifies a parent record on which every
+    ``then`` condition holds (AESMIE = Y); the parent is the record of the dataset the SUPP-- name
+    follows (AE for SUPPAE, LBCH for SUPPLBCH) with the same USUBJID whose IDVAR variable holds IDVARVAL.
+
+    A record with a blank IDVAR, an IDVAR the parent dataset lacks, or no parent record is not
+    judged here; nor is anything when the parent dataset is absent. The finding is at ``variable``.
+    """
+    parent_ds = table.pkg.get(table.ds.name[4:]) if table.ds.is_supp else None
+    if parent_ds is None or not {"USUBJID", "IDVAR", "IDVARVAL"} <= table.columns:
+        return
+    parent = Table(table.pkg, parent_ds, table.ctx)
+    chosen = selected(table, rule.conditions("when"))
+    if not chosen.any() or not parent.has("USUBJID"):
+        return
+    good = selected(parent, rule.conditions("then"))
+    idvar, value, subject = table.text("IDVAR"), table.text("IDVARVAL"), table.text("USUBJID")
+    bad = np.zeros(table.size, dtype=bool)
+    for name in sorted(set(idvar[chosen]) - {""}):
+        if not parent.has(name) or name.startswith("DM."):
+            continue
+        keys = pd.MultiIndex.from_arrays([parent.text("USUBJID"), parent.text(name)])
+        mine = chosen & (idvar == name)
+        wanted = pd.MultiIndex.from_arrays([subject[mine], value[mine]])
+        bad[np.flatnonzero(mine)[wanted.isin(keys) & ~wanted.isin(keys[good])]] = True
+    if bad.any():
+        yield Hit(np.flatnonzero(bad), rule.text("variable"))

@@ -133,3 +133,21 @@ def test_the_null_flavors_of_the_ts_rows_are_iso_21090s_codes_and_names(
     assert other is not None and other.conditions("then")[0].operand == pattern.operand  # the same list in both rows
     t = table(standards, "TS", {"TS": [{"TSVAL": value}]})
     assert np.asarray(OPERATORS["matches"].fn(t, "TSVAL", pattern.operand)).tolist() == [is_null_flavor]
+
+
+def test_parent_record_follows_idvar_to_the_dataset_the_supp_name_follows(standards: Standards) -> None:
+    supp = [
+        {"USUBJID": "S1", "RDOMAIN": "LB", "IDVAR": "LBSEQ", "IDVARVAL": "1", "QNAM": "LBX", "QVAL": "a"},
+        {"USUBJID": "S1", "RDOMAIN": "LB", "IDVAR": "LBSEQ", "IDVARVAL": "2", "QNAM": "LBX", "QVAL": "b"},
+        {"USUBJID": "S1", "RDOMAIN": "LB", "IDVAR": "", "IDVARVAL": "", "QNAM": "LBX", "QVAL": "c"},
+        {"USUBJID": "S1", "RDOMAIN": "LB", "IDVAR": "LBGRPID", "IDVARVAL": "G1", "QNAM": "LBX", "QVAL": "d"},
+        {"USUBJID": "S1", "RDOMAIN": "LB", "IDVAR": "LBSEQ", "IDVARVAL": "2", "QNAM": "LBY", "QVAL": "e"},
+    ]
+    lbch = [{"USUBJID": "S1", "LBSEQ": 1, "LBTESTCD": "ALB"}, {"USUBJID": "S1", "LBSEQ": 2, "LBTESTCD": "GLUC"}]
+    t = table(standards, "SUPPLBCH", {"SUPPLBCH": supp, "LBCH": lbch})
+    when = (Condition("QNAM", "equal_to", "LBX"),)
+    then = (Condition("LBTESTCD", "equal_to", "ALB"),)
+    [hit] = hits("parent_record", t, when=when, then=then, variable="QVAL")
+    assert hit.rows is not None and hit.rows.tolist() == [1] and hit.variable == "QVAL"
+    alone = table(standards, "SUPPLBCH", {"SUPPLBCH": supp})
+    assert hits("parent_record", alone, when=when, then=then, variable="QVAL") == []
