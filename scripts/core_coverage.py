@@ -110,6 +110,10 @@ REASONS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "a sponsor domain's code (SDTMIG 2.6: X-, Y-, Z- and others) is by design in no CT list; DB107 holds DOMAIN to the dataset's name",
         re.compile(r"DOMAIN Code is not a valid Domain Code published by CDISC"),
     ),
+    (
+        "names TS parameters that CT's TSPARMCD codelist (C66738) does not have (AGE, AGETXT, PCLASS), so what TS must hold cannot be read from it",
+        re.compile(r"AGE or AGETXT is in the list of TSPARMCDs|'INTMODEL.{1,3}'INTTYPE','PCLASS'"),
+    ),
     ("not implemented yet", re.compile(r"")),
 )
 

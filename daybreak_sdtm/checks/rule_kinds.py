@@ -906,3 +906,170 @@ def sequence(table: Table, rule: Rule) -> Iterator[Hit]:
 
 
 SEQUENCE_TESTS = ("ends_at_next_start", "given_unless_last", "not_decreasing")
+
+# -- operators and kinds of the EVENTS, INTERVENTIONS and TRIAL DESIGN rows
+
+
+@operator("absent")
+def _absent(table: Table, variable: str, operand: object) -> Verdict:
+    """The dataset does not hold the variable (every record; list it under ``optional``)."""
+    return np.full(table.size, not table.has(variable), dtype=bool)
+
+
+@operator("not_integer")
+def _not_integer(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is given and is no whole number (a Char value that does not read as a number is none)."""
+    numbers = table.numbers(variable)
+    whole = ~np.isnan(numbers) & (numbers == np.floor(np.where(np.isnan(numbers), 0.0, numbers)))
+    return (table.text(variable) != "") & ~whole
+
+
+@kind(
+    "one_value",
+    params={"variable": VARIABLE, "when": CONDITIONS},
+    required=("variable",),
+    check="DB114",
+    needs=("variable", "when"),
+)
+def one_value(table: Table, rule: Rule) -> Iterator[Hit]:
+    """The records ``when`` selects (two at least) all hold one and the same given value of ``variable``:
+    the variable groups nothing. One dataset-level finding at ``variable``, naming the value.
+    """
+    chosen = selected(table, rule.conditions("when"))
+    values = table.text(rule.text("variable"))[chosen]
+    if len(values) > 1 and values[0] != "" and (values == values[0]).all():
+        yield Hit(None, rule.text("variable"), f"every record holds {values[0]}")
+
+
+@kind(
+    "unique_for",
+    params={"variables": VARIABLES, "each": VARIABLE, "when": CONDITIONS, "optional": VARIABLES},
+    required=("variables", "each"),
+    check="DB309",
+    needs=("variables", "each", "when"),
+)
+def unique_for(table: Table, rule: Rule) -> Iterator[Hit]:
+    """Each given value of ``each`` goes with one combination of ``variables`` at most (blank values
+    included, as values), among the records ``when`` selects: "the combination of TESTRL, TEENRL and
+    TEDUR must be unique for each ETCD".
+
+    Every record of a value of ``each`` that goes with more than one combination is a finding at
+    ``each``, saying how many combinations it has.
+    """
+    each = table.text(rule.text("each"))
+    chosen = selected(table, rule.conditions("when")) & (each != "")
+    if not chosen.any():
+        return
+    frame = pd.DataFrame({"e": each[chosen], "g": _group_codes(table, rule.names("variables"))[chosen]})
+    counts = frame.groupby("e")["g"].transform("nunique").to_numpy()
+    if (counts > 1).any():
+        shown = ", ".join(table.name(v) for v in rule.names("variables"))
+        detail = [f"{n} different combinations of {shown}" for n in counts[counts > 1]]
+        yield Hit(np.flatnonzero(chosen)[counts > 1], rule.text("each"), detail)
+
+
+_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+
+
+@kind(
+    "numbered_without_gaps",
+    params={"variable": VARIABLE},
+    required=("variable",),
+    check="DB205",
+    needs=("variable",),
+)
+def numbered_without_gaps(table: Table, rule: Rule) -> Iterator[Hit]:
+    """The numbered variables from ``variable`` on (``TSVAL1``, ``TSVAL2`` ... as the dataset holds them) are
+    filled in order: a record where one is blank and the next is given is a finding at the blank one
+    (a number missing from the dataset counts as blank).
+    """
+    first = rule.text("variable")
+    found = _NUMBERED.match(table.name(first))
+    if found is None:
+        return
+    stem, start = found.group(1), int(found.group(2))
+    numbers = [int(m.group(2)) for c in table.columns if (m := _NUMBERED.match(c)) and m.group(1) == stem]
+    last = max((n for n in numbers if n >= start), default=start)
+    for n in range(start, last):
+        gap = (table.text(f"{stem}{n}") == "") & (table.text(f"{stem}{n + 1}") != "")
+        if gap.any():
+            yield Hit(np.flatnonzero(gap), f"{stem}{n}", f"{stem}{n + 1} is given")
+
+
+@kind(
+    "not_after_latest",
+    params={
+        "variable": VARIABLE,
+        "dataset": DATASET,
+        "values_of": VARIABLE,
+        "when": CONDITIONS,
+        "other_when": CONDITIONS,
+        "optional": VARIABLES,
+    },
+    required=("variable", "dataset", "values_of"),
+    check="DB412",
+    needs=("variable", "when"),
+)
+def not_after_latest(table: Table, rule: Rule) -> Iterator[Hit]:
+    """Each date of ``variable`` (on the records ``when`` selects) is not after the latest date of
+    ``values_of`` among the subject's records of ``dataset`` that ``other_when`` selects (AESTDTC not
+    after the last disposition event's DSSTDTC). Dates compare at the precision both have.
+
+    Only the other dataset's valid ISO 8601 dates count; a subject without one there, a blank or
+    invalid date, or a package without that dataset is not judged.
+    """
+    other_ds = table.pkg.get(rule.text("dataset"))
+    if other_ds is None or other_ds is table.ds or "USUBJID" not in table.columns:
+        return
+    other = Table(table.pkg, other_ds, table.ctx)
+    target = rule.text("values_of")
+    if not other.has(target) or not other.has("USUBJID"):
+        return
+    dates = pd.Series(other.text(target), dtype=object)
+    keep = selected(other, rule.conditions("other_when")) & dates.str.fullmatch(DATETIME).fillna(False).to_numpy(bool)
+    # ISO 8601 values sort as text in time order (a longer value of the same prefix is the later).
+    latest = pd.Series(dates[keep].to_numpy(), index=other.text("USUBJID")[keep]).groupby(level=0).max()
+    key = f"latest {rule.text('dataset')}.{target}"  # no variable's name: the subject's latest date, as a column
+    mapped = pd.Series(table.text("USUBJID"), dtype=object).map(latest).astype(object)
+    table._texts[key] = mapped.where(mapped.notna(), "").to_numpy(dtype=object)
+    order, judged = _compare(table, rule.text("variable"), key)
+    bad = selected(table, rule.conditions("when")) & judged & (order > 0)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        yield Hit(rows, rule.text("variable"), [f"latest {target} {d}" for d in table.text(key)[rows]])
+
+
+@kind(
+    "parent_record",
+    params={"when": CONDITIONS, "then": CONDITIONS, "variable": VARIABLE},
+    required=("when", "then", "variable"),
+    check="DB309",
+    needs=("when", "variable"),
+)
+def parent_record(table: Table, rule: Rule) -> Iterator[Hit]:
+    """Each SUPP-- record ``when`` selects (QNAM = AESOSP) qualifies a parent record on which every
+    ``then`` condition holds (AESMIE = Y); the parent is the record of the dataset the SUPP-- name
+    follows (AE for SUPPAE, LBCH for SUPPLBCH) with the same USUBJID whose IDVAR variable holds IDVARVAL.
+
+    A record with a blank IDVAR, an IDVAR the parent dataset lacks, or no parent record is not
+    judged here; nor is anything when the parent dataset is absent. The finding is at ``variable``.
+    """
+    parent_ds = table.pkg.get(table.ds.name[4:]) if table.ds.is_supp else None
+    if parent_ds is None or not {"USUBJID", "IDVAR", "IDVARVAL"} <= table.columns:
+        return
+    parent = Table(table.pkg, parent_ds, table.ctx)
+    chosen = selected(table, rule.conditions("when"))
+    if not chosen.any() or not parent.has("USUBJID"):
+        return
+    good = selected(parent, rule.conditions("then"))
+    idvar, value, subject = table.text("IDVAR"), table.text("IDVARVAL"), table.text("USUBJID")
+    bad = np.zeros(table.size, dtype=bool)
+    for name in sorted(set(idvar[chosen]) - {""}):
+        if not parent.has(name) or name.startswith("DM."):
+            continue
+        keys = pd.MultiIndex.from_arrays([parent.text("USUBJID"), parent.text(name)])
+        mine = chosen & (idvar == name)
+        wanted = pd.MultiIndex.from_arrays([subject[mine], value[mine]])
+        bad[np.flatnonzero(mine)[wanted.isin(keys) & ~wanted.isin(keys[good])]] = True
+    if bad.any():
+        yield Hit(np.flatnonzero(bad), rule.text("variable"))
