@@ -686,3 +686,167 @@ def dataset(table: Table, rule: Rule) -> Iterator[Hit]:
 
 # What ``dataset``'s ``test`` may be (checked when the table is loaded).
 DATASET_TESTS = ("no_records", "name_longer_than")
+
+
+# -- kinds and operators of the FINDINGS, RELATIONSHIP and several-class rows
+
+
+@operator("absent")
+def _absent(table: Table, variable: str, operand: object) -> Verdict:
+    """The dataset does not hold the variable (on every record); list the variable under ``optional``."""
+    return np.full(table.size, not table.has(variable), dtype=bool)
+
+
+@operator("equal_in_number_to_variable", VARIABLE)
+def _equal_in_number_to_variable(table: Table, variable: str, operand: object) -> Verdict:
+    """Both values are numbers and equal, to a relative 1e-9 (an XPT double's rounding is no difference).
+
+    Judged only where both are numbers: ``5.10`` and 5.1 are equal, ``5.1`` and 5.0999999999999 too.
+    """
+    mine, other = table.numbers(variable), table.numbers(str(operand))
+    judged = ~np.isnan(mine) & ~np.isnan(other)
+    close = np.isclose(np.where(judged, mine, 0.0), np.where(judged, other, 0.0), rtol=1e-9, atol=0.0)
+    return close & judged, judged
+
+
+@kind("present_variable", params={"variable": VARIABLE}, required=("variable",), check="DB114", needs=("variable",))
+def present_variable(table: Table, rule: Rule) -> Iterator[Hit]:
+    """A dataset (of the rule's datasets) holds ``variable``, which it must not: one dataset-level finding at it."""
+    yield Hit(None, table.name(rule.text("variable")))
+
+
+def _blank_alike_groups(table: Table, names: tuple[str, ...], chosen: np.ndarray) -> pd.DataFrame:
+    """The values of ``names`` on the ``chosen`` records, a blank (or an absent optional variable) being a value."""
+    return pd.DataFrame({n: table.text(n)[chosen] for n in names})
+
+
+@kind(
+    "at_most_one_within",
+    params={"per": VARIABLES, "when": CONDITIONS, "variable": VARIABLE, "optional": VARIABLES},
+    required=("per", "variable"),
+    check="DB309",
+    needs=("per", "when", "variable"),
+)
+def at_most_one_within(table: Table, rule: Rule) -> Iterator[Hit]:
+    """At most one record ``when`` selects per group of ``per`` values, a blank value (or an absent
+    ``optional`` variable) counting as a value; every record of a larger group is a finding at ``variable``.
+
+    Unlike ``at_most_one``, a record with a blank --CAT is grouped with the others of blank --CAT,
+    not left out.
+    """
+    chosen = selected(table, rule.conditions("when"))
+    if chosen.sum() < 2:
+        return
+    dup = _blank_alike_groups(table, rule.names("per"), chosen).duplicated(keep=False).to_numpy()
+    if dup.any():
+        yield Hit(np.flatnonzero(chosen)[dup], table.name(rule.text("variable")))
+
+
+@kind(
+    "one_value_within",
+    params={"variable": VARIABLE, "within": VARIABLES, "when": CONDITIONS, "optional": VARIABLES},
+    required=("variable", "within"),
+    check="DB309",
+    needs=("variable", "within", "when"),
+)
+def one_value_within(table: Table, rule: Rule) -> Iterator[Hit]:
+    """``variable`` takes one value within each group of ``within`` values (a blank, or an absent
+    ``optional`` variable, counting as a value), among the records ``when`` selects where it is given.
+
+    Every record of a group with more than one value is a finding at ``variable``, the group's
+    values named.
+    """
+    values = table.text(rule.text("variable"))
+    chosen = selected(table, rule.conditions("when")) & (values != "")
+    if chosen.sum() < 2:
+        return
+    frame = _blank_alike_groups(table, rule.names("within"), chosen)
+    keys = list(frame.columns)
+    frame["_value"] = values[chosen]
+    many = frame.groupby(keys, sort=False)["_value"].transform("nunique").to_numpy() > 1
+    if not many.any():
+        return
+    rows = np.flatnonzero(chosen)[many]
+    seen = frame[many].groupby(keys, sort=False)["_value"].transform(lambda v: ", ".join(sorted(set(v))))
+    yield Hit(rows, table.name(rule.text("variable")), [f"values in the group: {t}" for t in seen.tolist()])
+
+
+def _referenced(table: Table, domain: str) -> list[Dataset]:
+    """The datasets a record of ``table`` whose RDOMAIN is ``domain`` refers to: a SUPP-- dataset's
+    parent (LBCH for SUPPLBCH) when it is of that domain, else every dataset of the domain (LB: LBCH, LBHE ...)."""
+    parent = table.pkg.get(table.ds.parent_name) if table.ds.is_supp else None
+    if parent is not None and parent.domain == domain:
+        return [parent]
+    return [d for d in table.pkg.datasets.values() if not d.is_supp and d.domain == domain and d is not table.ds]
+
+
+@kind(
+    "refers_to_record",
+    params={"variable": VARIABLE, "names": VARIABLE, "domain": VARIABLE, "by": VARIABLES, "optional": VARIABLES},
+    required=("variable", "names", "domain"),
+    check="DB309",
+    needs=("variable", "names", "domain", "by"),
+)
+def refers_to_record(table: Table, rule: Rule) -> Iterator[Hit]:
+    """Where ``names`` (IDVAR) is given, ``variable`` (IDVARVAL) is a value of the variable it names
+    in the dataset(s) of the domain ``domain`` (RDOMAIN) names, on a record with the same ``by``
+    values (USUBJID) when those are given.
+
+    Numbers compare as numbers (IDVARVAL ``7`` and AESEQ 7.0). A domain without a dataset in the
+    package, or one without the variable named, is not judged (other checks report those).
+    """
+    values, names, domains = (
+        table.text(rule.text("variable")),
+        table.text(rule.text("names")),
+        table.text(rule.text("domain")),
+    )
+    by = rule.names("by")
+    chosen = (names != "") & (values != "") & (domains != "")
+    if not chosen.any():
+        return
+    bad = np.zeros(table.size, dtype=bool)
+    pairs = pd.DataFrame({"d": domains[chosen], "n": names[chosen]}).drop_duplicates()
+    for domain, name in pairs.itertuples(index=False):
+        mine = chosen & (domains == domain) & (names == name)
+        targets = [d for d in _referenced(table, str(domain)) if str(name) in d.frame.columns]
+        if not targets:
+            continue
+        known: list[pd.MultiIndex] = []
+        for target in targets:
+            other = Table(table.pkg, target, table.ctx)
+            keys = [other.text(b) if other.has(b) else np.full(other.size, "", dtype=object) for b in by]
+            known.append(pd.MultiIndex.from_arrays([*keys, _comparable(other.text(str(name)))]))
+        given = [table.text(b)[mine] for b in by]
+        wanted = pd.MultiIndex.from_arrays([*given, _comparable(values[mine])])
+        found = np.zeros(int(mine.sum()), dtype=bool)
+        for index in known:
+            found |= wanted.isin(index)
+        if by:
+            # A record without a subject (a dataset-level relationship) is looked up by value alone.
+            loose = np.all([g == "" for g in given], axis=0)
+            if loose.any():
+                anywhere = pd.Index(np.concatenate([i.get_level_values(-1).to_numpy() for i in known]))
+                found[loose] = pd.Index(wanted.get_level_values(-1)[loose]).isin(anywhere)
+        bad[np.flatnonzero(mine)[~found]] = True
+    if bad.any():
+        yield Hit(np.flatnonzero(bad), table.name(rule.text("variable")))
+
+
+def _comparable(values: np.ndarray) -> np.ndarray:
+    """Values as a key: a number as its canonical text (``7``, ``7.0`` and ``07`` alike), other text as it is.
+
+    Judged once per distinct value.
+    """
+    codes, distinct = pd.factorize(pd.Series(values, dtype=object))
+    numbers = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce").to_numpy(dtype=float)
+    keys = np.asarray(distinct, dtype=object).copy()
+    for i in np.flatnonzero(~np.isnan(numbers)):
+        keys[i] = str(int(numbers[i])) if float(numbers[i]).is_integer() else repr(float(numbers[i]))
+    return keys[codes]
+
+
+@operator("not_one_of", TEXTS)
+def _not_one_of(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is none of the operand's, a blank value included (``not_in`` wants a given value)."""
+    values = list(operand) if isinstance(operand, tuple) else []
+    return table.per_value(variable, lambda v: ~v.isin(values))
