@@ -210,26 +210,54 @@ class Table:
             if name in self.columns and self.ds.frame[name].dtype == object and not variable.startswith("DM."):
                 codes, table = self.ds.codes(name)
                 self._dates[variable] = _parts(pd.Series(table, dtype=object))[codes]
+            elif variable.startswith("DM."):
+                self._dates[variable] = self._from_dm(variable, lambda dm: dm.date_parts(variable[3:]), (6,), -1)
             else:
-                self._dates[variable] = _parts(pd.Series(self.text(variable), dtype=object))
+                codes, distinct = pd.factorize(np.asarray(self.text(variable), dtype=object))
+                self._dates[variable] = _parts(pd.Series(distinct, dtype=object))[codes]
         return self._dates[variable]
+
+    def _from_dm(
+        self, variable: str, fact: Callable[[Table], np.ndarray], shape: tuple[int, ...], fill: float
+    ) -> np.ndarray:
+        """``fact`` of DM (``DM.NAME``: of its NAME) spread to each record by its subject; ``fill`` where DM has none."""
+        dm = self.pkg.get("DM")
+        out = np.full((self.size, *shape), fill, dtype=np.int64 if isinstance(fill, int) else float)
+        if dm is None or variable[3:] not in dm.frame.columns:
+            return out
+        rows = self.pkg.subject_rows(self.ds)
+        found = rows >= 0
+        out[found] = fact(Table(self.pkg, dm, self.ctx))[rows[found]]
+        return out
 
     def numbers(self, variable: str) -> np.ndarray:
         """Each record's value as a float (NaN where it is no number)."""
         name = self.name(variable)
         if self.is_numeric(variable) and not variable.startswith("DM."):
             return self.ds.frame[name].to_numpy(dtype=float)
+        if variable.startswith("DM."):
+            return self._from_dm(variable, lambda dm: dm.numbers(variable[3:]), (), float("nan"))
+        if name in self.columns and self.ds.frame[name].dtype == object:
+            codes, table = self.ds.codes(name)
+            return pd.to_numeric(pd.Series(table, dtype=object), errors="coerce").to_numpy(dtype=float)[codes]
         return pd.to_numeric(pd.Series(self.text(variable), dtype=object), errors="coerce").to_numpy(dtype=float)
 
 
+_DATETIME = re.compile(DATETIME)
+
+
 def _parts(values: pd.Series) -> np.ndarray:
-    """The date/time components of each value (see ``Table.date_parts``)."""
-    valid = values.str.fullmatch(DATETIME).fillna(False).astype(bool) & values.ne("")
-    parts = np.full((len(values), 6), -1, dtype=np.int64)
-    if valid.any():
-        found = values[valid].str.extract(_DATE_PARTS)
-        parts[valid.to_numpy()] = found.apply(pd.to_numeric, errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
-    return parts
+    """The date/time components of each value (see ``Table.date_parts``).
+
+    A plain loop over the (distinct) values: pandas' string methods loop in Python too, at a
+    fixed cost per call that dominates for the few hundred dates of DM.
+    """
+    rows: list[tuple[int, ...]] = []
+    blank = (-1, -1, -1, -1, -1, -1)
+    for value in values.tolist():
+        found = _DATE_PARTS.match(value) if isinstance(value, str) and _DATETIME.fullmatch(value) else None
+        rows.append(tuple(int(g) if g else -1 for g in found.groups()) if found else blank)
+    return np.array(rows, dtype=np.int64).reshape(len(rows), 6)
 
 
 Verdict = np.ndarray | tuple[np.ndarray, np.ndarray]  # holds, or (holds, could be judged)
@@ -470,8 +498,8 @@ def _compare(table: Table, variable: str, other: str) -> tuple[np.ndarray, np.nd
     a, b = table.numbers(variable), table.numbers(other)
     numeric = ~np.isnan(a) & ~np.isnan(b)
     order = np.sign(np.where(numeric, a, 0.0) - np.where(numeric, b, 0.0)).astype(np.int8)
-    if numeric.all():
-        return order, numeric
+    if numeric.all() or (table.is_numeric(variable) and table.is_numeric(other)):
+        return order, numeric  # two Num variables: a blank is no date either
     pa, pb = table.date_parts(variable), table.date_parts(other)
     known = np.minimum((pa >= 0).sum(axis=1), (pb >= 0).sum(axis=1))
     dated = ~numeric & (known > 0)
@@ -563,14 +591,6 @@ def requires_variable(table: Table, rule: Rule) -> Iterator[Hit]:
         yield Hit(None, table.name(rule.text("variable")))
 
 
-def _group_codes(table: Table, names: tuple[str, ...]) -> np.ndarray:
-    """One integer per record for its values of ``names`` (0 for all when none is named)."""
-    if not names:
-        return np.zeros(table.size, dtype=np.int64)
-    frame = pd.DataFrame({n: table.text(n) for n in names})
-    return frame.groupby(list(names), sort=False).ngroup().to_numpy(dtype=np.int64)
-
-
 @kind(
     "one_to_one",
     params={"variables": VARIABLES, "within": VARIABLES, "when": CONDITIONS, "optional": VARIABLES},
@@ -590,10 +610,10 @@ def one_to_one(table: Table, rule: Rule) -> Iterator[Hit]:
     chosen = selected(table, rule.conditions("when")) & (a != "") & (b != "")
     if not chosen.any():
         return
-    group = _group_codes(table, rule.names("within"))
-    frame = pd.DataFrame({"g": group[chosen], "a": a[chosen], "b": b[chosen]})
-    many_b = frame.groupby(["g", "a"])["b"].transform("nunique").to_numpy() > 1
-    many_a = frame.groupby(["g", "b"])["a"].transform("nunique").to_numpy() > 1
+    group = _group_ids(table, rule.names("within"), chosen)
+    codes_a, codes_b = _compact(table, first, chosen), _compact(table, second, chosen)
+    many_b = _several(_combine(group, codes_a), codes_b)
+    many_a = _several(_combine(group, codes_b), codes_a)
     bad = np.flatnonzero(chosen)[many_a | many_b]
     if len(bad):
         yield Hit(bad, table.name(first))
@@ -715,9 +735,48 @@ def present_variable(table: Table, rule: Rule) -> Iterator[Hit]:
     yield Hit(None, table.name(rule.text("variable")))
 
 
-def _blank_alike_groups(table: Table, names: tuple[str, ...], chosen: np.ndarray) -> pd.DataFrame:
-    """The values of ``names`` on the ``chosen`` records, a blank (or an absent optional variable) being a value."""
-    return pd.DataFrame({n: table.text(n)[chosen] for n in names})
+def _value_codes(table: Table, variable: str) -> np.ndarray:
+    """Each record's value of ``variable`` as an integer: equal values, equal integers; 0 for every
+    blank (and for all records when the dataset does not hold the variable)."""
+    if not table.has(variable):
+        return np.zeros(table.size, dtype=np.int64)
+    name = table.name(variable)
+    if variable.startswith("DM."):
+        codes, distinct = pd.factorize(pd.Series(table.text(variable), dtype=object))
+        distinct = np.append(np.asarray(distinct, dtype=object), "")
+    else:
+        codes, distinct = table.ds.codes(name)  # the dataset's own factorisation, made once per variable
+    blank = np.append(np.asarray(distinct[:-1] == "", dtype=bool), True)  # code -1 (the last entry) is blank
+    return np.where(blank[codes], 0, codes.astype(np.int64) + 1)
+
+
+def _compact(table: Table, variable: str, chosen: np.ndarray) -> np.ndarray:
+    """The ``chosen`` records' values of ``variable`` as integers 0 .. distinct values - 1."""
+    _, codes = np.unique(_value_codes(table, variable)[chosen], return_inverse=True)
+    return codes.reshape(-1).astype(np.int64)
+
+
+def _combine(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """One integer (0 .. pairs - 1) per distinct pair of ``first`` and ``second`` (integers 0 .. n - 1)."""
+    _, ids = np.unique(first * (int(second.max(initial=0)) + 1) + second, return_inverse=True)
+    return ids.reshape(-1).astype(np.int64)
+
+
+def _several(key: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each record, whether its ``key`` (integers 0 .. n - 1) goes with more than one of ``values``."""
+    width = int(values.max(initial=0)) + 1
+    pairs = np.unique(key * width + values)  # each (key, value) once
+    return np.bincount(pairs // width, minlength=int(key.max(initial=0)) + 1)[key] > 1
+
+
+def _group_ids(table: Table, names: tuple[str, ...], chosen: np.ndarray) -> np.ndarray:
+    """For the ``chosen`` records, one integer per distinct combination of their values of ``names``
+    (0 .. groups - 1), a blank being a value like any other."""
+    ids = np.zeros(int(chosen.sum()), dtype=np.int64)
+    for name in names:
+        if table.has(name):
+            ids = _combine(ids, _compact(table, name, chosen))
+    return ids
 
 
 @kind(
@@ -737,7 +796,8 @@ def at_most_one_within(table: Table, rule: Rule) -> Iterator[Hit]:
     chosen = selected(table, rule.conditions("when"))
     if chosen.sum() < 2:
         return
-    dup = _blank_alike_groups(table, rule.names("per"), chosen).duplicated(keep=False).to_numpy()
+    ids = _group_ids(table, rule.names("per"), chosen)
+    dup = np.bincount(ids)[ids] > 1
     if dup.any():
         yield Hit(np.flatnonzero(chosen)[dup], table.name(rule.text("variable")))
 
@@ -760,15 +820,15 @@ def one_value_within(table: Table, rule: Rule) -> Iterator[Hit]:
     chosen = selected(table, rule.conditions("when")) & (values != "")
     if chosen.sum() < 2:
         return
-    frame = _blank_alike_groups(table, rule.names("within"), chosen)
-    keys = list(frame.columns)
-    frame["_value"] = values[chosen]
-    many = frame.groupby(keys, sort=False)["_value"].transform("nunique").to_numpy() > 1
+    groups = _group_ids(table, rule.names("within"), chosen)
+    many = _several(groups, _compact(table, rule.text("variable"), chosen))
     if not many.any():
         return
     rows = np.flatnonzero(chosen)[many]
-    seen = frame[many].groupby(keys, sort=False)["_value"].transform(lambda v: ", ".join(sorted(set(v))))
-    yield Hit(rows, table.name(rule.text("variable")), [f"values in the group: {t}" for t in seen.tolist()])
+    shown = {g: ", ".join(sorted(set(values[rows[groups[many] == g]]))) for g in np.unique(groups[many]).tolist()}
+    yield Hit(
+        rows, table.name(rule.text("variable")), [f"values in the group: {shown[g]}" for g in groups[many].tolist()]
+    )
 
 
 def _referenced(table: Table, domain: str) -> list[Dataset]:
@@ -811,25 +871,33 @@ def refers_to_record(table: Table, rule: Rule) -> Iterator[Hit]:
         targets = [d for d in _referenced(table, str(domain)) if str(name) in d.frame.columns]
         if not targets:
             continue
-        known: list[pd.MultiIndex] = []
+        known, anywhere = [], []
         for target in targets:
             other = Table(table.pkg, target, table.ctx)
-            keys = [other.text(b) if other.has(b) else np.full(other.size, "", dtype=object) for b in by]
-            known.append(pd.MultiIndex.from_arrays([*keys, _comparable(other.text(str(name)))]))
+            value = _comparable(other.text(str(name)))
+            known.append(_keys([other.text(b) for b in by], value))
+            anywhere.append(value)
         given = [table.text(b)[mine] for b in by]
-        wanted = pd.MultiIndex.from_arrays([*given, _comparable(values[mine])])
-        found = np.zeros(int(mine.sum()), dtype=bool)
-        for index in known:
-            found |= wanted.isin(index)
+        wanted = _comparable(values[mine])
+        found = pd.Index(_keys(given, wanted), dtype=object).isin(pd.Index(np.concatenate(known), dtype=object))
         if by:
             # A record without a subject (a dataset-level relationship) is looked up by value alone.
-            loose = np.all([g == "" for g in given], axis=0)
+            loose = np.logical_and.reduce([g == "" for g in given])
             if loose.any():
-                anywhere = pd.Index(np.concatenate([i.get_level_values(-1).to_numpy() for i in known]))
-                found[loose] = pd.Index(wanted.get_level_values(-1)[loose]).isin(anywhere)
+                found[loose] = pd.Index(wanted[loose], dtype=object).isin(
+                    pd.Index(np.concatenate(anywhere), dtype=object)
+                )
         bad[np.flatnonzero(mine)[~found]] = True
     if bad.any():
         yield Hit(np.flatnonzero(bad), table.name(rule.text("variable")))
+
+
+def _keys(parts: list[np.ndarray], value: np.ndarray) -> np.ndarray:
+    """One text key per record of its ``parts`` values and ``value`` (joined by a unit separator)."""
+    key = np.asarray(value, dtype=object)
+    for part in reversed(parts):
+        key = np.asarray(part, dtype=object) + "\x1f" + key
+    return key
 
 
 def _comparable(values: np.ndarray) -> np.ndarray:
@@ -837,7 +905,7 @@ def _comparable(values: np.ndarray) -> np.ndarray:
 
     Judged once per distinct value.
     """
-    codes, distinct = pd.factorize(pd.Series(values, dtype=object))
+    codes, distinct = pd.factorize(np.asarray(values, dtype=object))
     numbers = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce").to_numpy(dtype=float)
     keys = np.asarray(distinct, dtype=object).copy()
     for i in np.flatnonzero(~np.isnan(numbers)):
