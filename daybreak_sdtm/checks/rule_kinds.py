@@ -742,8 +742,8 @@ def _value_codes(table: Table, variable: str) -> np.ndarray:
         return np.zeros(table.size, dtype=np.int64)
     name = table.name(variable)
     if variable.startswith("DM."):
-        codes, distinct = pd.factorize(pd.Series(table.text(variable), dtype=object))
-        distinct = np.append(np.asarray(distinct, dtype=object), "")
+        codes, uniques = pd.factorize(pd.Series(table.text(variable), dtype=object))
+        distinct = np.append(np.asarray(uniques, dtype=object), "")
     else:
         codes, distinct = table.ds.codes(name)  # the dataset's own factorisation, made once per variable
     blank = np.append(np.asarray(distinct[:-1] == "", dtype=bool), True)  # code -1 (the last entry) is blank
@@ -918,3 +918,48 @@ def _not_one_of(table: Table, variable: str, operand: object) -> Verdict:
     """The value is none of the operand's, a blank value included (``not_in`` wants a given value)."""
     values = list(operand) if isinstance(operand, tuple) else []
     return table.per_value(variable, lambda v: ~v.isin(values))
+
+
+@kind("custom_domain_prefix", params={}, required=(), check="DB114")
+def custom_domain_prefix(table: Table, rule: Rule) -> Iterator[Hit]:
+    """In a custom domain (a dataset SDTMIG does not define, or a sponsor domain of the study), every
+    variable the SDTM classes name with a prefix (``--TESTCD``, not STUDYID or VISITNUM) starts
+    with the dataset's DOMAIN value; one dataset-level finding at each variable that does not.
+    """
+    meta = table.ctx.standards.dataset(table.ds.name)
+    if table.ds.is_supp or (meta is not None and not meta.custom):
+        return
+    domains = [d for d in dict.fromkeys(table.text("DOMAIN").tolist()) if d] if table.has("DOMAIN") else []
+    prefix = domains[0] if len(domains) == 1 else table.ds.domain
+    unprefixed = {
+        cv.name for cvs in table.ctx.standards.class_variables.values() for cv in cvs if not cv.name.startswith("--")
+    }
+    for name in table.ds.frame.columns:
+        if name not in unprefixed and not str(name).startswith(prefix):
+            yield Hit(None, str(name), f"{name} does not start with {prefix}")
+
+
+@operator("names_sdtm_variable")
+def _names_sdtm_variable(table: Table, variable: str, operand: object) -> Verdict:
+    """The value (a SUPP-- dataset's QNAM) is the name of a variable SDTM defines for the parent
+    domain: a variable of the domain's SDTMIG table, or one of its class (and of every general
+    observation class: identifiers and timing) with the domain's prefix (AEACNOTH, AEEVAL).
+    """
+    standards, domain = table.ctx.standards, table.ds.domain
+    meta = standards.dataset(domain)
+    classes = ("GENERAL OBSERVATIONS", meta.klass if meta is not None else "")
+    names = {v.name for v in standards.variables.get(domain, ())}
+    names |= {cv.name.replace("--", domain, 1) for k in classes for cv in standards.class_variables.get(k, ())}
+    return table.per_value(variable, lambda v: v.isin(sorted(names)))
+
+
+@operator("on_or_after_variable", VARIABLE)
+def _on_or_after_variable(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is known to be on or after the other's: a date after it at the precision both
+    have, or equal to it there and given at least to the other's precision (2025-10 and
+    2025-09-27 are after 2025-09-27; 2025 and 2025-09 are not known to be), or a number not below it."""
+    other = str(operand)
+    order, judged = _compare(table, variable, other)
+    numeric = ~np.isnan(table.numbers(variable)) & ~np.isnan(table.numbers(other))
+    precise = numeric | ((table.date_parts(variable) >= 0).sum(axis=1) >= (table.date_parts(other) >= 0).sum(axis=1))
+    return ((order > 0) | ((order == 0) & precise)) & judged, judged
