@@ -79,6 +79,37 @@ REASONS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\b(?:RELREC|RELSUB|RELID|RSUBJID|POOLID|CO|SM|TM|MIDS\w*|DD|SS|SS\w+|MS|MB|PC|PP|FAOBJ|IE\w*|DV\w*|EC\w*)\b"
         ),
     ),
+    (
+        "a planned visit is SV's SVPRESP = Y, which records of other domains do not carry (SV's own: CORE-000036, CORE-000039)",
+        re.compile(r"VISIT(?:NUM)? is planned \(SVPRESP = 'Y'\)"),
+    ),
+    (
+        "--STTPT/--ENTPT are time points in words (SCREENING, END OF STUDY), so whether one is before the collection date is not in the data (CORE-000572 holds --ENRTPT to its whole list)",
+        re.compile(
+            r"--STRTPT is not in \('BEFORE', 'COINCIDENT', 'AFTER', 'UNKNOWN'\) and --STTPT is prior|"
+            r"--STTPT is equal to the date of collection|--ENRTPT is not in \('BEFORE', 'COINCIDENT', 'ONGOING', 'UNKNOWN'\)$"
+        ),
+    ),
+    (
+        "a split dataset (LBCH) replaces its two-letter domain (SDTMIG 4.1.7), so requiring the parent in the package would report every split package",
+        re.compile(r"do not have a two-letter parent domain present"),
+    ),
+    (
+        "title case as CORE tests it fails SDTMIG's own labels (Reported Term for the Adverse Event); DB502 holds labels to SDTMIG's",
+        re.compile(r"variable label is not in title case", re.IGNORECASE),
+    ),
+    (
+        "what the protocol or the sponsor's definitions say (protocol-specified treatment, the milestone RFSTDTC marks) is not in the data",
+        re.compile(r"protocol-specified study treatment|milestone associated with RFSTDTC"),
+    ),
+    (
+        "needs the SE element whose dates span each visit (DB406 places records in SE's elements for EPOCH; SV's TAETORD is not compared yet)",
+        re.compile(r"TAETORD values don't match between Subject Visits"),
+    ),
+    (
+        "a sponsor domain's code (SDTMIG 2.6: X-, Y-, Z- and others) is by design in no CT list; DB107 holds DOMAIN to the dataset's name",
+        re.compile(r"DOMAIN Code is not a valid Domain Code published by CDISC"),
+    ),
     ("not implemented yet", re.compile(r"")),
 )
 

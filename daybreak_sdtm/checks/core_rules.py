@@ -42,7 +42,11 @@ def dataset_class(ds: Dataset, ctx: CheckContext) -> str:
 
 def applies(rule: Rule, table: Table, klass: str) -> bool:
     """Whether the rule applies to the table's dataset: in its scope, holding every variable it needs."""
-    return rule.scope.holds(table.ds, klass) and all(table.has(v) for v in needed(rule))
+    return (
+        rule.scope.holds(table.ds, klass)
+        and all(table.has(v) for v in needed(rule))
+        and not any(table.has(v) for v in rule.without)
+    )
 
 
 def message(rule: Rule, table: Table, detail: str) -> str:

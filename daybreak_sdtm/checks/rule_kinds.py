@@ -16,6 +16,7 @@ their declared parameters when it loads the table.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -42,11 +43,13 @@ NUMBER = "number"  # an integer: a length
 BOOLEAN = "boolean"
 REGEX = "regex"  # a Python regular expression, matched against the whole value
 NOTHING = "nothing"  # an operator without operand (empty, not_empty)
-SHAPES = (VARIABLE, VARIABLES, CONDITIONS, DATASET, TEXT, TEXTS, NUMBER, BOOLEAN, REGEX, NOTHING)
+COLUMN = "column"  # another dataset's variable: TV.VISITNUM
+SHAPES = (VARIABLE, VARIABLES, CONDITIONS, DATASET, TEXT, TEXTS, NUMBER, BOOLEAN, REGEX, NOTHING, COLUMN)
 
 # A variable as a rule names it: --XXX (the domain prefix), a full name, or DM.NAME (the subject's DM value).
 VARIABLE_NAME = re.compile(r"^(?:--[A-Z][A-Z0-9]{0,5}|[A-Z][A-Z0-9]{0,7}|DM\.[A-Z][A-Z0-9]{0,7})$")
 DATASET_NAME = re.compile(r"^[A-Z][A-Z0-9]{1,7}$")
+COLUMN_NAME = re.compile(r"^[A-Z][A-Z0-9]{1,7}\.[A-Z][A-Z0-9]{0,7}$")
 
 # The components of an ISO 8601 date/time known from its start (year, month, day, hour, minute,
 # second), as far as they are given without a gap.
@@ -71,7 +74,7 @@ class Scope:
 
     ``domains`` are domain codes (LB applies to LB, LBCH, LBHE ...) or ``SUPP--`` (every SUPP--
     dataset); ``classes`` are SDTM classes as Define-XML names them (SUPP-- datasets are of
-    RELATIONSHIP); ``except_domains`` are left out.
+    RELATIONSHIP); ``except_domains`` (domains, dataset names or classes) are left out.
     """
 
     domains: tuple[str, ...] = ()
@@ -81,7 +84,7 @@ class Scope:
     def holds(self, ds: Dataset, klass: str) -> bool:
         """Whether the rule applies to ``ds`` (of SDTM class ``klass``)."""
         code = "SUPP--" if ds.is_supp else ds.domain
-        if code in self.except_domains or ds.name in self.except_domains:
+        if code in self.except_domains or ds.name in self.except_domains or klass in self.except_domains:
             return False
         if not self.domains and not self.classes:
             return True
@@ -117,6 +120,7 @@ class Rule:
     message: str
     check: str
     where: str = ""
+    without: tuple[str, ...] = ()  # variables the dataset must not hold for the rule to apply
     fails: tuple[Mapping[str, object], ...] = field(default=(), compare=False)
     passes: tuple[Mapping[str, object], ...] = field(default=(), compare=False)
 
@@ -200,7 +204,8 @@ class Table:
         name = self.name(variable)
         if name in self.columns and self.ds.frame[name].dtype == object and not variable.startswith("DM."):
             return np.asarray(self.ds.per_value(name, fact), dtype=bool)
-        return np.asarray(fact(pd.Series(self.text(variable), dtype=object)), dtype=bool)
+        codes, distinct = pd.factorize(self.text(variable))
+        return np.asarray(fact(pd.Series(distinct, dtype=object)), dtype=bool)[codes]
 
     def date_parts(self, variable: str) -> np.ndarray:
         """Each record's ISO 8601 date/time as 6 integers (year ... second), -1 past its precision;
@@ -372,6 +377,8 @@ def selected(table: Table, every: tuple[Condition, ...], some: tuple[Condition, 
     for c in every:
         ok, judged = holds(table, c)
         chosen &= ok & judged
+        if not chosen.any():  # the usual case of a clean package: the other conditions are not read
+            return chosen
     if some:
         anyone = np.zeros(table.size, dtype=bool)
         for c in some:
@@ -393,11 +400,20 @@ def _not_empty(table: Table, variable: str, operand: object) -> Verdict:
     return table.per_value(variable, lambda v: v.ne(""))
 
 
+def _number(operand: object) -> float | None:
+    """The operand as a number, None when it is none."""
+    try:
+        return float(str(operand))
+    except ValueError:
+        return None
+
+
 @operator("equal_to", TEXT)
 def _equal_to(table: Table, variable: str, operand: object) -> Verdict:
-    """The value is the operand (numbers compared as numbers)."""
+    """The value is the operand (numbers compared as numbers; a Num variable is never a text operand)."""
     if table.is_numeric(variable):
-        return table.numbers(variable) == float(str(operand))
+        number = _number(operand)
+        return table.numbers(variable) == number if number is not None else np.zeros(table.size, bool)
     return table.per_value(variable, lambda v: v.eq(str(operand)))
 
 
@@ -405,8 +421,8 @@ def _equal_to(table: Table, variable: str, operand: object) -> Verdict:
 def _not_equal_to(table: Table, variable: str, operand: object) -> Verdict:
     """The value is given and is not the operand."""
     if table.is_numeric(variable):
-        numbers = table.numbers(variable)
-        return ~np.isnan(numbers) & (numbers != float(str(operand)))
+        numbers, number = table.numbers(variable), _number(operand)
+        return ~np.isnan(numbers) & (numbers != number if number is not None else True)
     return table.per_value(variable, lambda v: v.ne("") & v.ne(str(operand)))
 
 
@@ -486,6 +502,49 @@ def _equal_to_dataset_label(table: Table, variable: str, operand: object) -> Ver
     return (
         table.per_value(variable, lambda v: v.ne("") & v.str.upper().eq(label)) if label else np.zeros(table.size, bool)
     )
+
+
+def _column_values(table: Table, column: str) -> pd.Index | None:
+    """The distinct values (as text) of another dataset's variable (``TV.VISITNUM``); None when absent."""
+    name, variable = column.split(".", 1)
+    other = table.pkg.get(name)
+    if other is None or variable not in other.frame.columns:
+        return None
+    return pd.Index(pd.unique(other.text(variable).to_numpy(dtype=object)), dtype=object)
+
+
+@operator("in_column", COLUMN)
+def _in_column(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is given and occurs among another dataset's values of a variable (TV.VISITNUM); not
+    judged when that dataset or variable is absent."""
+    known = _column_values(table, str(operand))
+    if known is None:
+        return np.zeros(table.size, bool), np.zeros(table.size, bool)
+    return table.per_value(variable, lambda v: v.ne("") & v.isin(known))
+
+
+@operator("not_in_column", COLUMN)
+def _not_in_column(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is given and does not occur among another dataset's values of a variable; not judged
+    when that dataset or variable is absent (CORE's false positive when a related dataset is missing)."""
+    known = _column_values(table, str(operand))
+    if known is None:
+        return np.zeros(table.size, bool), np.zeros(table.size, bool)
+    return table.per_value(variable, lambda v: v.ne("") & ~v.isin(known))
+
+
+@operator("not_domain_in_package")
+def _not_domain_in_package(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is given and is the domain of no dataset of the package (RDOMAIN LB with LBCH counts as present)."""
+    domains = {ds.domain for ds in table.pkg.datasets.values() if not ds.is_supp}
+    domains |= {ds.name for ds in table.pkg.datasets.values()}
+    return table.per_value(variable, lambda v: v.ne("") & ~v.isin(domains))
+
+
+@operator("no_dataset", DATASET)
+def _no_dataset(table: Table, variable: str, operand: object) -> Verdict:
+    """The package has no dataset of that name (the variable is not read): ``[USUBJID, no_dataset, SUPPDM]``."""
+    return np.full(table.size, table.pkg.get(str(operand)) is None, dtype=bool)
 
 
 def _compare(table: Table, variable: str, other: str) -> tuple[np.ndarray, np.ndarray]:
@@ -572,7 +631,7 @@ def condition(table: Table, rule: Rule) -> Iterator[Hit]:
 
 @kind(
     "requires_variable",
-    params={"variable": VARIABLE, "requires": VARIABLES, "requires_any": VARIABLES},
+    params={"variable": VARIABLE, "requires": VARIABLES, "requires_any": VARIABLES, "populated": BOOLEAN},
     required=("variable",),
     check="DB114",
     needs=("variable",),
@@ -580,15 +639,35 @@ def condition(table: Table, rule: Rule) -> Iterator[Hit]:
 def requires_variable(table: Table, rule: Rule) -> Iterator[Hit]:
     """A dataset holding ``variable`` holds every variable of ``requires`` and one at least of ``requires_any``.
 
-    One dataset-level finding at the first variable missing (at ``variable`` when none of
+    With ``populated: true`` only a dataset where ``variable`` is given on some record is held to
+    it. One dataset-level finding at the first variable missing (at ``variable`` when none of
     ``requires_any`` is there).
     """
+    if rule.flag("populated") and not (table.text(rule.text("variable")) != "").any():
+        return
     missing = [v for v in rule.names("requires") if not table.has(v)]
     anyof = rule.names("requires_any")
     if missing:
         yield Hit(None, table.name(missing[0]))
     elif anyof and not any(table.has(v) for v in anyof):
         yield Hit(None, table.name(rule.text("variable")))
+
+
+def _group_codes(table: Table, names: tuple[str, ...]) -> np.ndarray:
+    """One integer per record for its values of ``names`` (0 for all when none is named)."""
+    if not names:
+        return np.zeros(table.size, dtype=np.int64)
+    frame = pd.DataFrame({n: table.text(n) for n in names})
+    return frame.groupby(list(names), sort=False).ngroup().to_numpy(dtype=np.int64)
+
+
+def _many(group: np.ndarray, key: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """For each record, whether its (group, key) goes with more than one value (integer codes)."""
+    width = int(value.max()) + 1 if len(value) else 1
+    keys = group.astype(np.int64) * (int(key.max()) + 1 if len(key) else 1) + key
+    distinct_keys, at = np.unique(keys, return_inverse=True)
+    pairs = np.unique(at.astype(np.int64) * width + value)
+    return np.bincount(pairs // width, minlength=len(distinct_keys))[at] > 1
 
 
 @kind(
@@ -610,11 +689,9 @@ def one_to_one(table: Table, rule: Rule) -> Iterator[Hit]:
     chosen = selected(table, rule.conditions("when")) & (a != "") & (b != "")
     if not chosen.any():
         return
-    group = _group_ids(table, rule.names("within"), chosen)
-    codes_a, codes_b = _compact(table, first, chosen), _compact(table, second, chosen)
-    many_b = _several(_combine(group, codes_a), codes_b)
-    many_a = _several(_combine(group, codes_b), codes_a)
-    bad = np.flatnonzero(chosen)[many_a | many_b]
+    group = _group_codes(table, rule.names("within"))[chosen]
+    ca, cb = pd.factorize(a[chosen])[0], pd.factorize(b[chosen])[0]
+    bad = np.flatnonzero(chosen)[_many(group, ca, cb) | _many(group, cb, ca)]
     if len(bad):
         yield Hit(bad, table.name(first))
 
@@ -654,6 +731,8 @@ def at_most_one(table: Table, rule: Rule) -> Iterator[Hit]:
         "other_when": CONDITIONS,
         "by": VARIABLES,
         "present": BOOLEAN,
+        "at_least": NUMBER,
+        "report": VARIABLE,
         "optional": VARIABLES,
     },
     required=("variable", "dataset"),
@@ -664,8 +743,10 @@ def in_dataset(table: Table, rule: Rule) -> Iterator[Hit]:
     """Each given value of ``variable`` (on the records ``when`` selects) occurs among ``dataset``'s ``values_of``
     (default: the same variable), on its records ``other_when`` selects, with the same values of ``by``.
 
-    ``present: false`` turns it round: the value must not occur there. When the other dataset
-    (or its variable) is absent, nothing is judged: a package without TV cannot be held to it.
+    ``present: false`` turns it round: the value must not occur there; ``at_least: N`` asks for N
+    such records of the other dataset (SUPPDM's races of a subject of RACE MULTIPLE). When the
+    other dataset (or its variable) is absent, nothing is judged: a package without TV cannot be
+    held to it. The finding is at ``report``, else at ``variable``.
     """
     other_ds = table.pkg.get(rule.text("dataset"))
     target = rule.text("values_of") or rule.text("variable")
@@ -676,36 +757,192 @@ def in_dataset(table: Table, rule: Rule) -> Iterator[Hit]:
     if not other.has(target) or not all(other.has(b) for b in by):
         return
     keep = selected(other, rule.conditions("other_when"))
-    known = pd.MultiIndex.from_arrays([other.text(n)[keep] for n in (*by, target)]) if by else None
     values = table.text(rule.text("variable"))
     chosen = selected(table, rule.conditions("when")) & (values != "")
     if not chosen.any():
         return
-    if known is not None:
-        mine = pd.MultiIndex.from_arrays([table.text(n) for n in (*by, rule.text("variable"))])
-        found = mine.isin(known)
+    theirs = pd.DataFrame({str(i): other.text(n)[keep] for i, n in enumerate((*by, target))})
+    counts = theirs.value_counts()
+    wanted = max(1, rule.number("at_least", 1))
+    known = counts[counts >= wanted].index
+    if by:
+        found = pd.MultiIndex.from_arrays([table.text(n) for n in (*by, rule.text("variable"))]).isin(known)
     else:
-        found = pd.Index(values, dtype=object).isin(pd.Index(other.text(target)[keep], dtype=object))
+        found = pd.Index(values, dtype=object).isin(pd.Index([k[0] for k in known], dtype=object))
     bad = chosen & (found if not rule.flag("present", True) else ~found)
     if bad.any():
-        yield Hit(np.flatnonzero(bad), table.name(rule.text("variable")))
+        yield Hit(np.flatnonzero(bad), table.name(rule.text("report") or rule.text("variable")))
+
+
+def _split_name_bad(table: Table) -> bool:
+    """A dataset of a domain split over datasets (its DOMAIN another code that its name starts with)
+    whose name is not of 3 or 4 characters (SDTMIG 4.1.7)."""
+    if "DOMAIN" not in table.columns or table.ds.is_supp or not table.size:
+        return False
+    code = str(table.ds.frame["DOMAIN"].iat[0])
+    name = table.ds.name
+    return len(code) == 2 and name != code and name.startswith(code) and len(name) not in (3, 4)
+
+
+def _findings_about_parent_missing(table: Table) -> bool:
+    """A Findings About dataset named for a parent domain (FACM) the package lacks."""
+    name = table.ds.name
+    if not name.startswith("FA") or len(name) != 4 or table.ds.is_supp:
+        return False
+    return not any(ds.domain == name[2:] and not ds.is_supp for ds in table.pkg.datasets.values())
+
+
+def _file_size(table: Table) -> int:
+    """The bytes of the dataset's file (its parts' when split), 0 when it was made in memory."""
+    from pathlib import Path
+
+    path = Path(table.ds.file) if table.ds.file else None
+    return path.stat().st_size if path is not None and path.is_file() else 0
+
+
+def _out_of_order(table: Table) -> bool:
+    """Whether the dataset's variables that SDTMIG lists for its domain are not in SDTMIG's order.
+
+    Not judged for a package that declares an older SDTMIG than the one checked: the versions
+    order some variables differently (SDTMIG 3.2 has SEUPDES after ELEMENT, 3.4 last).
+    """
+    if table.ctx.difference_applies:
+        return False
+    order = {v.name: v.order for v in table.ctx.standards.domain_variables(table.ds.name)}
+    known = [order[c] for c in table.ds.frame.columns if c in order]
+    return any(b < a for a, b in itertools.pairwise(known))
+
+
+DATASET_TESTS: dict[str, Callable[[Table, int], bool]] = {
+    "variables_out_of_order": lambda table, length: _out_of_order(table),
+    "no_records": lambda table, length: table.size == 0,
+    "name_longer_than": lambda table, length: len(table.ds.name) > length,
+    "split_name_length": lambda table, length: _split_name_bad(table),
+    "findings_about_parent_missing": lambda table, length: _findings_about_parent_missing(table),
+    "file_larger_than": lambda table, length: _file_size(table) > length,
+}
 
 
 @kind("dataset", params={"test": TEXT, "length": NUMBER}, required=("test",), check="DB114")
 def dataset(table: Table, rule: Rule) -> Iterator[Hit]:
-    """A test of the dataset as a whole: ``no_records`` (it holds none), ``name_longer_than`` (its name has more than ``length`` characters).
+    """A test of the dataset as a whole (``DATASET_TESTS``): ``no_records``, ``name_longer_than``
+    ``length``, ``split_name_length`` (a split dataset's name is not of 3 or 4 characters),
+    ``findings_about_parent_missing`` (FACM without CM), ``file_larger_than`` ``length`` bytes.
 
     One dataset-level finding.
     """
-    test = rule.text("test")
-    if (test == "no_records" and table.size == 0) or (
-        test == "name_longer_than" and len(table.ds.name) > rule.number("length")
-    ):
+    if DATASET_TESTS[rule.text("test")](table, rule.number("length")):
         yield Hit(None, "")
 
 
-# What ``dataset``'s ``test`` may be (checked when the table is loaded).
-DATASET_TESTS = ("no_records", "name_longer_than")
+@kind("every_variable", params={"test": TEXT, "length": NUMBER, "value": TEXT}, required=("test",), check="DB114")
+def every_variable(table: Table, rule: Rule) -> Iterator[Hit]:
+    """A test of each variable of the dataset: ``label_longer_than`` / ``name_longer_than`` ``length``
+    (one dataset-level finding per variable), ``value_is`` ``value`` (each char variable's records
+    holding exactly that value as a whole, ``.`` say).
+    """
+    test = rule.text("test")
+    for name in table.ds.frame.columns:
+        measured = table.ds.labels.get(name, "") if test == "label_longer_than" else name
+        if test in ("label_longer_than", "name_longer_than") and len(measured) > rule.number("length"):
+            yield Hit(None, name)
+        elif test == "value_is" and table.ds.frame[name].dtype == object:
+            rows = table.ds.positions_where(name, lambda v: v.eq(rule.text("value")))
+            if len(rows):
+                yield Hit(rows, name)
+
+
+EVERY_VARIABLE_TESTS = ("label_longer_than", "name_longer_than", "value_is")
+
+
+@kind("variable_elsewhere", params={"variable": VARIABLE}, required=("variable",), check="DB114", needs=("variable",))
+def variable_elsewhere(table: Table, rule: Rule) -> Iterator[Hit]:
+    """A dataset holding ``variable`` (``--LNKID``) is not the only one: another dataset of the
+    package holds it too, with its own prefix. One dataset-level finding otherwise."""
+    suffix = rule.text("variable")
+    for ds in table.pkg.datasets.values():
+        if ds is not table.ds and not ds.is_supp:
+            other = f"{ds.domain}{suffix[2:]}" if suffix.startswith("--") else suffix
+            if other in ds.frame.columns:
+                return
+    yield Hit(None, suffix)
+
+
+@kind(
+    "same_value",
+    params={"variable": VARIABLE, "per": VARIABLES, "when": CONDITIONS, "optional": VARIABLES},
+    required=("variable", "per"),
+    check="DB309",
+    needs=("variable", "per", "when"),
+)
+def same_value(table: Table, rule: Rule) -> Iterator[Hit]:
+    """``variable`` has one value within each group of ``per`` values, among the records ``when``
+    selects where it is given; every record of a group holding several is a finding at it."""
+    values = table.text(rule.text("variable"))
+    chosen = selected(table, rule.conditions("when")) & (values != "")
+    if not chosen.any():
+        return
+    group = _group_codes(table, rule.names("per"))
+    frame = pd.DataFrame({"g": group[chosen], "v": values[chosen]})
+    many = frame.groupby("g")["v"].transform("nunique").to_numpy() > 1
+    if many.any():
+        yield Hit(np.flatnonzero(chosen)[many], rule.text("variable"))
+
+
+@kind(
+    "sequence",
+    params={"per": VARIABLES, "order": VARIABLE, "test": TEXT, "variable": VARIABLE, "next": VARIABLE},
+    required=("per", "order", "test", "variable"),
+    check="DB412",
+    needs=("per", "order", "variable", "next"),
+)
+def sequence(table: Table, rule: Rule) -> Iterator[Hit]:
+    """The records of each group of ``per`` values (a subject's), in the order of ``order`` (a
+    number, or ISO 8601 text), tested one against the next (``SEQUENCE_TESTS``):
+
+    * ``ends_at_next_start``: ``variable`` (SEENDTC) is the next record's ``next`` (SESTDTC), where both are given;
+    * ``given_unless_last``: ``variable`` is given on every record but the last;
+    * ``not_decreasing``: ``variable`` (--STDTC) is not before the previous record's, compared as
+      ISO 8601 at the precision both have.
+
+    The finding is at ``variable`` of the record that breaks it.
+    """
+    test = rule.text("test")
+    per = rule.names("per")
+    key = table.numbers(rule.text("order"))
+    frame = pd.DataFrame({str(i): table.text(n) for i, n in enumerate(per)})
+    frame["key"] = key if not np.isnan(key).all() else table.text(rule.text("order"))
+    frame["pos"] = np.arange(table.size)
+    ordered = frame.sort_values([*map(str, range(len(per))), "key", "pos"], kind="stable")
+    pos = ordered["pos"].to_numpy()
+    groups = ordered[[str(i) for i in range(len(per))]]
+    same_next = np.zeros(len(pos), dtype=bool)
+    if len(pos) > 1:
+        same_next[:-1] = (groups.iloc[:-1].to_numpy() == groups.iloc[1:].to_numpy()).all(axis=1)
+    values = table.text(rule.text("variable"))[pos]
+    bad = np.zeros(len(pos), dtype=bool)
+    if test == "ends_at_next_start":
+        following = np.empty(len(pos), dtype=object)
+        following[:-1] = table.text(rule.text("next"))[pos][1:]
+        following[-1:] = ""
+        bad = same_next & (values != "") & (following != "") & (values != following)
+    elif test == "given_unless_last":
+        bad = same_next & (values == "")
+    elif test == "not_decreasing":
+        parts = table.date_parts(rule.text("variable"))[pos]
+        prev_same = np.zeros(len(pos), dtype=bool)
+        prev_same[1:] = same_next[:-1]
+        for i in np.flatnonzero(prev_same):
+            a, b = parts[i - 1], parts[i]
+            n = min(int((a >= 0).sum()), int((b >= 0).sum()))
+            if n and tuple(b[:n]) < tuple(a[:n]):
+                bad[i] = True
+    rows = np.sort(pos[bad])
+    if len(rows):
+        yield Hit(rows, rule.text("variable"))
+
+
+SEQUENCE_TESTS = ("ends_at_next_start", "given_unless_last", "not_decreasing")
 
 
 # -- kinds and operators of the FINDINGS, RELATIONSHIP and several-class rows

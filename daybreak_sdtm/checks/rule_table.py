@@ -18,15 +18,19 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from daybreak_sdtm.checks.registry import CDISC_ID, CORE_ID, FDA_ID
 from daybreak_sdtm.checks.rule_kinds import (
     BOOLEAN,
+    COLUMN,
+    COLUMN_NAME,
     CONDITIONS,
     DATASET,
     DATASET_NAME,
     DATASET_TESTS,
+    EVERY_VARIABLE_TESTS,
     KINDS,
     NOTHING,
     NUMBER,
     OPERATORS,
     REGEX,
+    SEQUENCE_TESTS,
     TEXT,
     TEXTS,
     VARIABLE,
@@ -55,9 +59,11 @@ FILES = (
 )
 # The checks the rows are reported under (``check:``; else their kind's).
 CHECK_CODES = ("DB114", "DB205", "DB309", "DB412")
-FIELDS = ("core", "cdisc", "fda", "severity", "datasets", "kind", "message", "check", "fails", "passes")
+FIELDS = ("core", "cdisc", "fda", "severity", "datasets", "without", "kind", "message", "check", "fails", "passes")
 REQUIRED = ("core", "severity", "datasets", "kind", "message", "fails", "passes")
 SCOPE_KEYS = ("domains", "classes", "except")
+# What an example holds besides its datasets: where the finding is, variable labels, file sizes.
+EXAMPLE_KEYS = ("at", "labels", "size")
 
 
 class RuleTableError(DaybreakError):
@@ -111,6 +117,14 @@ def _condition(path: Path, seq: object, i: int, item: object) -> Condition:
         return Condition(variable, name, _variable(path, seq, i, operand))
     if op.operand == TEXTS:
         return Condition(variable, name, _texts(path, seq, i, operand))
+    if op.operand == COLUMN:
+        if not isinstance(operand, str) or not COLUMN_NAME.match(operand):
+            raise _fail(path, seq, i, f"operator {name} takes a dataset's variable (TV.VISITNUM), got {operand!r}")
+        return Condition(variable, name, operand)
+    if op.operand == DATASET:
+        if not isinstance(operand, str) or not DATASET_NAME.match(operand):
+            raise _fail(path, seq, i, f"operator {name} takes a dataset name, got {operand!r}")
+        return Condition(variable, name, operand)
     if op.operand == NUMBER:
         if not isinstance(operand, int) or isinstance(operand, bool):
             raise _fail(path, seq, i, f"operator {name} takes a number, got {operand!r}")
@@ -187,7 +201,9 @@ def _examples(path: Path, row: CommentedMap, key: str, need_at: bool) -> tuple[M
         if need_at and "at" not in example:
             raise _fail(path, value, i, "fails: each example names where its finding is (at: {dataset, variable, row})")
         for name, records in example.items():
-            if name != "at" and (not re.match(r"^[A-Z][A-Z0-9]*$", str(name)) or not isinstance(records, list)):
+            if name not in EXAMPLE_KEYS and (
+                not re.match(r"^[A-Z][A-Z0-9]*$", str(name)) or not isinstance(records, list)
+            ):
                 raise _fail(path, example, name, f"{key}: {name!r} must be a dataset name with a list of records")
     return tuple(value)
 
@@ -223,8 +239,13 @@ def _row(path: Path, rows: CommentedSeq, i: int) -> Rule:
     if check not in CHECK_CODES:
         raise _fail(path, row, "check", f"check: one of {', '.join(CHECK_CODES)}, got {check!r}")
     params = {key: _param(path, row, key, shape) for key, shape in kind.params.items() if key in row}
-    if kind_name == "dataset" and params.get("test") not in DATASET_TESTS:
-        raise _fail(path, row, "test", f"test: one of {', '.join(DATASET_TESTS)}")
+    tests = {"dataset": tuple(DATASET_TESTS), "every_variable": EVERY_VARIABLE_TESTS, "sequence": SEQUENCE_TESTS}.get(
+        kind_name
+    )
+    if tests is not None and params.get("test") not in tests:
+        raise _fail(path, row, "test", f"test: one of {', '.join(tests)}")
+    without = _param(path, row, "without", VARIABLES) if "without" in row else ()
+    assert isinstance(without, tuple)
     return Rule(
         core=core,
         cdisc=_ids(path, row, "cdisc", CDISC_ID, "CG0014"),
@@ -236,6 +257,7 @@ def _row(path: Path, rows: CommentedSeq, i: int) -> Rule:
         message=str(row["message"]),
         check=check,
         where=_where(path, rows, i),
+        without=tuple(v for v in without if isinstance(v, str)),
         fails=_examples(path, row, "fails", True),
         passes=_examples(path, row, "passes", False),
     )
@@ -293,11 +315,12 @@ def _plain(rule: Rule) -> Any:
         rule.message,
         rule.check,
         rule.where,
+        rule.without,
     )
 
 
 def _unplain(row: Any) -> Rule:
-    core, cdisc, fda, severity, scope, kind, params, message, check, where = row
+    core, cdisc, fda, severity, scope, kind, params, message, check, where, without = row
     values: dict[str, ParamValue] = {}
     for key, value, conditions in params:
         values[key] = tuple(Condition(*c) for c in value) if conditions else value
@@ -312,6 +335,7 @@ def _unplain(row: Any) -> Rule:
         str(message),
         str(check),
         str(where),
+        tuple(without),
     )
 
 
@@ -328,7 +352,7 @@ def _stamp(folder: Path) -> str:
     return digest.hexdigest()
 
 
-_FORMAT = "rules-1"
+_FORMAT = "rules-2"
 
 
 def compiled_rules(folder: Path = RULES_DIR, home: Path | None = None) -> tuple[Rule, ...]:
@@ -368,6 +392,11 @@ def rules() -> tuple[Rule, ...]:
     return compiled_rules()
 
 
+@cache
+def _by_core() -> dict[str, Rule]:
+    return {r.core: r for r in rules()}
+
+
 def rule_of(core: str) -> Rule | None:
     """The row of a CORE id, None when the table has none."""
-    return next((r for r in rules() if r.core == core), None)
+    return _by_core().get(core)

@@ -40,8 +40,14 @@ ISSUE_COLUMNS = (
 )
 
 
-def rule_ids(code: str) -> tuple[str, str, str]:
-    """The CORE, CDISC and FDA ids (comma-separated) check ``code`` declares it implements."""
+def rule_ids(code: str, core: str = "") -> tuple[str, str, str]:
+    """The CORE, CDISC and FDA ids (comma-separated) check ``code`` declares it implements; for a
+    finding of a rule-table check (``core`` given), those of its CORE rule alone."""
+    if core:
+        from daybreak_sdtm.checks.rule_table import rule_of
+
+        row = rule_of(core)
+        return (core, ", ".join(row.cdisc), ", ".join(row.fda)) if row is not None else (core, "", "")
     official = implements_of(code)
     if official is None:
         return "", "", ""
@@ -88,21 +94,30 @@ def write_xlsx(
             ws.write_row(i, 0, (name, (sizes or {}).get(name, ""), by_dataset.get(name, 0)))
 
         ws = sheet("Issue Summary", ("Dataset Name", "Check", "CORE-ID", "Message", "Severity", "Issues"))
-        groups = Counter((f.dataset, f.rule, f.severity) for f in report.findings)
-        first_message: dict[tuple[str, str, Any], str] = {}
+        groups = Counter((f.dataset, f.rule, f.core, f.severity) for f in report.findings)
+        first_message: dict[tuple[str, str, str, Any], str] = {}
         for f in report.findings:
-            first_message.setdefault((f.dataset, f.rule, f.severity), f.message)
-        for i, ((dataset, rule, severity), n) in enumerate(
-            sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])), 1
+            first_message.setdefault((f.dataset, f.rule, f.core, f.severity), f.message)
+        for i, ((dataset, rule, core_id, severity), n) in enumerate(
+            sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])), 1
         ):
             ws.write_row(
-                i, 0, (dataset, rule, rule_ids(rule)[0], first_message[(dataset, rule, severity)], str(severity), n)
+                i,
+                0,
+                (
+                    dataset,
+                    rule,
+                    rule_ids(rule, core_id)[0],
+                    first_message[(dataset, rule, core_id, severity)],
+                    str(severity),
+                    n,
+                ),
             )
 
         ws = sheet("Issue Details", ISSUE_COLUMNS)
-        ids = {code: rule_ids(code) for code in {f.rule for f in report.findings}}
+        ids = {key: rule_ids(*key) for key in {(f.rule, f.core) for f in report.findings}}
         for i, f in enumerate(report.findings, start=1):
-            core, cdisc, fda = ids[f.rule]
+            core, cdisc, fda = ids[(f.rule, f.core)]
             ws.write_row(
                 i,
                 0,

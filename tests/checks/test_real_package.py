@@ -89,9 +89,12 @@ EXPECTED = [
     # SUPPDM holds nothing but population flags (COMPLT8/16/24, EFFICACY, ITT, SAFETY), as SDTMIG
     # 3.2's appendix allowed; 3.3 and 3.4 leave analysis populations to ADaM (CORE-000211, CG0528).
     ("DB205", "error", "SUPPDM", 1197),
-    # QSSTRESC holds the derived totals cut to fewer decimals than QSSTRESN (ACTOT '56.7' against
-    # 56.7241..., NPTOT '20' against 20.5714...): the two do not give the same number (CORE-000542, FB3102).
-    ("DB205", "warning", "QSCO", 22),
+    # QSCO: QSBLFL = Y on ADAS-Cog items not done at the baseline visit (QSSTAT NOT DONE, QSSTRESC
+    # blank), a baseline flag on a record without a result (CORE-000643, FDA FB2601), 7; and
+    # QSSTRESC holding the derived totals cut to fewer decimals than QSSTRESN (ACTOT '56.7' against
+    # 56.7241..., in QSNI NPTOT '20' against 20.5714...): the two do not give the same number
+    # (CORE-000542, FB3102), 22 in QSCO and 2 in QSNI.
+    ("DB205", "warning", "QSCO", 29),
     ("DB205", "warning", "QSNI", 2),
     # MH has MHSTDTC but no MHSTDY (CORE-000328, FB3202).
     ("DB114", "warning", "MH", 1),

@@ -13,7 +13,7 @@ import pytest
 from daybreak_sdtm.checks import CHECKS, CheckContext, validate_package
 from daybreak_sdtm.checks.package import Package
 from daybreak_sdtm.checks.rule_kinds import Rule
-from daybreak_sdtm.checks.rule_table import FILES, RULES_DIR, RuleTableError, compiled_rules, load_rules
+from daybreak_sdtm.checks.rule_table import EXAMPLE_KEYS, FILES, RULES_DIR, RuleTableError, compiled_rules, load_rules
 from daybreak_sdtm.dataset import dataset_of
 from daybreak_sdtm.resources import specs_dir
 from daybreak_sdtm.standards import Standards, read_standards
@@ -28,20 +28,30 @@ def standards() -> Standards:
     return read_standards(specs_dir(), "3.4", "2025-03-28")
 
 
-def package(example: dict[str, Any], standards: Standards) -> Package:
-    """An example of a row as a package of in-memory datasets, labelled from SDTMIG."""
-    return Package(
+def package(example: dict[str, Any], standards: Standards, folder: Path) -> Package:
+    """An example of a row as a package of in-memory datasets, labelled from SDTMIG (``labels``:
+    other labels), with a file of the size ``size`` gives (sparse: no bytes written)."""
+    pkg = Package(
         {
             name: dataset_of(name, frame_of_records(list(records)), standards)
             for name, records in example.items()
-            if name != "at"
+            if name not in EXAMPLE_KEYS
         }
     )
+    for name, labels in example.get("labels", {}).items():
+        pkg.datasets[name].labels.update(labels)
+    for name, size in example.get("size", {}).items():
+        path = folder / f"{name.lower()}.xpt"
+        with path.open("wb") as fh:
+            fh.truncate(int(size))
+        pkg.datasets[name].file = str(path)
+    return pkg
 
 
-def found(rule: Rule, example: dict[str, Any], standards: Standards) -> set[tuple[str, str, int | None]]:
+def found(rule: Rule, example: dict[str, Any], standards: Standards, folder: Path) -> set[tuple[str, str, int | None]]:
     """The findings of ``rule`` on the example, validated as ``validate`` does (its check alone)."""
-    report = validate_package(package(example, standards), CheckContext(standards), only=[rule.check])
+    pkg = package(example, standards, folder)
+    report = validate_package(pkg, CheckContext(standards), only=[rule.check])
     mine = [f for f in report.findings if f.core == rule.core]
     assert all(f.message.startswith(f"{rule.core}: ") and f.severity == rule.severity for f in mine)
     return {(f.dataset, f.variable, f.row) for f in mine}
@@ -59,9 +69,9 @@ def _examples() -> list[Any]:
 
 @pytest.mark.parametrize(("rule", "how", "example"), _examples())
 def test_every_rule_gives_its_finding_on_its_failing_examples_and_none_on_the_others(
-    rule: Rule, how: str, example: dict[str, Any], standards: Standards
+    rule: Rule, how: str, example: dict[str, Any], standards: Standards, tmp_path: Path
 ) -> None:
-    got = found(rule, example, standards)
+    got = found(rule, example, standards, tmp_path)
     if how == "passes":
         assert got == set(), f"{rule.where}: {rule.core} fires on a passing example"
         return
@@ -184,3 +194,17 @@ def test_a_missing_file_of_the_table_is_named(tmp_path: Path) -> None:
     (folder / "events.yaml").unlink()
     with pytest.raises(RuleTableError, match=r"events\.yaml: file of the rule table not found"):
         load_rules(folder)
+
+
+def test_the_core_rule_counts_in_the_fingerprint_and_other_findings_keep_theirs() -> None:
+    import hashlib
+    import json
+
+    from daybreak_sdtm.findings import Finding, Severity, fingerprint
+
+    plain = Finding("DB201", Severity.ERROR, "AE", "AESEV", 3, "m", usubjid="S1", seq=2, value="X")
+    before = json.dumps(["DB201", "AE", "AESEV", {"USUBJID": "S1", "SEQ": 2, "value": "X"}], sort_keys=True)
+    assert fingerprint(plain) == hashlib.sha256(before.encode("utf-8")).hexdigest()[:16]  # as it always was
+    one = Finding("DB205", Severity.ERROR, "DM", "ARMNRS", 1, "a", usubjid="S1", core="CORE-000045")
+    other = Finding("DB205", Severity.ERROR, "DM", "ARMNRS", 1, "a", usubjid="S1", core="CORE-000046")
+    assert fingerprint(one, {"USUBJID": "S1"}) != fingerprint(other, {"USUBJID": "S1"})
