@@ -215,26 +215,54 @@ class Table:
             if name in self.columns and self.ds.frame[name].dtype == object and not variable.startswith("DM."):
                 codes, table = self.ds.codes(name)
                 self._dates[variable] = _parts(pd.Series(table, dtype=object))[codes]
+            elif variable.startswith("DM."):
+                self._dates[variable] = self._from_dm(variable, lambda dm: dm.date_parts(variable[3:]), (6,), -1)
             else:
-                self._dates[variable] = _parts(pd.Series(self.text(variable), dtype=object))
+                codes, distinct = pd.factorize(np.asarray(self.text(variable), dtype=object))
+                self._dates[variable] = _parts(pd.Series(distinct, dtype=object))[codes]
         return self._dates[variable]
+
+    def _from_dm(
+        self, variable: str, fact: Callable[[Table], np.ndarray], shape: tuple[int, ...], fill: float
+    ) -> np.ndarray:
+        """``fact`` of DM (``DM.NAME``: of its NAME) spread to each record by its subject; ``fill`` where DM has none."""
+        dm = self.pkg.get("DM")
+        out = np.full((self.size, *shape), fill, dtype=np.int64 if isinstance(fill, int) else float)
+        if dm is None or variable[3:] not in dm.frame.columns:
+            return out
+        rows = self.pkg.subject_rows(self.ds)
+        found = rows >= 0
+        out[found] = fact(Table(self.pkg, dm, self.ctx))[rows[found]]
+        return out
 
     def numbers(self, variable: str) -> np.ndarray:
         """Each record's value as a float (NaN where it is no number)."""
         name = self.name(variable)
         if self.is_numeric(variable) and not variable.startswith("DM."):
             return self.ds.frame[name].to_numpy(dtype=float)
+        if variable.startswith("DM."):
+            return self._from_dm(variable, lambda dm: dm.numbers(variable[3:]), (), float("nan"))
+        if name in self.columns and self.ds.frame[name].dtype == object:
+            codes, table = self.ds.codes(name)
+            return pd.to_numeric(pd.Series(table, dtype=object), errors="coerce").to_numpy(dtype=float)[codes]
         return pd.to_numeric(pd.Series(self.text(variable), dtype=object), errors="coerce").to_numpy(dtype=float)
 
 
+_DATETIME = re.compile(DATETIME)
+
+
 def _parts(values: pd.Series) -> np.ndarray:
-    """The date/time components of each value (see ``Table.date_parts``)."""
-    valid = values.str.fullmatch(DATETIME).fillna(False).astype(bool) & values.ne("")
-    parts = np.full((len(values), 6), -1, dtype=np.int64)
-    if valid.any():
-        found = values[valid].str.extract(_DATE_PARTS)
-        parts[valid.to_numpy()] = found.apply(pd.to_numeric, errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
-    return parts
+    """The date/time components of each value (see ``Table.date_parts``).
+
+    A plain loop over the (distinct) values: pandas' string methods loop in Python too, at a
+    fixed cost per call that dominates for the few hundred dates of DM.
+    """
+    rows: list[tuple[int, ...]] = []
+    blank = (-1, -1, -1, -1, -1, -1)
+    for value in values.tolist():
+        found = _DATE_PARTS.match(value) if isinstance(value, str) and _DATETIME.fullmatch(value) else None
+        rows.append(tuple(int(g) if g else -1 for g in found.groups()) if found else blank)
+    return np.array(rows, dtype=np.int64).reshape(len(rows), 6)
 
 
 Verdict = np.ndarray | tuple[np.ndarray, np.ndarray]  # holds, or (holds, could be judged)
@@ -529,8 +557,8 @@ def _compare(table: Table, variable: str, other: str) -> tuple[np.ndarray, np.nd
     a, b = table.numbers(variable), table.numbers(other)
     numeric = ~np.isnan(a) & ~np.isnan(b)
     order = np.sign(np.where(numeric, a, 0.0) - np.where(numeric, b, 0.0)).astype(np.int8)
-    if numeric.all():
-        return order, numeric
+    if numeric.all() or (table.is_numeric(variable) and table.is_numeric(other)):
+        return order, numeric  # two Num variables: a blank is no date either
     pa, pb = table.date_parts(variable), table.date_parts(other)
     known = np.minimum((pa >= 0).sum(axis=1), (pb >= 0).sum(axis=1))
     dated = ~numeric & (known > 0)
@@ -1073,3 +1101,254 @@ def parent_record(table: Table, rule: Rule) -> Iterator[Hit]:
         bad[np.flatnonzero(mine)[wanted.isin(keys) & ~wanted.isin(keys[good])]] = True
     if bad.any():
         yield Hit(np.flatnonzero(bad), rule.text("variable"))
+
+
+# -- kinds and operators of the FINDINGS, RELATIONSHIP and several-class rows
+
+
+@operator("equal_in_number_to_variable", VARIABLE)
+def _equal_in_number_to_variable(table: Table, variable: str, operand: object) -> Verdict:
+    """Both values are numbers and equal, to a relative 1e-9 (an XPT double's rounding is no difference).
+
+    Judged only where both are numbers: ``5.10`` and 5.1 are equal, ``5.1`` and 5.0999999999999 too.
+    """
+    mine, other = table.numbers(variable), table.numbers(str(operand))
+    judged = ~np.isnan(mine) & ~np.isnan(other)
+    close = np.isclose(np.where(judged, mine, 0.0), np.where(judged, other, 0.0), rtol=1e-9, atol=0.0)
+    return close & judged, judged
+
+
+@kind("present_variable", params={"variable": VARIABLE}, required=("variable",), check="DB114", needs=("variable",))
+def present_variable(table: Table, rule: Rule) -> Iterator[Hit]:
+    """A dataset (of the rule's datasets) holds ``variable``, which it must not: one dataset-level finding at it."""
+    yield Hit(None, table.name(rule.text("variable")))
+
+
+def _value_codes(table: Table, variable: str) -> np.ndarray:
+    """Each record's value of ``variable`` as an integer: equal values, equal integers; 0 for every
+    blank (and for all records when the dataset does not hold the variable)."""
+    if not table.has(variable):
+        return np.zeros(table.size, dtype=np.int64)
+    name = table.name(variable)
+    if variable.startswith("DM."):
+        codes, uniques = pd.factorize(pd.Series(table.text(variable), dtype=object))
+        distinct = np.append(np.asarray(uniques, dtype=object), "")
+    else:
+        codes, distinct = table.ds.codes(name)  # the dataset's own factorisation, made once per variable
+    blank = np.append(np.asarray(distinct[:-1] == "", dtype=bool), True)  # code -1 (the last entry) is blank
+    return np.where(blank[codes], 0, codes.astype(np.int64) + 1)
+
+
+def _compact(table: Table, variable: str, chosen: np.ndarray) -> np.ndarray:
+    """The ``chosen`` records' values of ``variable`` as integers 0 .. distinct values - 1."""
+    _, codes = np.unique(_value_codes(table, variable)[chosen], return_inverse=True)
+    return codes.reshape(-1).astype(np.int64)
+
+
+def _combine(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """One integer (0 .. pairs - 1) per distinct pair of ``first`` and ``second`` (integers 0 .. n - 1)."""
+    _, ids = np.unique(first * (int(second.max(initial=0)) + 1) + second, return_inverse=True)
+    return ids.reshape(-1).astype(np.int64)
+
+
+def _several(key: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each record, whether its ``key`` (integers 0 .. n - 1) goes with more than one of ``values``."""
+    width = int(values.max(initial=0)) + 1
+    pairs = np.unique(key * width + values)  # each (key, value) once
+    return np.bincount(pairs // width, minlength=int(key.max(initial=0)) + 1)[key] > 1
+
+
+def _group_ids(table: Table, names: tuple[str, ...], chosen: np.ndarray) -> np.ndarray:
+    """For the ``chosen`` records, one integer per distinct combination of their values of ``names``
+    (0 .. groups - 1), a blank being a value like any other."""
+    ids = np.zeros(int(chosen.sum()), dtype=np.int64)
+    for name in names:
+        if table.has(name):
+            ids = _combine(ids, _compact(table, name, chosen))
+    return ids
+
+
+@kind(
+    "at_most_one_within",
+    params={"per": VARIABLES, "when": CONDITIONS, "variable": VARIABLE, "optional": VARIABLES},
+    required=("per", "variable"),
+    check="DB309",
+    needs=("per", "when", "variable"),
+)
+def at_most_one_within(table: Table, rule: Rule) -> Iterator[Hit]:
+    """At most one record ``when`` selects per group of ``per`` values, a blank value (or an absent
+    ``optional`` variable) counting as a value; every record of a larger group is a finding at ``variable``.
+
+    Unlike ``at_most_one``, a record with a blank --CAT is grouped with the others of blank --CAT,
+    not left out.
+    """
+    chosen = selected(table, rule.conditions("when"))
+    if chosen.sum() < 2:
+        return
+    ids = _group_ids(table, rule.names("per"), chosen)
+    dup = np.bincount(ids)[ids] > 1
+    if dup.any():
+        yield Hit(np.flatnonzero(chosen)[dup], table.name(rule.text("variable")))
+
+
+@kind(
+    "one_value_within",
+    params={"variable": VARIABLE, "within": VARIABLES, "when": CONDITIONS, "optional": VARIABLES},
+    required=("variable", "within"),
+    check="DB309",
+    needs=("variable", "within", "when"),
+)
+def one_value_within(table: Table, rule: Rule) -> Iterator[Hit]:
+    """``variable`` takes one value within each group of ``within`` values (a blank, or an absent
+    ``optional`` variable, counting as a value), among the records ``when`` selects where it is given.
+
+    Every record of a group with more than one value is a finding at ``variable``, the group's
+    values named.
+    """
+    values = table.text(rule.text("variable"))
+    chosen = selected(table, rule.conditions("when")) & (values != "")
+    if chosen.sum() < 2:
+        return
+    groups = _group_ids(table, rule.names("within"), chosen)
+    many = _several(groups, _compact(table, rule.text("variable"), chosen))
+    if not many.any():
+        return
+    rows = np.flatnonzero(chosen)[many]
+    shown = {g: ", ".join(sorted(set(values[rows[groups[many] == g]]))) for g in np.unique(groups[many]).tolist()}
+    yield Hit(
+        rows, table.name(rule.text("variable")), [f"values in the group: {shown[g]}" for g in groups[many].tolist()]
+    )
+
+
+def _referenced(table: Table, domain: str) -> list[Dataset]:
+    """The datasets a record of ``table`` whose RDOMAIN is ``domain`` refers to: a SUPP-- dataset's
+    parent (LBCH for SUPPLBCH) when it is of that domain, else every dataset of the domain (LB: LBCH, LBHE ...)."""
+    parent = table.pkg.get(table.ds.parent_name) if table.ds.is_supp else None
+    if parent is not None and parent.domain == domain:
+        return [parent]
+    return [d for d in table.pkg.datasets.values() if not d.is_supp and d.domain == domain and d is not table.ds]
+
+
+@kind(
+    "refers_to_record",
+    params={"variable": VARIABLE, "names": VARIABLE, "domain": VARIABLE, "by": VARIABLES, "optional": VARIABLES},
+    required=("variable", "names", "domain"),
+    check="DB309",
+    needs=("variable", "names", "domain", "by"),
+)
+def refers_to_record(table: Table, rule: Rule) -> Iterator[Hit]:
+    """Where ``names`` (IDVAR) is given, ``variable`` (IDVARVAL) is a value of the variable it names
+    in the dataset(s) of the domain ``domain`` (RDOMAIN) names, on a record with the same ``by``
+    values (USUBJID) when those are given.
+
+    Numbers compare as numbers (IDVARVAL ``7`` and AESEQ 7.0). A domain without a dataset in the
+    package, or one without the variable named, is not judged (other checks report those).
+    """
+    values, names, domains = (
+        table.text(rule.text("variable")),
+        table.text(rule.text("names")),
+        table.text(rule.text("domain")),
+    )
+    by = rule.names("by")
+    chosen = (names != "") & (values != "") & (domains != "")
+    if not chosen.any():
+        return
+    bad = np.zeros(table.size, dtype=bool)
+    pairs = pd.DataFrame({"d": domains[chosen], "n": names[chosen]}).drop_duplicates()
+    for domain, name in pairs.itertuples(index=False):
+        mine = chosen & (domains == domain) & (names == name)
+        targets = [d for d in _referenced(table, str(domain)) if str(name) in d.frame.columns]
+        if not targets:
+            continue
+        known, anywhere = [], []
+        for target in targets:
+            other = Table(table.pkg, target, table.ctx)
+            value = _comparable(other.text(str(name)))
+            known.append(_keys([other.text(b) for b in by], value))
+            anywhere.append(value)
+        given = [table.text(b)[mine] for b in by]
+        wanted = _comparable(values[mine])
+        found = pd.Index(_keys(given, wanted), dtype=object).isin(pd.Index(np.concatenate(known), dtype=object))
+        if by:
+            # A record without a subject (a dataset-level relationship) is looked up by value alone.
+            loose = np.logical_and.reduce([g == "" for g in given])
+            if loose.any():
+                found[loose] = pd.Index(wanted[loose], dtype=object).isin(
+                    pd.Index(np.concatenate(anywhere), dtype=object)
+                )
+        bad[np.flatnonzero(mine)[~found]] = True
+    if bad.any():
+        yield Hit(np.flatnonzero(bad), table.name(rule.text("variable")))
+
+
+def _keys(parts: list[np.ndarray], value: np.ndarray) -> np.ndarray:
+    """One text key per record of its ``parts`` values and ``value`` (joined by a unit separator)."""
+    key = np.asarray(value, dtype=object)
+    for part in reversed(parts):
+        key = np.asarray(part, dtype=object) + "\x1f" + key
+    return key
+
+
+def _comparable(values: np.ndarray) -> np.ndarray:
+    """Values as a key: a number as its canonical text (``7``, ``7.0`` and ``07`` alike), other text as it is.
+
+    Judged once per distinct value.
+    """
+    codes, distinct = pd.factorize(np.asarray(values, dtype=object))
+    numbers = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce").to_numpy(dtype=float)
+    keys = np.asarray(distinct, dtype=object).copy()
+    for i in np.flatnonzero(~np.isnan(numbers)):
+        keys[i] = str(int(numbers[i])) if float(numbers[i]).is_integer() else repr(float(numbers[i]))
+    return keys[codes]
+
+
+@operator("not_one_of", TEXTS)
+def _not_one_of(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is none of the operand's, a blank value included (``not_in`` wants a given value)."""
+    values = list(operand) if isinstance(operand, tuple) else []
+    return table.per_value(variable, lambda v: ~v.isin(values))
+
+
+@kind("custom_domain_prefix", params={}, required=(), check="DB114")
+def custom_domain_prefix(table: Table, rule: Rule) -> Iterator[Hit]:
+    """In a custom domain (a dataset SDTMIG does not define, or a sponsor domain of the study), every
+    variable the SDTM classes name with a prefix (``--TESTCD``, not STUDYID or VISITNUM) starts
+    with the dataset's DOMAIN value; one dataset-level finding at each variable that does not.
+    """
+    meta = table.ctx.standards.dataset(table.ds.name)
+    if table.ds.is_supp or (meta is not None and not meta.custom):
+        return
+    domains = [d for d in dict.fromkeys(table.text("DOMAIN").tolist()) if d] if table.has("DOMAIN") else []
+    prefix = domains[0] if len(domains) == 1 else table.ds.domain
+    unprefixed = {
+        cv.name for cvs in table.ctx.standards.class_variables.values() for cv in cvs if not cv.name.startswith("--")
+    }
+    for name in table.ds.frame.columns:
+        if name not in unprefixed and not str(name).startswith(prefix):
+            yield Hit(None, str(name), f"{name} does not start with {prefix}")
+
+
+@operator("names_sdtm_variable")
+def _names_sdtm_variable(table: Table, variable: str, operand: object) -> Verdict:
+    """The value (a SUPP-- dataset's QNAM) is the name of a variable SDTM defines for the parent
+    domain: a variable of the domain's SDTMIG table, or one of its class (and of every general
+    observation class: identifiers and timing) with the domain's prefix (AEACNOTH, AEEVAL).
+    """
+    standards, domain = table.ctx.standards, table.ds.domain
+    meta = standards.dataset(domain)
+    classes = ("GENERAL OBSERVATIONS", meta.klass if meta is not None else "")
+    names = {v.name for v in standards.variables.get(domain, ())}
+    names |= {cv.name.replace("--", domain, 1) for k in classes for cv in standards.class_variables.get(k, ())}
+    return table.per_value(variable, lambda v: v.isin(sorted(names)))
+
+
+@operator("on_or_after_variable", VARIABLE)
+def _on_or_after_variable(table: Table, variable: str, operand: object) -> Verdict:
+    """The value is known to be on or after the other's: a date after it at the precision both
+    have, or equal to it there and given at least to the other's precision (2025-10 and
+    2025-09-27 are after 2025-09-27; 2025 and 2025-09 are not known to be), or a number not below it."""
+    other = str(operand)
+    order, judged = _compare(table, variable, other)
+    numeric = ~np.isnan(table.numbers(variable)) & ~np.isnan(table.numbers(other))
+    precise = numeric | ((table.date_parts(variable) >= 0).sum(axis=1) >= (table.date_parts(other) >= 0).sum(axis=1))
+    return ((order > 0) | ((order == 0) & precise)) & judged, judged

@@ -83,9 +83,21 @@ EXPECTED = [
     # ACTARM 'Xanomeline Low Dose' while ARM is 'Xanomeline High Dose' (CORE-000656, FDA FB2502):
     # the 12 subjects DB305 notes by their codes (Xan_Lo against Xan_Hi).
     ("DB205", "warning", "DM", 12),
-    # QSBLFL = Y on ADAS-Cog items not done at the baseline visit (QSSTAT NOT DONE, QSSTRESC blank):
-    # a baseline flag on a record without a result (CORE-000643, FDA FB2601).
-    ("DB205", "warning", "QSCO", 7),
+    # ARM 'Screen Failure' for the 52 screen failures (CORE-000115, CG0570): SDTMIG 3.2's convention;
+    # 3.3 and 3.4 leave ARM and ARMCD null and give the reason in ARMNRS.
+    ("DB205", "error", "DM", 52),
+    # SUPPDM holds nothing but population flags (COMPLT8/16/24, EFFICACY, ITT, SAFETY), as SDTMIG
+    # 3.2's appendix allowed; 3.3 and 3.4 leave analysis populations to ADaM (CORE-000211, CG0528).
+    ("DB205", "error", "SUPPDM", 1197),
+    # QSCO: QSBLFL = Y on ADAS-Cog items not done at the baseline visit (QSSTAT NOT DONE, QSSTRESC
+    # blank), a baseline flag on a record without a result (CORE-000643, FDA FB2601), 7; and
+    # QSSTRESC holding the derived totals cut to fewer decimals than QSSTRESN (ACTOT '56.7' against
+    # 56.7241..., in QSNI NPTOT '20' against 20.5714...): the two do not give the same number
+    # (CORE-000542, FB3102), 22 in QSCO and 2 in QSNI.
+    ("DB205", "warning", "QSCO", 29),
+    ("DB205", "warning", "QSNI", 2),
+    # MH has MHSTDTC but no MHSTDY (CORE-000328, FB3202).
+    ("DB114", "warning", "MH", 1),
     # ARMCD/ACTARMCD 'Scrnfail': SDTMIG 3.2 reserves 'SCRNFAIL', in capitals, for screen failures.
     ("DB304", "warning", "DM", 104),
     # RFXENDTC before the last dose's EXSTDTC (01-704-1233, 01-705-1031, 01-705-1303, 01-705-1377),
