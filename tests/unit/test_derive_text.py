@@ -111,11 +111,12 @@ def test_concat_leaves_blank_parts_out() -> None:
 
 
 def test_transforms_from_the_spec_reach_the_written_package(tmp_path: Path) -> None:
+    # SITEID as the part of SUBJECT (101-001) before the dash (SUBJID, unique within the study, stays whole).
     study, _ = edited_study(
         tmp_path,
         "dm.yaml",
-        "SUBJID: {derivation: assign_no_ct, source: SUBJECT}",
-        'SUBJID: {derivation: assign_no_ct, source: SUBJECT, transform: [{split: "-", part: 2}]}',
+        "SITEID: {derivation: assign_no_ct, source: SITENUMBER}",
+        'SITEID: {derivation: assign_no_ct, source: SUBJECT, transform: [{split: "-", part: 1}]}',
     )
     ae = study / "ae.yaml"
     ae.write_text(
@@ -130,7 +131,8 @@ def test_transforms_from_the_spec_reach_the_written_package(tmp_path: Path) -> N
     out = tmp_path / "out"
     api.convert(study_dir=study, out_dir=out, timestamp="2026-10-01T00:00:00")
     dm, _ = pyreadstat.read_xport(str(out / "dm.xpt"))
-    assert dm["SUBJID"].tolist() == [s.split("-")[1] for s in raw_dm["SUBJECT"]]
+    assert dm["SITEID"].tolist() == [s.split("-")[0] for s in raw_dm["SUBJECT"]]
+    assert dm["SUBJID"].tolist() == raw_dm["SUBJECT"].tolist()
     ae_xpt, _ = pyreadstat.read_xport(str(out / "ae.xpt"))
     assert sorted(ae_xpt["AETERM"]) == sorted(t.strip().upper() for t in raw_ae["AETERM"])
 
