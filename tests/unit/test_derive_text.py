@@ -115,7 +115,9 @@ def test_transforms_from_the_spec_reach_the_written_package(tmp_path: Path) -> N
         tmp_path,
         "dm.yaml",
         "SUBJID: {derivation: assign_no_ct, source: SUBJECT}",
-        'SUBJID: {derivation: assign_no_ct, source: SUBJECT, transform: [{split: "-", part: 2}]}',
+        # Site and subject number joined (101-001 -> 101001): SUBJID stays unique within the study
+        # (CORE-000186), where the subject number alone (001) recurs at every site.
+        "SUBJID: {derivation: assign_no_ct, source: SUBJECT, transform: [{replace: ['-', '']}]}",
     )
     ae = study / "ae.yaml"
     ae.write_text(
@@ -130,7 +132,7 @@ def test_transforms_from_the_spec_reach_the_written_package(tmp_path: Path) -> N
     out = tmp_path / "out"
     api.convert(study_dir=study, out_dir=out, timestamp="2026-10-01T00:00:00")
     dm, _ = pyreadstat.read_xport(str(out / "dm.xpt"))
-    assert dm["SUBJID"].tolist() == [s.split("-")[1] for s in raw_dm["SUBJECT"]]
+    assert dm["SUBJID"].tolist() == [s.replace("-", "") for s in raw_dm["SUBJECT"]]
     ae_xpt, _ = pyreadstat.read_xport(str(out / "ae.xpt"))
     assert sorted(ae_xpt["AETERM"]) == sorted(t.strip().upper() for t in raw_ae["AETERM"])
 
