@@ -111,12 +111,13 @@ def test_concat_leaves_blank_parts_out() -> None:
 
 
 def test_transforms_from_the_spec_reach_the_written_package(tmp_path: Path) -> None:
-    # SITEID as the part of SUBJECT (101-001) before the dash (SUBJID, unique within the study, stays whole).
     study, _ = edited_study(
         tmp_path,
         "dm.yaml",
-        "SITEID: {derivation: assign_no_ct, source: SITENUMBER}",
-        'SITEID: {derivation: assign_no_ct, source: SUBJECT, transform: [{split: "-", part: 1}]}',
+        "SUBJID: {derivation: assign_no_ct, source: SUBJECT}",
+        # Site and subject number joined (101-001 -> 101001): SUBJID stays unique within the study
+        # (CORE-000186), where the subject number alone (001) recurs at every site.
+        "SUBJID: {derivation: assign_no_ct, source: SUBJECT, transform: [{replace: ['-', '']}]}",
     )
     ae = study / "ae.yaml"
     ae.write_text(
@@ -131,8 +132,7 @@ def test_transforms_from_the_spec_reach_the_written_package(tmp_path: Path) -> N
     out = tmp_path / "out"
     api.convert(study_dir=study, out_dir=out, timestamp="2026-10-01T00:00:00")
     dm, _ = pyreadstat.read_xport(str(out / "dm.xpt"))
-    assert dm["SITEID"].tolist() == [s.split("-")[0] for s in raw_dm["SUBJECT"]]
-    assert dm["SUBJID"].tolist() == raw_dm["SUBJECT"].tolist()
+    assert dm["SUBJID"].tolist() == [s.replace("-", "") for s in raw_dm["SUBJECT"]]
     ae_xpt, _ = pyreadstat.read_xport(str(out / "ae.xpt"))
     assert sorted(ae_xpt["AETERM"]) == sorted(t.strip().upper() for t in raw_ae["AETERM"])
 
