@@ -148,10 +148,11 @@ class _Reader:
                 self.error(self.at(node), what, f"missing required key {key!r}")
             return ""
         value = node[key]
-        if isinstance(value, (CommentedMap, CommentedSeq)):
-            self.error(self.at(node, key), f"{what}.{key}", f"expected a text value, found {_kind(value)}")
+        if isinstance(value, (CommentedMap, CommentedSeq, bool)):
+            # YAML reads true/false/yes/no as booleans: never a text the spec meant.
+            self.error(self.at(node, key, value=True), f"{what}.{key}", f"expected a text value, found {_kind(value)}")
             return ""
-        return plain(value)
+        return str(plain(value))
 
     def unknown_keys(self, node: CommentedMap, allowed: tuple[str, ...], what: str) -> None:
         for key in node:

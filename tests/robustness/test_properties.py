@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
@@ -107,6 +107,7 @@ def _dump(tree: object) -> str:
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.text(max_size=200), YAML_TREES.map(_dump), SPEC_LIKE.map(_dump)))
+@example("source:\n form: True")  # a YAML boolean where a form name goes
 def test_domain_spec_loader_refuses_garbage_with_spec_errors(text: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ae.yaml"
