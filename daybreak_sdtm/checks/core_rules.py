@@ -10,6 +10,7 @@ one record are two findings.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 
 from daybreak_sdtm.checks.package import Dataset, Package
@@ -55,10 +56,25 @@ def message(rule: Rule, table: Table, detail: str) -> str:
     return f"{rule.core}: {text}" + (f" ({detail})" if detail else "")
 
 
+def for_version(rule: Rule, declared: str) -> Rule:
+    """The rule as it applies to a package declaring SDTMIG ``declared``: a rule CORE gives only
+    for other versions (CORE-000211, SDTMIG 3.3 and 3.4, on a 3.2 package) reports notes, never
+    errors, saying so."""
+    if not declared or not rule.sdtmig or declared in rule.sdtmig:
+        return rule
+    versions = ", ".join(rule.sdtmig)
+    return dataclasses.replace(
+        rule,
+        severity=Severity.NOTE,
+        message=f"{rule.message} [a rule of SDTMIG {versions}; the package declares SDTMIG {declared}]",
+    )
+
+
 def rule_findings(code: str, selected: tuple[Rule, ...], pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     """The findings of ``selected`` rows on every dataset they apply to, reported under check ``code``."""
     tables = [(Table(pkg, ds, ctx), dataset_class(ds, ctx)) for ds in pkg.datasets.values()]
-    for rule in selected:
+    for row in selected:
+        rule = for_version(row, ctx.declared_sdtmig)
         fn = KINDS[rule.kind].fn
         for table, klass in tables:
             if not applies(rule, table, klass):

@@ -108,6 +108,7 @@ class Rule:
         where: ``file:line`` of the row.
         fails: Example packages (dataset -> records) that must give this rule's finding, with ``at``.
         passes: Example packages that must give none.
+        sdtmig: The SDTMIG versions CORE gives the rule for (``3.3``, ``3.4``); () for every one.
     """
 
     core: str
@@ -123,6 +124,7 @@ class Rule:
     without: tuple[str, ...] = ()  # variables the dataset must not hold for the rule to apply
     fails: tuple[Mapping[str, object], ...] = field(default=(), compare=False)
     passes: tuple[Mapping[str, object], ...] = field(default=(), compare=False)
+    sdtmig: tuple[str, ...] = ()
 
     def text(self, name: str, default: str = "") -> str:
         """A text, variable or dataset parameter."""

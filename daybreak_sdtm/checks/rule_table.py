@@ -59,7 +59,22 @@ FILES = (
 )
 # The checks the rows are reported under (``check:``; else their kind's).
 CHECK_CODES = ("DB114", "DB205", "DB309", "DB412")
-FIELDS = ("core", "cdisc", "fda", "severity", "datasets", "without", "kind", "message", "check", "fails", "passes")
+FIELDS = (
+    "core",
+    "sdtmig",
+    "cdisc",
+    "fda",
+    "severity",
+    "datasets",
+    "without",
+    "kind",
+    "message",
+    "check",
+    "fails",
+    "passes",
+)
+# The SDTMIG versions a row may name (CORE's rules are for 3.2, 3.3 and 3.4).
+SDTMIG_VERSIONS = ("3.2", "3.3", "3.4")
 REQUIRED = ("core", "severity", "datasets", "kind", "message", "fails", "passes")
 SCOPE_KEYS = ("domains", "classes", "except")
 # What an example holds besides its datasets: where the finding is, variable labels.
@@ -181,6 +196,19 @@ def _ids(path: Path, row: CommentedMap, key: str, pattern: object, example: str)
     return tuple(value)
 
 
+def _versions(path: Path, row: CommentedMap) -> tuple[str, ...]:
+    """``sdtmig:``: the SDTMIG versions the rule is for, as quoted texts (``['3.3', '3.4']``)."""
+    value = row.get("sdtmig", [])
+    if not isinstance(value, list) or (not value and "sdtmig" in row) or any(v not in SDTMIG_VERSIONS for v in value):
+        raise _fail(
+            path,
+            row,
+            "sdtmig",
+            f"sdtmig: a list of versions among {', '.join(SDTMIG_VERSIONS)} as texts, got {value!r}",
+        )
+    return tuple(str(v) for v in value)
+
+
 def _scope(path: Path, row: CommentedMap) -> Scope:
     value = row["datasets"]
     if value == "all":
@@ -260,6 +288,7 @@ def _row(path: Path, rows: CommentedSeq, i: int) -> Rule:
         without=tuple(v for v in without if isinstance(v, str)),
         fails=_examples(path, row, "fails", True),
         passes=_examples(path, row, "passes", False),
+        sdtmig=_versions(path, row),
     )
 
 
@@ -316,11 +345,12 @@ def _plain(rule: Rule) -> Any:
         rule.check,
         rule.where,
         rule.without,
+        rule.sdtmig,
     )
 
 
 def _unplain(row: Any) -> Rule:
-    core, cdisc, fda, severity, scope, kind, params, message, check, where, without = row
+    core, cdisc, fda, severity, scope, kind, params, message, check, where, without, sdtmig = row
     values: dict[str, ParamValue] = {}
     for key, value, conditions in params:
         values[key] = tuple(Condition(*c) for c in value) if conditions else value
@@ -336,6 +366,7 @@ def _unplain(row: Any) -> Rule:
         str(check),
         str(where),
         tuple(without),
+        sdtmig=tuple(sdtmig),
     )
 
 
@@ -352,7 +383,7 @@ def _stamp(folder: Path) -> str:
     return digest.hexdigest()
 
 
-_FORMAT = "rules-2"
+_FORMAT = "rules-3"
 
 
 def compiled_rules(folder: Path = RULES_DIR, home: Path | None = None) -> tuple[Rule, ...]:

@@ -15,6 +15,7 @@ from daybreak_sdtm.checks.package import Package
 from daybreak_sdtm.checks.rule_kinds import Rule
 from daybreak_sdtm.checks.rule_table import EXAMPLE_KEYS, FILES, RULES_DIR, RuleTableError, compiled_rules, load_rules
 from daybreak_sdtm.dataset import dataset_of
+from daybreak_sdtm.findings import Severity
 from daybreak_sdtm.resources import specs_dir
 from daybreak_sdtm.standards import Standards, read_standards
 from tests.helpers import frame_of_records
@@ -86,6 +87,22 @@ def test_the_ids_of_every_row_are_those_core_records() -> None:
         assert "3.4" in row["sdtmig_versions"].split(), f"{rule.where}: {rule.core} is not for SDTMIG 3.4"
         assert set(rule.cdisc) == set(row["cdisc_rule_ids"].split()), f"{rule.where}: CDISC ids of {rule.core}"
         assert set(rule.fda) == set(row["fda_rule_ids"].split()), f"{rule.where}: FDA ids of {rule.core}"
+        versions = set(rule.sdtmig or ("3.2", "3.3", "3.4"))
+        assert versions == set(row["sdtmig_versions"].split()), f"{rule.where}: SDTMIG versions of {rule.core}"
+
+
+def test_a_rule_of_later_sdtmig_versions_gives_notes_on_an_older_package(standards: Standards) -> None:
+    # CORE-000211 (no population flags in SUPPDM) is a rule of SDTMIG 3.3 and 3.4; SDTMIG 3.2's
+    # appendix allowed them, so a package declaring 3.2 hears of it as a note.
+    rule = next(r for r in RULES if r.core == "CORE-000211")
+    assert rule.sdtmig == ("3.3", "3.4")
+    example = dict(rule.fails[0])
+    for declared, severity in (("3.2", Severity.NOTE), ("3.4", rule.severity), ("", rule.severity)):
+        pkg = package(example, standards)
+        report = validate_package(pkg, CheckContext(standards, declared_sdtmig=declared), only=[rule.check])
+        mine = [f for f in report.findings if f.core == rule.core]
+        assert mine and {f.severity for f in mine} == {severity}, declared
+        assert all(("the package declares SDTMIG 3.2" in f.message) == (declared == "3.2") for f in mine)
 
 
 def test_the_checks_implement_every_id_of_their_rows_and_the_compiled_copy_is_the_table(tmp_path: Path) -> None:
@@ -138,6 +155,13 @@ def _table(tmp_path: Path, text: str) -> Path:
             "unknown field 'requires' for kind condition",
         ),
         (GOOD.replace("CORE-000026", "CORE-000029").replace("  severity: error\n", ""), 15, "missing severity"),
+        (
+            GOOD.replace("CORE-000026", "CORE-000029").replace(
+                "  severity: error\n", "  sdtmig: [3.4]\n  severity: error\n"
+            ),
+            17,
+            "sdtmig: a list of versions among 3.2, 3.3, 3.4 as texts",
+        ),
         (
             "- core: CORE-000028\n  severity: error\n  datasets: all\n  kind: condition\n"
             "  when: [[--TPTREF, is_blankish]]\n  variable: --TPTREF\n  message: m\n"
