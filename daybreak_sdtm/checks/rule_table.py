@@ -412,6 +412,9 @@ def compiled_rules(folder: Path = RULES_DIR, home: Path | None = None) -> tuple[
         with os.fdopen(fd, "wb") as fh:
             fh.write(marshal.dumps((stamp, tuple(_plain(r) for r in found))))
         os.replace(tmp, target)
+        for old in target.parent.glob("rules-*.bin"):  # copies of earlier tables are never read again
+            if old != target:
+                old.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only store: parse the table each time
     return found

@@ -110,7 +110,9 @@ def test_the_checks_implement_every_id_of_their_rows_and_the_compiled_copy_is_th
         official = CHECKS[rule.check].implements
         assert rule.core in official.core
         assert set(rule.cdisc) <= set(official.cdisc) and set(rule.fda) <= set(official.fda)
-    assert compiled_rules(home=tmp_path) == RULES  # made
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "rules-0123456789abcdef.bin").write_bytes(b"an earlier table's copy")
+    assert compiled_rules(home=tmp_path) == RULES  # made, the earlier copy removed
     assert compiled_rules(home=tmp_path) == RULES  # read back
     assert len(list((tmp_path / "cache").glob("rules-*.bin"))) == 1
 
