@@ -19,6 +19,7 @@ from daybreak_sdtm.text import text_byte_lengths
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS = "http://www.cdisc.org/ns/def/v2.1"  # def:HasNoData is new in Define-XML 2.1
+XLINK_NS = "http://www.w3.org/1999/xlink"
 _NUMERIC_TYPES = {"integer", "float", "double", "decimal"}
 
 
@@ -45,6 +46,8 @@ class DefineMeta:
     dictionaries: dict[str, str] = field(default_factory=dict)
     # Each dataset's label (its ItemGroupDef's Description), by dataset.
     labels: dict[str, str] = field(default_factory=dict)
+    # The files its def:leaf elements point at (xlink:href): datasets, their split parts, documents.
+    leaves: frozenset[str] = frozenset()
 
 
 def read_define(path: Path) -> DefineMeta:
@@ -88,7 +91,9 @@ def read_define(path: Path) -> DefineMeta:
         for ext in root.iterfind(".//odm:CodeList/odm:ExternalCodeList", ns)
         if (name := (ext.get("Dictionary") or "").strip())
     }
-    return DefineMeta(path.as_posix(), datasets, frozenset(no_data), keys, dictionaries, labels)
+    # def:leaf of Define-XML 2.0 or 2.1, whichever namespace the file's def: prefix has.
+    leaves = frozenset(leaf.get(f"{{{XLINK_NS}}}href", "") for leaf in root.iter("{*}leaf"))
+    return DefineMeta(path.as_posix(), datasets, frozenset(no_data), keys, dictionaries, labels, leaves)
 
 
 def _key_rank(ref: Any) -> bool:

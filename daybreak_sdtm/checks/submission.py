@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from daybreak_sdtm.checks.package import Package
 from daybreak_sdtm.checks.registry import CHECKS, CheckContext, Implements, check
 from daybreak_sdtm.dataset import DATASET_SUFFIXES, SPLIT_FOLDER, read_dataset
 from daybreak_sdtm.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from daybreak_sdtm.checks.metadata import DefineMeta
 
 _TRC = "FDA Technical Rejection Criteria for Study Data (technical rejection criteria, eCTD validation)"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -200,7 +204,7 @@ def dataset_size(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
     if pkg.folder is None:
         return
     limit = ctx.max_dataset_size
-    leaves: set[str] | None = None
+    define: DefineMeta | None = getattr(pkg, "define_meta", None)
     for ds in pkg.datasets.values():
         whole = Path(ds.file) if ds.file and ds.file.lower().endswith(".xpt") and not ds.parts else None
         if whole is not None and whole.is_file() and whole.stat().st_size > limit:
@@ -220,15 +224,13 @@ def dataset_size(pkg: Package, ctx: CheckContext) -> Iterator[Finding]:
                     "",
                     f"{part.file}, a part of {ds.name}, is {_size(path.stat().st_size)}, over the {_size(limit)} limit",
                 )
-            if pkg.define is not None:
-                leaves = _leaves(pkg.define) if leaves is None else leaves
-                if part.file not in leaves:
-                    yield ds.finding(
-                        "DB703",
-                        Severity.WARNING,
-                        "",
-                        f"{part.file}, a part of {ds.name}, is not named by a def:leaf of {pkg.define.name}",
-                    )
+            if define is not None and part.file not in define.leaves:
+                yield ds.finding(
+                    "DB703",
+                    Severity.WARNING,
+                    "",
+                    f"{part.file}, a part of {ds.name}, is not named by a def:leaf of {Path(define.file).name}",
+                )
 
 
 def _size(size: int) -> str:
@@ -237,21 +239,6 @@ def _size(size: int) -> str:
         if size >= factor:
             return f"{size / factor:.3g} {unit}"
     return f"{size} bytes"
-
-
-def _leaves(define: Path) -> set[str]:
-    """The files define.xml's ``def:leaf`` elements point at (their xlink:href)."""
-    from lxml import etree
-
-    href = "{http://www.w3.org/1999/xlink}href"
-    found = set()
-    try:
-        for _, leaf in etree.iterparse(str(define), tag="{*}leaf", resolve_entities=False, no_network=True):
-            found.add(leaf.get(href, ""))
-            leaf.clear()
-    except (OSError, etree.XMLSyntaxError):
-        return found
-    return found
 
 
 def rejection_checks() -> tuple[str, ...]:
