@@ -792,13 +792,14 @@ def _standard_labels(datasets: Iterable[Dataset], metadata: StudyMetadata, stand
     from daybreak_sdtm.standards.labels import dataset_label, variable_labels
 
     by_name = {ds.name: ds for ds in datasets}
-    for edit in metadata.datasets:
-        if edit.label is not None and edit.name in by_name:
-            by_name[edit.name].label = dataset_label(edit.name, standards)
-    for variable in metadata.variables:
-        ds = by_name.get(variable.dataset)
-        if variable.edit.label is not None and ds is not None and variable.variable in ds.frame.columns:
-            ds.labels |= variable_labels(ds.name, ds.frame[[variable.variable]], standards)
+    for name, variable, _ in metadata.label_edits():
+        ds = by_name.get(name)
+        if ds is None:
+            continue
+        if not variable:
+            ds.label = dataset_label(name, standards)
+        elif variable in ds.frame.columns:
+            ds.labels |= variable_labels(ds.name, ds.frame[[variable]], standards)
 
 
 def _study_tables(

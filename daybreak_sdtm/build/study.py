@@ -169,13 +169,14 @@ def _relabel(tables: Mapping[str, Dataset], metadata: StudyMetadata | None) -> N
     """
     if metadata is None:
         return
-    for edit in metadata.datasets:
-        if edit.label is not None and edit.name in tables:
-            tables[edit.name].label = edit.label
-    for variable in metadata.variables:
-        table = tables.get(variable.dataset)
-        if variable.edit.label is not None and table is not None and variable.variable in table.frame.columns:
-            table.labels[variable.variable] = variable.edit.label
+    for name, variable, label in metadata.label_edits():
+        table = tables.get(name)
+        if table is None:
+            continue
+        if not variable:
+            table.label = label
+        elif variable in table.frame.columns:
+            table.labels[variable] = label
 
 
 def _why_no_records(result: BuildResult, name: str, src: SourceSpec) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -488,6 +489,15 @@ class StudyMetadata:
             or self.comments
             or self.codelists
         )
+
+    def label_edits(self) -> Iterator[tuple[str, str, str]]:
+        """The dataset and variable labels the file edits: (dataset, variable or "" for the dataset's own, label)."""
+        for edit in self.datasets:
+            if edit.label is not None:
+                yield edit.name, "", edit.label
+        for variable in self.variables:
+            if variable.edit.label is not None:
+                yield variable.dataset, variable.variable, variable.edit.label
 
 
 @dataclass(frozen=True)
